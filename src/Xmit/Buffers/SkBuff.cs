@@ -1,0 +1,380 @@
+namespace Xmit.Buffers;
+
+/// <summary>How much of the checksum work is still to be done for an outgoing skb, or was done for an incoming one.</summary>
+/// <remarks>Linux: include/linux/skbuff.h CHECKSUM_NONE / CHECKSUM_PARTIAL / CHECKSUM_UNNECESSARY / CHECKSUM_COMPLETE</remarks>
+public enum ChecksumState : byte
+{
+    None,
+    /// <summary>Transmit: the L4 checksum at <see cref="SkBuff.CsumStart"/>+<see cref="SkBuff.CsumOffset"/> holds the pseudo-header sum; the device (or skb_checksum_help) completes it.</summary>
+    Partial,
+    /// <summary>Receive: verified already (by hardware or a loopback path).</summary>
+    Unnecessary,
+}
+
+/// <summary>Called exactly once when an skb is freed, to return what it charged to its owner.</summary>
+/// <remarks>Linux: skb->destructor (sock_wfree, sock_rfree, tcp_wfree)</remarks>
+public interface ISkbDestructor
+{
+    void Destruct(SkBuff skb);
+}
+
+/// <summary>Per-layer scratch space that travels with the skb, like Linux's skb->cb[48].</summary>
+public struct SkbControlBlock
+{
+    /// <summary>IP fragment offset in bytes (reassembly), or other per-layer integer.</summary>
+    public int Offset;
+    /// <summary>Per-layer flags.</summary>
+    public int Flags;
+}
+
+/// <summary>
+/// The one packet buffer type, shaped like Linux's sk_buff: a linear head with headroom for every
+/// header below, optional page fragments and a frag list, truesize accounting, an owner socket with
+/// a destructor, and clones that share data. Instances are pooled: get one from a
+/// <see cref="SkBuffPool"/> and give it back with <see cref="Free"/> or <see cref="Consume"/>.
+/// Whoever holds an skb owns it: passing it to a method documented "takes ownership" hands it over,
+/// and the caller must not touch it afterwards.
+/// </summary>
+/// <remarks>Linux: include/linux/skbuff.h struct sk_buff</remarks>
+public sealed class SkBuff
+{
+    /// <summary>MAX_SKB_FRAGS with 4 KiB pages.</summary>
+    public const int MaxFrags = 17;
+
+    internal SkbShared? Shared;
+    private int _data;
+    private int _tail;
+
+    internal SkBuff(SkBuffPool pool) => Pool = pool;
+
+    public SkBuffPool Pool { get; }
+
+    /// <summary>True while the skb is out of the pool.</summary>
+    public bool InUse { get; internal set; }
+
+    /// <summary>Total bytes: linear part plus paged fragments plus frag list.</summary>
+    public int Len { get; private set; }
+
+    /// <summary>Bytes that are not in the linear head (fragments and frag list).</summary>
+    public int DataLen { get; private set; }
+
+    /// <summary>skb_headlen(): bytes in the linear head.</summary>
+    public int HeadLen => _tail - _data;
+
+    /// <summary>What this skb costs its owner, Linux's skb->truesize.</summary>
+    public int Truesize { get; set; }
+
+    /// <summary>skb_headroom().</summary>
+    public int Headroom => _data;
+
+    /// <summary>skb_tailroom() (0 for non-linear skbs, as in Linux).</summary>
+    public int Tailroom => DataLen != 0 ? 0 : SharedInfo.End - _tail;
+
+    public bool IsCloned => SharedInfo.DataRef > 1;
+    public bool IsNonLinear => DataLen != 0;
+
+    // Offsets of the headers, relative to the head buffer (Linux: skb->mac_header etc.).
+    public int MacHeader { get; set; } = -1;
+    public int NetworkHeader { get; set; } = -1;
+    public int TransportHeader { get; set; } = -1;
+
+    /// <summary>Ethertype (skb->protocol).</summary>
+    public ushort Protocol { get; set; }
+
+    /// <summary>skb->priority, which selects the pfifo_fast band.</summary>
+    public uint Priority { get; set; }
+
+    public uint Mark { get; set; }
+
+    /// <summary>TX queue chosen by netdev_pick_tx().</summary>
+    public int QueueMapping { get; set; }
+
+    /// <summary>Flow hash used for queue selection.</summary>
+    public uint Hash { get; set; }
+
+    public ChecksumState IpSummed { get; set; }
+
+    /// <summary>For <see cref="ChecksumState.Partial"/>: where checksumming starts (offset from the head buffer).</summary>
+    public int CsumStart { get; set; }
+
+    /// <summary>For <see cref="ChecksumState.Partial"/>: where the result goes, relative to <see cref="CsumStart"/>.</summary>
+    public int CsumOffset { get; set; }
+
+    /// <summary>skb->ignore_df: fragment even if DF is set (local sockets in PMTUDISC_WANT/DONT).</summary>
+    public bool IgnoreDf { get; set; }
+
+    /// <summary>When the skb entered the stack (or the layer that last stamped it).</summary>
+    public Time.Instant Timestamp { get; set; }
+
+    /// <summary>The owning socket, or null (skb->sk).</summary>
+    public object? Sk { get; set; }
+
+    /// <summary>Called once on free (skb->destructor).</summary>
+    public ISkbDestructor? Destructor { get; set; }
+
+    public SkbControlBlock Cb;
+
+    // Intrusive links for SkBuffQueue and frag lists (Linux: skb->next/prev).
+    internal SkBuff? Next;
+    internal SkBuff? Prev;
+    internal SkBuffQueue? Queue;
+
+    /// <summary>Where this skb was rented, when the pool tracks allocations.</summary>
+    internal string? RentedAt;
+
+    internal SkbShared SharedInfo => Shared ?? ThrowFreed();
+
+    /// <summary>The whole head buffer; offsets like <see cref="NetworkHeader"/> index into it.</summary>
+    public byte[] Head => SharedInfo.Buffer;
+
+    /// <summary>skb->data as an offset into <see cref="Head"/>.</summary>
+    public int DataOffset => _data;
+
+    /// <summary>skb->tail as an offset into <see cref="Head"/>.</summary>
+    public int TailOffset => _tail;
+
+    /// <summary>The linear data from skb->data to skb->tail.</summary>
+    public Span<byte> Data => SharedInfo.Buffer.AsSpan(_data, _tail - _data);
+
+    public int NrFrags => SharedInfo.NrFrags;
+    public ref SkbFrag Frag(int i) => ref SharedInfo.Frags[i];
+
+    /// <summary>skb_shinfo(skb)->frag_list: further skbs whose data follows this one's.</summary>
+    public SkBuff? FragList => SharedInfo.FragList;
+
+    /// <summary>GSO segment size (skb_shinfo()->gso_size), 0 for a non-GSO skb.</summary>
+    public int GsoSize { get => SharedInfo.GsoSize; set => SharedInfo.GsoSize = value; }
+
+    public Span<byte> NetworkHeaderSpan => SharedInfo.Buffer.AsSpan(NetworkHeader, _tail - NetworkHeader);
+    public Span<byte> TransportHeaderSpan => SharedInfo.Buffer.AsSpan(TransportHeader, _tail - TransportHeader);
+    public Span<byte> MacHeaderSpan => SharedInfo.Buffer.AsSpan(MacHeader, _tail - MacHeader);
+
+    /// <summary>skb_reserve(): moves data and tail forward to leave headroom. Only on an empty skb.</summary>
+    public void Reserve(int len)
+    {
+        if (Len != 0 || _tail + len > SharedInfo.End) ThrowHelper.Bug("skb_reserve on a non-empty or too small skb");
+        _data += len;
+        _tail += len;
+    }
+
+    /// <summary>skb_put(): extends the linear data at the tail and returns the new bytes.</summary>
+    public Span<byte> Put(int len)
+    {
+        if (DataLen != 0) ThrowHelper.Bug("skb_put on a non-linear skb");
+        if (_tail + len > SharedInfo.End) ThrowHelper.Bug($"skb_over_panic: put {len} with tailroom {SharedInfo.End - _tail}");
+        int at = _tail;
+        _tail += len;
+        Len += len;
+        return SharedInfo.Buffer.AsSpan(at, len);
+    }
+
+    /// <summary>skb_push(): claims <paramref name="len"/> bytes of headroom for a header and returns them.</summary>
+    public Span<byte> Push(int len)
+    {
+        if (len > _data) ThrowHelper.Bug($"skb_under_panic: push {len} with headroom {_data}");
+        _data -= len;
+        Len += len;
+        return SharedInfo.Buffer.AsSpan(_data, len);
+    }
+
+    /// <summary>skb_pull(): removes <paramref name="len"/> bytes from the front of the linear data.</summary>
+    public bool Pull(int len)
+    {
+        if (len > HeadLen) return false;
+        _data += len;
+        Len -= len;
+        return true;
+    }
+
+    /// <summary>skb_trim() for a linear skb: shortens it to <paramref name="len"/> bytes.</summary>
+    public void Trim(int len)
+    {
+        if (DataLen != 0) ThrowHelper.Bug("trim of a non-linear skb");
+        if (len < Len)
+        {
+            _tail = _data + len;
+            Len = len;
+        }
+    }
+
+    /// <summary>Adds a page fragment to the paged part. The page reference taken is the caller's to give.</summary>
+    /// <remarks>Linux: include/linux/skbuff.h skb_fill_page_desc() (caller does get_page())</remarks>
+    public void AddFrag(Page page, int offset, int size, int truesize)
+    {
+        var sh = SharedInfo;
+        if (sh.NrFrags >= MaxFrags) ThrowHelper.Bug("too many frags");
+        ref var f = ref sh.Frags[sh.NrFrags++];
+        f.Page = page; f.Offset = offset; f.Size = size;
+        Len += size;
+        DataLen += size;
+        Truesize += truesize;
+    }
+
+    /// <summary>Grows the last page fragment in place (Linux: skb_frag_size_add after a coalescing copy).</summary>
+    public void GrowLastFrag(int size, int truesize)
+    {
+        var sh = SharedInfo;
+        sh.Frags[sh.NrFrags - 1].Size += size;
+        Len += size;
+        DataLen += size;
+        Truesize += truesize;
+    }
+
+    /// <summary>Appends <paramref name="child"/> to the frag list, taking ownership. Its length and truesize count towards this skb.</summary>
+    public void AppendToFragList(SkBuff child)
+    {
+        var sh = SharedInfo;
+        child.Next = null;
+        if (sh.FragList is null) sh.FragList = child;
+        else
+        {
+            var last = sh.FragList;
+            while (last.Next is not null) last = last.Next;
+            last.Next = child;
+        }
+        Len += child.Len;
+        DataLen += child.Len;
+        Truesize += child.Truesize;
+    }
+
+    /// <summary>Detaches and returns the frag list (the caller owns the chain; lengths are adjusted).</summary>
+    public SkBuff? DetachFragList()
+    {
+        var sh = SharedInfo;
+        var list = sh.FragList;
+        sh.FragList = null;
+        for (var f = list; f is not null; f = f.Next)
+        {
+            Len -= f.Len;
+            DataLen -= f.Len;
+        }
+        return list;
+    }
+
+    /// <summary>The next skb in a frag list chain.</summary>
+    public SkBuff? NextInChain => Next;
+
+    /// <summary>skb_copy_bits(): copies <paramref name="dest"/>.Length bytes starting at <paramref name="offset"/> (from skb->data) across head, frags and frag list.</summary>
+    public bool CopyBits(int offset, Span<byte> dest)
+    {
+        if (offset < 0 || offset + dest.Length > Len) return false;
+        int headLen = HeadLen;
+        if (offset < headLen)
+        {
+            int n = Math.Min(headLen - offset, dest.Length);
+            Data.Slice(offset, n).CopyTo(dest);
+            dest = dest[n..];
+            offset = 0;
+        }
+        else offset -= headLen;
+        var sh = SharedInfo;
+        for (int i = 0; i < sh.NrFrags && dest.Length > 0; i++)
+        {
+            var span = sh.Frags[i].Span;
+            if (offset >= span.Length) { offset -= span.Length; continue; }
+            int n = Math.Min(span.Length - offset, dest.Length);
+            span.Slice(offset, n).CopyTo(dest);
+            dest = dest[n..];
+            offset = 0;
+        }
+        for (var f = sh.FragList; f is not null && dest.Length > 0; f = f.Next)
+        {
+            if (offset >= f.Len) { offset -= f.Len; continue; }
+            int n = Math.Min(f.Len - offset, dest.Length);
+            f.CopyBits(offset, dest[..n]);
+            dest = dest[n..];
+            offset = 0;
+        }
+        return dest.Length == 0;
+    }
+
+    /// <summary>Headers are written in place; a clone must copy first (skb_cow_head) so the other holder's bytes do not change.</summary>
+    public bool HeaderIsShared => SharedInfo.DataRef > 1;
+
+    /// <summary>kfree_skb(): frees the skb because it was dropped.</summary>
+    /// <remarks>Linux: net/core/skbuff.c kfree_skb_reason()</remarks>
+    public void Free(SkbDropReason reason = SkbDropReason.NotSpecified) => Pool.Release(this, reason);
+
+    /// <summary>consume_skb(): frees the skb after successful use (not a drop).</summary>
+    public void Consume() => Pool.Release(this, SkbDropReason.Consumed);
+
+    // Called by the pool.
+    internal void Init(SkbShared shared, int reserve)
+    {
+        Shared = shared;
+        _data = _tail = reserve;
+        Len = DataLen = 0;
+        InUse = true;
+    }
+
+    internal void InitClone(SkBuff original)
+    {
+        Shared = original.SharedInfo;
+        Shared.DataRef++;
+        _data = original._data;
+        _tail = original._tail;
+        Len = original.Len;
+        DataLen = original.DataLen;
+        CopyMetadataFrom(original);
+        Truesize = original.Truesize;
+        InUse = true;
+    }
+
+    /// <summary>Copies the header offsets and metadata Linux copies in __copy_skb_header() (not owner or destructor).</summary>
+    public void CopyMetadataFrom(SkBuff other)
+    {
+        int shift = 0; // same buffer layout for clones; callers copying into a new head fix offsets themselves
+        MacHeader = other.MacHeader + shift;
+        NetworkHeader = other.NetworkHeader + shift;
+        TransportHeader = other.TransportHeader + shift;
+        Protocol = other.Protocol;
+        Priority = other.Priority;
+        Mark = other.Mark;
+        QueueMapping = other.QueueMapping;
+        Hash = other.Hash;
+        IpSummed = other.IpSummed;
+        CsumStart = other.CsumStart;
+        CsumOffset = other.CsumOffset;
+        IgnoreDf = other.IgnoreDf;
+        Timestamp = other.Timestamp;
+    }
+
+    internal void ResetHeadState()
+    {
+        Shared = null;
+        _data = _tail = 0;
+        Len = DataLen = 0;
+        Truesize = 0;
+        MacHeader = NetworkHeader = TransportHeader = -1;
+        Protocol = 0; Priority = 0; Mark = 0; QueueMapping = 0; Hash = 0;
+        IpSummed = ChecksumState.None; CsumStart = CsumOffset = 0;
+        IgnoreDf = false;
+        Timestamp = default;
+        Sk = null; Destructor = null;
+        Cb = default;
+        Next = Prev = null;
+        Queue = null;
+        RentedAt = null;
+        InUse = false;
+    }
+
+    private static SkbShared ThrowFreed()
+    {
+        ThrowHelper.Bug("use of a freed skb");
+        return null;
+    }
+
+    public override string ToString() => $"skb len={Len} head={HeadLen} data_len={DataLen} truesize={Truesize}";
+}
+
+/// <summary>The data buffer and skb_shared_info, shared by an skb and its clones (dataref counts them).</summary>
+internal sealed class SkbShared
+{
+    public byte[] Buffer = [];
+    public int End;
+    public int DataRef;
+    public readonly SkbFrag[] Frags = new SkbFrag[SkBuff.MaxFrags];
+    public int NrFrags;
+    public SkBuff? FragList;
+    public int GsoSize;
+}

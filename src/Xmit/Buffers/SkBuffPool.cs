@@ -1,0 +1,187 @@
+using System.Diagnostics;
+
+namespace Xmit.Buffers;
+
+/// <summary>
+/// Hands out <see cref="SkBuff"/>s, their data buffers and pages, and takes them back. Nothing is
+/// allocated once the pool is warm, so the packet path is allocation-free in steady state.
+/// With <c>trackAllocations</c> the pool records where each outstanding skb was rented, so a leak
+/// names its origin (aspnetcore's DiagnosticMemoryPool idea).
+/// </summary>
+/// <remarks>Linux: net/core/skbuff.c alloc_skb(), skb_clone(), kfree_skb(), consume_skb()</remarks>
+public sealed class SkBuffPool
+{
+    /// <summary>Pages for paged fragments: Linux's sk_page_frag uses 32 KiB compound pages.</summary>
+    public const int PageSize = 32768;
+
+    private readonly Stack<SkBuff> _freeHeads = new();
+    private readonly Stack<SkbShared> _freeShared = new();
+    private readonly Dictionary<int, Stack<byte[]>> _freeBuffers = new();
+    private readonly Stack<Page> _freePages = new();
+    private readonly HashSet<SkBuff>? _outstanding;
+    private readonly long[] _drops = new long[Enum.GetValues<SkbDropReason>().Length];
+
+    public SkBuffPool(bool trackAllocations = false)
+    {
+        TrackAllocations = trackAllocations;
+        if (trackAllocations) _outstanding = new HashSet<SkBuff>(ReferenceEqualityComparer.Instance);
+    }
+
+    public bool TrackAllocations { get; }
+
+    /// <summary>skbs rented and not yet freed.</summary>
+    public int Outstanding { get; private set; }
+
+    /// <summary>Data buffers in use (an skb and its clones share one).</summary>
+    public int OutstandingBuffers { get; private set; }
+
+    /// <summary>Pages in use by page fragments.</summary>
+    public int OutstandingPages { get; private set; }
+
+    public long TotalAllocated { get; private set; }
+
+    /// <summary>Invoked on every kfree_skb with a drop reason (not on consume); the tracepoint skb:kfree_skb.</summary>
+    public Action<SkBuff, SkbDropReason>? OnDrop { get; set; }
+
+    public long Drops(SkbDropReason reason) => _drops[(int)reason];
+
+    /// <summary>alloc_skb(size): a linear skb with a data area of at least <paramref name="size"/> bytes, truesize as Linux charges it.</summary>
+    public SkBuff Alloc(int size)
+    {
+        int head = Truesize.AllocSkbHead(size);
+        var skb = Rent(head - Truesize.SharedInfo, reserve: 0);
+        skb.Truesize = head + Truesize.SkBuffStruct;
+        return skb;
+    }
+
+    /// <summary>netdev_alloc_skb(length): a receive buffer with NET_SKB_PAD headroom, truesize as the driver path charges it.</summary>
+    public SkBuff AllocNetdev(int length)
+    {
+        var skb = Rent(Truesize.UsableForAllocSkb(length + Truesize.NetSkbPad), Truesize.NetSkbPad);
+        skb.Truesize = Truesize.ForNetdevAllocSkb(length);
+        return skb;
+    }
+
+    /// <summary>skb_clone(): a new head sharing this skb's data (dataref + 1). The clone has no owner.</summary>
+    public SkBuff Clone(SkBuff original)
+    {
+        var skb = RentHead();
+        skb.InitClone(original);
+        return skb;
+    }
+
+    /// <summary>A page for fragments, with one reference held by the caller.</summary>
+    public Page RentPage()
+    {
+        var page = _freePages.Count > 0 ? _freePages.Pop() : new Page(new byte[PageSize]) { Pool = this };
+        page.RefCount = 1;
+        OutstandingPages++;
+        return page;
+    }
+
+    internal void ReturnPage(Page page)
+    {
+        OutstandingPages--;
+        _freePages.Push(page);
+    }
+
+    private SkBuff Rent(int usable, int reserve)
+    {
+        var shared = _freeShared.Count > 0 ? _freeShared.Pop() : new SkbShared();
+        shared.Buffer = RentBuffer(usable);
+        shared.End = usable;
+        shared.DataRef = 1;
+        shared.NrFrags = 0;
+        shared.FragList = null;
+        shared.GsoSize = 0;
+        OutstandingBuffers++;
+        var skb = RentHead();
+        skb.Init(shared, reserve);
+        return skb;
+    }
+
+    private SkBuff RentHead()
+    {
+        var skb = _freeHeads.Count > 0 ? _freeHeads.Pop() : new SkBuff(this);
+        Outstanding++;
+        TotalAllocated++;
+        if (_outstanding is not null)
+        {
+            skb.RentedAt = new StackTrace(2, false).ToString();
+            _outstanding.Add(skb);
+        }
+        return skb;
+    }
+
+    private byte[] RentBuffer(int size)
+    {
+        if (_freeBuffers.TryGetValue(size, out var stack) && stack.Count > 0) return stack.Pop();
+        return new byte[size];
+    }
+
+    private void ReturnBuffer(byte[] buffer)
+    {
+        if (!_freeBuffers.TryGetValue(buffer.Length, out var stack))
+        {
+            stack = new Stack<byte[]>();
+            _freeBuffers.Add(buffer.Length, stack);
+        }
+        stack.Push(buffer);
+    }
+
+    internal void Release(SkBuff skb, SkbDropReason reason)
+    {
+        if (!skb.InUse) ThrowHelper.Bug("double free of an skb");
+        if (skb.Queue is not null) ThrowHelper.Bug("freeing an skb that is still on a queue");
+        if (reason != SkbDropReason.Consumed)
+        {
+            _drops[(int)reason]++;
+            OnDrop?.Invoke(skb, reason);
+        }
+        // skb_release_head_state: the destructor runs exactly once, before the data goes.
+        var destructor = skb.Destructor;
+        skb.Destructor = null;
+        destructor?.Destruct(skb);
+
+        // skb_release_data: only the last holder of the data frees frags, frag list and buffer.
+        var shared = skb.Shared!;
+        if (--shared.DataRef == 0)
+        {
+            for (int i = 0; i < shared.NrFrags; i++)
+            {
+                shared.Frags[i].Page.Put();
+                shared.Frags[i] = default;
+            }
+            shared.NrFrags = 0;
+            var child = shared.FragList;
+            shared.FragList = null;
+            while (child is not null)
+            {
+                var next = child.Next;
+                child.Next = null;
+                Release(child, reason);
+                child = next;
+            }
+            ReturnBuffer(shared.Buffer);
+            shared.Buffer = [];
+            OutstandingBuffers--;
+            _freeShared.Push(shared);
+        }
+
+        _outstanding?.Remove(skb);
+        skb.ResetHeadState();
+        Outstanding--;
+        _freeHeads.Push(skb);
+    }
+
+    /// <summary>A description of every outstanding skb and where it was rented (tracking pools only).</summary>
+    public string DescribeOutstanding()
+    {
+        if (_outstanding is null) return $"{Outstanding} skbs outstanding (pool not tracking)";
+        var sb = new System.Text.StringBuilder();
+        sb.Append(Outstanding).Append(" skbs outstanding");
+        foreach (var skb in _outstanding)
+            sb.AppendLine().Append(" - ").Append(skb).AppendLine(" rented at:").Append(skb.RentedAt);
+        return sb.ToString();
+    }
+}
