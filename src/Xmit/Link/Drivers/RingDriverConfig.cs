@@ -1,0 +1,38 @@
+using Xmit.Buffers;
+using Xmit.Time;
+
+namespace Xmit.Link.Drivers;
+
+/// <summary>Knobs of the simulated NIC, named like `ethtool -g` (ring) and `ethtool -c` (coalescing).</summary>
+public sealed record RingDriverConfig
+{
+    /// <summary>TX descriptors per queue.</summary>
+    public int RingSize { get; init; } = 256;
+
+    /// <summary>Stop the queue when fewer descriptors than this are free: a maximal skb would not fit (MAX_SKB_FRAGS + 2).</summary>
+    public int StopThreshold { get; init; } = SkBuff.MaxFrags + 2;
+
+    /// <summary>Wake a stopped queue once this many descriptors are free again.</summary>
+    public int WakeThreshold { get; init; } = 64;
+
+    /// <summary>tx-usecs: an interrupt at most this long after the first unreported completion.</summary>
+    public Duration CoalesceDelay { get; init; } = Duration.FromMicroseconds(8);
+
+    /// <summary>tx-frames: an interrupt as soon as this many completions are pending.</summary>
+    public int CoalesceFrames { get; init; } = 16;
+
+    /// <summary>Report bytes to BQL (byte queue limits).</summary>
+    public bool Bql { get; init; } = true;
+
+    /// <summary>NETIF_F_HW_CSUM: the "hardware" fills checksums (the wire has them; taps see partial ones, as tcpdump does).</summary>
+    public bool ChecksumOffload { get; init; }
+
+    public string? Validate()
+    {
+        if (RingSize < StopThreshold + 1) return $"ring size {RingSize} must exceed the stop threshold {StopThreshold}";
+        if (WakeThreshold < StopThreshold || WakeThreshold > RingSize) return $"wake threshold must be between {StopThreshold} and the ring size {RingSize}";
+        if (CoalesceFrames < 1) return "tx-frames must be at least 1";
+        if (CoalesceDelay < Duration.Zero) return "tx-usecs must not be negative";
+        return null;
+    }
+}

@@ -1,0 +1,194 @@
+using Xmit.Buffers;
+using Xmit.Link.Qdiscs;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Link;
+
+/// <summary>
+/// A network device: name, MTU, address, TX queues each with a qdisc, a driver behind ndo_start_xmit,
+/// taps (ptype_all) and counters. <see cref="QueueXmit"/> is dev_queue_xmit(); <see cref="Receive"/> is
+/// what a driver calls for every received frame (netif_receive_skb).
+/// </summary>
+/// <remarks>Linux: include/linux/netdevice.h struct net_device; net/core/dev.c</remarks>
+public sealed class NetDevice
+{
+    private readonly List<IPacketTap> _taps = [];
+    private readonly NetTxSoftirq _softirq;
+
+    public NetDevice(string name, int ifIndex, MacAddress mac, int mtu, IScheduler scheduler, NetTxSoftirq softirq, SkBuffPool pool, int txQueues = 1)
+    {
+        if (mtu < 68 || mtu > 65535) ThrowHelper.OutOfRange(nameof(mtu));
+        if (txQueues < 1) ThrowHelper.OutOfRange(nameof(txQueues));
+        Name = name;
+        IfIndex = ifIndex;
+        Mac = mac;
+        Mtu = mtu;
+        Scheduler = scheduler;
+        Pool = pool;
+        _softirq = softirq;
+        TxQueues = new NetdevQueue[txQueues];
+        for (int i = 0; i < txQueues; i++) TxQueues[i] = new NetdevQueue(this, i);
+        SetQdisc(_ => new PfifoFastQdisc(TxQueueLen));
+    }
+
+    public string Name { get; }
+    public int IfIndex { get; }
+    public MacAddress Mac { get; }
+    public int Mtu { get; set; }
+    public IScheduler Scheduler { get; }
+
+    /// <summary>Where the device's driver allocates receive buffers.</summary>
+    public SkBuffPool Pool { get; }
+    public bool IsUp { get; set; } = true;
+
+    /// <summary>txqueuelen (default 1000, like Ethernet devices).</summary>
+    public int TxQueueLen { get; set; } = 1000;
+
+    /// <summary>LL_RESERVED_SPACE: headroom the IP layer leaves for this device's link header (16 for Ethernet).</summary>
+    public int LinkReserve => ((HardHeaderLength + 15) & ~15);
+
+    public int HardHeaderLength => EthernetFrame.HeaderLength;
+
+    public NetdevQueue[] TxQueues { get; }
+    public DeviceStats Stats { get; } = new();
+
+    public INetDeviceDriver? Driver { get; private set; }
+
+    public DeviceFeatures Features => Driver?.Features ?? DeviceFeatures.None;
+
+    /// <summary>Where received frames go (the host's protocol demultiplexer).</summary>
+    public Action<NetDevice, SkBuff>? Receiver { get; set; }
+
+    public void AttachDriver(INetDeviceDriver driver) => Driver = driver;
+
+    /// <summary>Replaces the root qdisc of every TX queue (`tc qdisc replace dev X root …`). Packets held by the old qdisc are freed.</summary>
+    public void SetQdisc(Func<NetdevQueue, Qdisc> factory)
+    {
+        foreach (var txq in TxQueues)
+        {
+            txq.Qdisc?.Reset();
+            var q = factory(txq);
+            q.DevQueue = txq;
+            txq.Qdisc = q;
+        }
+    }
+
+    public void AddTap(IPacketTap tap) => _taps.Add(tap);
+    public void RemoveTap(IPacketTap tap) => _taps.Remove(tap);
+
+    /// <summary>netdev_pick_tx(): one queue, or the flow hash spread over the queues.</summary>
+    /// <remarks>Linux: net/core/dev.c netdev_pick_tx(), skb_tx_hash()</remarks>
+    public NetdevQueue PickTx(SkBuff skb)
+    {
+        if (TxQueues.Length == 1) return TxQueues[0];
+        int i = (int)(((ulong)skb.Hash * (ulong)TxQueues.Length) >> 32);
+        skb.QueueMapping = i;
+        return TxQueues[i];
+    }
+
+    /// <summary>
+    /// dev_queue_xmit(): takes ownership of a complete frame (link header pushed). Returns NET_XMIT_*
+    /// or a negative errno; whatever happens, the skb is no longer the caller's.
+    /// </summary>
+    /// <remarks>Linux: net/core/dev.c __dev_queue_xmit(), __dev_xmit_skb()</remarks>
+    public int QueueXmit(SkBuff skb)
+    {
+        if (!IsUp)
+        {
+            Stats.TxDropped++;
+            skb.Free(SkbDropReason.DevReady);
+            return NetXmit.FromErrno(Errno.ENETDOWN);
+        }
+        var txq = PickTx(skb);
+        var q = txq.Qdisc;
+
+        if (q is NoQueueQdisc)
+        {
+            // Virtual devices: no queue, straight to the driver; a stopped queue means a drop.
+            if (!txq.IsStopped && HardStartXmit(skb, txq) == NetdevTx.Ok) return NetXmit.Success;
+            Stats.TxDropped++;
+            skb.Free(SkbDropReason.DevReady);
+            return NetXmit.FromErrno(Errno.ENETDOWN);
+        }
+
+        // __dev_xmit_skb(): an empty qdisc that nobody is running may be bypassed.
+        if (q.CanBypass && q.QLen == 0 && !q.Running)
+        {
+            q.Running = true;
+            try
+            {
+                q.CountBypass(skb);
+                if (QdiscRunner.DirectXmit(skb, q, txq)) QdiscRunner.RunLocked(q);
+            }
+            finally
+            {
+                q.Running = false;
+            }
+            return NetXmit.Success;
+        }
+
+        int rc = q.Enqueue(skb);
+        QdiscRunner.Run(q);
+        return rc;
+    }
+
+    /// <summary>
+    /// dev_hard_start_xmit(): the last step before the driver. Completes a pending checksum in software when
+    /// the device cannot (skb_checksum_help), shows the frame to the taps, and calls ndo_start_xmit.
+    /// On <see cref="NetdevTx.Busy"/> the caller keeps the skb.
+    /// </summary>
+    /// <remarks>Linux: net/core/dev.c dev_hard_start_xmit(), xmit_one(), validate_xmit_skb(), dev_queue_xmit_nit()</remarks>
+    public NetdevTx HardStartXmit(SkBuff skb, NetdevQueue txq)
+    {
+        if (skb.IpSummed == ChecksumState.Partial && (Features & DeviceFeatures.HwChecksum) == 0)
+            SkbChecksum.Help(skb);
+        for (int i = 0; i < _taps.Count; i++) _taps[i].OnPacket(this, skb, outgoing: true);
+        if (Driver is null)
+        {
+            Stats.TxDropped++;
+            skb.Free(SkbDropReason.DevReady);
+            return NetdevTx.Ok;
+        }
+        return Driver.StartXmit(skb, txq);
+    }
+
+    /// <summary>netif_receive_skb(): a driver hands up a received frame (ownership passes to the stack).</summary>
+    /// <remarks>Linux: net/core/dev.c __netif_receive_skb_core()</remarks>
+    public void Receive(SkBuff skb)
+    {
+        if (!IsUp)
+        {
+            Stats.RxDropped++;
+            skb.Free(SkbDropReason.DevReady);
+            return;
+        }
+        Stats.RxPackets++;
+        Stats.RxBytes += skb.Len;
+        skb.MacHeader = skb.DataOffset;
+        for (int i = 0; i < _taps.Count; i++) _taps[i].OnPacket(this, skb, outgoing: false);
+        if (Receiver is null)
+        {
+            Stats.RxDropped++;
+            skb.Free(SkbDropReason.Unhandled);
+            return;
+        }
+        Receiver(this, skb);
+    }
+
+    /// <summary>__netif_schedule() for one TX queue's qdisc.</summary>
+    public void ScheduleQueue(NetdevQueue txq) => _softirq.Schedule(txq.Qdisc);
+
+    /// <summary>Sum of backlog bytes over all TX queues' qdiscs.</summary>
+    public long QdiscBacklog
+    {
+        get
+        {
+            long b = 0;
+            foreach (var t in TxQueues) b += t.Qdisc.Backlog;
+            return b;
+        }
+    }
+
+    public override string ToString() => $"{Name} (mtu {Mtu}, {Mac})";
+}

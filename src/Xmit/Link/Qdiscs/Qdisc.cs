@@ -1,0 +1,127 @@
+using Xmit.Buffers;
+
+namespace Xmit.Link.Qdiscs;
+
+/// <summary>Counters a qdisc keeps, as `tc -s qdisc` prints them.</summary>
+/// <remarks>Linux: include/net/sch_generic.h gnet_stats_basic_sync + gnet_stats_queue</remarks>
+public sealed class QdiscStats
+{
+    /// <summary>Sent bytes / packets: counted at dequeue (or bypass).</summary>
+    public long Bytes, Packets;
+    public long Drops, Overlimits, Requeues;
+}
+
+/// <summary>
+/// A queueing discipline. Subclasses implement the policy (<see cref="DoEnqueue"/>, <see cref="DoDequeue"/>);
+/// this base keeps qlen, backlog and stats exactly where Linux does, and the requeue slot (q->gso_skb)
+/// that dev_requeue_skb() uses when the driver answers BUSY.
+/// </summary>
+/// <remarks>Linux: include/net/sch_generic.h struct Qdisc</remarks>
+public abstract class Qdisc
+{
+    /// <summary>Skbs put back after a BUSY driver; they leave before anything else.</summary>
+    private readonly SkBuffQueue _requeued = new();
+
+    public abstract string Kind { get; }
+
+    /// <summary>TCQ_F_CAN_BYPASS: an empty, idle qdisc lets a packet go straight to the driver.</summary>
+    public virtual bool CanBypass => false;
+
+    public QdiscStats Stats { get; } = new();
+
+    /// <summary>Packets held, including requeued ones (sch->q.qlen).</summary>
+    public int QLen { get; protected set; }
+
+    /// <summary>Bytes held, including requeued ones (sch->qstats.backlog).</summary>
+    public long Backlog { get; protected set; }
+
+    /// <summary>The TX queue this qdisc feeds (set when attached).</summary>
+    public NetdevQueue? DevQueue { get; internal set; }
+
+    /// <summary>__QDISC_STATE_SCHED: on the NET_TX softirq's list.</summary>
+    internal bool Scheduled { get; set; }
+
+    /// <summary>qdisc_run_begin()/end(): someone is dequeuing from this qdisc.</summary>
+    internal bool Running { get; set; }
+
+    /// <summary>Enqueues, taking ownership. Returns a NET_XMIT_* code; on a drop the skb has been freed.</summary>
+    public int Enqueue(SkBuff skb)
+    {
+        int len = skb.Len;
+        int rc = DoEnqueue(skb);
+        if (rc == NetXmit.Success)
+        {
+            QLen++;
+            Backlog += len;
+        }
+        return rc;
+    }
+
+    /// <summary>Dequeues the next skb to transmit (requeued ones first), or null.</summary>
+    public SkBuff? Dequeue()
+    {
+        var skb = _requeued.Dequeue();
+        if (skb is null)
+        {
+            skb = DoDequeue();
+            if (skb is null) return null;
+            // qdisc_bstats_update(): "sent" is counted when a packet leaves the qdisc.
+            Stats.Bytes += skb.Len;
+            Stats.Packets++;
+        }
+        QLen--;
+        Backlog -= skb.Len;
+        return skb;
+    }
+
+    /// <summary>The requeued skb at the head, if any: it must go before anything new.</summary>
+    internal SkBuff? PeekRequeued() => _requeued.Peek();
+
+    /// <summary>dev_requeue_skb(): puts a packet the driver refused back at the head.</summary>
+    /// <remarks>Linux: net/sched/sch_generic.c dev_requeue_skb()</remarks>
+    internal void Requeue(SkBuff skb)
+    {
+        _requeued.EnqueueHead(skb);
+        Stats.Requeues++;
+        QLen++;
+        Backlog += skb.Len;
+    }
+
+    /// <summary>Counts a packet that bypassed the (empty) queue straight to the driver.</summary>
+    internal void CountBypass(SkBuff skb)
+    {
+        Stats.Bytes += skb.Len;
+        Stats.Packets++;
+    }
+
+    /// <summary>Frees everything held (qdisc_reset).</summary>
+    public void Reset()
+    {
+        _requeued.Purge();
+        DoReset();
+        QLen = 0;
+        Backlog = 0;
+    }
+
+    /// <summary>Policy: enqueue or drop (a dropped skb must be freed with <see cref="Drop"/>).</summary>
+    protected abstract int DoEnqueue(SkBuff skb);
+
+    protected abstract SkBuff? DoDequeue();
+
+    protected abstract void DoReset();
+
+    /// <summary>qdisc_drop(): counts and frees.</summary>
+    protected int Drop(SkBuff skb)
+    {
+        Stats.Drops++;
+        skb.Free(SkbDropReason.QdiscDrop);
+        return NetXmit.Drop;
+    }
+
+    /// <summary>__netif_schedule() for this qdisc's queue: run it again from the NET_TX softirq.</summary>
+    protected void Schedule() => DevQueue?.Device.ScheduleQueue(DevQueue);
+
+    /// <summary>A one-line summary like `tc -s qdisc show`.</summary>
+    public virtual string Describe() =>
+        $"qdisc {Kind}: Sent {Stats.Bytes} bytes {Stats.Packets} pkt (dropped {Stats.Drops}, overlimits {Stats.Overlimits} requeues {Stats.Requeues}) backlog {Backlog}b {QLen}p";
+}

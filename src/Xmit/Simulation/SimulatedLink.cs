@@ -1,0 +1,108 @@
+using Xmit.Buffers;
+using Xmit.Link;
+using Xmit.Link.Drivers;
+using Xmit.Time;
+
+namespace Xmit.Simulation;
+
+/// <summary>
+/// A full-duplex point-to-point wire between two devices. Each direction serializes frames at the link
+/// rate, loses some at random (seeded), and delivers each one a propagation delay after its last bit
+/// left, into a receive buffer the far device allocates (netdev_alloc_skb), then up its receive path.
+/// </summary>
+public sealed class SimulatedLink
+{
+    public SimulatedLink(IScheduler scheduler, LinkConfig config, DeterministicRandom random)
+    {
+        if (config.Validate() is { } error) ThrowHelper.Argument(error, nameof(config));
+        Config = config;
+        A = new Direction(this, scheduler, random.Fork(1), "a->b");
+        B = new Direction(this, scheduler, random.Fork(2), "b->a");
+    }
+
+    public LinkConfig Config { get; }
+
+    /// <summary>The port device A transmits on (towards B).</summary>
+    public Direction A { get; }
+
+    /// <summary>The port device B transmits on (towards A).</summary>
+    public Direction B { get; }
+
+    /// <summary>Joins the two devices: frames sent on <see cref="A"/> arrive at <paramref name="b"/> and vice versa.</summary>
+    public void Connect(NetDevice a, NetDevice b)
+    {
+        A.Receiver = b;
+        B.Receiver = a;
+    }
+
+    /// <summary>One direction of the wire: a transmitter's port.</summary>
+    public sealed class Direction : IWirePort
+    {
+        private readonly SimulatedLink _link;
+        private readonly IScheduler _scheduler;
+        private readonly DeterministicRandom _random;
+        private readonly SkBuffQueue _inFlight = new();
+        private readonly Timer _arrival;
+        private Instant _busyUntil;
+
+        internal Direction(SimulatedLink link, IScheduler scheduler, DeterministicRandom random, string name)
+        {
+            _link = link;
+            _scheduler = scheduler;
+            _random = random;
+            Name = name;
+            _arrival = new Timer(scheduler, Deliver, "wire-" + name);
+        }
+
+        public string Name { get; }
+        public NetDevice? Receiver { get; internal set; }
+
+        public long Frames { get; private set; }
+        public long Bytes { get; private set; }
+        public long Lost { get; private set; }
+
+        /// <summary>Time the wire spent sending frames (for utilisation).</summary>
+        public Duration BusyTime { get; private set; }
+
+        /// <summary>Frames on the wire (sent, not yet arrived).</summary>
+        public int InFlight => _inFlight.Count;
+
+        public Instant Transmit(SkBuff frame, Instant start)
+        {
+            var begin = Instant.Max(start, _busyUntil);
+            var serialization = _link.Config.SerializationTime(frame.Len);
+            var end = begin + serialization;
+            _busyUntil = end;
+            Frames++;
+            Bytes += frame.Len;
+            BusyTime += serialization;
+            if (Receiver is null || _link.Config.LossRate > 0 && _random.NextDouble() < _link.Config.LossRate)
+            {
+                Lost++;
+                return end;
+            }
+            // The receiving NIC DMAs the frame into a buffer of its own.
+            var copy = Receiver.Pool.AllocNetdev(frame.Len);
+            frame.CopyBits(0, copy.Put(frame.Len));
+            copy.Timestamp = end + _link.Config.Propagation;
+            _inFlight.Enqueue(copy);
+            _arrival.ArmNoLaterThan(_inFlight.Peek()!.Timestamp);
+            return end;
+        }
+
+        private void Deliver()
+        {
+            var now = _scheduler.Now;
+            while (_inFlight.Peek() is { } skb && skb.Timestamp <= now)
+            {
+                _inFlight.Dequeue();
+                skb.Timestamp = now;
+                Receiver!.Receive(skb);
+            }
+            if (_inFlight.Peek() is { } next) _arrival.Arm(next.Timestamp);
+        }
+
+        /// <summary>Frees frames still on the wire (end of a run).</summary>
+        public void Drain() => _inFlight.Purge();
+    }
+}
