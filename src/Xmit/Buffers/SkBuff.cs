@@ -18,6 +18,13 @@ public interface ISkbDestructor
     void Destruct(SkBuff skb);
 }
 
+/// <summary>A socket that skbs are charged to: what skb_set_owner_w() needs from it.</summary>
+public interface ISkbOwner
+{
+    /// <summary>skb_set_owner_w(): charge <paramref name="skb"/>'s truesize to write memory; its destructor gives it back.</summary>
+    void SetOwnerW(SkBuff skb);
+}
+
 /// <summary>Per-layer scratch space that travels with the skb, like Linux's skb->cb[48].</summary>
 public struct SkbControlBlock
 {
@@ -107,7 +114,7 @@ public sealed class SkBuff
     public Time.Instant Timestamp { get; set; }
 
     /// <summary>The owning socket, or null (skb->sk).</summary>
-    public object? Sk { get; set; }
+    public ISkbOwner? Sk { get; set; }
 
     /// <summary>Called once on free (skb->destructor).</summary>
     public ISkbDestructor? Destructor { get; set; }

@@ -68,8 +68,23 @@ public sealed class SkBuffQueue
         TruesizeSum -= skb.Truesize;
     }
 
-    /// <summary>The skb after <paramref name="skb"/> in this queue.</summary>
+    /// <summary>Inserts <paramref name="skb"/> right after <paramref name="after"/>, or at the head when it is null.</summary>
+    public void InsertAfter(SkBuff? after, SkBuff skb)
+    {
+        if (after is null) { EnqueueHead(skb); return; }
+        if (after.Queue != this) ThrowHelper.Bug("insert after an skb that is not on this queue");
+        Link(skb);
+        skb.Prev = after;
+        skb.Next = after.Next;
+        if (after.Next is null) _tail = skb; else after.Next.Prev = skb;
+        after.Next = skb;
+    }
+
+    /// <summary>The skb after <paramref name="skb"/> in its queue.</summary>
     public static SkBuff? NextOf(SkBuff skb) => skb.Next;
+
+    /// <summary>The skb before <paramref name="skb"/> in its queue.</summary>
+    public static SkBuff? PrevOf(SkBuff skb) => skb.Prev;
 
     /// <summary>Frees every skb in the queue (skb_queue_purge).</summary>
     public void Purge(SkbDropReason reason = SkbDropReason.NotSpecified)

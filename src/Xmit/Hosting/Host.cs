@@ -1,0 +1,138 @@
+using Xmit.Buffers;
+using Xmit.Diagnostics;
+using Xmit.Link;
+using Xmit.Neighbour;
+using Xmit.Network.Ipv4;
+using Xmit.Time;
+using Xmit.Transport.Udp;
+using Xmit.Wire;
+
+namespace Xmit.Hosting;
+
+/// <summary>
+/// One host: its devices, addresses, routes, neighbour table, IPv4, ICMP and UDP, its counters, and the
+/// NET_TX softirq of its (single) CPU. Time and randomness come from outside; the host owns no thread.
+/// </summary>
+public sealed class Host
+{
+    private readonly List<NetDevice> _devices = [];
+
+    public Host(string name, int id, IScheduler scheduler, SkBuffPool pool, DeterministicRandom random)
+    {
+        Name = name;
+        Id = id;
+        Scheduler = scheduler;
+        Pool = pool;
+        Random = random;
+        Softirq = new NetTxSoftirq(scheduler);
+        Neighbours = new NeighbourTable(scheduler, random.Fork(1));
+        Arp = new Arp(pool, scheduler, Neighbours, Addresses);
+        Ident = new IpIdentGenerator(scheduler, random.Fork(2));
+        Output = new Ipv4Output(pool, Mib, Routes, Addresses, Hooks, Ident, Neighbours, Arp);
+        Reassembler = new Reassembler(pool, scheduler, Mib);
+        Input = new Ipv4Input(Mib, Addresses, Hooks, Reassembler);
+        Udp = new UdpProtocol(pool, Mib, Output);
+        Icmp = new Icmp(pool, scheduler, Mib, Output, Input.Protocol);
+        Input.Icmp = Icmp;
+        Udp.Icmp = Icmp;
+        Input.Register(Icmp);
+        Input.Register(Udp);
+        Reassembler.OnTimeout = head => Icmp.SendError(head, IcmpType.TimeExceeded, IcmpCode.FragmentReassemblyTimeExceeded);
+    }
+
+    public string Name { get; }
+    public int Id { get; }
+    public IScheduler Scheduler { get; }
+    public SkBuffPool Pool { get; }
+    public DeterministicRandom Random { get; }
+    public SnmpMib Mib { get; } = new();
+    public NetTxSoftirq Softirq { get; }
+    public AddressTable Addresses { get; } = new();
+    public RouteTable Routes { get; } = new();
+    public NetfilterHooks Hooks { get; } = new();
+    public NeighbourTable Neighbours { get; }
+    public Arp Arp { get; }
+    public IpIdentGenerator Ident { get; }
+    public Ipv4Output Output { get; }
+    public Ipv4Input Input { get; }
+    public Reassembler Reassembler { get; }
+    public Icmp Icmp { get; }
+    public UdpProtocol Udp { get; }
+    public IReadOnlyList<NetDevice> Devices => _devices;
+
+    /// <summary>Frames received with an EtherType nobody handles (rx_nohandler).</summary>
+    public long RxNoHandler { get; private set; }
+
+    /// <summary>Adds an Ethernet device (a driver is attached separately).</summary>
+    public NetDevice AddDevice(string name, int mtu = 1500, int txQueues = 1)
+    {
+        int index = _devices.Count + 1;
+        var mac = MacAddress.LocalAdministered((uint)(Id << 8 | index));
+        var dev = new NetDevice(name, index, mac, mtu, Scheduler, Softirq, Pool, txQueues) { Receiver = EthernetReceive };
+        _devices.Add(dev);
+        return dev;
+    }
+
+    public NetDevice Device(string name) => _devices.Find(d => d.Name == name) ?? throw new KeyNotFoundException($"no device {name} on {Name}");
+
+    /// <summary>`ip addr add ADDRESS/PREFIX dev DEV`: the address and its connected route.</summary>
+    public InterfaceAddress AddAddress(NetDevice dev, Ipv4Address address, int prefixLength)
+    {
+        var a = new InterfaceAddress(dev, address, prefixLength);
+        Addresses.Add(a);
+        Routes.Add(new Route(a.Network, prefixLength, dev, PreferredSource: address));
+        return a;
+    }
+
+    /// <summary>`ip route add default via GATEWAY dev DEV`.</summary>
+    public Route AddDefaultRoute(NetDevice dev, Ipv4Address gateway, int mtu = 0)
+    {
+        var r = new Route(Ipv4Address.Any, 0, dev, gateway, mtu);
+        Routes.Add(r);
+        return r;
+    }
+
+    /// <summary>eth_type_trans() and the protocol demultiplexer: ARP or IPv4; anything else is dropped.</summary>
+    /// <remarks>Linux: net/ethernet/eth.c eth_type_trans(); net/core/dev.c __netif_receive_skb_core()</remarks>
+    private void EthernetReceive(NetDevice dev, SkBuff skb)
+    {
+        if (!EthernetFrame.TryCreate(skb.Data, out var eth))
+        {
+            dev.Stats.RxErrors++;
+            skb.Free(SkbDropReason.PktTooSmall);
+            return;
+        }
+        var dst = eth.Destination;
+        bool toUs = dst == dev.Mac;
+        bool otherHost = !toUs && !dst.IsMulticast;
+        ushort type = eth.EtherType;
+        skb.Protocol = type;
+        skb.Pull(EthernetFrame.HeaderLength);
+        switch (type)
+        {
+            case EtherType.Arp:
+                if (otherHost) { skb.Free(SkbDropReason.OtherHost); return; }
+                Arp.Receive(dev, skb, toUs);
+                return;
+            case EtherType.Ipv4:
+                Input.Receive(skb, otherHost);
+                return;
+            default:
+                RxNoHandler++;
+                skb.Free(SkbDropReason.Unhandled);
+                return;
+        }
+    }
+
+    /// <summary>Frees everything the host still holds: queued packets in qdiscs, neighbour queues, reassembly and sockets.</summary>
+    public void Shutdown()
+    {
+        foreach (var dev in _devices)
+            foreach (var txq in dev.TxQueues) txq.Qdisc.Reset();
+        Neighbours.Flush();
+        Reassembler.Flush();
+        foreach (var sk in Udp.Sockets.ToArray()) Udp.Close(sk);
+    }
+
+    public override string ToString() => Name;
+}
