@@ -1,0 +1,81 @@
+using System.CommandLine;
+using Xmit.Link.Qdiscs;
+using Xmit.Time;
+
+namespace Xmit.Cli;
+
+/// <summary>Option factories with parsing and validation, so every command reports bad values the same way.</summary>
+public static class CliOptions
+{
+    public static Option<Duration> Duration(string name, string description, string defaultText)
+    {
+        var o = new Option<Duration>(name)
+        {
+            Description = description + $" (default {defaultText})",
+            DefaultValueFactory = _ => DurationText.TryParse(defaultText, out var d, out string _) ? d : default,
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : defaultText;
+                if (DurationText.TryParse(text, out var d, out var error)) return d;
+                r.AddError($"{name}: {error}");
+                return default;
+            },
+        };
+        return o;
+    }
+
+    public static Option<long> Rate(string name, string description, string defaultText)
+    {
+        return new Option<long>(name)
+        {
+            Description = description + $" (default {defaultText})",
+            DefaultValueFactory = _ => TcUnits.ParseRate(defaultText),
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : defaultText;
+                if (TcUnits.TryParseRate(text, out var v, out var error)) return v;
+                r.AddError($"{name}: {error}");
+                return 0;
+            },
+        };
+    }
+
+    public static Option<int> Int(string name, string alias, string description, int defaultValue, int min, int max)
+    {
+        var o = new Option<int>(name, alias)
+        {
+            Description = description + $" (default {defaultValue})",
+            DefaultValueFactory = _ => defaultValue,
+        };
+        o.Validators.Add(r =>
+        {
+            int v = r.GetValueOrDefault<int>();
+            if (v < min || v > max) r.AddError($"{name} must be between {min} and {max}, not {v}");
+        });
+        return o;
+    }
+
+    public static Option<double> Probability(string name, string description)
+    {
+        var o = new Option<double>(name) { Description = description + " (0 to 1, default 0)" };
+        o.Validators.Add(r =>
+        {
+            double v = r.GetValueOrDefault<double>();
+            if (v is < 0 or > 1 || double.IsNaN(v)) r.AddError($"{name} must be between 0 and 1, not {v}");
+        });
+        return o;
+    }
+
+    public static Option<ulong> Seed() => new("--seed")
+    {
+        Description = "Seed for every random choice; the same seed gives the same run, byte for byte (default 1)",
+        DefaultValueFactory = _ => 1UL,
+        Recursive = true,
+    };
+
+    public static Option<FileInfo?> Pcap() => new("--pcap")
+    {
+        Description = "Write every frame on the first host's device to this pcap file (Wireshark/tshark read it)",
+        Recursive = true,
+    };
+}

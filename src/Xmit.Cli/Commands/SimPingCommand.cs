@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Globalization;
+using Xmit.Hosting;
+using Xmit.Link.Qdiscs;
+using Xmit.Simulation;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Cli.Commands;
+
+/// <summary>`xmit sim ping`: two hosts on a simulated link; A pings B and the RTTs are explained.</summary>
+public static class SimPingCommand
+{
+    public static Command Create(Option<ulong> seed, Option<FileInfo?> pcap)
+    {
+        var count = CliOptions.Int("--count", "-c", "Echo requests to send", 4, 1, 1_000_000);
+        var size = CliOptions.Int("--size", "-s", "ICMP data bytes per request (above 1472 the request is fragmented)", 56, 0, 65507 - 8);
+        var interval = CliOptions.Duration("--interval", "Time between requests, in virtual time", "1s");
+        var rate = CliOptions.Rate("--rate", "Link rate, tc syntax", "100mbit");
+        var delay = CliOptions.Duration("--delay", "One-way propagation delay", "50us");
+        var loss = CliOptions.Probability("--loss", "Probability that a frame is lost on the wire");
+        var mtu = CliOptions.Int("--mtu", "-m", "MTU of both devices", 1500, 68, 65535);
+
+        var cmd = new Command("ping", "Host A (198.18.0.1) pings host B (198.18.0.2) across a simulated Ethernet link and explains each RTT")
+        {
+            count, size, interval, rate, delay, loss, mtu,
+        };
+        cmd.SetAction(r => Run(r.GetValue(seed), r.GetValue(pcap), r.GetValue(count), r.GetValue(size), r.GetValue(interval),
+            r.GetValue(rate), r.GetValue(delay), r.GetValue(loss), r.GetValue(mtu), Console.Out));
+        return cmd;
+    }
+
+    public static int Run(ulong seed, FileInfo? pcap, int count, int size, Duration interval, long rate, Duration delay, double loss, int mtu, TextWriter o)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var linkConfig = new LinkConfig { RateBitsPerSecond = rate, Propagation = delay, LossRate = loss };
+        using var sim = new Simulation.Simulation(seed);
+        var a = sim.AddHost("A");
+        var b = sim.AddHost("B");
+        var addrA = new Ipv4Address(198, 18, 0, 1);
+        var addrB = new Ipv4Address(198, 18, 0, 2);
+        var conn = sim.Connect(a, addrA, b, addrB, 24, linkConfig, mtu: mtu);
+        if (pcap is not null)
+        {
+            try { sim.Capture(conn.DeviceA, pcap.Create()); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"xmit: cannot write {pcap.FullName}: {e.Message}");
+                return 2;
+            }
+        }
+
+        var ping = new PingSession(a, addrB, count, interval, size);
+        int ipLen = size + 8 + 20;
+        o.WriteLine(string.Create(inv, $"PING {addrB} from {addrA} {conn.DeviceA.Name}: {size}({ipLen}) bytes of data"));
+        o.WriteLine(string.Create(inv, $"  simulated link: {TcUnits.FormatRate(rate)}/s, propagation {DurationText.Format(delay)}, loss {loss:0.###}, MTU {mtu}, seed {seed}"));
+        ping.OnReplyReceived = reply => o.WriteLine(string.Create(inv,
+            $"{reply.Bytes} bytes from {addrB}: icmp_seq={reply.Sequence} ttl={reply.Ttl} time={DurationText.Format(reply.Rtt)}{(reply.Sequence == 1 ? "  (includes ARP resolution)" : "")}"));
+        ping.Start();
+        sim.RunUntil(Instant.Zero + interval * (count - 1) + Duration.FromSeconds(2));
+
+        o.WriteLine();
+        o.WriteLine($"--- {addrB} ping statistics ---");
+        int received = ping.Replies.Count;
+        o.WriteLine(string.Create(inv, $"{ping.Transmitted} packets transmitted, {received} received, {(ping.Transmitted - received) * 100.0 / ping.Transmitted:0.#}% packet loss"));
+        if (received > 0)
+        {
+            long min = long.MaxValue, max = 0, sum = 0;
+            foreach (var r in ping.Replies) { min = Math.Min(min, r.Rtt.Nanoseconds); max = Math.Max(max, r.Rtt.Nanoseconds); sum += r.Rtt.Nanoseconds; }
+            o.WriteLine(string.Create(inv, $"rtt min/avg/max = {min / 1e3:0.###}/{sum / 1e3 / received:0.###}/{max / 1e3:0.###} us"));
+        }
+
+        // Why the RTT is what it is: each way, the frame is serialized onto the wire and propagates.
+        var expected = ExpectedRtt(linkConfig, size, mtu, out var explanation);
+        o.WriteLine();
+        o.WriteLine("why: " + explanation);
+        o.WriteLine(string.Create(inv, $"     expected RTT once ARP is resolved: {DurationText.Format(expected)}"));
+
+        o.WriteLine();
+        o.WriteLine("per layer (host A):");
+        o.WriteLine(string.Create(inv, $"  Icmp  OutEchos {a.Mib.Icmp.OutEchos}  InEchoReps {a.Mib.Icmp.InEchoReps}"));
+        o.WriteLine(string.Create(inv, $"  Ip    OutRequests {a.Mib.Ip.OutRequests}  OutTransmits {a.Mib.Ip.OutTransmits}  FragCreates {a.Mib.Ip.FragCreates}  ReasmOKs {a.Mib.Ip.ReasmOKs}"));
+        o.WriteLine(string.Create(inv, $"  ARP   requests sent {a.Arp.Stats.RequestsSent}  replies received {a.Arp.Stats.RepliesReceived}"));
+        o.WriteLine($"  {conn.DeviceA.TxQueues[0].Qdisc.Describe()}");
+        o.WriteLine(string.Create(inv, $"  {conn.DeviceA.Name}  tx {conn.DeviceA.Stats.TxPackets} pkts {conn.DeviceA.Stats.TxBytes} bytes, rx {conn.DeviceA.Stats.RxPackets} pkts {conn.DeviceA.Stats.RxBytes} bytes; ring stops {conn.DeviceA.TxQueues[0].Stops}; TX interrupts {conn.DriverA.Interrupts}"));
+        o.WriteLine(string.Create(inv, $"  wire  A->B {conn.Link.A.Frames} frames ({conn.Link.A.Lost} lost), B->A {conn.Link.B.Frames} frames ({conn.Link.B.Lost} lost)"));
+
+        sim.Shutdown();
+        if (pcap is not null) o.WriteLine($"capture: {pcap.FullName}");
+        return received > 0 ? 0 : 1;
+    }
+
+    /// <summary>2 × (serialization + propagation) for each fragment of the request (the reply is the same size).</summary>
+    public static Duration ExpectedRtt(LinkConfig link, int size, int mtu, out string explanation)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        int ipPayload = size + 8;
+        int perFragment = (mtu - 20) & ~7;
+        var serialization = Duration.Zero;
+        int frames = 0;
+        int last = 0;
+        for (int left = ipPayload; left > 0; left -= perFragment)
+        {
+            int chunk = left > mtu - 20 ? perFragment : left;
+            last = chunk + 20 + 14;
+            serialization += link.SerializationTime(last);
+            frames++;
+        }
+        // Fragments follow each other on the wire; the reply can only start after the last one arrived.
+        var oneWay = serialization + link.Propagation;
+        explanation = frames == 1
+            ? string.Create(inv, $"one {last}-byte frame each way: serialization {DurationText.Format(serialization)} ({link.WireBits(last)} bits incl. preamble, FCS, gap) + propagation {DurationText.Format(link.Propagation)}")
+            : string.Create(inv, $"{frames} fragments each way: serialization {DurationText.Format(serialization)} in all + propagation {DurationText.Format(link.Propagation)}");
+        return oneWay * 2;
+    }
+}

@@ -1,0 +1,13 @@
+using System.CommandLine;
+using Xmit.Cli;
+using Xmit.Cli.Commands;
+
+var seed = CliOptions.Seed();
+var pcap = CliOptions.Pcap();
+
+var sim = new Command("sim", "Run hosts on simulated links in deterministic virtual time") { seed, pcap };
+sim.Subcommands.Add(SimPingCommand.Create(seed, pcap));
+
+var root = new RootCommand("xmit: a user-space TCP/UDP/IPv4 stack whose transmit path behaves like Linux's");
+root.Subcommands.Add(sim);
+return root.Parse(args).Invoke();
