@@ -28,8 +28,8 @@ public sealed class TwoHosts : IDisposable
     public Host A { get; }
     public Host B { get; }
     public SimulatedConnection Connection { get; }
-    public Link.NetDevice DevA => Connection.DeviceA;
-    public Link.NetDevice DevB => Connection.DeviceB;
+    public Xmit.Link.NetDevice DevA => Connection.DeviceA;
+    public Xmit.Link.NetDevice DevB => Connection.DeviceB;
 
     public void RunFor(Duration d) => Sim.RunFor(d);
     public void RunForMs(long ms) => Sim.RunFor(Duration.FromMilliseconds(ms));
