@@ -86,6 +86,8 @@ public sealed class Simulation : IDisposable
         foreach (var h in _hosts) h.Shutdown();
         foreach (var l in _links)
         {
+            l.DriverA.Stop();
+            l.DriverB.Stop();
             l.Link.A.Drain();
             l.Link.B.Drain();
         }

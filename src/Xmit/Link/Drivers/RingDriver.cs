@@ -68,6 +68,25 @@ public sealed class RingDriver : INetDeviceDriver
         return NetdevTx.Ok;
     }
 
+    /// <summary>
+    /// ndo_stop: the device goes down; everything on the rings is freed (sent or not), BQL is reset and
+    /// the queues are stopped.
+    /// </summary>
+    public void Stop()
+    {
+        _txDone.Disarm();
+        _irq.Disarm();
+        _sendingRing = -1;
+        _pendingCompletions = 0;
+        for (int i = 0; i < _rings.Length; i++)
+        {
+            while (_rings[i].PeekUnsent() is not null) _rings[i].MarkSent();
+            while (_rings[i].TakeCleaned() is { } skb) skb.Free(SkbDropReason.DevReady);
+            Device.TxQueues[i].Dql.Reset();
+            Device.TxQueues[i].Stop();
+        }
+    }
+
     /// <summary>The transmitter: serve rings round-robin, one frame at a time.</summary>
     private void StartNextFrame()
     {

@@ -1,0 +1,123 @@
+using Xmit.Neighbour;
+using Xmit.Tests.Support;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Tests.Neighbour;
+
+public class ArpTests
+{
+    [Fact]
+    public void First_packet_waits_in_incomplete_then_goes_when_the_reply_arrives()
+    {
+        using var net = new TwoHosts();
+        var recA = FrameRecorder.On(net.DevA);
+        net.A.Icmp.SendEchoRequest(TwoHosts.AddrB, 1, 1, 8);
+        var n = net.A.Neighbours.Lookup(net.DevA, TwoHosts.AddrB)!;
+        Assert.Equal(NudState.Incomplete, n.State);
+        Assert.Equal(1, n.QueuedPackets);
+        net.RunForMs(1);
+        Assert.Equal(NudState.Reachable, n.State);
+        Assert.Equal(net.DevB.Mac, n.LinkAddress);
+        Assert.Equal(0, n.QueuedPackets);
+        // B learned A from A's request as STALE (neigh_event_ns) and answered without asking.
+        var m = net.B.Neighbours.Lookup(net.DevB, TwoHosts.AddrA)!;
+        Assert.Equal(net.DevA.Mac, m.LinkAddress);
+        Assert.Equal(1, net.B.Arp.Stats.RepliesSent);
+        Assert.Equal(0, net.B.Arp.Stats.RequestsSent);
+        var sent = recA.Sent.ToList();
+        Assert.Equal(EtherType.Arp, (ushort)(sent[0][12] << 8 | sent[0][13]));
+        Assert.Equal(42, sent[0].Length); // Linux does not pad; the NIC does
+        Assert.Equal(EtherType.Ipv4, (ushort)(sent[1][12] << 8 | sent[1][13]));
+    }
+
+    [Fact]
+    public void Unanswered_resolution_sends_three_broadcasts_one_second_apart_then_fails_and_drops()
+    {
+        using var net = new TwoHosts();
+        var rec = FrameRecorder.On(net.DevA);
+        var nobody = new Ipv4Address(198, 18, 0, 99);
+        net.A.Icmp.SendEchoRequest(nobody, 1, 1, 8);
+        net.A.Icmp.SendEchoRequest(nobody, 1, 2, 8);
+        net.RunForMs(2999);
+        var n = net.A.Neighbours.Lookup(net.DevA, nobody)!;
+        Assert.Equal(NudState.Incomplete, n.State);
+        Assert.Equal(2, n.QueuedPackets);
+        net.RunForMs(1);
+        Assert.Equal(NudState.Failed, n.State);
+        Assert.Equal(0, n.QueuedPackets);
+        var times = rec.Frames.Where(f => f.Outgoing).Select(f => f.Time.Nanoseconds / 1_000_000).ToArray();
+        Assert.Equal([0L, 1000, 2000], times);
+        Assert.All(rec.Sent, f => Assert.Equal(MacAddress.Broadcast, MacAddress.Read(f)));
+        Assert.Equal(1, net.A.Neighbours.Stats.ResFailed);
+        Assert.Equal(2, net.Sim.Pool.Drops(Xmit.Buffers.SkbDropReason.NeighFailed));
+    }
+
+    [Fact]
+    public void Queue_is_bounded_by_truesize_and_drops_the_oldest()
+    {
+        using var net = new TwoHosts();
+        var nobody = new Ipv4Address(198, 18, 0, 99);
+        var sk = net.A.Udp.Bind(TwoHosts.AddrA, 7000);
+        // 1400-byte datagrams cost 2304 each; unres_qlen_bytes 212992 holds 92 of them.
+        for (int i = 0; i < 100; i++) net.A.Udp.SendDatagram(sk, TwoHosts.AddrA, 7000, nobody, 9, new byte[1400]);
+        var n = net.A.Neighbours.Lookup(net.DevA, nobody)!;
+        Assert.Equal(212992 / 2304, n.QueuedPackets);
+        Assert.Equal(100 - 212992 / 2304, net.A.Neighbours.Stats.UnresolvedDiscards);
+        Assert.Equal(n.QueuedPackets * 2304L, sk.WmemAlloc); // waiting packets stay charged to the socket
+        net.RunForMs(3000);
+        Assert.Equal(0, sk.WmemAlloc);
+    }
+
+    [Fact]
+    public void Reachable_ages_to_stale_then_use_goes_delay_then_unicast_probes()
+    {
+        using var net = new TwoHosts();
+        net.WarmUp();
+        var n = net.A.Neighbours.Lookup(net.DevA, TwoHosts.AddrB)!;
+        Assert.Equal(NudState.Reachable, n.State);
+        net.RunFor(n.ReachableTime + Duration.FromSeconds(1));
+        Assert.Equal(NudState.Stale, n.State);
+
+        var rec = FrameRecorder.On(net.DevA);
+        net.A.Icmp.SendEchoRequest(TwoHosts.AddrB, 1, 2, 8);
+        Assert.Equal(NudState.Delay, n.State); // sent at once with the old address
+        Assert.Single(rec.Sent);
+        net.RunFor(Duration.FromSeconds(5));
+        // Nothing confirmed B within delay_first_probe_time: PROBE with a unicast request to B's known address.
+        var probe = rec.Sent.Last();
+        Assert.Equal(EtherType.Arp, (ushort)(probe[12] << 8 | probe[13]));
+        Assert.Equal(net.DevB.Mac, MacAddress.Read(probe));
+        net.RunForMs(10);
+        Assert.Equal(NudState.Reachable, n.State); // B's reply confirms
+    }
+
+    [Fact]
+    public void Gratuitous_arp_updates_an_existing_entry_but_creates_none()
+    {
+        using var net = new TwoHosts();
+        net.WarmUp();
+        var n = net.A.Neighbours.Lookup(net.DevA, TwoHosts.AddrB)!;
+        var stranger = new Ipv4Address(198, 18, 0, 77);
+        net.B.Addresses.Add(new Xmit.Network.Ipv4.InterfaceAddress(net.DevB, stranger, 24));
+        net.B.Arp.Announce(net.DevB, stranger);
+        net.B.Arp.Announce(net.DevB, TwoHosts.AddrB);
+        net.RunForMs(5);
+        Assert.Null(net.A.Neighbours.Lookup(net.DevA, stranger)); // arp_accept = 0
+        Assert.Equal(NudState.Reachable, n.State); // same address: state kept
+        Assert.Equal(2, net.A.Arp.Stats.RequestsReceived);
+    }
+
+    [Fact]
+    public void Broadcast_next_hop_needs_no_resolution()
+    {
+        using var net = new TwoHosts();
+        var sk = net.B.Udp.Bind(Ipv4Address.Any, 9);
+        net.A.Udp.SendDatagram(null, TwoHosts.AddrA, 7000, new Ipv4Address(198, 18, 0, 255), 9, new byte[10]);
+        var n = net.A.Neighbours.Lookup(net.DevA, new Ipv4Address(198, 18, 0, 255))!;
+        Assert.Equal(NudState.NoArp, n.State);
+        Assert.Equal(0, net.A.Arp.Stats.RequestsSent);
+        net.RunForMs(1);
+        Assert.Equal(1, sk.ReceiveQueue.Count);
+    }
+}
