@@ -1,0 +1,18 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Xmit.Benchmarks;
+
+// `throughput`: the throughput harness; anything else goes to BenchmarkDotNet (e.g. --filter '*').
+if (args.Length > 0 && args[0] == "throughput")
+{
+    Throughput.Run(Console.Out);
+    return 0;
+}
+
+// In-process toolchain: BenchmarkDotNet 0.14 predates .NET 10's target moniker, and the memory
+// diagnoser works the same in process.
+var config = DefaultConfig.Instance.AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance));
+BenchmarkSwitcher.FromAssembly(typeof(HotPathBenchmarks).Assembly).Run(args, config);
+return 0;
