@@ -204,6 +204,36 @@ public sealed class SkBuff
         }
     }
 
+    /// <summary>pskb_trim(): shortens the skb to <paramref name="len"/> bytes, dropping paged bytes from the end first (no frag list).</summary>
+    public void TrimTo(int len)
+    {
+        if (len >= Len) return;
+        var sh = SharedInfo;
+        if (sh.FragList is not null) ThrowHelper.Bug("trim of an skb with a frag list");
+        int headLen = HeadLen;
+        if (len <= headLen)
+        {
+            for (int i = 0; i < sh.NrFrags; i++) { sh.Frags[i].Page.Put(); sh.Frags[i] = default; }
+            sh.NrFrags = 0;
+            DataLen = 0;
+            _tail = _data + len;
+            Len = len;
+            return;
+        }
+        int keep = len - headLen;
+        int n = 0;
+        while (n < sh.NrFrags && keep > 0)
+        {
+            if (sh.Frags[n].Size > keep) sh.Frags[n].Size = keep;
+            keep -= sh.Frags[n].Size;
+            n++;
+        }
+        for (int i = n; i < sh.NrFrags; i++) { sh.Frags[i].Page.Put(); sh.Frags[i] = default; }
+        sh.NrFrags = n;
+        DataLen = len - headLen;
+        Len = len;
+    }
+
     /// <summary>Adds a page fragment to the paged part. The page reference taken is the caller's to give.</summary>
     /// <remarks>Linux: include/linux/skbuff.h skb_fill_page_desc() (caller does get_page())</remarks>
     public void AddFrag(Page page, int offset, int size, int truesize)

@@ -31,7 +31,7 @@ public sealed class Host
         Output = new Ipv4Output(pool, Mib, Routes, Addresses, Hooks, Ident, Neighbours, Arp);
         Reassembler = new Reassembler(pool, scheduler, Mib);
         Input = new Ipv4Input(Mib, Addresses, Hooks, Reassembler);
-        Udp = new UdpProtocol(pool, Mib, Output);
+        Udp = new UdpProtocol(pool, Mib, Output, scheduler, random.Fork(3));
         Icmp = new Icmp(pool, scheduler, Mib, Output, Input.Protocol);
         Input.Icmp = Icmp;
         Udp.Icmp = Icmp;

@@ -8,6 +8,7 @@ public sealed record LinkConfig
     /// <summary>Preamble + SFD (8), FCS (4) and the inter-frame gap (12): bytes a real Ethernet spends per frame beyond the frame the stack built.</summary>
     public const int EthernetOverheadBytes = 24;
 
+    /// <summary>Bits per second; 0 means no serialization delay at all (a veth pair).</summary>
     public long RateBitsPerSecond { get; init; } = 100_000_000;
     public Duration Propagation { get; init; } = Duration.FromMicroseconds(50);
 
@@ -21,11 +22,15 @@ public sealed record LinkConfig
     public long WireBits(int frameLength) =>
         8L * (EthernetOverhead ? Math.Max(frameLength, Wire.EthernetFrame.MinFrameLength) + EthernetOverheadBytes : frameLength);
 
-    public Duration SerializationTime(int frameLength) => Duration.ForBits(WireBits(frameLength), RateBitsPerSecond);
+    public Duration SerializationTime(int frameLength) =>
+        RateBitsPerSecond == 0 ? Duration.Zero : Duration.ForBits(WireBits(frameLength), RateBitsPerSecond);
+
+    /// <summary>A veth pair: no rate, no delay, no loss.</summary>
+    public static LinkConfig Veth => new() { RateBitsPerSecond = 0, Propagation = Duration.Zero };
 
     public string? Validate()
     {
-        if (RateBitsPerSecond <= 0) return "link rate must be positive";
+        if (RateBitsPerSecond < 0) return "link rate must not be negative";
         if (Propagation < Duration.Zero) return "propagation delay must not be negative";
         if (LossRate is < 0 or > 1 || double.IsNaN(LossRate)) return "loss rate must be between 0 and 1";
         return null;

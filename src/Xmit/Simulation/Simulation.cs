@@ -8,8 +8,12 @@ using Xmit.Wire;
 
 namespace Xmit.Simulation;
 
-/// <summary>Both ends of a link made by <see cref="Simulation.Connect"/>.</summary>
-public sealed record SimulatedConnection(SimulatedLink Link, NetDevice DeviceA, RingDriver DriverA, NetDevice DeviceB, RingDriver DriverB);
+/// <summary>Both ends of a link made by <see cref="Simulation.Connect"/> or <see cref="Simulation.ConnectVeth"/>.</summary>
+public sealed record SimulatedConnection(SimulatedLink Link, NetDevice DeviceA, INetDeviceDriver DriverA, NetDevice DeviceB, INetDeviceDriver DriverB)
+{
+    /// <summary>The ring driver of A (simulated NICs only).</summary>
+    public RingDriver RingA => (RingDriver)DriverA;
+}
 
 /// <summary>
 /// A network of hosts in deterministic virtual time: one scheduler, one skb pool, one seed. The same seed
@@ -65,6 +69,27 @@ public sealed class Simulation : IDisposable
         return c;
     }
 
+    /// <summary>
+    /// A veth pair between <paramref name="a"/> and <paramref name="b"/>: no rate, no delay, the skb freed as soon
+    /// as it is transmitted, and noqueue as the default qdisc (as for veth). Shape it with a qdisc, like
+    /// linux-truth's measurements did with tbf.
+    /// </summary>
+    public SimulatedConnection ConnectVeth(Host a, Ipv4Address addressA, Host b, Ipv4Address addressB, int prefix, int mtu = 1500)
+    {
+        var wire = new SimulatedLink(Scheduler, LinkConfig.Veth, Random.Fork((ulong)_links.Count + 1000));
+        var devA = a.AddDevice($"veth{a.Devices.Count}", mtu);
+        var devB = b.AddDevice($"veth{b.Devices.Count}", mtu);
+        foreach (var d in new[] { devA, devB }) d.SetQdisc(_ => new Link.Qdiscs.NoQueueQdisc());
+        wire.Connect(devA, devB);
+        var drvA = new ImmediateDriver(devA, wire.A);
+        var drvB = new ImmediateDriver(devB, wire.B);
+        a.AddAddress(devA, addressA, prefix);
+        b.AddAddress(devB, addressB, prefix);
+        var c = new SimulatedConnection(wire, devA, drvA, devB, drvB);
+        _links.Add(c);
+        return c;
+    }
+
     /// <summary>Captures every frame crossing <paramref name="device"/> (both directions) into a pcap file.</summary>
     public PcapWriter Capture(NetDevice device, Stream stream)
     {
@@ -86,8 +111,8 @@ public sealed class Simulation : IDisposable
         foreach (var h in _hosts) h.Shutdown();
         foreach (var l in _links)
         {
-            l.DriverA.Stop();
-            l.DriverB.Stop();
+            (l.DriverA as RingDriver)?.Stop();
+            (l.DriverB as RingDriver)?.Stop();
             l.Link.A.Drain();
             l.Link.B.Drain();
         }

@@ -30,6 +30,29 @@ public abstract class Sock : ISkbOwner
     public int SndBuf { get; set; }
     public int RcvBuf { get; set; }
 
+    /// <summary>SO_SNDTIMEO (Never = block forever).</summary>
+    public Time.Duration SndTimeo { get; set; } = Time.Duration.FromNanoseconds(long.MaxValue);
+
+    /// <summary>SO_RCVTIMEO (Never = block forever).</summary>
+    public Time.Duration RcvTimeo { get; set; } = Time.Duration.FromNanoseconds(long.MaxValue);
+
+    /// <summary>sk_err: a pending error (from ICMP, say) that the next call reports once.</summary>
+    public Errno Error { get; set; }
+
+    /// <summary>SOCK_NOSPACE: a sender found the buffer full (it also makes later errors count as SndbufErrors).</summary>
+    public bool NoSpace { get; set; }
+
+    /// <summary>The page appended data goes to on scatter-gather devices.</summary>
+    public PageFrag PageFrag { get; } = new();
+
+    /// <summary>sock_error(): takes the pending error.</summary>
+    public Errno TakeError()
+    {
+        var e = Error;
+        Error = Errno.OK;
+        return e;
+    }
+
     /// <summary>sk_wmem_alloc without its +1 reference: truesize of this socket's skbs not yet freed.</summary>
     public long WmemAlloc { get; private set; }
 
@@ -56,6 +79,16 @@ public abstract class Sock : ISkbOwner
         if (WmemAlloc > WmemHighWater) WmemHighWater = WmemAlloc;
     }
 
+    /// <summary>
+    /// Makes the socket the skb's owner without charging it yet: __ip_append_data adds the truesize of the
+    /// skbs after the first to wmem_alloc in one go at the end (wmem_alloc_delta).
+    /// </summary>
+    public void AttachWithoutCharge(SkBuff skb)
+    {
+        skb.Sk = this;
+        skb.Destructor = _wfree;
+    }
+
     /// <summary>skb_set_owner_r(): charge a received skb to the receive buffer.</summary>
     public void SetOwnerR(SkBuff skb)
     {
@@ -64,17 +97,48 @@ public abstract class Sock : ISkbOwner
         RmemAlloc += skb.Truesize;
     }
 
-    /// <summary>Charges bytes appended to an skb this socket already owns (ip_append_data's paged copy: skb->truesize += copy).</summary>
-    public void ChargeWrite(int bytes)
+    /// <summary>Charges bytes to write memory: skbs attached without charge, and bytes appended to skbs it owns (skb->truesize += copy).</summary>
+    public void ChargeWrite(long bytes)
     {
         WmemAlloc += bytes;
         if (WmemAlloc > WmemHighWater) WmemHighWater = WmemAlloc;
     }
 
+    /// <summary>Times sk_write_space found the socket writeable and woke waiters (blocked senders, epoll).</summary>
+    public long WriteSpaceWakeups { get; private set; }
+
     /// <summary>sock_def_write_space(): wake writers once the socket is writeable.</summary>
     protected virtual void OnWriteSpace()
     {
-        if (IsWriteable) WriteSpace?.Invoke(this);
+        if (!IsWriteable) return;
+        WriteSpaceWakeups++;
+        WriteSpace?.Invoke(this);
+    }
+
+    /// <summary>
+    /// sock_alloc_send_pskb(): an skb of <paramref name="size"/> charged to this socket, if wmem_alloc is below
+    /// sndbuf. Otherwise EAGAIN at once (non-blocking) or sleep until write space wakes us or SO_SNDTIMEO
+    /// runs out. A pending socket error is reported first.
+    /// </summary>
+    /// <remarks>Linux: net/core/sock.c sock_alloc_send_pskb(), sock_wait_for_wmem()</remarks>
+    public SkBuff? AllocSendSkb(SkBuffPool pool, Time.IScheduler clock, int size, bool noblock, out Errno error)
+    {
+        var deadline = noblock ? clock.Now
+            : SndTimeo.Nanoseconds == long.MaxValue ? Time.Instant.Never : clock.Now + SndTimeo;
+        while (true)
+        {
+            error = TakeError();
+            if (error != Errno.OK) return null;
+            if (WmemAlloc < SndBuf) break;
+            NoSpace = true;
+            error = Errno.EAGAIN;
+            if (clock.Now >= deadline) return null;
+            long wakeups = WriteSpaceWakeups;
+            clock.WaitUntil(() => WriteSpaceWakeups != wakeups || Error != Errno.OK, deadline);
+        }
+        var skb = pool.Alloc(size);
+        SetOwnerW(skb);
+        return skb;
     }
 
     private sealed class WFreeDestructor(Sock sk) : ISkbDestructor

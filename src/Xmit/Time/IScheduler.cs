@@ -13,4 +13,10 @@ public interface IScheduler
 
     /// <summary>Disarms <paramref name="timer"/>; a disarmed timer does not fire.</summary>
     void Disarm(Timer timer);
+
+    /// <summary>
+    /// A blocking call: lets time pass until <paramref name="ready"/> holds or <paramref name="deadline"/> comes,
+    /// and returns whether it holds. In virtual time this runs the events in between.
+    /// </summary>
+    bool WaitUntil(Func<bool> ready, Instant deadline);
 }

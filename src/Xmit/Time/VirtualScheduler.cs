@@ -75,6 +75,19 @@ public sealed class VirtualScheduler : IScheduler
 
     public void RunFor(Duration d) => RunUntil(Now + d);
 
+    public bool WaitUntil(Func<bool> ready, Instant deadline)
+    {
+        while (!ready())
+        {
+            if (!RunOne(deadline))
+            {
+                if (deadline != Instant.Never && deadline > Now) Now = deadline;
+                return ready();
+            }
+        }
+        return true;
+    }
+
     private void DropStale()
     {
         while (_heap.TryPeek(out var e, out _) && e.Generation != e.Timer.Generation) _heap.Dequeue();

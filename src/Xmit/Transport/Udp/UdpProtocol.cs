@@ -1,6 +1,8 @@
 using Xmit.Buffers;
 using Xmit.Diagnostics;
+using Xmit.Link;
 using Xmit.Network.Ipv4;
+using Xmit.Time;
 using Xmit.Wire;
 
 namespace Xmit.Transport.Udp;
@@ -19,42 +21,304 @@ public sealed class UdpProtocol : IIpProtocol
     private readonly SkBuffPool _pool;
     private readonly SnmpMib _mib;
     private readonly Ipv4Output _output;
+    private readonly IScheduler _clock;
+    private readonly DeterministicRandom _random;
+    private readonly IpAppendData _append;
     private readonly List<UdpSock> _sockets = [];
 
-    public UdpProtocol(SkBuffPool pool, SnmpMib mib, Ipv4Output output)
+    public UdpProtocol(SkBuffPool pool, SnmpMib mib, Ipv4Output output, IScheduler clock, DeterministicRandom random)
     {
         _pool = pool;
         _mib = mib;
         _output = output;
+        _clock = clock;
+        _random = random;
+        _append = new IpAppendData(pool, clock, mib, output);
     }
+
+    /// <summary>net.ipv4.ip_local_port_range.</summary>
+    public (ushort Low, ushort High) LocalPortRange { get; set; } = (32768, 60999);
 
     public byte Protocol => IpProtocol.Udp;
     public Icmp? Icmp { get; set; }
     public IReadOnlyList<UdpSock> Sockets => _sockets;
 
-    /// <summary>Creates a socket bound to <paramref name="address"/>:<paramref name="port"/> (Any for all addresses).</summary>
-    public UdpSock Bind(Ipv4Address address, ushort port, int rcvBuf = UdpSock.DefaultBuffer, int sndBuf = UdpSock.DefaultBuffer)
+    /// <summary>socket(AF_INET, SOCK_DGRAM, 0): an unbound socket.</summary>
+    public UdpSock Create(int sndBuf = UdpSock.DefaultBuffer, int rcvBuf = UdpSock.DefaultBuffer)
     {
-        if (port == 0) ThrowHelper.OutOfRange(nameof(port));
-        foreach (var s in _sockets)
-            if (s.LocalPort == port && (s.LocalAddress.IsUnspecified || address.IsUnspecified || s.LocalAddress == address))
-                ThrowHelper.Argument($"port {port} is in use", nameof(port));
-        var sk = new UdpSock(sndBuf, rcvBuf) { LocalAddress = address, LocalPort = port };
+        var sk = new UdpSock(sndBuf, rcvBuf);
         _sockets.Add(sk);
         return sk;
     }
 
-    public void Connect(UdpSock sk, Ipv4Address address, ushort port)
+    /// <summary>Creates a socket bound to <paramref name="address"/>:<paramref name="port"/> (a test and tool convenience).</summary>
+    public UdpSock Bind(Ipv4Address address, ushort port, int rcvBuf = UdpSock.DefaultBuffer, int sndBuf = UdpSock.DefaultBuffer)
     {
-        sk.RemoteAddress = address;
-        sk.RemotePort = port;
+        var sk = Create(sndBuf, rcvBuf);
+        int rc = Bind(sk, address, port);
+        if (rc < 0)
+        {
+            _sockets.Remove(sk);
+            ThrowHelper.Argument($"bind {address}:{port}: {(Errno)(-rc)}", nameof(port));
+        }
+        return sk;
     }
 
-    /// <summary>Closes the socket: its queued datagrams are freed (their memory returns).</summary>
+    /// <summary>
+    /// inet_bind() + udp_v4_get_port(): the address must be ours (or any); port 0 picks a free ephemeral port
+    /// from ip_local_port_range at a random start, like udp_lib_get_port().
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/af_inet.c __inet_bind(); net/ipv4/udp.c udp_lib_get_port()</remarks>
+    public int Bind(UdpSock sk, Ipv4Address address, ushort port)
+    {
+        if (sk.LocalPort != 0) return -(int)Errno.EINVAL;
+        if (!address.IsUnspecified && !_output.Addresses.IsLocal(address) && !address.IsBroadcast && !address.IsMulticast)
+            return -(int)Errno.EADDRNOTAVAIL;
+        if (port == 0)
+        {
+            port = PickEphemeral(address);
+            if (port == 0) return -(int)Errno.EADDRINUSE;
+        }
+        else
+        {
+            if (InUse(address, port)) return -(int)Errno.EADDRINUSE;
+            sk.PortLocked = true;
+        }
+        sk.LocalAddress = address;
+        sk.AddressLocked = !address.IsUnspecified;
+        sk.LocalPort = port;
+        return 0;
+    }
+
+    private bool InUse(Ipv4Address address, ushort port)
+    {
+        foreach (var s in _sockets)
+            if (s.LocalPort == port && (s.LocalAddress.IsUnspecified || address.IsUnspecified || s.LocalAddress == address)) return true;
+        return false;
+    }
+
+    private ushort PickEphemeral(Ipv4Address address)
+    {
+        int low = LocalPortRange.Low, count = LocalPortRange.High - LocalPortRange.Low + 1;
+        int start = (int)_random.NextUInt32((uint)count);
+        for (int i = 0; i < count; i++)
+        {
+            ushort candidate = (ushort)(low + (start + i) % count);
+            if (!InUse(address, candidate)) return candidate;
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// connect(): route to the peer, take a source address and a port if unbound, remember the peer, and
+    /// start the socket's IP ID counter at a random value.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/datagram.c __ip4_datagram_connect()</remarks>
+    public int Connect(UdpSock sk, Ipv4Address address, ushort port)
+    {
+        if (port == 0) return -(int)Errno.EINVAL;
+        var route = _output.Routes.Lookup(address);
+        if (route is null)
+        {
+            _mib.Ip.OutNoRoutes++;
+            return -(int)Errno.ENETUNREACH;
+        }
+        if (address.IsBroadcast && !sk.Broadcast) return -(int)Errno.EACCES;
+        if (sk.LocalPort == 0)
+        {
+            int rc = Bind(sk, Ipv4Address.Any, 0);
+            if (rc < 0) return rc;
+        }
+        if (sk.LocalAddress.IsUnspecified) sk.LocalAddress = SourceFor(route, address);
+        sk.RemoteAddress = address;
+        sk.RemotePort = port;
+        sk.InetId = (ushort)_random.NextUInt32();
+        return 0;
+    }
+
+    /// <summary>connect(AF_UNSPEC): forget the peer (and an address taken by connect).</summary>
+    /// <remarks>Linux: net/ipv4/udp.c __udp_disconnect()</remarks>
+    public int Disconnect(UdpSock sk)
+    {
+        sk.RemoteAddress = Ipv4Address.Any;
+        sk.RemotePort = 0;
+        if (!sk.AddressLocked) sk.LocalAddress = Ipv4Address.Any;
+        return 0;
+    }
+
+    private Ipv4Address SourceFor(Route route, Ipv4Address destination) =>
+        route.PreferredSource.IsUnspecified ? _output.Addresses.SelectSource(route.Device, destination) : route.PreferredSource;
+
+    /// <summary>Closes the socket: a corked datagram is discarded, queued datagrams are freed, memory returns.</summary>
+    /// <remarks>Linux: net/ipv4/udp.c udp_destroy_sock() → udp_flush_pending_frames()</remarks>
     public void Close(UdpSock sk)
     {
+        FlushPending(sk);
         sk.ReceiveQueue.Purge(SkbDropReason.Consumed);
+        sk.PageFrag.Release();
         _sockets.Remove(sk);
+    }
+
+    /// <summary>
+    /// udp_sendmsg(): one datagram of <paramref name="data"/> to <paramref name="destination"/> (or the connected
+    /// peer when null). Without UDP_CORK or MSG_MORE it is built privately and sent at once (the lockless
+    /// path); otherwise it is appended to the pending datagram, which goes out on a send without MSG_MORE or
+    /// when the cork is removed. Returns the byte count or a negative errno.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/udp.c udp_sendmsg()</remarks>
+    public int SendMsg(UdpSock sk, ReadOnlySpan<byte> data, (Ipv4Address Address, ushort Port)? destination, MsgFlags flags)
+    {
+        int err = SendMsgCore(sk, data, destination, flags);
+        if (err == 0) return data.Length;
+        if (err == -(int)Errno.ENOBUFS || sk.NoSpace) _mib.Udp.SndbufErrors++;
+        return err;
+    }
+
+    private int SendMsgCore(UdpSock sk, ReadOnlySpan<byte> data, (Ipv4Address Address, ushort Port)? destination, MsgFlags flags)
+    {
+        if (data.Length > 0xFFFF) return -(int)Errno.EMSGSIZE;
+        if ((flags & MsgFlags.Oob) != 0) return -(int)Errno.EOPNOTSUPP;
+        if (sk.LocalPort == 0)
+        {
+            int rc = Bind(sk, Ipv4Address.Any, 0); // inet_autobind
+            if (rc < 0) return -(int)Errno.EAGAIN;
+        }
+        bool corkreq = sk.CorkFlag || (flags & MsgFlags.More) != 0;
+        int ulen = data.Length + UdpDatagram.HeaderLength;
+
+        if (sk.Pending) return AppendPending(sk, data, ulen, flags, corkreq);
+
+        Ipv4Address daddr;
+        ushort dport;
+        if (destination is { } d)
+        {
+            daddr = d.Address;
+            dport = d.Port;
+            if (dport == 0) return -(int)Errno.EINVAL;
+        }
+        else
+        {
+            if (!sk.IsConnected) return -(int)Errno.EDESTADDRREQ;
+            daddr = sk.RemoteAddress;
+            dport = sk.RemotePort;
+        }
+        var route = _output.Routes.Lookup(daddr);
+        if (route is null)
+        {
+            _mib.Ip.OutNoRoutes++;
+            return -(int)Errno.ENETUNREACH;
+        }
+        if (_output.Addresses.IsBroadcast(daddr) && !sk.Broadcast) return -(int)Errno.EACCES;
+        var saddr = sk.LocalAddress.IsUnspecified ? SourceFor(route, daddr) : sk.LocalAddress;
+
+        if (!corkreq)
+        {
+            // The lockless path: build the whole datagram privately, then send it.
+            var cork = sk.LocklessCork;
+            var queue = sk.LocklessQueue;
+            IpAppendData.SetupCork(sk, cork, route, saddr, daddr, dport);
+            int err = _append.Append(sk, cork, queue, data, UdpDatagram.HeaderLength, flags);
+            if (err != 0)
+            {
+                IpAppendData.Flush(cork, queue);
+                return err;
+            }
+            var skb = _append.MakeSkb(sk, cork, queue, IpProtocol.Udp);
+            cork.Release();
+            return skb is null ? 0 : SendSkb(sk, skb, route, saddr, daddr, dport);
+        }
+
+        IpAppendData.SetupCork(sk, sk.Cork, route, saddr, daddr, dport);
+        sk.Pending = true;
+        return AppendPending(sk, data, ulen, flags, corkreq);
+    }
+
+    private int AppendPending(UdpSock sk, ReadOnlySpan<byte> data, int ulen, MsgFlags flags, bool corkreq)
+    {
+        sk.PendingLength += ulen;
+        int transhdrlen = sk.WriteQueue.IsEmpty ? UdpDatagram.HeaderLength : 0;
+        int err = _append.Append(sk, sk.Cork, sk.WriteQueue, data, transhdrlen, corkreq ? flags | MsgFlags.More : flags);
+        if (err != 0) FlushPending(sk);
+        else if (!corkreq) err = PushPending(sk);
+        else if (sk.WriteQueue.IsEmpty) sk.Pending = false;
+        return err;
+    }
+
+    /// <summary>setsockopt(UDP_CORK): removing the cork sends the pending datagram.</summary>
+    public int SetCork(UdpSock sk, bool on)
+    {
+        if (on)
+        {
+            sk.CorkFlag = true;
+            return 0;
+        }
+        sk.CorkFlag = false;
+        int err = PushPending(sk);
+        if (err == -(int)Errno.ENOBUFS || err < 0 && sk.NoSpace) _mib.Udp.SndbufErrors++;
+        return err;
+    }
+
+    /// <summary>udp_push_pending_frames(): the corked datagram becomes one skb and is sent.</summary>
+    /// <remarks>Linux: net/ipv4/udp.c udp_push_pending_frames()</remarks>
+    private int PushPending(UdpSock sk)
+    {
+        var cork = sk.Cork;
+        int err = 0;
+        var skb = _append.MakeSkb(sk, cork, sk.WriteQueue, IpProtocol.Udp);
+        if (skb is not null) err = SendSkb(sk, skb, cork.Route!, cork.Source, cork.Destination, cork.DestinationPort);
+        cork.Release();
+        sk.PendingLength = 0;
+        sk.Pending = false;
+        return err;
+    }
+
+    /// <summary>udp_flush_pending_frames().</summary>
+    private static void FlushPending(UdpSock sk)
+    {
+        if (!sk.Pending) return;
+        sk.PendingLength = 0;
+        sk.Pending = false;
+        IpAppendData.Flush(sk.Cork, sk.WriteQueue);
+    }
+
+    /// <summary>
+    /// udp_send_skb(): fill the UDP header and checksum, send, and count: OutDatagrams on success; a device
+    /// drop (ENOBUFS) without IP_RECVERR is reported as success but counted in SndbufErrors.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/udp.c udp_send_skb()</remarks>
+    private int SendSkb(UdpSock sk, SkBuff skb, Route route, Ipv4Address saddr, Ipv4Address daddr, ushort dport)
+    {
+        int offset = skb.TransportHeader - skb.DataOffset;
+        int len = skb.Len - offset;
+        var udp = skb.Data.Slice(offset, UdpDatagram.HeaderLength);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(udp, sk.LocalPort);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(udp[2..], dport);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)len);
+        udp[6] = udp[7] = 0;
+        ulong pseudo = Checksum.PseudoHeader(saddr, daddr, IpProtocol.Udp, len);
+        if (skb.IpSummed == ChecksumState.Partial)
+        {
+            // udp4_hwcsum(): the pseudo-header sum goes in; the device finishes.
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(udp[6..], (ushort)~Checksum.Fold(pseudo));
+            skb.CsumStart = skb.TransportHeader;
+            skb.CsumOffset = 6;
+        }
+        else
+        {
+            ushort c = Checksum.Fold(SkbChecksum.Sum(skb, offset, len, pseudo));
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(udp[6..], c == 0 ? (ushort)0xFFFF : c);
+        }
+        int err = _append.SendSkb(skb, route);
+        if (err != 0)
+        {
+            if (err == -(int)Errno.ENOBUFS && !sk.RecvErr)
+            {
+                _mib.Udp.SndbufErrors++;
+                err = 0;
+            }
+        }
+        else _mib.Udp.OutDatagrams++;
+        return err;
     }
 
     /// <summary>
@@ -154,7 +418,11 @@ public sealed class UdpProtocol : IIpProtocol
             _ => Errno.EHOSTUNREACH,
         };
         // Unconnected sockets hear about errors only with IP_RECVERR (ip_icmp_error).
-        if (sk.IsConnected || sk.RecvErr) sk.PendingError = err;
+        if (sk.IsConnected || sk.RecvErr)
+        {
+            sk.Error = err;
+            sk.RaiseErrorReport();
+        }
     }
 
     private UdpSock? Lookup(Ipv4Address localAddr, ushort localPort, Ipv4Address remoteAddr, ushort remotePort)

@@ -1,33 +1,40 @@
 using Xmit.Buffers;
-using Xmit.Sockets;
-using Xmit.Wire;
+using Xmit.Network.Ipv4;
 
 namespace Xmit.Transport.Udp;
 
 /// <summary>
-/// A UDP socket's kernel side as far as the foundation needs it: its addresses, its receive queue with
-/// rcvbuf accounting, and the pending error an ICMP message leaves. The full send path (udp_sendmsg with
-/// corking and ip_append_data) and the fd façade come with the UDP-socket work.
+/// A UDP socket's kernel side: addresses and options (from <see cref="InetSock"/>), the cork state of
+/// udp_sock (UDP_CORK, pending datagram and its length), the receive queue with rcvbuf accounting and
+/// the pending error an ICMP message leaves.
 /// </summary>
-/// <remarks>Linux: include/linux/udp.h struct udp_sock; include/net/inet_sock.h struct inet_sock</remarks>
-public sealed class UdpSock : Sock
+/// <remarks>Linux: include/linux/udp.h struct udp_sock</remarks>
+public sealed class UdpSock : InetSock
 {
     /// <summary>net.core.wmem_default / rmem_default.</summary>
     public const int DefaultBuffer = 212992;
 
     internal UdpSock(int sndBuf = DefaultBuffer, int rcvBuf = DefaultBuffer) : base(sndBuf, rcvBuf) { }
 
-    public Ipv4Address LocalAddress { get; internal set; }
-    public ushort LocalPort { get; internal set; }
-    public Ipv4Address RemoteAddress { get; internal set; }
-    public ushort RemotePort { get; internal set; }
-    public bool IsConnected => RemotePort != 0;
+    /// <summary>UDP_CORK (up->corkflag).</summary>
+    public bool CorkFlag { get; internal set; }
 
-    /// <summary>IP_RECVERR: report ICMP errors on unconnected sockets too.</summary>
-    public bool RecvErr { get; set; }
+    /// <summary>up->pending: a corked datagram is being built on <see cref="InetSock.WriteQueue"/>.</summary>
+    public bool Pending { get; internal set; }
 
-    /// <summary>sk_err: set by an ICMP error, returned (and cleared) by the next call.</summary>
-    public Errno PendingError { get; set; }
+    /// <summary>up->len: bytes of the pending datagram, UDP header included.</summary>
+    public int PendingLength { get; internal set; }
+
+    /// <summary>The cork of the lockless (uncorked) path, which Linux keeps on the stack; reused, never shared.</summary>
+    internal IpCork LocklessCork { get; } = new();
+    internal SkBuffQueue LocklessQueue { get; } = new();
+
+    /// <summary>Bound explicitly to an address / a port (SOCK_BINDADDR_LOCK / SOCK_BINDPORT_LOCK).</summary>
+    internal bool AddressLocked { get; set; }
+    internal bool PortLocked { get; set; }
+
+    /// <summary>SO_BROADCAST.</summary>
+    public bool Broadcast { get; set; }
 
     /// <summary>sk_receive_queue.</summary>
     public SkBuffQueue ReceiveQueue { get; } = new();
@@ -35,8 +42,21 @@ public sealed class UdpSock : Sock
     /// <summary>sk_drops.</summary>
     public long Drops { get; internal set; }
 
-    /// <summary>Raised when a datagram was queued (EPOLLIN).</summary>
+    /// <summary>Kept for the foundation's callers: the pending ICMP error (sk_err).</summary>
+    public Errno PendingError { get => Error; set => Error = value; }
+
+    /// <summary>Raised when a datagram was queued (sk_data_ready: EPOLLIN).</summary>
     public event Action<UdpSock>? DataReady;
 
+    /// <summary>Raised when an error was set (sk_error_report: EPOLLERR).</summary>
+    public event Action<UdpSock>? ErrorReport;
+
     internal void RaiseDataReady() => DataReady?.Invoke(this);
+    internal void RaiseErrorReport() => ErrorReport?.Invoke(this);
+
+    /// <summary>SIOCINQ: the length of the next datagram's payload, 0 when none.</summary>
+    public int NextDatagramLength => ReceiveQueue.Peek() is { } s ? s.Len - Wire.UdpDatagram.HeaderLength : 0;
+
+    /// <summary>SIOCOUTQ: bytes charged for sending (sk_wmem_alloc).</summary>
+    public long OutQueue => WmemAlloc;
 }
