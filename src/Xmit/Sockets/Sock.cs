@@ -16,6 +16,18 @@ public abstract class Sock : ISkbOwner
     /// <summary>SOCK_MIN_RCVBUF.</summary>
     public const int MinRcvBuf = 2304;
 
+    /// <summary>net.core.wmem_max / rmem_max of stock Linux.</summary>
+    public const int DefaultBufferMax = 212992;
+
+    /// <summary>setsockopt(SO_SNDBUF, v): capped at wmem_max, doubled for overhead, at least SOCK_MIN_SNDBUF.</summary>
+    /// <remarks>Linux: net/core/sock.c sk_setsockopt() SO_SNDBUF</remarks>
+    public static int SndBufFromUser(int value, int wmemMax = DefaultBufferMax) =>
+        Math.Max((int)Math.Min((uint)value, (uint)wmemMax) * 2, MinSndBuf);
+
+    /// <summary>setsockopt(SO_RCVBUF, v): capped at rmem_max, doubled, at least SOCK_MIN_RCVBUF.</summary>
+    public static int RcvBufFromUser(int value, int rmemMax = DefaultBufferMax) =>
+        Math.Max((int)Math.Min((uint)value, (uint)rmemMax) * 2, MinRcvBuf);
+
     private readonly WFreeDestructor _wfree;
     private readonly RFreeDestructor _rfree;
 

@@ -187,18 +187,19 @@ public sealed class Ipv4Output
         int err;
         while (true)
         {
-            var next = frag;
-            if (next is not null)
+            // Like ip_fraglist_prepare(): the next fragment gets its header before the current one goes out,
+            // but stays on the list until then, so a failure frees it with the rest.
+            if (frag is not null)
             {
-                frag = next.NextInChain;
-                next.Next = null;
                 offset += current.Len - hlen;
-                PrepareFollowingFragment(current, next, hlen, offset, last: frag is null);
+                PrepareFollowingFragment(current, frag, hlen, offset, last: frag.NextInChain is null);
             }
             err = FinishOutput2(current, route);
             if (err == 0) _mib.FragCreates++;
-            if (err != 0 || next is null) break;
-            current = next;
+            if (err != 0 || frag is null) break;
+            current = frag;
+            frag = frag.NextInChain;
+            current.Next = null;
         }
         if (err == 0)
         {
