@@ -116,6 +116,9 @@ public abstract class Sock : ISkbOwner
         if (WmemAlloc > WmemHighWater) WmemHighWater = WmemAlloc;
     }
 
+    /// <summary>sk->sk_write_space(sk) outside a free (e.g. after SO_SNDBUF grew).</summary>
+    public void NotifyWriteSpace() => OnWriteSpace();
+
     /// <summary>Times sk_write_space found the socket writeable and woke waiters (blocked senders, epoll).</summary>
     public long WriteSpaceWakeups { get; private set; }
 

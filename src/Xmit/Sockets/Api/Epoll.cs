@@ -1,0 +1,110 @@
+namespace Xmit.Sockets.Api;
+
+/// <summary>
+/// An epoll instance: items watch files; a file's wake-ups (data ready, write space, error) put its item on
+/// the ready list if the wake-up's events are among those it wants. epoll_wait polls each ready item:
+/// level-triggered items go back on the list while still ready, edge-triggered ones only on the next
+/// wake-up, one-shot ones are disabled until EPOLL_CTL_MOD.
+/// </summary>
+/// <remarks>Linux: fs/eventpoll.c ep_insert(), ep_modify(), ep_poll_callback(), ep_send_events()</remarks>
+public sealed class Epoll
+{
+    private const uint PrivateBits = Ev.EPOLLONESHOT | Ev.EPOLLET;
+    private readonly Dictionary<int, Item> _items = new();
+    private readonly LinkedList<Item> _ready = new();
+    private readonly List<Item> _requeue = [];
+
+    internal sealed class Item(int fd, SocketFile file, uint events, ulong data)
+    {
+        public int Fd { get; } = fd;
+        public SocketFile File { get; } = file;
+        public uint Events { get; set; } = events;
+        public ulong Data { get; set; } = data;
+        public LinkedListNode<Item>? ReadyNode { get; set; }
+    }
+
+    public int Count => _items.Count;
+    public bool HasReady => _ready.Count > 0;
+
+    internal int Add(int fd, SocketFile file, EpollEvent ev)
+    {
+        if (_items.ContainsKey(fd)) return -(int)Errno.EEXIST;
+        var item = new Item(fd, file, ev.Events | Ev.EPOLLERR | Ev.EPOLLHUP, ev.Data);
+        _items.Add(fd, item);
+        file.Watchers.Add(this);
+        if ((file.PollMask() & item.Events) != 0) MarkReady(item);
+        return 0;
+    }
+
+    internal int Modify(int fd, EpollEvent ev)
+    {
+        if (!_items.TryGetValue(fd, out var item)) return -(int)Errno.ENOENT;
+        item.Events = ev.Events | Ev.EPOLLERR | Ev.EPOLLHUP;
+        item.Data = ev.Data;
+        if ((item.File.PollMask() & item.Events) != 0) MarkReady(item);
+        return 0;
+    }
+
+    internal int Delete(int fd)
+    {
+        if (!_items.Remove(fd, out var item)) return -(int)Errno.ENOENT;
+        Unready(item);
+        item.File.Watchers.Remove(this);
+        return 0;
+    }
+
+    /// <summary>A watched file closed: its items go (eventpoll_release).</summary>
+    internal void Forget(SocketFile file)
+    {
+        foreach (var item in _items.Values.Where(i => i.File == file).ToList())
+        {
+            _items.Remove(item.Fd);
+            Unready(item);
+        }
+    }
+
+    /// <summary>ep_poll_callback(): a wake-up with <paramref name="key"/> events from <paramref name="file"/>.</summary>
+    internal void Wake(SocketFile file, uint key)
+    {
+        foreach (var item in _items.Values)
+        {
+            if (item.File != file) continue;
+            if ((item.Events & ~PrivateBits) == 0) continue; // one-shot, already fired
+            if (key != 0 && (key & item.Events) == 0) continue;
+            MarkReady(item);
+        }
+    }
+
+    /// <summary>ep_send_events(): fill <paramref name="events"/> from the ready list.</summary>
+    internal int Collect(Span<EpollEvent> events)
+    {
+        int n = 0;
+        var requeue = _requeue;
+        requeue.Clear();
+        while (n < events.Length && _ready.First is { } node)
+        {
+            var item = node.Value;
+            Unready(item);
+            uint revents = item.File.PollMask() & item.Events;
+            if (revents == 0) continue;
+            events[n++] = new EpollEvent(revents, item.Data);
+            if ((item.Events & Ev.EPOLLONESHOT) != 0) item.Events &= PrivateBits;
+            else if ((item.Events & Ev.EPOLLET) == 0) requeue.Add(item); // level-triggered: stays ready
+        }
+        foreach (var item in requeue) MarkReady(item);
+        requeue.Clear();
+        return n;
+    }
+
+    private void MarkReady(Item item)
+    {
+        if (item.ReadyNode is null) item.ReadyNode = _ready.AddLast(item);
+    }
+
+    private void Unready(Item item)
+    {
+        if (item.ReadyNode is null) return;
+        _ready.Remove(item.ReadyNode);
+        item.ReadyNode = null;
+    }
+}

@@ -1,0 +1,55 @@
+using Xmit.Transport.Udp;
+
+namespace Xmit.Sockets.Api;
+
+/// <summary>An open file: a UDP socket or an epoll instance, with its file status flags.</summary>
+public sealed class SocketFile
+{
+    private SocketFile(UdpSock? udp, Epoll? epoll)
+    {
+        Udp = udp;
+        Epoll = epoll;
+    }
+
+    public static SocketFile ForUdp(UdpSock sk)
+    {
+        var f = new SocketFile(sk, null);
+        sk.DataReady += _ => f.WakeWatchers(Ev.EPOLLIN | Ev.EPOLLPRI | Ev.EPOLLRDNORM | Ev.EPOLLRDBAND);
+        sk.WriteSpace += _ => f.WakeWatchers(Ev.EPOLLOUT | Ev.EPOLLWRNORM | Ev.EPOLLWRBAND);
+        sk.ErrorReport += _ => f.WakeWatchers(Ev.EPOLLERR);
+        return f;
+    }
+
+    public static SocketFile ForEpoll() => new(null, new Epoll());
+
+    public UdpSock? Udp { get; }
+    public Epoll? Epoll { get; }
+
+    /// <summary>O_NONBLOCK and the other status flags (F_GETFL / F_SETFL).</summary>
+    public int StatusFlags { get; set; } = Fcntl.O_RDWR;
+
+    public bool NonBlocking => (StatusFlags & Fcntl.O_NONBLOCK) != 0;
+
+    /// <summary>Epoll instances watching this file.</summary>
+    internal HashSet<Epoll> Watchers { get; } = [];
+
+    /// <summary>
+    /// udp_poll() / datagram_poll(): EPOLLERR for a pending error, EPOLLIN for a queued datagram, EPOLLOUT
+    /// while sock_writeable() (wmem_alloc below half the send buffer, strictly).
+    /// </summary>
+    /// <remarks>Linux: net/core/datagram.c datagram_poll(); net/ipv4/udp.c udp_poll()</remarks>
+    public uint PollMask()
+    {
+        if (Udp is not { } sk) return Epoll!.HasReady ? Ev.EPOLLIN | Ev.EPOLLRDNORM : 0;
+        uint mask = 0;
+        if (sk.Error != Errno.OK) mask |= Ev.EPOLLERR;
+        if (!sk.ReceiveQueue.IsEmpty) mask |= Ev.EPOLLIN | Ev.EPOLLRDNORM;
+        if (sk.IsWriteable) mask |= Ev.EPOLLOUT | Ev.EPOLLWRNORM | Ev.EPOLLWRBAND;
+        return mask;
+    }
+
+    private void WakeWatchers(uint key)
+    {
+        foreach (var ep in Watchers) ep.Wake(this, key);
+    }
+}
