@@ -64,6 +64,9 @@ public sealed class SimulatedLink
         /// <summary>Time the wire spent sending frames (for utilisation).</summary>
         public Duration BusyTime { get; private set; }
 
+        /// <summary>Time the wire has spent sending up to <paramref name="now"/> (the frame on the wire counts as far as it got).</summary>
+        public Duration BusyTimeAsOf(Instant now) => BusyTime - Duration.Max(Duration.Zero, _busyUntil - now);
+
         /// <summary>Frames on the wire (sent, not yet arrived).</summary>
         public int InFlight => _inFlight.Count;
 

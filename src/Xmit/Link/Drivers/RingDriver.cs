@@ -50,6 +50,9 @@ public sealed class RingDriver : INetDeviceDriver
     public long RingBytes(int queue = 0) => _rings[queue].Bytes;
     public int RingPackets(int queue = 0) => _rings[queue].PacketsOnRing;
 
+    /// <summary>Packets sent by the hardware, waiting for the TX completion interrupt.</summary>
+    public int RingAwaitingCompletion(int queue = 0) => _rings[queue].PacketsAwaitingCompletion;
+
     /// <summary>ndo_start_xmit: post the skb on the queue's ring and kick the hardware.</summary>
     public NetdevTx StartXmit(SkBuff skb, NetdevQueue txq)
     {

@@ -37,6 +37,9 @@ internal sealed class TxRing
 
     public int PacketsOnRing { get; private set; }
 
+    /// <summary>Packets the hardware has sent whose completion has not been processed yet.</summary>
+    public int PacketsAwaitingCompletion { get; private set; }
+
     /// <summary>Descriptors a packet needs: its head and every page fragment, frag-list members included.</summary>
     public static int DescriptorsFor(SkBuff skb)
     {
@@ -64,6 +67,7 @@ internal sealed class TxRing
         _nextToSend = (_nextToSend + d) % Size;
         Unsent -= d;
         Uncleaned += d;
+        PacketsAwaitingCompletion++;
     }
 
     public SkBuff? TakeCleaned()
@@ -77,6 +81,7 @@ internal sealed class TxRing
         Used -= d;
         Bytes -= skb.Len;
         PacketsOnRing--;
+        PacketsAwaitingCompletion--;
         return skb;
     }
 }

@@ -44,5 +44,5 @@ public sealed class FifoQdisc : Qdisc
 
     protected override void DoReset() => _q.Purge();
 
-    public override string Describe() => $"{Kind} limit {Limit}{(LimitInBytes ? "b" : "p")}  " + base.Describe();
+    public override string Parameters => $"limit {Limit}{(LimitInBytes ? "b" : "p")}";
 }

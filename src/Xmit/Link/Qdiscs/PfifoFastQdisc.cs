@@ -51,5 +51,5 @@ public sealed class PfifoFastQdisc : Qdisc
         foreach (var b in _bands) b.Purge();
     }
 
-    public override string Describe() => $"pfifo_fast bands 3 limit {Limit}p/band  " + base.Describe();
+    public override string Parameters => $"bands 3 limit {Limit}p per band";
 }

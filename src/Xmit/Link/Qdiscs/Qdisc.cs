@@ -121,7 +121,10 @@ public abstract class Qdisc
     /// <summary>__netif_schedule() for this qdisc's queue: run it again from the NET_TX softirq.</summary>
     protected void Schedule() => DevQueue?.Device.ScheduleQueue(DevQueue);
 
+    /// <summary>The parameters as `tc qdisc show` prints them after the kind.</summary>
+    public virtual string Parameters => "";
+
     /// <summary>A one-line summary like `tc -s qdisc show`.</summary>
-    public virtual string Describe() =>
-        $"qdisc {Kind}: Sent {Stats.Bytes} bytes {Stats.Packets} pkt (dropped {Stats.Drops}, overlimits {Stats.Overlimits} requeues {Stats.Requeues}) backlog {Backlog}b {QLen}p";
+    public string Describe() =>
+        $"qdisc {Kind}{(Parameters.Length > 0 ? " " + Parameters : "")}: Sent {Stats.Bytes} bytes {Stats.Packets} pkt (dropped {Stats.Drops}, overlimits {Stats.Overlimits} requeues {Stats.Requeues}) backlog {Backlog}b {QLen}p";
 }

@@ -119,6 +119,7 @@ public sealed class TbfQdisc : Qdisc
         _watchdog.Disarm();
     }
 
-    public override string Describe() =>
-        $"tbf rate {TcUnits.FormatRate(Config.RateBitsPerSecond)} burst {Config.BurstBytes}b lat/limit {Config.LimitBytes}b  " + base.Describe();
+    public override string Parameters =>
+        $"rate {TcUnits.FormatRate(Config.RateBitsPerSecond)} burst {Config.BurstBytes}b limit {Config.LimitBytes}b" +
+        (Config.PeakRateBitsPerSecond > 0 ? $" peakrate {TcUnits.FormatRate(Config.PeakRateBitsPerSecond)} mtu {Config.MtuBytes}b" : "");
 }

@@ -96,9 +96,14 @@ public sealed class Epoll
         return n;
     }
 
+    /// <summary>Raised when an item joins the ready list (what wakes a waiter in epoll_wait).</summary>
+    public event Action<Epoll>? Readied;
+
     private void MarkReady(Item item)
     {
-        if (item.ReadyNode is null) item.ReadyNode = _ready.AddLast(item);
+        if (item.ReadyNode is not null) return;
+        item.ReadyNode = _ready.AddLast(item);
+        Readied?.Invoke(this);
     }
 
     private void Unready(Item item)

@@ -1,0 +1,146 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Xmit.Link.Qdiscs;
+using Xmit.Simulation;
+using Xmit.Time;
+
+namespace Xmit.Cli.Commands;
+
+/// <summary>`xmit sim` with no subcommand: the story of an EAGAIN — A floods B with UDP, every layer is watched.</summary>
+public static class SimFloodCommand
+{
+    public static void Configure(Command sim, Option<ulong> seed, Option<FileInfo?> pcap)
+    {
+        var payload = CliOptions.Int("--payload", "-p", "UDP payload bytes per datagram", 1472, 16, 65507);
+        var sndbuf = new Option<int?>("--sndbuf") { Description = "setsockopt(SO_SNDBUF) value (the kernel doubles it); default: unset, wmem_default 212992" };
+        var rate = CliOptions.Rate("--rate", "Link rate, tc syntax", "100mbit");
+        var delay = CliOptions.Duration("--delay", "One-way propagation delay", "50us");
+        var loss = CliOptions.Probability("--loss", "Probability that a frame is lost on the wire");
+        var qdisc = new Option<string>("--qdisc") { Description = $"Root qdisc on A's device: {string.Join(", ", QdiscSpec.Kinds)} (default pfifo_fast)", DefaultValueFactory = _ => "pfifo_fast" };
+        qdisc.AcceptOnlyFromAmong(QdiscSpec.Kinds);
+        var limit = new Option<long?>("--limit") { Description = "Qdisc limit: packets for pfifo, bytes for bfifo and tbf (tbf default 10000000)" };
+        var tbfRate = new Option<string?>("--tbf-rate") { Description = "tbf rate, tc syntax (default: the link rate)" };
+        var burst = new Option<string>("--burst") { Description = "tbf burst in bytes, tc syntax (default 1540)", DefaultValueFactory = _ => "1540" };
+        var peakrate = new Option<string?>("--peakrate") { Description = "tbf peakrate, tc syntax (needs --tbf-mtu)" };
+        var tbfMtu = new Option<long?>("--tbf-mtu") { Description = "tbf mtu (minburst) in bytes, with --peakrate" };
+        var txqueuelen = CliOptions.Int("--txqueuelen", "-q", "Device txqueuelen (pfifo_fast's per-band limit)", 1000, 0, 1_000_000);
+        var mtu = CliOptions.Int("--mtu", "-m", "MTU of both devices", 1500, 576, 65535);
+        var ring = CliOptions.Int("--ring", "-r", "TX ring descriptors", 256, 32, 65536);
+        var duration = CliOptions.Duration("--duration", "Virtual time to simulate", "1s");
+        var blocking = new Option<bool>("--blocking") { Description = "Blocking sends instead of non-blocking sends with epoll" };
+        var cork = CliOptions.Int("--cork", "-k", "Sends per datagram, the first ones with MSG_MORE", 1, 1, 64);
+        var cost = CliOptions.Duration("--syscall-cost", "Time the sender spends per system call", "2us");
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of text" };
+        var html = new Option<FileInfo?>("--html") { Description = "Write the report and its plots to this self-contained HTML file" };
+
+        foreach (var o in new Option[] { payload, sndbuf, rate, delay, loss, qdisc, limit, tbfRate, burst, peakrate, tbfMtu, txqueuelen, mtu, ring, duration, blocking, cork, cost, json, html })
+            sim.Options.Add(o);
+
+        sim.SetAction(r =>
+        {
+            var err = Console.Error;
+            QdiscSpec spec;
+            string kind = r.GetValue(qdisc)!;
+            if (kind == "tbf")
+            {
+                long tRate = r.GetValue(rate);
+                if (r.GetValue(tbfRate) is { } tr && !TcUnits.TryParseRate(tr, out tRate, out var e1)) return Fail(err, "--tbf-rate: " + e1);
+                if (!TcUnits.TryParseSize(r.GetValue(burst)!, out long b, out var e2)) return Fail(err, "--burst: " + e2);
+                long peak = 0;
+                if (r.GetValue(peakrate) is { } pr && !TcUnits.TryParseRate(pr, out peak, out var e3)) return Fail(err, "--peakrate: " + e3);
+                spec = new QdiscSpec("tbf", Tbf: new TbfConfig(tRate, b, r.GetValue(limit) ?? 10_000_000, peak, r.GetValue(tbfMtu) ?? 0));
+            }
+            else spec = new QdiscSpec(kind, r.GetValue(limit));
+
+            var config = new UdpFloodConfig
+            {
+                Payload = r.GetValue(payload),
+                SndBuf = r.GetValue(sndbuf),
+                RateBitsPerSecond = r.GetValue(rate),
+                Propagation = r.GetValue(delay),
+                LossRate = r.GetValue(loss),
+                Qdisc = spec,
+                TxQueueLen = r.GetValue(txqueuelen),
+                Mtu = r.GetValue(mtu),
+                RingSize = r.GetValue(ring),
+                Duration = r.GetValue(duration),
+                Blocking = r.GetValue(blocking),
+                Cork = r.GetValue(cork),
+                SyscallCost = r.GetValue(cost),
+                Seed = r.GetValue(seed),
+            };
+            if (config.Validate() is { } invalid) return Fail(err, invalid);
+            return Run(config, r.GetValue(pcap), r.GetValue(json), r.GetValue(html), Console.Out, err);
+        });
+    }
+
+    private static int Fail(TextWriter err, string message)
+    {
+        err.WriteLine("xmit sim: " + message);
+        return 2;
+    }
+
+    public static int Run(UdpFloodConfig config, FileInfo? pcap, bool json, FileInfo? html, TextWriter o, TextWriter err)
+    {
+        Stream? capture = null;
+        try
+        {
+            if (pcap is not null) capture = pcap.Create();
+            if (html is not null) html.Directory?.Create();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail(err, $"cannot write {pcap?.FullName ?? html?.FullName}: {e.Message}");
+        }
+
+        UdpFloodReport report;
+        using (var progress = new ProgressLine(err))
+        {
+            var flood = new UdpFlood(config, capture);
+            report = flood.Run(progress.Report);
+        }
+        capture?.Dispose();
+
+        if (json) o.WriteLine(JsonSerializer.Serialize(report, JsonOptions));
+        else TextReport.Write(report, o);
+        if (html is not null)
+        {
+            File.WriteAllText(html.FullName, HtmlReport.Render(report));
+            if (!json) o.WriteLine($"html: {html.FullName}");
+        }
+        if (pcap is not null && !json) o.WriteLine($"capture: {pcap.FullName}");
+        return 0;
+    }
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keep "≥" and "→" readable
+    };
+}
+
+/// <summary>A one-line progress indicator on stderr, shown only on a terminal and only once a run takes more than a moment.</summary>
+public sealed class ProgressLine(TextWriter err) : IDisposable
+{
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private readonly bool _enabled = !Console.IsErrorRedirected;
+    private long _lastShown = -1;
+    private bool _shown;
+
+    public void Report(double fraction)
+    {
+        if (!_enabled || _clock.ElapsedMilliseconds < 500 || _clock.ElapsedMilliseconds - _lastShown < 200) return;
+        _lastShown = _clock.ElapsedMilliseconds;
+        int width = 30;
+        int done = (int)Math.Round(Math.Clamp(fraction, 0, 1) * width);
+        err.Write(string.Create(CultureInfo.InvariantCulture, $"\r[{new string('#', done)}{new string('.', width - done)}] {fraction * 100,3:0}%  "));
+        _shown = true;
+    }
+
+    public void Dispose()
+    {
+        if (_shown) err.Write("\r" + new string(' ', 45) + "\r");
+    }
+}

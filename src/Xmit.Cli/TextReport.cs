@@ -1,0 +1,59 @@
+using System.Globalization;
+using Xmit.Simulation;
+
+namespace Xmit.Cli;
+
+/// <summary>The per-layer report of `xmit sim`, for a person reading a terminal.</summary>
+public static class TextReport
+{
+    public static void Write(UdpFloodReport r, TextWriter o)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string F(FormattableString s) => s.ToString(inv);
+        var s = r.Socket;
+        o.WriteLine("xmit sim — the story of an EAGAIN");
+        o.WriteLine("  " + r.Scenario);
+        o.WriteLine();
+        if (r.FirstEagain is { } e)
+        {
+            o.WriteLine(F($"why the first EAGAIN (at {e.AtMs:0.###} ms):"));
+            o.WriteLine("  " + e.Text);
+        }
+        else o.WriteLine("no EAGAIN: the send buffer never filled (the link kept up, or the sender was slow)");
+        if (r.FirstEpollout is { } w)
+        {
+            o.WriteLine("and then:");
+            o.WriteLine("  " + w.Text);
+        }
+        o.WriteLine();
+        o.WriteLine("socket (A)");
+        o.WriteLine(F($"  datagrams sent {s.DatagramsSent}, delivered to B {s.DatagramsDelivered}, EAGAIN {s.Eagain}, EPOLLOUT wake-ups {s.EpollOutWakeups}"));
+        foreach (var (k, v) in s.OtherErrors) o.WriteLine(F($"  {k}: {v}"));
+        o.WriteLine(F($"  sndbuf {s.SndBuf}, wmem_alloc high-water {s.WmemHighWater}, truesize per datagram {s.TruesizePerDatagram}"));
+        o.WriteLine("where the charged bytes sat (time average / peak)");
+        var b = r.BytesSat;
+        o.WriteLine(F($"  wmem_alloc {b.WmemAvgBytes,10:0} / {s.WmemHighWater} bytes"));
+        o.WriteLine(F($"  qdisc      {b.QdiscAvgBytes,10:0} / {b.QdiscMaxBytes} bytes"));
+        o.WriteLine(F($"  ring       {b.RingAvgBytes,10:0} / {b.RingMaxBytes} bytes  (of which sent, awaiting TX completion: {b.AwaitingCompletionAvgBytes:0} avg)"));
+        var q = r.Qdisc;
+        o.WriteLine("qdisc");
+        o.WriteLine("  " + q.Description);
+        o.WriteLine(F($"  peak backlog {q.BacklogMaxBytes} bytes / {q.QLenMax} packets"));
+        var d = r.Device;
+        o.WriteLine(F($"device {d.Name} (ring {d.RingSize})"));
+        o.WriteLine(F($"  tx {d.TxPackets} packets {d.TxBytes} bytes; queue stops {d.QueueStops} wakes {d.QueueWakes}; BQL stops {d.BqlStops}, limit {d.BqlLimit} bytes; TX interrupts {d.TxInterrupts}"));
+        var l = r.Link;
+        o.WriteLine("link");
+        o.WriteLine(F($"  {l.Frames} frames ({l.Lost} lost), utilisation {l.Utilisation * 100:0.#}%, goodput {l.GoodputBitsPerSecond / 1e6:0.##} Mbit/s"));
+        var lat = r.Latency;
+        o.WriteLine(F($"one-way latency A→B socket to socket ({lat.Count} datagrams)"));
+        o.WriteLine(F($"  min {lat.MinMs:0.###} ms, p50 {lat.P50Ms:0.###} ms, p90 {lat.P90Ms:0.###} ms, p99 {lat.P99Ms:0.###} ms, max {lat.MaxMs:0.###} ms"));
+        o.WriteLine("counters");
+        o.WriteLine("  A: " + string.Join(", ", r.SenderCounters.Where(c => Interesting(c.Key)).Select(c => $"{c.Key} {c.Value}")));
+        o.WriteLine("  B: " + string.Join(", ", r.ReceiverCounters.Where(c => Interesting(c.Key)).Select(c => $"{c.Key} {c.Value}")));
+        o.WriteLine(F($"simulated {r.DurationMs / 1000:0.###} s in {r.WallSeconds:0.###} s of wall time ({r.SimulatedPackets / Math.Max(r.WallSeconds, 1e-9):N0} packets/s, {r.SimulatedEvents} events)"));
+    }
+
+    private static bool Interesting(string key) => key.StartsWith("Udp:", StringComparison.Ordinal) ||
+        key is "Ip:OutRequests" or "Ip:OutDiscards" or "Ip:FragCreates" or "Ip:FragFails" or "Ip:InReceives" or "Ip:ReasmOKs";
+}

@@ -1,0 +1,37 @@
+using Xmit.Link;
+using Xmit.Link.Qdiscs;
+using Xmit.Time;
+
+namespace Xmit.Simulation;
+
+/// <summary>A root qdisc as `tc qdisc add dev D root …` would give it: the kind and its parameters.</summary>
+public sealed record QdiscSpec(string Kind, long? Limit = null, TbfConfig? Tbf = null)
+{
+    public static readonly string[] Kinds = ["pfifo_fast", "pfifo", "bfifo", "tbf", "noqueue"];
+
+    public string? Validate()
+    {
+        if (Array.IndexOf(Kinds, Kind) < 0) return $"unknown qdisc '{Kind}': use one of {string.Join(", ", Kinds)}";
+        if (Limit is < 0) return "qdisc limit must not be negative";
+        if (Kind == "tbf") return Tbf is null ? "tbf needs a rate, burst and limit" : Tbf.Validate();
+        return null;
+    }
+
+    public Qdisc Create(IScheduler clock, NetDevice dev) => Kind switch
+    {
+        "pfifo_fast" => new PfifoFastQdisc(dev.TxQueueLen),
+        "pfifo" => FifoQdisc.Packets((int)(Limit ?? Math.Max(dev.TxQueueLen, 1))),
+        "bfifo" => FifoQdisc.Bytes(Limit ?? (long)Math.Max(dev.TxQueueLen, 1) * dev.Mtu),
+        "tbf" => new TbfQdisc(clock, Tbf!),
+        "noqueue" => new NoQueueQdisc(),
+        _ => throw new ArgumentException(Validate()),
+    };
+
+    public override string ToString() => Kind switch
+    {
+        "tbf" => $"tbf rate {TcUnits.FormatRate(Tbf!.RateBitsPerSecond)} burst {Tbf.BurstBytes}b limit {Tbf.LimitBytes}b" +
+                 (Tbf.PeakRateBitsPerSecond > 0 ? $" peakrate {TcUnits.FormatRate(Tbf.PeakRateBitsPerSecond)} mtu {Tbf.MtuBytes}" : ""),
+        "pfifo" or "bfifo" when Limit is not null => $"{Kind} limit {Limit}",
+        _ => Kind,
+    };
+}

@@ -1,0 +1,321 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using Xmit.Hosting;
+using Xmit.Link.Drivers;
+using Xmit.Network.Ipv4;
+using Xmit.Sockets;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Simulation;
+
+/// <summary>
+/// `xmit sim`'s story: host A sends UDP to host B as fast as it can — non-blocking with epoll (or blocking) —
+/// across one simulated link, and every layer is watched: the socket's wmem_alloc against sndbuf, the
+/// qdisc, the driver ring, the wire; each EAGAIN and EPOLLOUT; one-way latency at B.
+/// </summary>
+public sealed class UdpFlood
+{
+    private static readonly Ipv4Address AddrA = new(198, 18, 0, 1);
+    private static readonly Ipv4Address AddrB = new(198, 18, 0, 2);
+    private const ushort Port = 9;
+    private const int MaxEvents = 10_000;
+
+    private readonly UdpFloodConfig _c;
+    private readonly Simulation _sim;
+    private readonly Host _a;
+    private readonly Host _b;
+    private readonly SimulatedConnection _conn;
+    private readonly UdpSocket _socket;
+    private readonly Transport.Udp.UdpSock _sink;
+    private readonly List<Sample> _samples = [];
+    private readonly List<Sample> _detail = [];
+    private readonly List<SocketEvent> _events = [];
+    private readonly List<long> _latencies = [];
+    private readonly Dictionary<string, long> _errors = [];
+    private readonly byte[] _payload;
+    private readonly byte[] _rxBuffer = new byte[65536];
+    private readonly Timer _sampler;
+    private readonly Timer _detailSampler;
+    private Instant _detailEnd;
+    private long _detailLastBusy;
+    private readonly Timer _appTimer;
+    private TaskCompletionSource? _appDelay;
+    private Instant _end;
+    private long _sent, _delivered, _eagain, _epollout, _bytesSent, _sequence;
+    private long _lastWireBytes;
+    private EagainExplanation? _firstEagain;
+    private EpolloutExplanation? _firstEpollout;
+    private Instant _lastEagainAt;
+    private long _lastEagainWmem;
+    private long _qdiscMaxBytes, _ringMaxBytes;
+    private int _qdiscMaxPackets;
+    private double _sumQdisc, _sumRing, _sumAwaiting, _sumWmem;
+    private int _sumCount;
+
+    public UdpFlood(UdpFloodConfig config, Stream? pcap = null)
+    {
+        if (config.Validate() is { } error) throw new ArgumentException(error, nameof(config));
+        _c = config;
+        _sim = new Simulation(config.Seed);
+        _a = _sim.AddHost("A");
+        _b = _sim.AddHost("B");
+        var link = new LinkConfig { RateBitsPerSecond = config.RateBitsPerSecond, Propagation = config.Propagation, LossRate = config.LossRate };
+        var ring = new RingDriverConfig { RingSize = config.RingSize, WakeThreshold = Math.Min(64, config.RingSize / 2) };
+        _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, ring, config.Mtu);
+        _conn.DeviceA.TxQueueLen = config.TxQueueLen;
+        _conn.DeviceA.SetQdisc(_ => config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
+        if (pcap is not null) _sim.Capture(_conn.DeviceA, pcap);
+
+        _socket = new UdpSocket(_a, config.Blocking);
+        if (config.SndBuf is { } sndbuf) _socket.SendBufferSize = sndbuf;
+        _socket.Connect(AddrB, Port);
+        _sink = _b.Udp.Bind(AddrB, Port, rcvBuf: 64 << 20);
+        _sink.DataReady += _ => Drain();
+        _payload = new byte[config.Payload];
+        _sampler = new Timer(_sim.Scheduler, TakeSample, "sampler");
+        _detailSampler = new Timer(_sim.Scheduler, TakeDetailSample, "detail-sampler");
+        _appTimer = new Timer(_sim.Scheduler, () => { var t = _appDelay; _appDelay = null; t?.TrySetResult(); }, "app");
+    }
+
+    public UdpFloodConfig Config => _c;
+    public Simulation Simulation => _sim;
+
+    /// <summary>Runs the scenario; <paramref name="progress"/> gets the fraction done now and then.</summary>
+    public UdpFloodReport Run(Action<double>? progress = null)
+    {
+        var wall = Stopwatch.StartNew();
+        // Resolve ARP first, so the story starts with the data path (as a warmed-up host would).
+        _a.Icmp.SendEchoRequest(AddrB, 1, 1, 8);
+        _sim.RunFor(Duration.FromMilliseconds(10));
+        var start = _sim.Now;
+        _end = start + _c.Duration;
+        _sampleInterval = Duration.FromNanoseconds(Math.Max(1000, _c.Duration.Nanoseconds / _c.Samples));
+        _sampleStart = start;
+        _lastWireBytes = WireBusy();
+        _busyAtStart = _lastWireBytes;
+        // Taken by a timer at the end instant: a blocking send may run time past it inside its wait.
+        var endMark = new Timer(_sim.Scheduler, () => _busyAtEnd = WireBusy(), "end");
+        endMark.Arm(_end);
+        _sampler.Arm(start);
+        _detailEnd = start + Duration.Min(_c.Duration, DetailWindow);
+        _detailLastBusy = _lastWireBytes;
+        _detailSampler.Arm(start);
+        Task app = Task.CompletedTask;
+        var kick = new Timer(_sim.Scheduler, () => app = SenderAsync(), "app-start");
+        kick.Arm(start);
+        var slice = Duration.FromNanoseconds(Math.Max(1, _c.Duration.Nanoseconds / 100));
+        for (var t = start; t < _end; t += slice)
+        {
+            _sim.RunUntil(Instant.Min(t + slice, _end));
+            progress?.Invoke((_sim.Now - start).TotalSeconds / _c.Duration.TotalSeconds);
+            if (app.IsFaulted) break;
+        }
+        _sampler.Disarm();
+        _sim.RunFor(Duration.FromMilliseconds(500) + _c.Propagation * 2); // let what is in flight arrive
+        if (app.IsFaulted) app.GetAwaiter().GetResult();
+        wall.Stop();
+        var report = BuildReport(start, wall.Elapsed.TotalSeconds);
+        var kernel = _socket.Kernel;
+        _socket.Dispose();
+        _sim.Shutdown();
+        _sim.Dispose();
+        // Everything charged came back and every skb went back to the pool: the run proves it leaks nothing.
+        return report with { LeakedSkbs = _sim.Pool.Outstanding, FinalWmemAlloc = kernel.WmemAlloc };
+    }
+
+    private Duration _sampleInterval;
+    private Instant _sampleStart;
+    private long _busyAtStart, _busyAtEnd;
+
+    private async Task SenderAsync()
+    {
+        var flags = MsgFlags.None;
+        int part = 0;
+        while (_sim.Now < _end)
+        {
+            bool more = part < _c.Cork - 1;
+            if (part == 0) Stamp();
+            var r = _socket.Send(_payload, more ? flags | MsgFlags.More : flags);
+            if (r.Ok)
+            {
+                if (!more)
+                {
+                    _sent++;
+                    _bytesSent += (long)_payload.Length * _c.Cork;
+                }
+                part = more ? part + 1 : 0;
+            }
+            else if (r.WouldBlock)
+            {
+                _eagain++;
+                OnEagain();
+                await _socket.WaitWritableAsync();
+                _epollout++;
+                OnEpollout();
+                continue; // retry at once, as an epoll loop does
+            }
+            else
+            {
+                _errors[r.Error.ToString()] = _errors.GetValueOrDefault(r.Error.ToString()) + 1;
+                part = 0;
+            }
+            await Delay(_c.SyscallCost);
+        }
+    }
+
+    private void Stamp()
+    {
+        BinaryPrimitives.WriteInt64BigEndian(_payload, _sim.Now.Nanoseconds);
+        BinaryPrimitives.WriteInt64BigEndian(_payload.AsSpan(8), ++_sequence);
+    }
+
+    private Task Delay(Duration d)
+    {
+        if (d == Duration.Zero) return Task.CompletedTask;
+        _appDelay = new TaskCompletionSource();
+        _appTimer.ArmAfter(d);
+        return _appDelay.Task;
+    }
+
+    private void Drain()
+    {
+        while (_b.Udp.Receive(_sink, _rxBuffer) is { } got)
+        {
+            _delivered++;
+            long sent = BinaryPrimitives.ReadInt64BigEndian(_rxBuffer);
+            _latencies.Add(_sim.Now.Nanoseconds - sent);
+            _ = got;
+        }
+    }
+
+    private int Truesize => Buffers.Truesize.ForAllocSkb(Math.Min(_payload.Length * _c.Cork + 8 + 20, _c.Mtu) + 16 + 15);
+
+    private void OnEagain()
+    {
+        var sk = _socket.Kernel;
+        _lastEagainAt = _sim.Now;
+        _lastEagainWmem = sk.WmemAlloc;
+        if (_events.Count < MaxEvents) _events.Add(new SocketEvent(Ms(_sim.Now), "EAGAIN", sk.WmemAlloc));
+        if (_firstEagain is not null) return;
+        var q = _conn.DeviceA.TxQueues[0].Qdisc;
+        int ts = Truesize;
+        int datagrams = (int)(sk.WmemAlloc / ts);
+        int onRing = _conn.RingA.RingPackets() - _conn.RingA.RingAwaitingCompletion();
+        int awaiting = _conn.RingA.RingAwaitingCompletion();
+        string text = $"wmem_alloc {sk.WmemAlloc} ≥ sndbuf {sk.SndBuf}: {datagrams} datagrams of truesize {ts} charged to the socket — " +
+                      $"{q.QLen} waiting in qdisc {q.Kind}, {onRing} on the driver ring, {awaiting} sent and awaiting TX completion";
+        _firstEagain = new EagainExplanation(Ms(_sim.Now), sk.WmemAlloc, sk.SndBuf, datagrams, ts, q.QLen, onRing, awaiting, q.Kind, text);
+    }
+
+    private void OnEpollout()
+    {
+        var sk = _socket.Kernel;
+        if (_events.Count < MaxEvents) _events.Add(new SocketEvent(Ms(_sim.Now), "EPOLLOUT", sk.WmemAlloc));
+        if (_firstEpollout is not null || _firstEagain is null) return;
+        int ts = Truesize;
+        int frames = (int)((_lastEagainWmem - sk.WmemAlloc) / ts);
+        int frameBytes = Math.Min(_payload.Length * _c.Cork + 8 + 20, _c.Mtu) + 14;
+        // The bottleneck: tbf when it is slower than the wire (it counts frame bytes), else the wire (with overhead).
+        long tbfRate = _c.Qdisc.Tbf?.RateBitsPerSecond ?? long.MaxValue;
+        bool tbfLimits = _c.Qdisc.Kind == "tbf" && tbfRate < _c.RateBitsPerSecond;
+        long bitsPerFrame = tbfLimits ? frameBytes * 8L : new LinkConfig().WireBits(frameBytes);
+        long rate = tbfLimits ? tbfRate : _c.RateBitsPerSecond;
+        double expected = Duration.ForBits(bitsPerFrame * frames, rate).TotalMilliseconds;
+        double after = (_sim.Now - _lastEagainAt).TotalMilliseconds;
+        string text = $"EPOLLOUT {after:0.###} ms after EAGAIN, when wmem_alloc fell to {sk.WmemAlloc} < sndbuf/2 = {sk.SndBuf / 2}: " +
+                      $"{frames} frames of {frameBytes} bytes had to leave {(tbfLimits ? "the tbf" : "on the wire")} at {Link.Qdiscs.TcUnits.FormatRate(rate)}/s " +
+                      $"({frames} × {bitsPerFrame} bits = {expected:0.###} ms)";
+        _firstEpollout = new EpolloutExplanation(Ms(_sim.Now), after, sk.WmemAlloc, sk.SndBuf / 2, frames, frameBytes, expected, text);
+    }
+
+    private long WireBusy() => _conn.Link.A.BusyTimeAsOf(_sim.Now).Nanoseconds;
+
+    private void TakeSample()
+    {
+        var x = Snapshot(ref _lastWireBytes, _sampleInterval);
+        _samples.Add(x);
+        _qdiscMaxBytes = Math.Max(_qdiscMaxBytes, x.QdiscBytes);
+        _qdiscMaxPackets = Math.Max(_qdiscMaxPackets, x.QdiscPackets);
+        _ringMaxBytes = Math.Max(_ringMaxBytes, x.RingBytes);
+        _sumQdisc += x.QdiscBytes; _sumRing += x.RingBytes; _sumAwaiting += x.AwaitingCompletionBytes; _sumWmem += x.WmemAlloc; _sumCount++;
+        if (_sim.Now + _sampleInterval <= _end) _sampler.ArmAfter(_sampleInterval);
+    }
+
+    /// <summary>The start of the run, sampled finely: the first EAGAIN and EPOLLOUT happen here.</summary>
+    public static readonly Duration DetailWindow = Duration.FromMilliseconds(30);
+    private static readonly Duration DetailInterval = Duration.FromMicroseconds(20);
+
+    private void TakeDetailSample()
+    {
+        _detail.Add(Snapshot(ref _detailLastBusy, DetailInterval));
+        if (_sim.Now + DetailInterval <= _detailEnd) _detailSampler.ArmAfter(DetailInterval);
+    }
+
+    private Sample Snapshot(ref long lastBusy, Duration interval)
+    {
+        var sk = _socket.Kernel;
+        var q = _conn.DeviceA.TxQueues[0].Qdisc;
+        long ringBytes = _conn.RingA.RingBytes();
+        int awaiting = _conn.RingA.RingAwaitingCompletion();
+        long busy = WireBusy();
+        double util = Math.Min(1, (busy - lastBusy) / (double)interval.Nanoseconds);
+        lastBusy = busy;
+        long awaitingBytes = awaiting == 0 ? 0 : ringBytes * awaiting / Math.Max(1, _conn.RingA.RingPackets());
+        return new Sample(Ms(_sim.Now), sk.WmemAlloc, q.Backlog, q.QLen, ringBytes, awaitingBytes, util);
+    }
+
+    private double Ms(Instant t) => (t - _sampleStart).TotalMilliseconds;
+
+    private UdpFloodReport BuildReport(Instant start, double wallSeconds)
+    {
+        var sk = _socket.Kernel;
+        var dev = _conn.DeviceA;
+        var txq = dev.TxQueues[0];
+        var q = txq.Qdisc;
+        var wire = _conn.Link.A;
+        double seconds = _c.Duration.TotalSeconds;
+        _latencies.Sort();
+        double P(double p) => _latencies.Count == 0 ? 0 : _latencies[Math.Min(_latencies.Count - 1, (int)(p * _latencies.Count))] / 1e6;
+        int n = Math.Max(1, _sumCount);
+        return new UdpFloodReport
+        {
+            Scenario = Describe(),
+            Seed = _c.Seed,
+            DurationMs = _c.Duration.TotalMilliseconds,
+            WallSeconds = wallSeconds,
+            SimulatedEvents = _sim.Scheduler.EventsRun,
+            SimulatedPackets = wire.Frames + _conn.Link.B.Frames,
+            Socket = new SocketSummary(sk.SndBuf, _sent, _delivered, _eagain, _epollout, _errors, sk.WmemHighWater, Truesize, _bytesSent),
+            Qdisc = new QdiscSummary(q.Describe(), q.Stats.Packets, q.Stats.Bytes, q.Stats.Drops, q.Stats.Overlimits, q.Stats.Requeues,
+                _qdiscMaxBytes, _qdiscMaxPackets),
+            Device = new DeviceSummary(dev.Name, _c.RingSize, dev.Stats.TxPackets, dev.Stats.TxBytes, txq.Stops, txq.Wakes, txq.BqlStops,
+                txq.Dql.Limit, _conn.RingA.Interrupts, _ringMaxBytes),
+            Link = new LinkSummary(_c.RateBitsPerSecond, _c.Propagation.TotalMilliseconds, _c.LossRate, wire.Frames, wire.Lost,
+                (_busyAtEnd - _busyAtStart) / (double)_c.Duration.Nanoseconds, _delivered * (double)_payload.Length * _c.Cork * 8 / seconds),
+            Latency = new LatencySummary(_latencies.Count, P(0.5), P(0.9), P(0.99), _latencies.Count == 0 ? 0 : _latencies[^1] / 1e6,
+                _latencies.Count == 0 ? 0 : _latencies[0] / 1e6),
+            BytesSat = new WhereBytesSat(_sumQdisc / n, _sumRing / n, _sumAwaiting / n, _sumWmem / n, _qdiscMaxBytes, _ringMaxBytes),
+            FirstEagain = _firstEagain,
+            FirstEpollout = _firstEpollout,
+            Events = _events,
+            Samples = _samples,
+            DetailSamples = _detail,
+            SenderCounters = Counters(_a),
+            ReceiverCounters = Counters(_b),
+        };
+    }
+
+    private static Dictionary<string, long> Counters(Host h)
+    {
+        var d = new Dictionary<string, long>();
+        foreach (var (g, name, v) in h.Mib.All()) if (v != 0) d[$"{g}:{name}"] = v;
+        return d;
+    }
+
+    public string Describe() =>
+        $"A ({AddrA}) → B ({AddrB}) :{Port}, {(_c.Blocking ? "blocking sends" : "non-blocking sends with epoll")}, " +
+        $"{_c.Payload}-byte datagrams{(_c.Cork > 1 ? $" corked ×{_c.Cork}" : "")}, sndbuf {(_c.SndBuf is { } s ? $"{s} (set)" : "default")}; " +
+        $"link {Link.Qdiscs.TcUnits.FormatRate(_c.RateBitsPerSecond)}/s, delay {_c.Propagation}, loss {_c.LossRate:0.###}, MTU {_c.Mtu}; " +
+        $"qdisc {_c.Qdisc}, txqueuelen {_c.TxQueueLen}, ring {_c.RingSize}; {_c.Duration} of virtual time, seed {_c.Seed}";
+}

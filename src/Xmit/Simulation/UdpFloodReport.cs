@@ -1,0 +1,62 @@
+namespace Xmit.Simulation;
+
+/// <summary>Everything `xmit sim` reports, in plain numbers (times in milliseconds of virtual time) so it serialises as is.</summary>
+public sealed record UdpFloodReport
+{
+    public required string Scenario { get; init; }
+    public required ulong Seed { get; init; }
+    public required double DurationMs { get; init; }
+    public required double WallSeconds { get; init; }
+    public required long SimulatedEvents { get; init; }
+    public required long SimulatedPackets { get; init; }
+
+    public required SocketSummary Socket { get; init; }
+    public required QdiscSummary Qdisc { get; init; }
+    public required DeviceSummary Device { get; init; }
+    public required LinkSummary Link { get; init; }
+    public required LatencySummary Latency { get; init; }
+    public required WhereBytesSat BytesSat { get; init; }
+    public EagainExplanation? FirstEagain { get; init; }
+    public EpolloutExplanation? FirstEpollout { get; init; }
+    public required IReadOnlyList<SocketEvent> Events { get; init; }
+    public required IReadOnlyList<Sample> Samples { get; init; }
+    /// <summary>The first 30 ms (or the whole run if shorter), sampled every 20 µs.</summary>
+    public required IReadOnlyList<Sample> DetailSamples { get; init; }
+    public required IReadOnlyDictionary<string, long> SenderCounters { get; init; }
+    public required IReadOnlyDictionary<string, long> ReceiverCounters { get; init; }
+    /// <summary>skbs not returned to the pool after shutdown (must be 0).</summary>
+    public int LeakedSkbs { get; init; }
+    /// <summary>The sender's wmem_alloc after shutdown (must be 0).</summary>
+    public long FinalWmemAlloc { get; init; }
+}
+
+public sealed record SocketSummary(int SndBuf, long DatagramsSent, long DatagramsDelivered, long Eagain, long EpollOutWakeups,
+    IReadOnlyDictionary<string, long> OtherErrors, long WmemHighWater, int TruesizePerDatagram, long BytesSent);
+
+public sealed record QdiscSummary(string Description, long SentPackets, long SentBytes, long Drops, long Overlimits, long Requeues,
+    long BacklogMaxBytes, int QLenMax);
+
+public sealed record DeviceSummary(string Name, int RingSize, long TxPackets, long TxBytes, long QueueStops, long QueueWakes,
+    long BqlStops, long BqlLimit, long TxInterrupts, long RingBytesMax);
+
+public sealed record LinkSummary(long RateBitsPerSecond, double PropagationMs, double LossRate, long Frames, long Lost, double Utilisation,
+    double GoodputBitsPerSecond);
+
+public sealed record LatencySummary(long Count, double P50Ms, double P90Ms, double P99Ms, double MaxMs, double MinMs);
+
+/// <summary>Time-averaged and peak bytes charged to the socket by where they were.</summary>
+public sealed record WhereBytesSat(double QdiscAvgBytes, double RingAvgBytes, double AwaitingCompletionAvgBytes, double WmemAvgBytes,
+    long QdiscMaxBytes, long RingMaxBytes);
+
+public sealed record EagainExplanation(double AtMs, long WmemAlloc, int SndBuf, int Datagrams, int Truesize, int InQdisc, int OnRing,
+    int AwaitingCompletion, string QdiscKind, string Text);
+
+public sealed record EpolloutExplanation(double AtMs, double AfterEagainMs, long WmemAlloc, int HalfSndBuf, int FramesLeft, int FrameBytes,
+    double ExpectedMs, string Text);
+
+/// <summary>An EAGAIN or an EPOLLOUT, with the socket's wmem_alloc at that moment.</summary>
+public sealed record SocketEvent(double AtMs, string Kind, long WmemAlloc);
+
+/// <summary>One point of the time series.</summary>
+public sealed record Sample(double AtMs, long WmemAlloc, long QdiscBytes, int QdiscPackets, long RingBytes, long AwaitingCompletionBytes,
+    double LinkUtilisation);
