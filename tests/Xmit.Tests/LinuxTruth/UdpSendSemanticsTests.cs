@@ -9,10 +9,23 @@ namespace Xmit.Tests.LinuxTruth;
 /// <summary>The tables of linux-truth/README.md for UDP, each reproduced through udp_sendmsg.</summary>
 public class UdpSendSemanticsTests
 {
-    // linux-truth: "UDP: EAGAIN, ENOBUFS and EPOLLOUT", the two EPOLLOUT examples.
+    public static TheoryData<int?, int, int, int, int, int, int> EpolloutPoints()
+    {
+        var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Data", "linux-truth", "udp-epollout.json")));
+        var data = new TheoryData<int?, int, int, int, int, int, int>();
+        foreach (var r in doc.RootElement.GetProperty("results").EnumerateArray())
+        {
+            var set = r.GetProperty("so_sndbuf_set");
+            data.Add(set.ValueKind == System.Text.Json.JsonValueKind.Null ? null : set.GetInt32(), r.GetProperty("payload").GetInt32(),
+                r.GetProperty("wmem_at_eagain").GetInt32(), r.GetProperty("wmem_at_epollout").GetInt32(), r.GetProperty("ms_to_epollout_min").GetInt32(),
+                r.GetProperty("ms_to_epollout_max").GetInt32(), r.GetProperty("sends_until_next_eagain").GetInt32());
+        }
+        return data;
+    }
+
+    // linux-truth: "UDP: EAGAIN, ENOBUFS and EPOLLOUT", the EPOLLOUT examples (Data/linux-truth/udp-epollout.json).
     [Theory]
-    [InlineData(null, 1400, 214272, 105984, 541, 543, 47)]
-    [InlineData(16384, 1400, 34560, 16128, 92, 92, 8)]
+    [MemberData(nameof(EpolloutPoints))]
     public void Epollout_comes_when_wmem_drops_below_half_the_sndbuf(int? soSndbuf, int payload, int wmemAtEagain,
         int wmemAtEpollout, int msMin, int msMax, int sendsUntilNextEagain)
     {
@@ -167,6 +180,21 @@ public class UdpSendSemanticsTests
         net.Sim.RunFor(Duration.FromSeconds(1));
         Assert.Single(rec.Sent);
         Assert.Equal(0, net.Socket.WmemAlloc);
+    }
+
+    [Fact]
+    public void A_cork_that_would_exceed_the_largest_datagram_fails_with_emsgsize_and_drops_what_was_pending()
+    {
+        using var net = new VethTbf(null);
+        var rec = FrameRecorder.On(net.Connection.DeviceA);
+        net.A.Udp.SetCork(net.Socket, true);
+        Assert.Equal(40000, net.A.Udp.SendMsg(net.Socket, new byte[40000], null, MsgFlags.DontWait));
+        Assert.Equal(-(int)Errno.EMSGSIZE, net.A.Udp.SendMsg(net.Socket, new byte[30000], null, MsgFlags.DontWait));
+        Assert.False(net.Socket.Pending); // the corked datagram was discarded
+        Assert.Equal(0, net.Socket.WmemAlloc);
+        net.A.Udp.SetCork(net.Socket, false);
+        net.Sim.RunFor(Duration.FromSeconds(1));
+        Assert.Empty(rec.Sent);
     }
 
     // linux-truth: "UDP: fragmentation at MTU 1500".

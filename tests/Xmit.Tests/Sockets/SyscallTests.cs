@@ -131,6 +131,10 @@ public class SyscallTests
         int rx = sysB.Socket(Af.AF_INET, SockType.SOCK_DGRAM, 0);
         sysB.Bind(rx, new SockAddrIn(TwoHosts.AddrB, 9));
         sysB.SetSockOptTimeout(rx, SO_RCVTIMEO, Duration.FromMilliseconds(30));
+        Assert.Equal(0, sysB.GetSockOptTimeout(rx, SO_RCVTIMEO, out var got));
+        Assert.Equal(Duration.FromMilliseconds(30), got);
+        Assert.Equal(0, sysB.GetSockOptTimeout(rx, SO_SNDTIMEO, out got));
+        Assert.Equal(Duration.Zero, got); // 0: block forever
         var t0 = net.Sim.Now;
         Assert.Equal(E(Errno.EAGAIN), sysB.Recv(rx, new byte[10]));
         Assert.Equal(30, (net.Sim.Now - t0).TotalMilliseconds);

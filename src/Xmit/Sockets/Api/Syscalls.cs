@@ -220,6 +220,18 @@ public sealed class Syscalls(Host host)
         return 0;
     }
 
+    /// <summary>getsockopt(SO_SNDTIMEO / SO_RCVTIMEO): zero when blocking forever.</summary>
+    public int GetSockOptTimeout(int fd, int name, out Duration timeout)
+    {
+        timeout = Duration.Zero;
+        int rc = LookupUdp(fd, out _, out var sk);
+        if (rc < 0) return rc;
+        var value = name == SockOpt.SO_SNDTIMEO ? sk.SndTimeo : name == SockOpt.SO_RCVTIMEO ? sk.RcvTimeo : Duration.FromNanoseconds(-1);
+        if (value.Nanoseconds < 0) return -(int)Errno.ENOPROTOOPT;
+        timeout = value.Nanoseconds == long.MaxValue ? Duration.Zero : value;
+        return 0;
+    }
+
     public int GetSockOpt(int fd, int level, int name, out int value)
     {
         value = 0;
