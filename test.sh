@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test of Xmit. Installs what the tests need from Debian's packages when it is missing
-# (tshark, to check our captures independently), then runs `dotnet test` on the solution.
+# (tshark to check our captures independently; iproute2, iputils-ping and python3 for the interop tests
+# against the real kernel in network namespaces), then runs `dotnet test` on the solution.
 # Ends with one line: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")"
 
 need_apt=()
 command -v tshark >/dev/null 2>&1 || need_apt+=(tshark)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

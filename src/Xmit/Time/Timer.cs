@@ -41,7 +41,8 @@ public sealed class Timer
         if (IsArmed) Scheduler.Disarm(this);
     }
 
-    internal void Fire() => _callback();
+    /// <summary>Runs the callback; for schedulers (the timer has already been disarmed).</summary>
+    public void Fire() => _callback();
 
     public override string ToString() => $"{Name}@{Expires}";
 }

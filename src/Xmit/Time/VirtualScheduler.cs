@@ -1,13 +1,12 @@
 namespace Xmit.Time;
 
 /// <summary>
-/// A deterministic discrete-event scheduler. Timers due at the same instant fire in the order they
-/// were armed, so the same inputs give the same sequence of events and the same bytes.
+/// A deterministic discrete-event scheduler. Timers due at the same instant fire in the order they were
+/// armed, so the same inputs give the same sequence of events and the same bytes.
 /// </summary>
 public sealed class VirtualScheduler : IScheduler
 {
-    private readonly PriorityQueue<Entry, (long When, long Seq)> _heap = new(256);
-    private long _seq;
+    private readonly TimerHeap _timers = new();
 
     public Instant Now { get; private set; }
 
@@ -15,48 +14,23 @@ public sealed class VirtualScheduler : IScheduler
     public long EventsRun { get; private set; }
 
     /// <summary>Timers currently armed.</summary>
-    public int Armed { get; private set; }
+    public int Armed => _timers.Armed;
 
-    public void Arm(Timer timer, Instant when)
-    {
-        if (when < Now) when = Now; // never schedule into the past: an overdue timer fires now
-        if (timer.IsArmed) Armed--;
-        timer.Generation++;
-        timer.Expires = when;
-        Armed++;
-        _heap.Enqueue(new Entry(timer, timer.Generation), (when.Nanoseconds, _seq++));
-    }
+    public void Arm(Timer timer, Instant when) => _timers.Arm(timer, when < Now ? Now : when); // an overdue timer fires now
 
-    public void Disarm(Timer timer)
-    {
-        if (!timer.IsArmed) return;
-        timer.Generation++;
-        timer.Expires = Instant.Never;
-        Armed--;
-    }
+    public void Disarm(Timer timer) => _timers.Disarm(timer);
 
     /// <summary>When the next live timer fires, or <see cref="Instant.Never"/>.</summary>
-    public Instant NextEvent
-    {
-        get
-        {
-            DropStale();
-            return _heap.TryPeek(out _, out var key) ? new Instant(key.When) : Instant.Never;
-        }
-    }
+    public Instant NextEvent => _timers.Next;
 
     /// <summary>Runs one event if one is due at or before <paramref name="limit"/>.</summary>
     public bool RunOne(Instant limit)
     {
-        DropStale();
-        if (!_heap.TryPeek(out var entry, out var key) || key.When > limit.Nanoseconds) return false;
-        _heap.Dequeue();
-        Now = new Instant(key.When);
-        entry.Timer.Expires = Instant.Never;
-        entry.Timer.Generation++;
-        Armed--;
+        var timer = _timers.TakeDue(limit, out var when);
+        if (timer is null) return false;
+        Now = when;
         EventsRun++;
-        entry.Timer.Fire();
+        timer.Fire();
         return true;
     }
 
@@ -87,11 +61,4 @@ public sealed class VirtualScheduler : IScheduler
         }
         return true;
     }
-
-    private void DropStale()
-    {
-        while (_heap.TryPeek(out var e, out _) && e.Generation != e.Timer.Generation) _heap.Dequeue();
-    }
-
-    private readonly record struct Entry(Timer Timer, long Generation);
 }

@@ -1,0 +1,109 @@
+using System.Buffers.Binary;
+using Xmit.Buffers;
+using Xmit.Link;
+
+namespace Xmit.Tap;
+
+/// <summary>
+/// The device driver for a TAP file descriptor. Transmit writes the frame behind a virtio-net header; a
+/// completed write is the TX completion, so the skb is freed and its memory returns to its socket at once.
+/// A write the kernel cannot take yet (EAGAIN) answers BUSY and stops the queue until the fd is writable.
+/// Receive reads frames in batches and hands them to the stack, finishing checksums the kernel left partial.
+/// </summary>
+/// <remarks>Linux: drivers/net/tun.c (the peer side); include/uapi/linux/virtio_net.h struct virtio_net_hdr</remarks>
+public sealed class TapDriver : INetDeviceDriver
+{
+    private const byte NeedsCsum = 1;
+    private const int ReadBatch = 64;
+    private readonly byte[] _tx = new byte[TunFd.VnetHeaderLength + 65536];
+    private readonly byte[] _rx = new byte[TunFd.VnetHeaderLength + 65536];
+
+    public TapDriver(NetDevice device, TunFd tun, RealTimeLoop loop, bool checksumOffload = false)
+    {
+        Device = device;
+        Tun = tun;
+        Features = DeviceFeatures.ScatterGather | (checksumOffload ? DeviceFeatures.HwChecksum : DeviceFeatures.None);
+        Source = new PollSource(tun.Fd, OnReadable, OnWritable);
+        loop.Add(Source);
+        device.AttachDriver(this);
+    }
+
+    public NetDevice Device { get; }
+    public TunFd Tun { get; }
+    public PollSource Source { get; }
+    public DeviceFeatures Features { get; }
+
+    public long Writes { get; private set; }
+    public long WriteBlocked { get; private set; }
+    public long Reads { get; private set; }
+    public long ReadBatches { get; private set; }
+    public long GsoDropped { get; private set; }
+
+    public NetdevTx StartXmit(SkBuff skb, NetdevQueue txq)
+    {
+        int len = skb.Len;
+        Array.Clear(_tx, 0, TunFd.VnetHeaderLength);
+        if (skb.IpSummed == ChecksumState.Partial)
+        {
+            // Leave the checksum to the kernel, as a NIC with offload would.
+            _tx[0] = NeedsCsum;
+            BinaryPrimitives.WriteUInt16LittleEndian(_tx.AsSpan(6), (ushort)(skb.CsumStart - skb.DataOffset));
+            BinaryPrimitives.WriteUInt16LittleEndian(_tx.AsSpan(8), (ushort)skb.CsumOffset);
+        }
+        skb.CopyBits(0, _tx.AsSpan(TunFd.VnetHeaderLength, len));
+        int n = Native.Write(Tun.Fd, _tx, TunFd.VnetHeaderLength + len);
+        if (n == -Native.EAGAIN)
+        {
+            WriteBlocked++;
+            txq.Stop();
+            Source.WantWrite = true;
+            return NetdevTx.Busy;
+        }
+        if (n < 0)
+        {
+            Device.Stats.TxErrors++;
+            skb.Free(SkbDropReason.DevReady);
+            return NetdevTx.Ok;
+        }
+        Writes++;
+        Device.Stats.TxPackets++;
+        Device.Stats.TxBytes += len;
+        skb.Consume(); // the write completed: this is the TX completion
+        return NetdevTx.Ok;
+    }
+
+    private void OnWritable()
+    {
+        Source.WantWrite = false;
+        foreach (var txq in Device.TxQueues) txq.Wake();
+    }
+
+    private void OnReadable()
+    {
+        ReadBatches++;
+        for (int i = 0; i < ReadBatch; i++)
+        {
+            int n = Native.Read(Tun.Fd, _rx);
+            if (n < 0) return; // EAGAIN: drained
+            Reads++;
+            if (n <= TunFd.VnetHeaderLength) continue;
+            if (_rx[1] != 0)
+            {
+                GsoDropped++; // a GSO frame: not negotiated, not expected
+                Device.Stats.RxDropped++;
+                continue;
+            }
+            int len = n - TunFd.VnetHeaderLength;
+            var skb = Device.Pool.AllocNetdev(len);
+            _rx.AsSpan(TunFd.VnetHeaderLength, len).CopyTo(skb.Put(len));
+            if ((_rx[0] & NeedsCsum) != 0)
+            {
+                skb.IpSummed = ChecksumState.Partial;
+                skb.CsumStart = skb.DataOffset + BinaryPrimitives.ReadUInt16LittleEndian(_rx.AsSpan(6));
+                skb.CsumOffset = BinaryPrimitives.ReadUInt16LittleEndian(_rx.AsSpan(8));
+                SkbChecksum.Help(skb); // the kernel left it to "hardware": finish it so the input path can verify
+            }
+            Device.Receive(skb);
+        }
+    }
+}
