@@ -11,4 +11,5 @@ sim.Subcommands.Add(SimPingCommand.Create(seed, pcap));
 
 var root = new RootCommand("xmit: a user-space TCP/UDP/IPv4 stack whose transmit path behaves like Linux's");
 root.Subcommands.Add(sim);
+root.Subcommands.Add(TapCommand.Create(seed, pcap));
 return root.Parse(args).Invoke();

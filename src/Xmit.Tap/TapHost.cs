@@ -91,7 +91,9 @@ public sealed class TapHost : IDisposable
         {
             foreach (var cmd in new[]
             {
-                new[] { "ip", "link", "set", "dev", o.DeviceName, "mtu", o.Mtu.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                // IPv4 only: no IPv6 link-up chatter (router solicitations, MLD) on the device.
+                new[] { "sysctl", "-qw", $"net.ipv6.conf.{o.DeviceName}.disable_ipv6=1" },
+                ["ip", "link", "set", "dev", o.DeviceName, "mtu", o.Mtu.ToString(System.Globalization.CultureInfo.InvariantCulture)],
                 ["ip", "addr", "add", $"{o.PeerAddress}/{o.PrefixLength}", "dev", o.DeviceName],
                 ["ip", "link", "set", "dev", o.DeviceName, "up"],
             })

@@ -1,0 +1,135 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Security.Cryptography;
+using Xmit.Hosting;
+using Xmit.Sockets;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Tap;
+
+/// <summary>The applications `xmit tap` runs on a TAP host: ping, a UDP sender, a UDP sink; each ends with a per-layer report.</summary>
+public static class TapApps
+{
+    public static int Ping(TapHost tap, Ipv4Address destination, int count, Duration interval, int size, TextWriter o)
+    {
+        var ping = new PingSession(tap.Host, destination, count, interval, size);
+        o.WriteLine($"PING {destination} from {tap.Options.Address} {tap.Device.Name}: {size}({size + 28}) bytes of data");
+        ping.OnReplyReceived = r => o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{r.Bytes} bytes from {destination}: icmp_seq={r.Sequence} ttl={r.Ttl} time={r.Rtt.TotalMilliseconds:0.###} ms"));
+        ping.Start();
+        tap.Loop.RunUntil(() => ping.Replies.Count == count, tap.Loop.Now + interval * count + Duration.FromSeconds(2));
+        o.WriteLine($"--- {destination} ping statistics ---");
+        o.WriteLine($"{ping.Transmitted} packets transmitted, {ping.Replies.Count} received");
+        Report(tap, o);
+        return ping.Replies.Count > 0 ? 0 : 1;
+    }
+
+    /// <summary>Sends <paramref name="count"/> datagrams (0: until stopped) non-blocking with epoll, paced to <paramref name="packetsPerSecond"/> (0: as fast as possible).</summary>
+    public static int UdpSend(TapHost tap, Ipv4Address destination, ushort port, long count, int size, double packetsPerSecond, int? sndbuf, TextWriter o)
+    {
+        using var sock = new UdpSocket(tap.Host);
+        if (sndbuf is { } b) sock.SendBufferSize = b;
+        var c = sock.Connect(destination, port);
+        if (!c.Ok)
+        {
+            o.WriteLine($"connect {destination}:{port}: {c.Error}");
+            return 1;
+        }
+        var payload = new byte[size];
+        long sent = 0, eagain = 0, epollout = 0, errors = 0;
+        var errorNames = new Dictionary<Errno, long>();
+        var gap = packetsPerSecond > 0 ? Duration.FromNanoseconds((long)(1e9 / packetsPerSecond)) : Duration.Zero;
+        var start = tap.Loop.Now;
+        var yieldTimer = new TaskCompletionSource();
+        var timer = new Timer(tap.Loop, () => yieldTimer.TrySetResult(), "udp-send");
+        Task Yield(Duration d)
+        {
+            yieldTimer = new TaskCompletionSource();
+            timer.ArmAfter(d);
+            return yieldTimer.Task;
+        }
+        async Task Sender()
+        {
+            var next = start;
+            long calls = 0;
+            while ((count == 0 || sent < count) && !tap.Loop.StopRequested)
+            {
+                calls++;
+                if (size >= 8) BinaryPrimitives.WriteInt64BigEndian(payload, sent);
+                var r = sock.Send(payload);
+                if (r.Ok) sent++;
+                else if (r.WouldBlock)
+                {
+                    eagain++;
+                    await sock.WaitWritableAsync();
+                    epollout++;
+                    continue;
+                }
+                else
+                {
+                    errors++;
+                    errorNames[r.Error] = errorNames.GetValueOrDefault(r.Error) + 1;
+                }
+                if (gap > Duration.Zero)
+                {
+                    next += gap;
+                    if (next > tap.Loop.Now) await Yield(next - tap.Loop.Now);
+                }
+                else if (calls % 64 == 0) await Yield(Duration.Zero); // let the loop poll the device now and then
+            }
+        }
+        var task = Sender();
+        tap.Loop.RunUntil(() => task.IsCompleted, count == 0 ? Instant.Never : tap.Loop.Now + Duration.FromSeconds(3600));
+        tap.Loop.RunUntil(() => false, tap.Loop.Now + Duration.FromMilliseconds(200)); // let the last frames go
+        double seconds = Math.Max(1e-9, (tap.Loop.Now - start).TotalSeconds - 0.2);
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"udp-send {destination}:{port}: {sent} datagrams of {size} bytes in {seconds:0.###} s = {sent / seconds:N0} packets/s, {sent * (double)size * 8 / seconds / 1e9:0.###} Gbit/s of payload"));
+        o.WriteLine($"  EAGAIN {eagain}, EPOLLOUT wake-ups {epollout}, other errors {errors}{(errors > 0 ? " (" + string.Join(", ", errorNames.Select(e => $"{e.Key} {e.Value}")) + ")" : "")}; wmem_alloc high-water {sock.Kernel.WmemHighWater} of sndbuf {sock.Kernel.SndBuf}");
+        Report(tap, o);
+        return errors == 0 ? 0 : 1;
+    }
+
+    /// <summary>Receives on <paramref name="port"/> until <paramref name="count"/> datagrams (0: until stopped or <paramref name="duration"/>), counting bytes and hashing the payload stream.</summary>
+    public static int UdpSink(TapHost tap, ushort port, long count, Duration duration, TextWriter o)
+    {
+        var sk = tap.Host.Udp.Bind(tap.Options.Address, port, rcvBuf: 4 << 20);
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buf = new byte[65536];
+        long datagrams = 0, bytes = 0;
+        Instant first = default, last = default;
+        sk.DataReady += _ =>
+        {
+            while (tap.Host.Udp.Receive(sk, buf) is { } got)
+            {
+                if (datagrams == 0) first = tap.Loop.Now;
+                last = tap.Loop.Now;
+                datagrams++;
+                bytes += got.Length;
+                hash.AppendData(buf, 0, Math.Min(got.Length, buf.Length));
+            }
+        };
+        o.WriteLine($"udp-sink listening on {tap.Options.Address}:{port}");
+        var deadline = duration > Duration.Zero ? tap.Loop.Now + duration : Instant.Never;
+        tap.Loop.RunUntil(() => count > 0 && datagrams >= count, deadline);
+        double seconds = Math.Max(1e-9, (last - first).TotalSeconds);
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"udp-sink: {datagrams} datagrams, {bytes} bytes, {datagrams / seconds:N0} packets/s, {bytes * 8.0 / seconds / 1e9:0.###} Gbit/s; payload sha256 {Convert.ToHexStringLower(hash.GetHashAndReset())}"));
+        o.WriteLine($"  receive buffer drops {sk.Drops}");
+        Report(tap, o);
+        return 0;
+    }
+
+    /// <summary>The per-layer counters, as `xmit sim` prints them.</summary>
+    public static void Report(TapHost tap, TextWriter o)
+    {
+        var h = tap.Host;
+        var dev = tap.Device;
+        var q = dev.TxQueues[0];
+        o.WriteLine("per layer");
+        o.WriteLine($"  {q.Qdisc.Describe()}");
+        o.WriteLine($"  {dev.Name}: tx {dev.Stats.TxPackets} packets {dev.Stats.TxBytes} bytes ({dev.Stats.TxErrors} errors), rx {dev.Stats.RxPackets} packets {dev.Stats.RxBytes} bytes ({dev.Stats.RxDropped} dropped); queue stops {q.Stops} wakes {q.Wakes}");
+        o.WriteLine($"  tap fd: writes {tap.Driver.Writes} (blocked {tap.Driver.WriteBlocked}), reads {tap.Driver.Reads} in {tap.Driver.ReadBatches} batches; loop iterations {tap.Loop.Iterations}");
+        o.WriteLine("  " + string.Join(", ", h.Mib.All().Where(c => c.Value != 0).Select(c => $"{c.Group}:{c.Name} {c.Value}")));
+    }
+}
