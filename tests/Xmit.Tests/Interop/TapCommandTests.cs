@@ -1,0 +1,55 @@
+using Xmit.Tap;
+using Xmit.Tests.Cli;
+
+namespace Xmit.Tests.Interop;
+
+/// <summary>`xmit tap` as a user runs it (needs root and /dev/net/tun, like the other interop tests).</summary>
+public class TapCommandTests
+{
+    private static string Ns(string tag) => $"xmit-cli-{Environment.ProcessId}-{tag}";
+
+    [Fact]
+    public void Ping_creates_the_namespace_talks_to_the_kernel_and_removes_it()
+    {
+        string ns = Ns("ping");
+        try
+        {
+            var (code, output, err) = SimPingCommandTests.Xmit($"tap --netns {ns} --create-netns --dev xc{Environment.ProcessId % 10000}p --address 198.18.77.2/24 --peer 198.18.77.1 ping 198.18.77.1 -c 2 --interval 100ms");
+            Assert.True(code == 0, output + err);
+            Assert.Contains("2 packets transmitted, 2 received", output);
+            Assert.Contains("Icmp:InEchoReps 2", output);
+            Assert.False(NetNamespace.Exists(ns), "the namespace must be gone after the run");
+        }
+        finally
+        {
+            NetNamespace.Run("ip", "netns", "del", ns);
+        }
+    }
+
+    [Fact]
+    public void An_existing_namespace_is_not_reused_when_asked_to_create_one()
+    {
+        string ns = Ns("exists");
+        var (created, error) = NetNamespace.Create(ns);
+        Assert.True(created is not null, error);
+        using (created)
+        {
+            var (code, _, err) = SimPingCommandTests.Xmit($"tap --netns {ns} --create-netns ping 198.18.0.1");
+            Assert.Equal(2, code);
+            Assert.Contains("already exists", err);
+            Assert.True(NetNamespace.Exists(ns), "someone else's namespace must be left alone");
+        }
+    }
+
+    [Theory]
+    [InlineData("--address 10.0.0.2/24 --peer 10.0.0.1 ping 10.0.0.1", "198.18.0.0/15")]
+    [InlineData("--address 198.18.0.2 ping 198.18.0.1", "must look like")]
+    [InlineData("--netns no-such-namespace-here ping 198.18.0.1", "does not exist")]
+    [InlineData("udp-send 198.18.0.1", "must look like 198.18.0.1:9000")]
+    public void Bad_arguments_fail_with_a_clear_message(string args, string message)
+    {
+        var (code, _, err) = SimPingCommandTests.Xmit("tap " + args);
+        Assert.Equal(2, code);
+        Assert.Contains(message, err);
+    }
+}
