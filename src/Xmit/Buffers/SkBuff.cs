@@ -77,6 +77,7 @@ public sealed class SkBuff
     /// <summary>skb_tailroom() (0 for non-linear skbs, as in Linux).</summary>
     public int Tailroom => DataLen != 0 ? 0 : SharedInfo.End - _tail;
 
+    /// <summary>The data is shared with a clone: headers must not be written in place (skb_cow_head).</summary>
     public bool IsCloned => SharedInfo.DataRef > 1;
     public bool IsNonLinear => DataLen != 0;
 
@@ -325,9 +326,6 @@ public sealed class SkBuff
         return dest.Length == 0;
     }
 
-    /// <summary>Headers are written in place; a clone must copy first (skb_cow_head) so the other holder's bytes do not change.</summary>
-    public bool HeaderIsShared => SharedInfo.DataRef > 1;
-
     /// <summary>kfree_skb(): frees the skb because it was dropped.</summary>
     /// <remarks>Linux: net/core/skbuff.c kfree_skb_reason()</remarks>
     public void Free(SkbDropReason reason = SkbDropReason.NotSpecified) => Pool.Release(this, reason);
@@ -360,10 +358,10 @@ public sealed class SkBuff
     /// <summary>Copies the header offsets and metadata Linux copies in __copy_skb_header() (not owner or destructor).</summary>
     public void CopyMetadataFrom(SkBuff other)
     {
-        int shift = 0; // same buffer layout for clones; callers copying into a new head fix offsets themselves
-        MacHeader = other.MacHeader + shift;
-        NetworkHeader = other.NetworkHeader + shift;
-        TransportHeader = other.TransportHeader + shift;
+        // Offsets are copied as they are: right for clones (same buffer); callers that copy into a new head set their own.
+        MacHeader = other.MacHeader;
+        NetworkHeader = other.NetworkHeader;
+        TransportHeader = other.TransportHeader;
         Protocol = other.Protocol;
         Priority = other.Priority;
         Mark = other.Mark;

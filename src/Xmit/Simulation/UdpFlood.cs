@@ -180,12 +180,11 @@ public sealed class UdpFlood
 
     private void Drain()
     {
-        while (_b.Udp.Receive(_sink, _rxBuffer) is { } got)
+        while (_b.Udp.Receive(_sink, _rxBuffer) is not null)
         {
             _delivered++;
             long sent = BinaryPrimitives.ReadInt64BigEndian(_rxBuffer);
             _latencies.Add(_sim.Now.Nanoseconds - sent);
-            _ = got;
         }
     }
 

@@ -52,12 +52,12 @@ public class UdpDeliveryTests
         net.RunForMs(5);
         Assert.Equal(1, net.B.Mib.Udp.NoPorts);
         Assert.Equal(1, net.B.Mib.Icmp.OutDestUnreachs);
-        Assert.Equal(Xmit.Errno.ECONNREFUSED, sk.PendingError);
+        Assert.Equal(Xmit.Errno.ECONNREFUSED, sk.Error);
 
         var unconnected = net.A.Udp.Bind(TwoHosts.AddrA, 7001);
         net.A.Udp.SendDatagram(unconnected, TwoHosts.AddrA, 7001, TwoHosts.AddrB, 9, new byte[10]);
         net.RunForMs(5);
-        Assert.Equal(Xmit.Errno.OK, unconnected.PendingError); // without IP_RECVERR, unconnected sockets hear nothing
+        Assert.Equal(Xmit.Errno.OK, unconnected.Error); // without IP_RECVERR, unconnected sockets hear nothing
     }
 
     [Fact]

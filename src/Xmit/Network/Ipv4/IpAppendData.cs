@@ -204,15 +204,10 @@ public sealed class IpAppendData(SkBuffPool pool, IScheduler clock, SnmpMib mib,
         var route = cork.Route!;
         skb.IgnoreDf = PmtuDiscRules.IgnoreDf(sk.PmtuDisc);
         bool df = PmtuDiscRules.SetsDf(sk.PmtuDisc, skb.Len, route.EffectiveMtu);
-        ushort id;
-        if (sk.IsConnected)
-        {
-            // A connected socket numbers its own datagrams (every fragment of one shares the ID); UDP takes
-            // the incremented value (atomic_add_return).
-            id = ++sk.InetId;
-        }
-        else if (df && !skb.IgnoreDf) id = 0;
-        else id = Output.Ident.Reserve(cork.Destination, cork.Source, protocol);
+        // A connected socket numbers its own datagrams (all fragments of one share the ID); UDP takes the
+        // incremented value (atomic_add_return).
+        ushort? own = sk.IsConnected ? ++sk.InetId : null;
+        ushort id = Output.Ident.Select(own, df, skb.IgnoreDf, cork.Destination, cork.Source, protocol);
 
         new Ipv4Repr(cork.Source, cork.Destination, protocol, skb.Len - hlen, cork.Ttl, cork.Tos, id, df)
             .Emit(skb.Data[..Ipv4Packet.MinHeaderLength]);

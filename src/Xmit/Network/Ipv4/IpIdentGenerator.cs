@@ -31,6 +31,17 @@ public sealed class IpIdentGenerator
 
     private uint Jiffies => (uint)(_clock.Now.Nanoseconds / (1_000_000_000 / Hz));
 
+    /// <summary>
+    /// ip_select_ident_segs(): a connected socket's own counter; otherwise 0 when DF is set and may not be
+    /// ignored (PMTUDISC_DO/PROBE); otherwise the shared generator.
+    /// </summary>
+    public ushort Select(ushort? socketIdent, bool df, bool ignoreDf, Ipv4Address dst, Ipv4Address src, byte protocol)
+    {
+        if (socketIdent is { } id) return id;
+        if (df && !ignoreDf) return 0;
+        return Reserve(dst, src, protocol);
+    }
+
     /// <summary>Reserves <paramref name="segments"/> consecutive IDs and returns the first.</summary>
     public ushort Reserve(Ipv4Address dst, Ipv4Address src, byte protocol, int segments = 1)
     {

@@ -58,10 +58,7 @@ public sealed class Ipv4Output
         bool df = PmtuDiscRules.SetsDf(p.PmtuMode, length, mtu);
         skb.IgnoreDf = PmtuDiscRules.IgnoreDf(p.PmtuMode);
 
-        ushort id;
-        if (p.SocketIdent is { } sockId) id = sockId;
-        else if (df && !skb.IgnoreDf) id = 0;
-        else id = Ident.Reserve(p.Destination, source, p.Protocol);
+        ushort id = Ident.Select(p.SocketIdent, df, skb.IgnoreDf, p.Destination, source, p.Protocol);
 
         var header = skb.Push(Ipv4Packet.MinHeaderLength);
         skb.NetworkHeader = skb.DataOffset;

@@ -42,9 +42,6 @@ public sealed class UdpSock : InetSock
     /// <summary>sk_drops.</summary>
     public long Drops { get; internal set; }
 
-    /// <summary>Kept for the foundation's callers: the pending ICMP error (sk_err).</summary>
-    public Errno PendingError { get => Error; set => Error = value; }
-
     /// <summary>Raised when a datagram was queued (sk_data_ready: EPOLLIN).</summary>
     public event Action<UdpSock>? DataReady;
 
