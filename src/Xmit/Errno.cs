@@ -7,6 +7,7 @@ public enum Errno
     EPERM = 1,
     ENOENT = 2,
     EINTR = 4,
+    EIO = 5,
     EBADF = 9,
     EAGAIN = 11,
     ENOMEM = 12,

@@ -153,6 +153,12 @@ public sealed class SkBuff
     /// <summary>GSO segment size (skb_shinfo()->gso_size), 0 for a non-GSO skb.</summary>
     public int GsoSize { get => SharedInfo.GsoSize; set => SharedInfo.GsoSize = value; }
 
+    /// <summary>skb_shinfo()->gso_type (SKB_GSO_UDP_L4 for UDP_SEGMENT).</summary>
+    public GsoType GsoType { get => SharedInfo.GsoType; set => SharedInfo.GsoType = value; }
+
+    /// <summary>skb_is_gso().</summary>
+    public bool IsGso => SharedInfo.GsoSize != 0;
+
     public Span<byte> NetworkHeaderSpan => SharedInfo.Buffer.AsSpan(NetworkHeader, _tail - NetworkHeader);
     public Span<byte> TransportHeaderSpan => SharedInfo.Buffer.AsSpan(TransportHeader, _tail - TransportHeader);
     public Span<byte> MacHeaderSpan => SharedInfo.Buffer.AsSpan(MacHeader, _tail - MacHeader);
@@ -412,4 +418,14 @@ internal sealed class SkbShared
     public int NrFrags;
     public SkBuff? FragList;
     public int GsoSize;
+    public GsoType GsoType;
+}
+
+/// <summary>What kind of segmentation a GSO skb needs.</summary>
+/// <remarks>Linux: include/linux/skbuff.h SKB_GSO_*</remarks>
+public enum GsoType : byte
+{
+    None,
+    /// <summary>SKB_GSO_UDP_L4: UDP segmentation (UDP_SEGMENT); each segment is a datagram of its own.</summary>
+    UdpL4,
 }

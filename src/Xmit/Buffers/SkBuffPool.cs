@@ -94,6 +94,7 @@ public sealed class SkBuffPool
         shared.NrFrags = 0;
         shared.FragList = null;
         shared.GsoSize = 0;
+        shared.GsoType = GsoType.None;
         OutstandingBuffers++;
         var skb = RentHead();
         skb.Init(shared, reserve);

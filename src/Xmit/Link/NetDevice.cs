@@ -141,6 +141,40 @@ public sealed class NetDevice
     /// <remarks>Linux: net/core/dev.c dev_hard_start_xmit(), xmit_one(), validate_xmit_skb(), dev_queue_xmit_nit()</remarks>
     public NetdevTx HardStartXmit(SkBuff skb, NetdevQueue txq)
     {
+        if (skb.IsGso && (Features & DeviceFeatures.GsoUdpL4) == 0) return SegmentAndXmit(skb, txq);
+        return XmitOne(skb, txq);
+    }
+
+    private readonly List<SkBuff> _segments = [];
+
+    /// <summary>
+    /// validate_xmit_skb() for a GSO skb the device cannot segment: segment in software and send each; if the
+    /// driver turns busy midway, the rest go back to the qdisc in order (dev_requeue_skb of the list).
+    /// </summary>
+    private NetdevTx SegmentAndXmit(SkBuff skb, NetdevQueue txq)
+    {
+        var segs = _segments;
+        segs.Clear();
+        SkbGso.SegmentUdp(skb, Pool, (Features & DeviceFeatures.HwChecksum) != 0, segs);
+        for (int i = 0; i < segs.Count; i++)
+        {
+            if (txq.IsStopped || XmitOne(segs[i], txq) == NetdevTx.Busy)
+            {
+                for (int j = segs.Count - 1; j >= i; j--)
+                {
+                    if (txq.Qdisc is NoQueueQdisc) { Stats.TxDropped++; segs[j].Free(SkbDropReason.DevReady); }
+                    else txq.Qdisc.Requeue(segs[j]);
+                }
+                ScheduleQueue(txq);
+                break;
+            }
+        }
+        segs.Clear();
+        return NetdevTx.Ok;
+    }
+
+    private NetdevTx XmitOne(SkBuff skb, NetdevQueue txq)
+    {
         if (skb.IpSummed == ChecksumState.Partial && (Features & DeviceFeatures.HwChecksum) == 0)
             SkbChecksum.Help(skb);
         for (int i = 0; i < _taps.Count; i++) _taps[i].OnPacket(this, skb, outgoing: true);

@@ -28,6 +28,8 @@ public enum DeviceFeatures
     HwChecksum = 1,
     /// <summary>NETIF_F_SG: paged skbs can be sent without linearising.</summary>
     ScatterGather = 2,
+    /// <summary>NETIF_F_GSO_UDP_L4: the device segments UDP GSO skbs itself (USO); otherwise the stack does.</summary>
+    GsoUdpL4 = 4,
 }
 
 /// <summary>Something that sees every frame crossing a device (ptype_all: tcpdump, our pcap writer, tracers).</summary>

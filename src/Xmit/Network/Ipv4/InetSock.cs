@@ -19,6 +19,8 @@ public sealed class IpCork
     public byte Tos { get; set; }
     public byte Ttl { get; set; }
     public uint Priority { get; set; }
+    /// <summary>cork->gso_size: a UDP_SEGMENT send builds one GSO skb of many segments.</summary>
+    public int GsoSize { get; set; }
 
     public void Release()
     {

@@ -34,8 +34,9 @@ public sealed class IpAppendData(SkBuffPool pool, IScheduler clock, SnmpMib mib,
 
     /// <summary>ip_setup_cork(): remember the route and the header fields; fragsize is the route's MTU.</summary>
     /// <remarks>Linux: net/ipv4/ip_output.c ip_setup_cork()</remarks>
-    public static void SetupCork(InetSock sk, IpCork cork, Route route, Ipv4Address source, Ipv4Address destination, ushort dport)
+    public static void SetupCork(InetSock sk, IpCork cork, Route route, Ipv4Address source, Ipv4Address destination, ushort dport, int gsoSize = 0)
     {
+        cork.GsoSize = gsoSize;
         cork.Route = route;
         cork.Source = source;
         cork.Destination = destination;
@@ -62,14 +63,16 @@ public sealed class IpAppendData(SkBuffPool pool, IScheduler clock, SnmpMib mib,
         int length = data.Length + transhdrlen;
         int hhLen = dev.LinkReserve;
         const int fragheaderlen = Ipv4Packet.MinHeaderLength;
-        int mtu = cork.FragSize;
+        // A GSO datagram is built as one skb up to IP's maximum, its data in pages; the device cuts it.
+        int mtu = cork.GsoSize > 0 ? 65535 : cork.FragSize;
+        bool paged = cork.GsoSize > 0;
         int maxfraglen = ((mtu - fragheaderlen) & ~7) + fragheaderlen;
         int maxnonfragsize = PmtuDiscRules.IgnoreDf(sk.PmtuDisc) ? 65535 : mtu;
 
         if (cork.Length + length > maxnonfragsize - fragheaderlen) return -(int)Errno.EMSGSIZE;
 
         // The device may finish the checksum only for a datagram that will not be fragmented or appended to.
-        var csummode = transhdrlen > 0 && length + fragheaderlen <= mtu && (dev.Features & DeviceFeatures.HwChecksum) != 0 && (flags & MsgFlags.More) == 0
+        var csummode = transhdrlen > 0 && length + fragheaderlen <= mtu && (dev.Features & DeviceFeatures.HwChecksum) != 0 && ((flags & MsgFlags.More) == 0 || paged)
             ? ChecksumState.Partial : ChecksumState.None;
 
         cork.Length += length;
@@ -100,7 +103,7 @@ public sealed class IpAppendData(SkBuffPool pool, IScheduler clock, SnmpMib mib,
                 int allocExtra = hhLen + 15;
                 int alloclen;
                 if ((flags & MsgFlags.More) != 0 && !sg) alloclen = mtu;
-                else if (fraglen + allocExtra < SkbMaxAlloc || !sg) alloclen = fraglen;
+                else if (!paged && (fraglen + allocExtra < SkbMaxAlloc || !sg)) alloclen = fraglen;
                 else
                 {
                     alloclen = fragheaderlen + transhdrlen;

@@ -107,6 +107,16 @@ public sealed class Ipv4Output
     private int FinishOutput(SkBuff skb, Route route)
     {
         int mtu = route.EffectiveMtu;
+        if (skb.IsGso)
+        {
+            // ip_finish_output_gso(): segments that fit the MTU go down as one skb; the device (or the stack
+            // just before it) cuts them. UDP refuses larger segments before this point.
+            int segmentLength = skb.TransportHeader - skb.NetworkHeader + UdpDatagram.HeaderLength + skb.GsoSize;
+            if (segmentLength <= mtu) return FinishOutput2(skb, route);
+            _mib.FragFails++;
+            skb.Free(SkbDropReason.IpFragFails);
+            return NetXmit.FromErrno(Errno.EMSGSIZE);
+        }
         if (skb.Len <= mtu) return FinishOutput2(skb, route);
 
         var ip = Header(skb);

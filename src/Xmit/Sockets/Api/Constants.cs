@@ -38,6 +38,7 @@ public static class SockOpt
 
     public const int IPPROTO_UDP = 17;
     public const int UDP_CORK = 1;
+    public const int UDP_SEGMENT = 103;
 }
 
 public static class Fcntl

@@ -202,6 +202,10 @@ public sealed class Syscalls(Host host)
                 return 0;
             case (SockOpt.IPPROTO_UDP, SockOpt.UDP_CORK):
                 return Udp.SetCork(sk, value != 0);
+            case (SockOpt.IPPROTO_UDP, SockOpt.UDP_SEGMENT):
+                if (value is < 0 or > 0xFFFF) return -(int)Errno.EINVAL;
+                sk.GsoSize = value;
+                return 0;
             default:
                 return -(int)Errno.ENOPROTOOPT;
         }
@@ -250,6 +254,7 @@ public sealed class Syscalls(Host host)
             case (SockOpt.IPPROTO_IP, SockOpt.IP_MTU_DISCOVER): value = (int)sk.PmtuDisc; return 0;
             case (SockOpt.IPPROTO_IP, SockOpt.IP_RECVERR): value = sk.RecvErr ? 1 : 0; return 0;
             case (SockOpt.IPPROTO_UDP, SockOpt.UDP_CORK): value = sk.CorkFlag ? 1 : 0; return 0;
+            case (SockOpt.IPPROTO_UDP, SockOpt.UDP_SEGMENT): value = sk.GsoSize; return 0;
             default: return -(int)Errno.ENOPROTOOPT;
         }
     }

@@ -36,6 +36,9 @@ public sealed class UdpProtocol : IIpProtocol
         _append = new IpAppendData(pool, clock, mib, output);
     }
 
+    /// <summary>UDP_MAX_SEGMENTS: the most segments one UDP_SEGMENT send may make.</summary>
+    public const int MaxSegments = 128;
+
     /// <summary>net.ipv4.ip_local_port_range.</summary>
     public (ushort Low, ushort High) LocalPortRange { get; set; } = (32768, 60999);
 
@@ -216,7 +219,7 @@ public sealed class UdpProtocol : IIpProtocol
             // The lockless path: build the whole datagram privately, then send it.
             var cork = sk.LocklessCork;
             var queue = sk.LocklessQueue;
-            IpAppendData.SetupCork(sk, cork, route, saddr, daddr, dport);
+            IpAppendData.SetupCork(sk, cork, route, saddr, daddr, dport, sk.GsoSize);
             int err = _append.Append(sk, cork, queue, data, UdpDatagram.HeaderLength, flags);
             if (err != 0)
             {
@@ -224,11 +227,12 @@ public sealed class UdpProtocol : IIpProtocol
                 return err;
             }
             var skb = _append.MakeSkb(sk, cork, queue, IpProtocol.Udp);
+            int gso = cork.GsoSize, fragSize = cork.FragSize;
             cork.Release();
-            return skb is null ? 0 : SendSkb(sk, skb, route, saddr, daddr, dport);
+            return skb is null ? 0 : SendSkb(sk, skb, gso, fragSize, route, saddr, daddr, dport);
         }
 
-        IpAppendData.SetupCork(sk, sk.Cork, route, saddr, daddr, dport);
+        IpAppendData.SetupCork(sk, sk.Cork, route, saddr, daddr, dport, sk.GsoSize);
         sk.Pending = true;
         return AppendPending(sk, data, ulen, flags, corkreq);
     }
@@ -265,7 +269,7 @@ public sealed class UdpProtocol : IIpProtocol
         var cork = sk.Cork;
         int err = 0;
         var skb = _append.MakeSkb(sk, cork, sk.WriteQueue, IpProtocol.Udp);
-        if (skb is not null) err = SendSkb(sk, skb, cork.Route!, cork.Source, cork.Destination, cork.DestinationPort);
+        if (skb is not null) err = SendSkb(sk, skb, cork.GsoSize, cork.FragSize, cork.Route!, cork.Source, cork.Destination, cork.DestinationPort);
         cork.Release();
         sk.PendingLength = 0;
         sk.Pending = false;
@@ -286,10 +290,28 @@ public sealed class UdpProtocol : IIpProtocol
     /// drop (ENOBUFS) without IP_RECVERR is reported as success but counted in SndbufErrors.
     /// </summary>
     /// <remarks>Linux: net/ipv4/udp.c udp_send_skb()</remarks>
-    private int SendSkb(UdpSock sk, SkBuff skb, Route route, Ipv4Address saddr, Ipv4Address daddr, ushort dport)
+    private int SendSkb(UdpSock sk, SkBuff skb, int gsoSize, int fragSize, Route route, Ipv4Address saddr, Ipv4Address daddr, ushort dport)
     {
         int offset = skb.TransportHeader - skb.DataOffset;
         int len = skb.Len - offset;
+        if (gsoSize > 0)
+        {
+            // UDP_SEGMENT: each segment must fit the path MTU, at most UDP_MAX_SEGMENTS of them, and the device
+            // must finish checksums (a GSO skb is CHECKSUM_PARTIAL).
+            int datalen = len - UdpDatagram.HeaderLength;
+            int err0 = offset + UdpDatagram.HeaderLength + gsoSize > fragSize || datalen > gsoSize * MaxSegments ? -(int)Errno.EINVAL
+                : skb.IpSummed != ChecksumState.Partial ? -(int)Errno.EIO : 0;
+            if (err0 != 0)
+            {
+                skb.Free(SkbDropReason.NotSpecified);
+                return err0;
+            }
+            if (datalen > gsoSize)
+            {
+                skb.GsoSize = gsoSize;
+                skb.GsoType = GsoType.UdpL4;
+            }
+        }
         var udp = skb.Data.Slice(offset, UdpDatagram.HeaderLength);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(udp, sk.LocalPort);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(udp[2..], dport);

@@ -33,6 +33,9 @@ public sealed class UdpSock : InetSock
     internal bool AddressLocked { get; set; }
     internal bool PortLocked { get; set; }
 
+    /// <summary>UDP_SEGMENT (up->gso_size): 0, or the payload size of each segment of a GSO send.</summary>
+    public int GsoSize { get; set; }
+
     /// <summary>SO_BROADCAST.</summary>
     public bool Broadcast { get; set; }
 
