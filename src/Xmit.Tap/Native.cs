@@ -16,6 +16,8 @@ internal static partial class Native
     public const short IFF_NO_PI = 0x1000;
     public const short IFF_VNET_HDR = 0x4000;
     public const uint TUN_F_CSUM = 0x01;
+    public const uint TUN_F_USO4 = 0x20;
+    public const uint TUN_F_USO6 = 0x40;
     public const short POLLIN = 0x1;
     public const short POLLOUT = 0x4;
     public const int CLONE_NEWNET = 0x40000000;

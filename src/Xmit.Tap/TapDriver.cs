@@ -14,6 +14,9 @@ namespace Xmit.Tap;
 public sealed class TapDriver : INetDeviceDriver
 {
     private const byte NeedsCsum = 1;
+    /// <summary>VIRTIO_NET_HDR_GSO_UDP_L4.</summary>
+    private const byte GsoUdpL4 = 5;
+    private readonly List<SkBuff> _segments = [];
     private const int ReadBatch = 64;
     private readonly byte[] _tx = new byte[TunFd.VnetHeaderLength + 65536];
     private readonly byte[] _rx = new byte[TunFd.VnetHeaderLength + 65536];
@@ -22,7 +25,8 @@ public sealed class TapDriver : INetDeviceDriver
     {
         Device = device;
         Tun = tun;
-        Features = DeviceFeatures.ScatterGather | (checksumOffload ? DeviceFeatures.HwChecksum : DeviceFeatures.None);
+        // With offload the kernel finishes checksums and segments UDP GSO frames itself: one write, many datagrams.
+        Features = DeviceFeatures.ScatterGather | (checksumOffload ? DeviceFeatures.HwChecksum | DeviceFeatures.GsoUdpL4 : DeviceFeatures.None);
         Source = new PollSource(tun.Fd, OnReadable, OnWritable);
         loop.Add(Source);
         device.AttachDriver(this);
@@ -39,6 +43,10 @@ public sealed class TapDriver : INetDeviceDriver
     public long ReadBatches { get; private set; }
     public long GsoDropped { get; private set; }
 
+    /// <summary>GSO frames written (one write, many segments) and received (segmented here).</summary>
+    public long GsoWrites { get; private set; }
+    public long GsoReads { get; private set; }
+
     public NetdevTx StartXmit(SkBuff skb, NetdevQueue txq)
     {
         int len = skb.Len;
@@ -49,6 +57,12 @@ public sealed class TapDriver : INetDeviceDriver
             _tx[0] = NeedsCsum;
             BinaryPrimitives.WriteUInt16LittleEndian(_tx.AsSpan(6), (ushort)(skb.CsumStart - skb.DataOffset));
             BinaryPrimitives.WriteUInt16LittleEndian(_tx.AsSpan(8), (ushort)skb.CsumOffset);
+            if (skb.GsoType == GsoType.UdpL4)
+            {
+                _tx[1] = GsoUdpL4;
+                BinaryPrimitives.WriteUInt16LittleEndian(_tx.AsSpan(2), (ushort)(skb.TransportHeader - skb.DataOffset + Wire.UdpDatagram.HeaderLength));
+                BinaryPrimitives.WriteUInt16LittleEndian(_tx.AsSpan(4), (ushort)skb.GsoSize);
+            }
         }
         skb.CopyBits(0, _tx.AsSpan(TunFd.VnetHeaderLength, len));
         int n = Native.Write(Tun.Fd, _tx, TunFd.VnetHeaderLength + len);
@@ -66,6 +80,7 @@ public sealed class TapDriver : INetDeviceDriver
             return NetdevTx.Ok;
         }
         Writes++;
+        if (skb.IsGso) GsoWrites++;
         Device.Stats.TxPackets++;
         Device.Stats.TxBytes += len;
         skb.Consume(); // the write completed: this is the TX completion
@@ -87,15 +102,31 @@ public sealed class TapDriver : INetDeviceDriver
             if (n < 0) return; // EAGAIN: drained
             Reads++;
             if (n <= TunFd.VnetHeaderLength) continue;
-            if (_rx[1] != 0)
+            byte gsoType = _rx[1];
+            if (gsoType != 0 && gsoType != GsoUdpL4)
             {
-                GsoDropped++; // a GSO frame: not negotiated, not expected
+                GsoDropped++; // TCP GSO is not negotiated: the kernel should never send it
                 Device.Stats.RxDropped++;
                 continue;
             }
             int len = n - TunFd.VnetHeaderLength;
             var skb = Device.Pool.AllocNetdev(len);
             _rx.AsSpan(TunFd.VnetHeaderLength, len).CopyTo(skb.Put(len));
+            if (gsoType == GsoUdpL4)
+            {
+                // A UDP GSO frame: cut it into its datagrams (with full checksums), as GRO-less hardware would.
+                GsoReads++;
+                skb.MacHeader = skb.DataOffset;
+                skb.NetworkHeader = skb.DataOffset + Wire.EthernetFrame.HeaderLength;
+                skb.TransportHeader = skb.DataOffset + BinaryPrimitives.ReadUInt16LittleEndian(_rx.AsSpan(6));
+                skb.GsoSize = BinaryPrimitives.ReadUInt16LittleEndian(_rx.AsSpan(4));
+                skb.GsoType = GsoType.UdpL4;
+                _segments.Clear();
+                SkbGso.SegmentUdp(skb, Device.Pool, hardwareChecksum: false, _segments);
+                foreach (var seg in _segments) Device.Receive(seg);
+                _segments.Clear();
+                continue;
+            }
             if ((_rx[0] & NeedsCsum) != 0)
             {
                 skb.IpSummed = ChecksumState.Partial;

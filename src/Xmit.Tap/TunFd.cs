@@ -53,8 +53,12 @@ public sealed class TunFd : IDisposable
             Native.Close(fd);
             return (null, r == -(int)Errno.EBUSY ? $"device {name} exists and is in use" : $"TUNSETIFF {name}: {(Errno)(-r)}");
         }
+        // With offload, the kernel may leave checksums to us and hand us UDP GSO frames (USO needs both the
+        // v4 and v6 bits); kernels before 6.2 lack USO, so fall back to checksum offload alone.
         if ((r = Native.IoctlInt(fd, Native.TUNSETVNETHDRSZ, VnetHeaderLength)) < 0 ||
-            (r = Native.IoctlValue(fd, Native.TUNSETOFFLOAD, checksumOffload ? Native.TUN_F_CSUM : 0)) < 0 ||
+            checksumOffload && (r = Native.IoctlValue(fd, Native.TUNSETOFFLOAD, Native.TUN_F_CSUM | Native.TUN_F_USO4 | Native.TUN_F_USO6)) < 0 &&
+                (r = Native.IoctlValue(fd, Native.TUNSETOFFLOAD, Native.TUN_F_CSUM)) < 0 ||
+            !checksumOffload && (r = Native.IoctlValue(fd, Native.TUNSETOFFLOAD, 0)) < 0 ||
             (r = Native.SetNonBlocking(fd)) < 0)
         {
             Native.Close(fd);
