@@ -51,7 +51,9 @@ public sealed class TunFd : IDisposable
         if (r < 0)
         {
             Native.Close(fd);
-            return (null, r == -(int)Errno.EBUSY ? $"device {name} exists and is in use" : $"TUNSETIFF {name}: {(Errno)(-r)}");
+            return (null, r == -(int)Errno.EBUSY || r == -(int)Errno.EINVAL || r == -(int)Errno.EEXIST
+                ? $"device {name} already exists{(netns is null ? "" : $" in {netns}")} and is not a free TAP device; choose another --dev"
+                : $"TUNSETIFF {name}: {(Errno)(-r)}");
         }
         // With offload, the kernel may leave checksums to us and hand us UDP GSO frames (USO needs both the
         // v4 and v6 bits); kernels before 6.2 lack USO, so fall back to checksum offload alone.
