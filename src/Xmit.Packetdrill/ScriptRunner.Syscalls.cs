@@ -1,0 +1,199 @@
+using Xmit.Network.Ipv4;
+using Xmit.Sockets.Api;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Packetdrill;
+
+public sealed partial class ScriptRunner
+{
+    /// <summary>The C constants scripts use, by name (x86_64 values).</summary>
+    private static readonly Dictionary<string, long> Constants = new()
+    {
+        ["AF_INET"] = Af.AF_INET, ["AF_UNSPEC"] = Af.AF_UNSPEC, ["PF_INET"] = Af.AF_INET,
+        ["SOCK_DGRAM"] = SockType.SOCK_DGRAM, ["SOCK_NONBLOCK"] = SockType.SOCK_NONBLOCK, ["SOCK_CLOEXEC"] = SockType.SOCK_CLOEXEC,
+        ["IPPROTO_UDP"] = 17, ["IPPROTO_IP"] = 0, ["SOL_IP"] = 0, ["SOL_UDP"] = 17, ["SOL_SOCKET"] = SockOpt.SOL_SOCKET,
+        ["SO_SNDBUF"] = SockOpt.SO_SNDBUF, ["SO_RCVBUF"] = SockOpt.SO_RCVBUF, ["SO_ERROR"] = SockOpt.SO_ERROR, ["SO_TYPE"] = SockOpt.SO_TYPE,
+        ["SO_PRIORITY"] = SockOpt.SO_PRIORITY, ["SO_BROADCAST"] = SockOpt.SO_BROADCAST, ["SO_SNDTIMEO"] = SockOpt.SO_SNDTIMEO,
+        ["SO_RCVTIMEO"] = SockOpt.SO_RCVTIMEO, ["IP_TOS"] = SockOpt.IP_TOS, ["IP_TTL"] = SockOpt.IP_TTL,
+        ["IP_MTU_DISCOVER"] = SockOpt.IP_MTU_DISCOVER, ["IP_RECVERR"] = SockOpt.IP_RECVERR, ["UDP_CORK"] = SockOpt.UDP_CORK,
+        ["UDP_SEGMENT"] = SockOpt.UDP_SEGMENT, ["IP_PMTUDISC_DONT"] = 0, ["IP_PMTUDISC_WANT"] = 1, ["IP_PMTUDISC_DO"] = 2, ["IP_PMTUDISC_PROBE"] = 3,
+        ["F_GETFL"] = Fcntl.F_GETFL, ["F_SETFL"] = Fcntl.F_SETFL, ["O_RDWR"] = Fcntl.O_RDWR, ["O_NONBLOCK"] = Fcntl.O_NONBLOCK,
+        ["SIOCOUTQ"] = Ioctl.SIOCOUTQ, ["TIOCOUTQ"] = Ioctl.SIOCOUTQ, ["SIOCINQ"] = Ioctl.SIOCINQ, ["FIONREAD"] = Ioctl.SIOCINQ,
+        ["EPOLL_CTL_ADD"] = Ev.EPOLL_CTL_ADD, ["EPOLL_CTL_MOD"] = Ev.EPOLL_CTL_MOD, ["EPOLL_CTL_DEL"] = Ev.EPOLL_CTL_DEL,
+        ["EPOLLIN"] = Ev.EPOLLIN, ["EPOLLPRI"] = Ev.EPOLLPRI, ["EPOLLOUT"] = Ev.EPOLLOUT, ["EPOLLERR"] = Ev.EPOLLERR, ["EPOLLHUP"] = Ev.EPOLLHUP,
+        ["EPOLLRDNORM"] = Ev.EPOLLRDNORM, ["EPOLLRDBAND"] = Ev.EPOLLRDBAND, ["EPOLLWRNORM"] = Ev.EPOLLWRNORM, ["EPOLLWRBAND"] = Ev.EPOLLWRBAND,
+        ["EPOLLRDHUP"] = Ev.EPOLLRDHUP, ["EPOLLET"] = Ev.EPOLLET, ["EPOLLONESHOT"] = Ev.EPOLLONESHOT,
+        ["POLLIN"] = Ev.EPOLLIN, ["POLLPRI"] = Ev.EPOLLPRI, ["POLLOUT"] = Ev.EPOLLOUT, ["POLLERR"] = Ev.EPOLLERR, ["POLLHUP"] = Ev.EPOLLHUP,
+        ["POLLNVAL"] = Ev.EPOLLNVAL, ["POLLRDNORM"] = Ev.EPOLLRDNORM, ["POLLWRNORM"] = Ev.EPOLLWRNORM,
+        ["MSG_DONTWAIT"] = (long)MsgFlags.DontWait, ["MSG_MORE"] = (long)MsgFlags.More, ["MSG_CONFIRM"] = (long)MsgFlags.Confirm,
+        ["MSG_PEEK"] = (long)MsgFlags.Peek, ["MSG_TRUNC"] = (long)MsgFlags.Trunc, ["MSG_OOB"] = (long)MsgFlags.Oob,
+    };
+
+    private long Value(Expr e, int line) => e switch
+    {
+        IntExpr i => i.Value,
+        WordExpr w when Constants.TryGetValue(w.Name, out var v) => v,
+        WordExpr w => throw new UnsupportedException($"line {line}: constant {w.Name} is not known to the runner"),
+        OrExpr o => o.Terms.Aggregate(0L, (acc, t) => acc | Value(t, line)),
+        ArrayExpr { Items.Count: 1 } a => Value(a.Items[0], line),
+        _ => throw new UnsupportedException($"line {line}: cannot use {e} as a number"),
+    };
+
+    private static Expr Field(StructExpr s, string name) =>
+        s.Fields.OfType<AssignExpr>().FirstOrDefault(f => f.Target is WordExpr w && w.Name == name)?.Value ?? new EllipsisExpr();
+
+    /// <summary>A sockaddr argument: "..." is packetdrill's default address (the remote for connect/sendto, the local for bind).</summary>
+    private SockAddrIn? Address(Expr e, Ipv4Address dflt, int line)
+    {
+        if (e is EllipsisExpr) return new SockAddrIn(dflt, DefaultPort);
+        if (e is StructExpr s)
+        {
+            var family = Field(s, "sa_family") is WordExpr { Name: "AF_UNSPEC" } ? Af.AF_UNSPEC : Af.AF_INET;
+            var port = Field(s, "sin_port") is CallExpr { Name: "htons" } h ? (ushort)Value(h.Arguments[0], line) : DefaultPort;
+            var addr = Field(s, "sin_addr") is CallExpr { Name: "inet_addr" } ia && ia.Arguments[0] is StringExpr str && Ipv4Address.TryParse(str.Value, out var a) ? a : dflt;
+            return new SockAddrIn(addr, port, family);
+        }
+        throw new UnsupportedException($"line {line}: cannot read the address {e}");
+    }
+
+    private ScriptResult? Call(SyscallAction c, Event e, Instant start)
+    {
+        var a = c.Arguments;
+        int line = e.Line;
+        int Fd(int i) => (int)Value(a[i], line);
+        long? outValue = null;   // a value the call returned through a pointer, to compare with the script
+        Expr? outExpected = null;
+        int rc;
+        switch (c.Name)
+        {
+            case "socket":
+                rc = _sys.Socket(a[0] is EllipsisExpr ? Af.AF_INET : (int)Value(a[0], line), (int)Value(a[1], line), (int)Value(a[2], line));
+                break;
+            case "bind":
+                rc = _sys.Bind(Fd(0), Address(a[1], _local, line));
+                if (rc == 0) _lastLocalPort = _sys.File(Fd(0))!.Udp!.LocalPort;
+                break;
+            case "connect":
+                rc = _sys.Connect(Fd(0), Address(a[1], _remote, line));
+                if (rc == 0 && _sys.File(Fd(0))?.Udp is { } skc) _lastLocalPort = skc.LocalPort;
+                break;
+            case "write":
+                rc = _sys.Write(Fd(0), new byte[Value(a[2], line)]);
+                break;
+            case "send":
+                rc = _sys.Send(Fd(0), new byte[Value(a[2], line)], (MsgFlags)Value(a[3], line));
+                break;
+            case "sendto":
+                rc = _sys.SendTo(Fd(0), new byte[Value(a[2], line)], (MsgFlags)Value(a[3], line), Address(a[4], _remote, line));
+                break;
+            case "sendmsg":
+            {
+                var msg = a[1] as StructExpr ?? throw new UnsupportedException($"line {line}: cannot read the msghdr");
+                var iov = msg.Fields.OfType<AssignExpr>().FirstOrDefault(f => f.Target is CallExpr { Name: "msg_iov" })?.Value as ArrayExpr;
+                var pieces = new List<ReadOnlyMemory<byte>>();
+                foreach (var v in iov?.Items ?? []) pieces.Add(new byte[Value(((StructExpr)v).Fields[1], line)]);
+                rc = _sys.SendMsg(Fd(0), pieces, (MsgFlags)Value(a[2], line));
+                break;
+            }
+            case "read":
+                rc = _sys.Read(Fd(0), new byte[Value(a[2], line)]);
+                break;
+            case "recv" or "recvfrom":
+                rc = _sys.Recv(Fd(0), new byte[Value(a[2], line)], (MsgFlags)Value(a[3], line));
+                break;
+            case "setsockopt" when a[3] is StructExpr tv:
+                rc = _sys.SetSockOptTimeout(Fd(0), (int)Value(a[2], line),
+                    Duration.FromSeconds(Value(Field(tv, "tv_sec"), line)) + Duration.FromMicroseconds(Value(Field(tv, "tv_usec"), line)));
+                break;
+            case "setsockopt":
+                rc = _sys.SetSockOpt(Fd(0), (int)Value(a[1], line), (int)Value(a[2], line), (int)Value(a[3], line));
+                break;
+            case "getsockopt":
+                rc = _sys.GetSockOpt(Fd(0), (int)Value(a[1], line), (int)Value(a[2], line), out int got);
+                (outValue, outExpected) = (got, a[3]);
+                break;
+            case "fcntl":
+                rc = _sys.Fcntl(Fd(0), (int)Value(a[1], line), a.Count > 2 ? (int)Value(a[2], line) : 0);
+                break;
+            case "ioctl":
+                rc = _sys.Ioctl(Fd(0), (uint)Value(a[1], line), out int ioctlValue);
+                (outValue, outExpected) = (ioctlValue, a[2]);
+                break;
+            case "close":
+                rc = _sys.Close(Fd(0));
+                break;
+            case "epoll_create" or "epoll_create1":
+                rc = _sys.EpollCreate();
+                break;
+            case "epoll_ctl":
+            {
+                var ev = a[3] as StructExpr;
+                long data = 0;
+                if (ev is not null)
+                    foreach (var key in new[] { "fd", "u32", "u64" })
+                    {
+                        var d = Field(ev, key);
+                        if (d is EllipsisExpr) continue;
+                        data = Value(d, line);
+                        break;
+                    }
+                rc = _sys.EpollCtl(Fd(0), (int)Value(a[1], line), Fd(2), new EpollEvent(ev is null ? 0 : (uint)Value(Field(ev, "events"), line), (ulong)data));
+                break;
+            }
+            case "epoll_wait":
+            {
+                var events = new EpollEvent[Math.Max(1, Value(a[2], line))];
+                rc = _sys.EpollWait(Fd(0), events, (int)Value(a[3], line));
+                var want = a[1] is ArrayExpr arr ? arr.Items : [a[1]];
+                for (int i = 0; i < Math.Min(rc, want.Count); i++)
+                {
+                    if (want[i] is not StructExpr w) continue;
+                    uint wantEvents = (uint)Value(Field(w, "events"), line);
+                    if (events[i].Events != wantEvents)
+                        return Fail(e, "epoll_wait returned other events", Ev.Describe(wantEvents), Ev.Describe(events[i].Events), start);
+                }
+                break;
+            }
+            case "poll":
+            {
+                var want = (a[0] as ArrayExpr)?.Items ?? throw new UnsupportedException($"line {line}: cannot read the pollfd array");
+                var fds = want.Select(x => (StructExpr)x).Select(s => new PollFd((int)Value(Field(s, "fd"), line), (uint)Value(Field(s, "events"), line))).ToArray();
+                rc = _sys.Poll(fds, (int)Value(a[2], line));
+                for (int i = 0; i < fds.Length; i++)
+                {
+                    var rev = Field((StructExpr)want[i], "revents");
+                    if (rev is EllipsisExpr) continue;
+                    uint wantRev = (uint)Value(rev, line);
+                    if (fds[i].REvents != wantRev)
+                        return Fail(e, "poll returned other revents", Ev.Describe(wantRev), Ev.Describe(fds[i].REvents), start);
+                }
+                break;
+            }
+            default:
+                throw new UnsupportedException($"line {line}: system call {c.Name} is not supported");
+        }
+
+        string expected = ExpectedText(c);
+        string actual = rc < 0 ? $"-1 {(Errno)(-rc)}" : rc.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (c.Result is not EllipsisExpr)
+        {
+            long want = Value(c.Result, line);
+            bool ok = want < 0
+                ? rc < 0 && (c.Errno is null || Enum.TryParse<Errno>(c.Errno, out var en) && (int)en == -rc)
+                : rc == want;
+            if (!ok) return Fail(e, $"{c.Name} returned something else", expected, actual, start);
+        }
+        if (outValue is { } got2 && outExpected is not null and not EllipsisExpr && Value(outExpected, line) != got2)
+            return Fail(e, $"{c.Name} gave another value", $"[{Value(outExpected, line)}]", $"[{got2}]", start);
+        return null;
+    }
+
+    private static string ExpectedText(SyscallAction c) =>
+        c.Result switch
+        {
+            IntExpr { Value: < 0 } i => $"{i.Value} {c.Errno}",
+            IntExpr i => i.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            _ => "…",
+        };
+}

@@ -1,0 +1,319 @@
+using System.Globalization;
+using Xmit.Buffers;
+using Xmit.Diagnostics;
+using Xmit.Hosting;
+using Xmit.Link;
+using Xmit.Link.Drivers;
+using Xmit.Link.Qdiscs;
+using Xmit.Network.Ipv4;
+using Xmit.Sockets.Api;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Packetdrill;
+
+/// <summary>
+/// Runs a parsed packetdrill script against a fresh Xmit host in virtual time: local 192.168.0.1 on device
+/// tun0 (MTU 1500; like packetdrill's tun, the skb is freed as soon as it is transmitted), the remote
+/// 192.0.2.1 scripted. System calls go through the fd façade and are compared with the expected result and
+/// errno; outbound packets ('&gt;') are matched against what the stack sent, within the tolerance
+/// (max(tolerance_usecs, 12.5 % of the gap)); inbound packets ('&lt;') are injected. What the stack or the
+/// runner lacks makes the script UNSUPPORTED with the reason.
+/// </summary>
+public sealed partial class ScriptRunner
+{
+    private const ushort DefaultPort = 8080;
+    private readonly Script _script;
+    private readonly Simulation.Simulation _sim;
+    private readonly Host _host;
+    private readonly NetDevice _tun;
+    private readonly Syscalls _sys;
+    private readonly Queue<(Instant Time, byte[] Frame)> _sent = new();
+    private readonly MacAddress _remoteMac = MacAddress.LocalAdministered(0xFFFE);
+    private Ipv4Address _local = new(192, 168, 0, 1);
+    private Ipv4Address _remote = new(192, 0, 2, 1);
+    private Duration _tolerance = Duration.FromMicroseconds(4000);
+    private ushort _lastLocalPort;
+
+    private ScriptRunner(Script script, Stream? pcap)
+    {
+        _script = script;
+        _sim = new Simulation.Simulation(1, trackAllocations: false);
+        foreach (var o in script.Options)
+        {
+            switch (o.Name)
+            {
+                case "local_ip" when Ipv4Address.TryParse(o.Value, out var a): _local = a; break;
+                case "remote_ip" when Ipv4Address.TryParse(o.Value, out var a): _remote = a; break;
+                case "tolerance_usecs" when long.TryParse(o.Value, out var us): _tolerance = Duration.FromMicroseconds(us); break;
+            }
+        }
+        _host = _sim.AddHost("local");
+        _tun = _host.AddDevice("tun0", 1500);
+        _tun.TxQueueLen = 500;
+        new ImmediateDriver(_tun, new CapturePort(this));
+        _host.AddAddress(_tun, _local, 16);
+        _host.Routes.Add(new Route(_remote, 32, _tun, PreferredSource: _local));
+        _host.Neighbours.AddPermanent(_tun, _remote, _remoteMac);
+        if (pcap is not null) _sim.Capture(_tun, pcap);
+        _sys = new Syscalls(_host);
+    }
+
+    /// <summary>Runs <paramref name="script"/>; never throws for anything the script does.</summary>
+    public static ScriptResult Run(Script script, Stream? pcap = null, TextWriter? trace = null)
+    {
+        var reason = Unsupported(script);
+        if (reason is not null) return new ScriptResult(script.Path, ScriptStatus.Unsupported, reason);
+        var runner = new ScriptRunner(script, pcap);
+        try
+        {
+            return runner.Execute(trace);
+        }
+        catch (UnsupportedException e)
+        {
+            return new ScriptResult(script.Path, ScriptStatus.Unsupported, e.Message);
+        }
+        finally
+        {
+            runner._sys.CloseAll();
+            runner._sim.Shutdown();
+            runner._sim.Dispose();
+        }
+    }
+
+    /// <summary>Reasons found before running: TCP, IPv6, Python blocks.</summary>
+    private static string? Unsupported(Script s)
+    {
+        foreach (var e in s.Events)
+        {
+            switch (e.Action)
+            {
+                case CodeAction:
+                    return $"line {e.Line}: %{{ python }}% blocks are not supported";
+                case PacketAction p when p.Protocol == "tcp":
+                    return $"line {e.Line}: TCP is not implemented yet";
+                case PacketAction p when p.Tokens.Any(t => t.Text is "ipv6" or "mpls" or "gre"):
+                    return $"line {e.Line}: IPv6, MPLS and GRE encapsulation are not supported";
+                case SyscallAction c when c.Arguments.Any(a => a is WordExpr { Name: "SOCK_STREAM" or "AF_INET6" or "IPPROTO_TCP" }):
+                    return $"line {e.Line}: {(c.Arguments.Any(a => a is WordExpr { Name: "AF_INET6" }) ? "IPv6 is" : "TCP is")} not implemented yet";
+            }
+        }
+        return null;
+    }
+
+    private ScriptResult Execute(TextWriter? trace)
+    {
+        var start = _sim.Now;
+        var previous = start;
+        foreach (var e in _script.Events)
+        {
+            var (expected, lo, hi) = When(e.Time, start, previous);
+            trace?.WriteLine($"{(_sim.Now - start).TotalSeconds:0.000000} line {e.Line}: {Describe(e.Action)}");
+            // The time the event really happened: the next relative time counts from it.
+            var actual = expected;
+            switch (e.Action)
+            {
+                case CommandAction c:
+                    RunCommand(c.Command, e.Line);
+                    actual = Instant.Max(expected, _sim.Now);
+                    break;
+                case SyscallAction call:
+                    if (expected > _sim.Now) _sim.RunUntil(expected);
+                    var fail = Call(call, e, start);
+                    if (fail is not null) return fail;
+                    actual = _sim.Now;
+                    if (e.Time.BlockingEndSeconds is { } endS)
+                    {
+                        var end = e.Time.BlockingEndRelative ? expected + Duration.FromSeconds(endS) : start + Duration.FromSeconds(endS);
+                        if (_sim.Now < end - _tolerance || _sim.Now > end + _tolerance)
+                            return Fail(e, "blocking call returned at the wrong time", $"return at {(end - start).TotalSeconds:0.000000} s", $"returned at {(_sim.Now - start).TotalSeconds:0.000000} s", start);
+                    }
+                    break;
+                case PacketAction { Direction: '<' } p:
+                    if (expected > _sim.Now) _sim.RunUntil(expected);
+                    Inject(p, e.Line);
+                    actual = _sim.Now;
+                    break;
+                case PacketAction p:
+                    var (r, sentAt) = ExpectOutbound(p, e, expected, lo, hi, start);
+                    if (r is not null) return r;
+                    actual = sentAt;
+                    break;
+            }
+            previous = actual;
+        }
+        // Anything sent that the script did not expect is a failure too.
+        _sim.RunFor(Duration.FromMilliseconds(1));
+        if (_sent.Count > 0)
+        {
+            var (t, f) = _sent.Dequeue();
+            return new ScriptResult(_script.Path, ScriptStatus.Fail, "unexpected outbound packet after the last event", _script.Events.LastOrDefault()?.Line ?? 0,
+                "no more packets", Summarize(f), (t - start).TotalSeconds);
+        }
+        return new ScriptResult(_script.Path, ScriptStatus.Pass);
+    }
+
+    private (Instant Expected, Instant Lo, Instant Hi) When(EventTime t, Instant start, Instant previous)
+    {
+        if (t.Kind == TimeKind.Any) return (_sim.Now, _sim.Now, Instant.Never);
+        var expected = (t.Kind == TimeKind.Relative ? previous : start) + Duration.FromSeconds(t.Seconds);
+        var lo = expected;
+        var hi = expected;
+        if (t.RangeEndSeconds is { } endS) hi = (t.RangeEndRelative ? previous : start) + Duration.FromSeconds(endS);
+        // packetdrill's tolerance: the larger of tolerance_usecs and 12.5 % of the gap from the previous event.
+        var slack = Duration.Max(_tolerance, (expected - previous) / 8);
+        return (expected, lo - slack, hi + slack);
+    }
+
+    private ScriptResult Fail(Event e, string reason, string expected, string actual, Instant start) =>
+        new(_script.Path, ScriptStatus.Fail, reason, e.Line, expected, actual, (_sim.Now - start).TotalSeconds);
+
+    private static string Describe(ScriptAction a) => a switch
+    {
+        SyscallAction c => $"{c.Name}(…)",
+        PacketAction p => p.ToString(),
+        CommandAction c => $"`{c.Command.Trim()}`",
+        _ => a.GetType().Name,
+    };
+
+    private sealed class UnsupportedException(string message) : Exception(message);
+
+    private sealed class CapturePort(ScriptRunner runner) : IWirePort
+    {
+        public Instant Transmit(SkBuff frame, Instant start)
+        {
+            var bytes = new byte[frame.Len];
+            frame.CopyBits(0, bytes);
+            runner._sent.Enqueue((start, bytes));
+            return start;
+        }
+    }
+
+    // ---- shell commands: the few that configure what the stack has ----
+
+    private void RunCommand(string command, int line)
+    {
+        foreach (var raw in command.Split('\n'))
+        {
+            var cmd = raw.Trim();
+            if (cmd.Length == 0 || cmd.StartsWith('#')) continue;
+            var words = cmd.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            string first = Path.GetFileName(words[0]);
+            if (first == "defaults.sh")
+            {
+                // TCP sysctls (no TCP yet) and `tc qdisc add dev tun0 root pfifo`.
+                _tun.SetQdisc(_ => FifoQdisc.Packets(Math.Max(1, _tun.TxQueueLen)));
+                continue;
+            }
+            if (first is "set_sysctls.py" || first == "sysctl")
+            {
+                foreach (var w in words.Skip(1).Where(w => w.Contains('=', StringComparison.Ordinal)))
+                    Sysctl(w.Replace("/proc/sys/", "", StringComparison.Ordinal).Replace('/', '.'), line);
+                continue;
+            }
+            if (first == "tc" && words.Length >= 7 && words[1] == "qdisc" && words[2] is "add" or "replace" && words[3] == "dev" && words[5] == "root")
+            {
+                _tun.SetQdisc(_ => Qdisc(words[6..], line));
+                continue;
+            }
+            if (first == "ip" && words is [_, "link", "set", "dev", _, "mtu", var mtu] && int.TryParse(mtu, out int m))
+            {
+                _tun.Mtu = m;
+                continue;
+            }
+            if (first == "ethtool" && words.Length >= 2 && words[1] == "-K") continue; // no TSO/GSO on tun0 to turn off
+            throw new UnsupportedException($"line {line}: shell command not supported: {cmd}");
+        }
+    }
+
+    private void Sysctl(string assignment, int line)
+    {
+        var (key, value) = (assignment.Split('=', 2)[0], assignment.Split('=', 2)[1].Trim('"'));
+        if (key.StartsWith("net.ipv4.tcp_", StringComparison.Ordinal)) return; // TCP knobs: no TCP yet, nothing to configure
+        throw new UnsupportedException($"line {line}: sysctl {key} is not modelled");
+    }
+
+    private Qdisc Qdisc(string[] spec, int line)
+    {
+        var clock = _sim.Scheduler;
+        long Arg(string name, Func<string, long> parse, long dflt)
+        {
+            int i = Array.IndexOf(spec, name);
+            return i >= 0 && i + 1 < spec.Length ? parse(spec[i + 1]) : dflt;
+        }
+        return spec[0] switch
+        {
+            "pfifo" => FifoQdisc.Packets((int)Arg("limit", long.Parse, Math.Max(1, _tun.TxQueueLen))),
+            "pfifo_fast" => new PfifoFastQdisc(_tun.TxQueueLen),
+            "tbf" => new TbfQdisc(clock, new TbfConfig(Arg("rate", TcUnits.ParseRate, 0), Arg("burst", TcUnits.ParseSize, 0),
+                Arg("limit", TcUnits.ParseSize, 0), Arg("peakrate", TcUnits.ParseRate, 0), Arg("mtu", TcUnits.ParseSize, 0))),
+            _ => throw new UnsupportedException($"line {line}: qdisc {spec[0]} is not modelled"),
+        };
+    }
+
+    // ---- packets ----
+
+    private void Inject(PacketAction p, int line)
+    {
+        var (ports, length) = UdpSpec(p, line);
+        ushort sport = ports?.Src ?? DefaultPort;
+        ushort dport = ports?.Dst ?? _lastLocalPort;
+        int total = 14 + 20 + 8 + length;
+        var skb = _sim.Pool.AllocNetdev(total);
+        var f = skb.Put(total);
+        EthernetFrame.TryCreate(f, out var eth);
+        new EthernetRepr(_tun.Mac, _remoteMac, EtherType.Ipv4).Emit(eth);
+        new UdpRepr(sport, dport, length).Emit(f[34..], _remote, _local);
+        new Ipv4Repr(_remote, _local, IpProtocol.Udp, 8 + length).Emit(f[14..]);
+        _tun.Receive(skb);
+    }
+
+    private (ScriptResult? Failure, Instant SentAt) ExpectOutbound(PacketAction p, Event e, Instant expected, Instant lo, Instant hi, Instant start)
+    {
+        var (ports, length) = UdpSpec(p, e.Line);
+        // Wait for the packet: until the end of its window, or 2 s after it for one that is late.
+        var deadline = hi == Instant.Never ? _sim.Now + Duration.FromSeconds(2) : hi + Duration.FromSeconds(2);
+        _sim.Scheduler.WaitUntil(() => _sent.Count > 0, deadline);
+        string want = $"udp ({length}) {_local}:{(ports?.Src.ToString(CultureInfo.InvariantCulture) ?? "*")} > {_remote}:{(ports?.Dst.ToString(CultureInfo.InvariantCulture) ?? "*")} at {(expected - start).TotalSeconds:0.000000} s";
+        if (_sent.Count == 0) return (Fail(e, "the stack sent no packet", want, "nothing within 2 s", start), default);
+        var (time, frame) = _sent.Dequeue();
+        if (!Ipv4Packet.TryCreate(frame.AsSpan(14), out var ip) || ip.Protocol != IpProtocol.Udp || !UdpDatagram.TryCreate(ip.Payload, out var udp))
+            return (Fail(e, "the stack sent a different packet", want, Summarize(frame), start), time);
+        bool ok = udp.Length - 8 == length && ip.Source == _local && ip.Destination == _remote &&
+                  (ports is null || udp.SourcePort == ports.Value.Src && udp.DestinationPort == ports.Value.Dst);
+        if (!ok) return (Fail(e, "the stack sent a different packet", want, Summarize(frame), start), time);
+        if (time < lo || time > hi)
+            return (Fail(e, "packet sent at the wrong time", $"between {(lo - start).TotalSeconds:0.000000} and {(hi - start).TotalSeconds:0.000000} s",
+                $"sent at {(time - start).TotalSeconds:0.000000} s", start), time);
+        return (null, time);
+    }
+
+    /// <summary>udp [SPORT>DPORT] (LEN); TCP and ICMP lines are refused before running.</summary>
+    private static ((ushort Src, ushort Dst)? Ports, int Length) UdpSpec(PacketAction p, int line)
+    {
+        if (p.Protocol != "udp") throw new UnsupportedException($"line {line}: {p.Protocol} packets are not supported");
+        var t = p.Tokens;
+        int i = t.ToList().FindIndex(x => x.Text == "udp");
+        (ushort, ushort)? ports = null;
+        if (i + 3 < t.Count && t[i + 1].Kind == TokenKind.Integer && t[i + 2].Is(">"))
+        {
+            ports = (ushort.Parse(t[i + 1].Text, CultureInfo.InvariantCulture), ushort.Parse(t[i + 3].Text, CultureInfo.InvariantCulture));
+            i += 3;
+        }
+        if (i + 3 < t.Count + 1 && t[i + 1].Is("(") && t[i + 2].Kind == TokenKind.Integer)
+            return (ports, int.Parse(t[i + 2].Text, CultureInfo.InvariantCulture));
+        throw new UnsupportedException($"line {line}: cannot read the udp packet '{p}'");
+    }
+
+    private static string Summarize(byte[] frame)
+    {
+        if (!Ipv4Packet.TryCreate(frame.AsSpan(14), out var ip)) return $"{frame.Length}-byte non-IPv4 frame";
+        string l4 = ip.Protocol switch
+        {
+            IpProtocol.Udp when UdpDatagram.TryCreate(ip.Payload, out var u) => $"udp {u.SourcePort}>{u.DestinationPort} ({u.Length - 8})",
+            IpProtocol.Icmp => "icmp",
+            _ => $"protocol {ip.Protocol}",
+        };
+        return $"{ip.Source} > {ip.Destination}: {l4}";
+    }
+}

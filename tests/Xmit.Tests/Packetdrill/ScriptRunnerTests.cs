@@ -1,0 +1,108 @@
+using Xmit.Packetdrill;
+
+namespace Xmit.Tests.Packetdrill;
+
+public class ScriptRunnerTests
+{
+    private static string ScriptsDirectory()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Xmit.slnx"))) dir = dir.Parent;
+        return Path.Combine(dir!.FullName, "tests", "scripts", "udp");
+    }
+
+    public static TheoryData<string> OurScripts()
+    {
+        var data = new TheoryData<string>();
+        foreach (var f in Directory.GetFiles(ScriptsDirectory(), "*.pkt").OrderBy(f => f)) data.Add(Path.GetFileName(f));
+        return data;
+    }
+
+    private static ScriptResult Run(string text, string name = "t.pkt", Stream? pcap = null)
+    {
+        var (script, error) = ScriptParser.Parse(name, text);
+        Assert.True(error is null, error?.ToString());
+        return ScriptRunner.Run(script!, pcap);
+    }
+
+    [Theory]
+    [MemberData(nameof(OurScripts))]
+    public void Our_udp_scripts_pass(string name)
+    {
+        var result = Run(File.ReadAllText(Path.Combine(ScriptsDirectory(), name)), name);
+        Assert.True(result.Status == ScriptStatus.Pass, result.ToString());
+    }
+
+    [Theory]
+    [InlineData("eagain-tbf.pkt", "ioctl(3, SIOCOUTQ, [34560]) = 0", "ioctl(3, SIOCOUTQ, [34561]) = 0", "[34561]")]
+    [InlineData("eagain-tbf.pkt", "= -1 EAGAIN (Resource temporarily unavailable)", "= 1400", "1400")]
+    [InlineData("eagain-tbf.pkt", "0.010752 > udp (1400)", "0.020752 > udp (1400)", "between")]
+    [InlineData("cork.pkt", "+0 > udp (600)", "+0 > udp (601)", "udp (601)")]
+    [InlineData("epollout.pkt", "+0...0.092 epoll_wait", "+0...0.082 epoll_wait", "return at")]
+    public void Changing_one_expected_value_makes_the_script_fail_at_that_line(string name, string from, string to, string shownInExpected)
+    {
+        var text = File.ReadAllText(Path.Combine(ScriptsDirectory(), name));
+        Assert.Contains(from, text);
+        int at = text.IndexOf(from, StringComparison.Ordinal);
+        var mutated = text[..at] + to + text[(at + from.Length)..];
+        int line = text[..at].Count(c => c == '\n') + 1;
+        var result = Run(mutated, name);
+        Assert.Equal(ScriptStatus.Fail, result.Status);
+        Assert.Equal(line, result.Line);
+        Assert.Contains(shownInExpected, result.Expected);
+    }
+
+    [Fact]
+    public void The_same_script_gives_the_same_result_and_pcap_bytes()
+    {
+        var text = File.ReadAllText(Path.Combine(ScriptsDirectory(), "eagain-tbf.pkt"));
+        var a = new MemoryStream();
+        var b = new MemoryStream();
+        var ra = Run(text, pcap: a);
+        var rb = Run(text, pcap: b);
+        Assert.Equal(ra, rb);
+        Assert.True(a.ToArray().Length > 1000);
+        Assert.Equal(a.ToArray(), b.ToArray());
+    }
+
+    [Fact]
+    public void Missing_and_unexpected_packets_fail_with_an_explanation()
+    {
+        var missing = Run("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 connect(3, ..., ...) = 0\n+0 > udp (10)\n");
+        Assert.Equal(ScriptStatus.Fail, missing.Status);
+        Assert.Contains("no packet", missing.Reason);
+        var extra = Run("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 connect(3, ..., ...) = 0\n+0 write(3, ..., 10) = 10\n");
+        Assert.Equal(ScriptStatus.Fail, extra.Status);
+        Assert.Contains("unexpected outbound packet", extra.Reason);
+    }
+
+    [Theory]
+    [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", "TCP is not implemented")]
+    [InlineData("+0 < S 0:0(0) win 32792\n", "TCP is not implemented")]
+    [InlineData("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 %{ print(1) }%\n", "python")]
+    [InlineData("0 `ip route add 1.2.3.4 dev tun0`\n", "shell command not supported")]
+    [InlineData("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 splice(3, 4) = 0\n", "splice is not supported")]
+    public void What_the_stack_lacks_is_unsupported_with_a_reason(string text, string reason)
+    {
+        var r = Run(text);
+        Assert.Equal(ScriptStatus.Unsupported, r.Status);
+        Assert.Contains(reason, r.Reason);
+    }
+
+    [Fact]
+    public void Every_corpus_script_gives_a_verdict_without_crashing()
+    {
+        var corpus = ScriptParserTests.CorpusDirectory();
+        var tally = new Dictionary<ScriptStatus, int>();
+        foreach (var path in Directory.GetFiles(corpus, "*.pkt", SearchOption.AllDirectories))
+        {
+            var (script, error) = ScriptParser.ParseFile(path);
+            Assert.True(error is null, error?.ToString());
+            var r = ScriptRunner.Run(script!);
+            Assert.False(r.Status == ScriptStatus.Unsupported && string.IsNullOrWhiteSpace(r.Reason), path);
+            Assert.False(r.Status == ScriptStatus.Fail && (r.Line == 0 || string.IsNullOrWhiteSpace(r.Reason)), r.ToString());
+            tally[r.Status] = tally.GetValueOrDefault(r.Status) + 1;
+        }
+        Assert.True(tally.Values.Sum() > 100);
+    }
+}
