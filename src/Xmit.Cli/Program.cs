@@ -12,4 +12,5 @@ sim.Subcommands.Add(SimPingCommand.Create(seed, pcap));
 var root = new RootCommand("xmit: a user-space TCP/UDP/IPv4 stack whose transmit path behaves like Linux's");
 root.Subcommands.Add(sim);
 root.Subcommands.Add(TapCommand.Create(seed, pcap));
+root.Subcommands.Add(PacketdrillCommand.Create());
 return root.Parse(args).Invoke();

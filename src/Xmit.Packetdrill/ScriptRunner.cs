@@ -34,6 +34,7 @@ public sealed partial class ScriptRunner
     private Ipv4Address _remote = new(192, 0, 2, 1);
     private Duration _tolerance = Duration.FromMicroseconds(4000);
     private ushort _lastLocalPort;
+    private int? _mtuOption;
 
     private ScriptRunner(Script script, Stream? pcap)
     {
@@ -46,10 +47,11 @@ public sealed partial class ScriptRunner
                 case "local_ip" when Ipv4Address.TryParse(o.Value, out var a): _local = a; break;
                 case "remote_ip" when Ipv4Address.TryParse(o.Value, out var a): _remote = a; break;
                 case "tolerance_usecs" when long.TryParse(o.Value, out var us): _tolerance = Duration.FromMicroseconds(us); break;
+                case "mtu" when int.TryParse(o.Value, out var m): _mtuOption = m; break;
             }
         }
         _host = _sim.AddHost("local");
-        _tun = _host.AddDevice("tun0", 1500);
+        _tun = _host.AddDevice("tun0", _mtuOption ?? 1500);
         _tun.TxQueueLen = 500;
         new ImmediateDriver(_tun, new CapturePort(this));
         _host.AddAddress(_tun, _local, 16);
