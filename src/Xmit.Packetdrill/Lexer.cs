@@ -9,10 +9,12 @@ namespace Xmit.Packetdrill;
 /// </summary>
 public static class Lexer
 {
-    public static List<Token> Tokenize(string text, out string? error)
+    /// <summary>The tokens, or an error and the line it starts on.</summary>
+    public static List<Token> Tokenize(string text, out string? error, out int errorLine)
     {
         var tokens = new List<Token>();
         error = null;
+        errorLine = 0;
         int i = 0, line = 1;
         bool atLineStart = true;
         while (i < text.Length)
@@ -24,7 +26,7 @@ public static class Lexer
             if (c == '/' && At(text, i + 1) == '*')
             {
                 int end = text.IndexOf("*/", i + 2, StringComparison.Ordinal);
-                if (end < 0) { error = $"line {line}: unterminated /* comment"; return tokens; }
+                if (end < 0) { (error, errorLine) = ($"unterminated /* comment", line); return tokens; }
                 line += Count(text, i, end, '\n');
                 i = end + 2;
                 continue;
@@ -35,7 +37,7 @@ public static class Lexer
             if (c == '`')
             {
                 int end = text.IndexOf('`', i + 1);
-                if (end < 0) { error = $"line {line}: unterminated `command`"; return tokens; }
+                if (end < 0) { (error, errorLine) = ($"unterminated `command`", line); return tokens; }
                 tokens.Add(new Token(TokenKind.BackQuoted, text[(i + 1)..end], startLine));
                 line += Count(text, i, end, '\n');
                 i = end + 1;
@@ -44,7 +46,7 @@ public static class Lexer
             if (c == '%' && At(text, i + 1) == '{')
             {
                 int end = text.IndexOf("}%", i + 2, StringComparison.Ordinal);
-                if (end < 0) { error = $"line {line}: unterminated %{{ code }}%"; return tokens; }
+                if (end < 0) { (error, errorLine) = ($"unterminated %{{ code }}%", line); return tokens; }
                 tokens.Add(new Token(TokenKind.Code, text[(i + 2)..end], startLine));
                 line += Count(text, i, end, '\n');
                 i = end + 2;
@@ -60,7 +62,7 @@ public static class Lexer
                     if (text[i] == '\n') line++;
                     sb.Append(text[i++]);
                 }
-                if (i >= text.Length) { error = $"line {startLine}: unterminated string"; return tokens; }
+                if (i >= text.Length) { (error, errorLine) = ($"unterminated string", startLine); return tokens; }
                 i++;
                 tokens.Add(new Token(TokenKind.String, sb.ToString(), startLine));
                 continue;
@@ -94,12 +96,6 @@ public static class Lexer
                     isFloat = true;
                     i++;
                     while (i < text.Length && char.IsDigit(text[i])) i++;
-                }
-                else if (At(text, i) == '.' && !(At(text, i + 1) == '.') && !char.IsLetter(At(text, i + 1)) && start < i && c != '.')
-                {
-                    // "1." — a float with no fraction digits (rare); keep it a float.
-                    isFloat = At(text, i + 1) is ' ' or '\t' or '\n' or '\r';
-                    if (isFloat) i++;
                 }
                 tokens.Add(new Token(isFloat || c == '.' ? TokenKind.Float : TokenKind.Integer, text[start..i], startLine));
                 continue;

@@ -27,12 +27,8 @@ public sealed class ScriptParser
 
     public static (Script? Script, ParseError? Error) Parse(string path, string text)
     {
-        var tokens = Lexer.Tokenize(text, out var lexError);
-        if (lexError is not null)
-        {
-            int line = int.TryParse(lexError.Split(':')[0].Replace("line ", "", StringComparison.Ordinal), out var l) ? l : 0;
-            return (null, new ParseError(path, line, lexError));
-        }
+        var tokens = Lexer.Tokenize(text, out var lexError, out int lexLine);
+        if (lexError is not null) return (null, new ParseError(path, lexLine, lexError));
         var p = new ScriptParser(path, tokens);
         try
         {
