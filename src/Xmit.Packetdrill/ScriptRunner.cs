@@ -232,7 +232,7 @@ public sealed partial class ScriptRunner
     {
         var (key, value) = (assignment.Split('=', 2)[0], assignment.Split('=', 2)[1].Trim('"'));
         if (key.StartsWith("net.ipv4.tcp_", StringComparison.Ordinal)) return; // TCP knobs: no TCP yet, nothing to configure
-        throw new UnsupportedException($"line {line}: sysctl {key} is not modelled");
+        if (!_host.Sysctls.TrySet(key, value, out var error)) throw new UnsupportedException($"line {line}: {error}");
     }
 
     private Qdisc Qdisc(string[] spec, int line)

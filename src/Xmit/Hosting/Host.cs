@@ -31,7 +31,7 @@ public sealed class Host
         Output = new Ipv4Output(pool, Mib, Routes, Addresses, Hooks, Ident, Neighbours, Arp);
         Reassembler = new Reassembler(pool, scheduler, Mib);
         Input = new Ipv4Input(Mib, Addresses, Hooks, Reassembler);
-        Udp = new UdpProtocol(pool, Mib, Output, scheduler, random.Fork(3));
+        Udp = new UdpProtocol(pool, Mib, Output, scheduler, random.Fork(3)) { Sysctls = Sysctls };
         Icmp = new Icmp(pool, scheduler, Mib, Output, Input.Protocol);
         Input.Icmp = Icmp;
         Udp.Icmp = Icmp;
@@ -46,6 +46,7 @@ public sealed class Host
     public SkBuffPool Pool { get; }
     public DeterministicRandom Random { get; }
     public SnmpMib Mib { get; } = new();
+    public Sysctls Sysctls { get; } = new();
     public NetTxSoftirq Softirq { get; }
     public AddressTable Addresses { get; } = new();
     public RouteTable Routes { get; } = new();

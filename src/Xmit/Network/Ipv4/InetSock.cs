@@ -58,8 +58,11 @@ public abstract class InetSock(int sndBuf, int rcvBuf) : Sock(sndBuf, rcvBuf)
     /// <summary>sk_write_queue: corked skbs.</summary>
     public SkBuffQueue WriteQueue { get; } = new();
 
+    /// <summary>net.ipv4.ip_default_ttl, for sockets that did not set IP_TTL.</summary>
+    public byte DefaultTtl { get; set; } = 64;
+
     /// <summary>The TTL to put in headers.</summary>
-    public byte EffectiveTtl => Ttl == 0 ? (byte)64 : Ttl;
+    public byte EffectiveTtl => Ttl == 0 ? DefaultTtl : Ttl;
 
     /// <summary>rt_tos2priority(): the pfifo_fast priority a TOS value implies.</summary>
     /// <remarks>Linux: include/net/route.h rt_tos2priority(), net/ipv4/route.c ip_tos2prio</remarks>

@@ -168,11 +168,11 @@ public sealed class Syscalls(Host host)
         switch (level, name)
         {
             case (SockOpt.SOL_SOCKET, SockOpt.SO_SNDBUF):
-                sk.SndBuf = Sock.SndBufFromUser(value);
+                sk.SndBuf = Sock.SndBufFromUser(value, Host.Sysctls.WmemMax);
                 sk.NotifyWriteSpace(); // "wake up sending tasks if we upped the value"
                 return 0;
             case (SockOpt.SOL_SOCKET, SockOpt.SO_RCVBUF):
-                sk.RcvBuf = Sock.RcvBufFromUser(value);
+                sk.RcvBuf = Sock.RcvBufFromUser(value, Host.Sysctls.RmemMax);
                 return 0;
             case (SockOpt.SOL_SOCKET, SockOpt.SO_PRIORITY):
                 sk.Priority = (uint)value;

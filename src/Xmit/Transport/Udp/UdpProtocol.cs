@@ -39,23 +39,23 @@ public sealed class UdpProtocol : IIpProtocol
     /// <summary>UDP_MAX_SEGMENTS: the most segments one UDP_SEGMENT send may make.</summary>
     public const int MaxSegments = 128;
 
-    /// <summary>net.ipv4.ip_local_port_range.</summary>
-    public (ushort Low, ushort High) LocalPortRange { get; set; } = (32768, 60999);
+    /// <summary>The host's tunables: default buffer sizes, port range, TTL.</summary>
+    public Hosting.Sysctls Sysctls { get; init; } = new();
 
     public byte Protocol => IpProtocol.Udp;
     public Icmp? Icmp { get; set; }
     public IReadOnlyList<UdpSock> Sockets => _sockets;
 
-    /// <summary>socket(AF_INET, SOCK_DGRAM, 0): an unbound socket.</summary>
-    public UdpSock Create(int sndBuf = UdpSock.DefaultBuffer, int rcvBuf = UdpSock.DefaultBuffer)
+    /// <summary>socket(AF_INET, SOCK_DGRAM, 0): an unbound socket with wmem_default / rmem_default buffers.</summary>
+    public UdpSock Create(int? sndBuf = null, int? rcvBuf = null)
     {
-        var sk = new UdpSock(sndBuf, rcvBuf);
+        var sk = new UdpSock(sndBuf ?? Sysctls.WmemDefault, rcvBuf ?? Sysctls.RmemDefault) { DefaultTtl = (byte)Sysctls.IpDefaultTtl };
         _sockets.Add(sk);
         return sk;
     }
 
     /// <summary>Creates a socket bound to <paramref name="address"/>:<paramref name="port"/> (a test and tool convenience).</summary>
-    public UdpSock Bind(Ipv4Address address, ushort port, int rcvBuf = UdpSock.DefaultBuffer, int sndBuf = UdpSock.DefaultBuffer)
+    public UdpSock Bind(Ipv4Address address, ushort port, int? rcvBuf = null, int? sndBuf = null)
     {
         var sk = Create(sndBuf, rcvBuf);
         int rc = Bind(sk, address, port);
@@ -102,7 +102,7 @@ public sealed class UdpProtocol : IIpProtocol
 
     private ushort PickEphemeral(Ipv4Address address)
     {
-        int low = LocalPortRange.Low, count = LocalPortRange.High - LocalPortRange.Low + 1;
+        int low = Sysctls.LocalPortRange.Low, count = Sysctls.LocalPortRange.High - Sysctls.LocalPortRange.Low + 1;
         int start = (int)_random.NextUInt32((uint)count);
         for (int i = 0; i < count; i++)
         {
