@@ -25,8 +25,9 @@ public sealed partial class ScriptRunner
         ["EPOLLRDNORM"] = Ev.EPOLLRDNORM, ["EPOLLRDBAND"] = Ev.EPOLLRDBAND, ["EPOLLWRNORM"] = Ev.EPOLLWRNORM, ["EPOLLWRBAND"] = Ev.EPOLLWRBAND,
         ["EPOLLRDHUP"] = Ev.EPOLLRDHUP, ["EPOLLET"] = Ev.EPOLLET, ["EPOLLONESHOT"] = Ev.EPOLLONESHOT,
         ["POLLIN"] = Ev.EPOLLIN, ["POLLPRI"] = Ev.EPOLLPRI, ["POLLOUT"] = Ev.EPOLLOUT, ["POLLERR"] = Ev.EPOLLERR, ["POLLHUP"] = Ev.EPOLLHUP,
-        ["POLLNVAL"] = Ev.EPOLLNVAL, ["POLLRDNORM"] = Ev.EPOLLRDNORM, ["POLLWRNORM"] = Ev.EPOLLWRNORM,
+        ["POLLNVAL"] = Ev.EPOLLNVAL, ["POLLRDHUP"] = Ev.EPOLLRDHUP, ["POLLRDNORM"] = Ev.EPOLLRDNORM, ["POLLWRNORM"] = Ev.EPOLLWRNORM,
         ["MSG_DONTWAIT"] = (long)MsgFlags.DontWait, ["MSG_MORE"] = (long)MsgFlags.More, ["MSG_CONFIRM"] = (long)MsgFlags.Confirm,
+        ["SHUT_RD"] = Shut.SHUT_RD, ["SHUT_WR"] = Shut.SHUT_WR, ["SHUT_RDWR"] = Shut.SHUT_RDWR,
         ["MSG_PEEK"] = (long)MsgFlags.Peek, ["MSG_TRUNC"] = (long)MsgFlags.Trunc, ["MSG_OOB"] = (long)MsgFlags.Oob,
     };
 
@@ -98,6 +99,18 @@ public sealed partial class ScriptRunner
             }
             case "read":
                 rc = _sys.Read(Fd(0), new byte[Value(a[2], line)]);
+                break;
+            case "recvmsg":
+            {
+                var msg = a[1] as StructExpr ?? throw new UnsupportedException($"line {line}: cannot read the msghdr");
+                var iov = msg.Fields.OfType<AssignExpr>().FirstOrDefault(f => f.Target is CallExpr { Name: "msg_iov" })?.Value as ArrayExpr;
+                long room = 0;
+                foreach (var v in iov?.Items ?? []) room += Value(((StructExpr)v).Fields[1], line);
+                rc = _sys.Recv(Fd(0), new byte[room], (MsgFlags)Value(a[2], line));
+                break;
+            }
+            case "shutdown":
+                rc = _sys.Shutdown(Fd(0), (int)Value(a[1], line));
                 break;
             case "recv" or "recvfrom":
                 rc = _sys.Recv(Fd(0), new byte[Value(a[2], line)], (MsgFlags)Value(a[3], line));

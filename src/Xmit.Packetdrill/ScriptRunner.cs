@@ -35,6 +35,7 @@ public sealed partial class ScriptRunner
     private Duration _tolerance = Duration.FromMicroseconds(4000);
     private ushort _lastLocalPort;
     private int? _mtuOption;
+    private byte[]? _lastUdpSent;
 
     private ScriptRunner(Script script, Stream? pcap)
     {
@@ -257,6 +258,11 @@ public sealed partial class ScriptRunner
 
     private void Inject(PacketAction p, int line)
     {
+        if (p.Protocol == "icmp")
+        {
+            InjectIcmp(p, line);
+            return;
+        }
         var (ports, length) = UdpSpec(p, line);
         ushort sport = ports?.Src ?? DefaultPort;
         ushort dport = ports?.Dst ?? _lastLocalPort;
@@ -270,8 +276,44 @@ public sealed partial class ScriptRunner
         _tun.Receive(skb);
     }
 
+    private static readonly Dictionary<string, (byte Type, byte Code)> IcmpKinds = new()
+    {
+        ["net_unreachable"] = (3, 0), ["host_unreachable"] = (3, 1), ["protocol_unreachable"] = (3, 2),
+        ["port_unreachable"] = (3, 3), ["frag_needed"] = (3, 4), ["time_exceeded"] = (11, 0),
+    };
+
+    /// <summary>
+    /// &lt; icmp unreachable CODE [mtu N] [udp (LEN)]: an ICMP error from the remote about the last datagram the
+    /// stack sent (its IP header and first 8 bytes, as a router or host would quote it).
+    /// </summary>
+    private void InjectIcmp(PacketAction p, int line)
+    {
+        var words = p.Tokens.Where(t => t.Kind == TokenKind.Word).Select(t => t.Text).ToList();
+        int at = words.IndexOf("icmp");
+        string type = at + 1 < words.Count ? words[at + 1] : "";
+        string code = at + 2 < words.Count ? words[at + 2] : "";
+        var key = type == "time_exceeded" ? "time_exceeded" : code;
+        if (type is not ("unreachable" or "time_exceeded") || !IcmpKinds.TryGetValue(key, out var kind))
+            throw new UnsupportedException($"line {line}: icmp {type} {code} is not supported");
+        if (_lastUdpSent is null) throw new UnsupportedException($"line {line}: an icmp error needs a datagram sent before it");
+        int mtuAt = p.Tokens.ToList().FindIndex(t => t.Text == "mtu");
+        ushort mtu = mtuAt >= 0 && mtuAt + 1 < p.Tokens.Count ? ushort.Parse(p.Tokens[mtuAt + 1].Text, CultureInfo.InvariantCulture) : (ushort)0;
+        var quoted = _lastUdpSent.AsSpan(14, Math.Min(28, _lastUdpSent.Length - 14));
+        int icmpLen = IcmpPacket.HeaderLength + quoted.Length;
+        int total = 14 + 20 + icmpLen;
+        var skb = _sim.Pool.AllocNetdev(total);
+        var f = skb.Put(total);
+        EthernetFrame.TryCreate(f, out var eth);
+        new EthernetRepr(_tun.Mac, _remoteMac, EtherType.Ipv4).Emit(eth);
+        quoted.CopyTo(f[(34 + IcmpPacket.HeaderLength)..]);
+        new IcmpRepr(kind.Type, kind.Code, mtu, quoted.Length).Emit(f[34..]);
+        new Ipv4Repr(_remote, _local, IpProtocol.Icmp, icmpLen).Emit(f[14..]);
+        _tun.Receive(skb);
+    }
+
     private (ScriptResult? Failure, Instant SentAt) ExpectOutbound(PacketAction p, Event e, Instant expected, Instant lo, Instant hi, Instant start)
     {
+        if (p.Protocol != "udp") throw new UnsupportedException($"line {e.Line}: outbound {p.Protocol} packets are not supported");
         var (ports, length) = UdpSpec(p, e.Line);
         // Wait for the packet: until the end of its window, or 2 s after it for one that is late.
         var deadline = hi == Instant.Never ? _sim.Now + Duration.FromSeconds(2) : hi + Duration.FromSeconds(2);
@@ -279,6 +321,7 @@ public sealed partial class ScriptRunner
         string want = $"udp ({length}) {_local}:{(ports?.Src.ToString(CultureInfo.InvariantCulture) ?? "*")} > {_remote}:{(ports?.Dst.ToString(CultureInfo.InvariantCulture) ?? "*")} at {(expected - start).TotalSeconds:0.000000} s";
         if (_sent.Count == 0) return (Fail(e, "the stack sent no packet", want, "nothing within 2 s", start), default);
         var (time, frame) = _sent.Dequeue();
+        _lastUdpSent = frame;
         if (!Ipv4Packet.TryCreate(frame.AsSpan(14), out var ip) || ip.Protocol != IpProtocol.Udp || !UdpDatagram.TryCreate(ip.Payload, out var udp))
             return (Fail(e, "the stack sent a different packet", want, Summarize(frame), start), time);
         bool ok = udp.Length - 8 == length && ip.Source == _local && ip.Destination == _remote &&

@@ -51,6 +51,12 @@ public abstract class Sock : ISkbOwner
     /// <summary>sk_err: a pending error (from ICMP, say) that the next call reports once.</summary>
     public Errno Error { get; set; }
 
+    /// <summary>sk_shutdown: RCV_SHUTDOWN (1) and/or SEND_SHUTDOWN (2).</summary>
+    public int Shutdown { get; set; }
+
+    public const int RcvShutdown = 1;
+    public const int SendShutdown = 2;
+
     /// <summary>SOCK_NOSPACE: a sender found the buffer full (it also makes later errors count as SndbufErrors).</summary>
     public bool NoSpace { get; set; }
 
@@ -144,6 +150,11 @@ public abstract class Sock : ISkbOwner
         {
             error = TakeError();
             if (error != Errno.OK) return null;
+            if ((Shutdown & SendShutdown) != 0)
+            {
+                error = Errno.EPIPE;
+                return null;
+            }
             if (WmemAlloc < SndBuf) break;
             NoSpace = true;
             error = Errno.EAGAIN;

@@ -41,6 +41,13 @@ public static class SockOpt
     public const int UDP_SEGMENT = 103;
 }
 
+public static class Shut
+{
+    public const int SHUT_RD = 0;
+    public const int SHUT_WR = 1;
+    public const int SHUT_RDWR = 2;
+}
+
 public static class Fcntl
 {
     public const int F_GETFL = 3;

@@ -43,10 +43,15 @@ public sealed class SocketFile
         if (Udp is not { } sk) return Epoll!.HasReady ? Ev.EPOLLIN | Ev.EPOLLRDNORM : 0;
         uint mask = 0;
         if (sk.Error != Errno.OK) mask |= Ev.EPOLLERR;
+        if ((sk.Shutdown & Sock.RcvShutdown) != 0) mask |= Ev.EPOLLRDHUP | Ev.EPOLLIN | Ev.EPOLLRDNORM;
+        if (sk.Shutdown == (Sock.RcvShutdown | Sock.SendShutdown)) mask |= Ev.EPOLLHUP;
         if (!sk.ReceiveQueue.IsEmpty) mask |= Ev.EPOLLIN | Ev.EPOLLRDNORM;
         if (sk.IsWriteable) mask |= Ev.EPOLLOUT | Ev.EPOLLWRNORM | Ev.EPOLLWRBAND;
         return mask;
     }
+
+    /// <summary>Wakes every waiter (state changes such as shutdown that are not a single event).</summary>
+    internal void WakeAll() => WakeWatchers(0);
 
     private void WakeWatchers(uint key)
     {

@@ -143,8 +143,9 @@ public sealed class Syscalls(Host host)
             var err = sk.TakeError();
             if (err != Errno.OK) return -(int)err;
             if (!sk.ReceiveQueue.IsEmpty) break;
+            if ((sk.Shutdown & Sock.RcvShutdown) != 0) return 0; // shut down for reading: end of file
             if (Clock.Now >= deadline) return -(int)Errno.EAGAIN;
-            Clock.WaitUntil(() => !sk.ReceiveQueue.IsEmpty || sk.Error != Errno.OK, deadline);
+            Clock.WaitUntil(() => !sk.ReceiveQueue.IsEmpty || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0, deadline);
         }
         var head = sk.ReceiveQueue.Peek()!;
         int length = head.Len - UdpDatagram.HeaderLength;
@@ -286,6 +287,21 @@ public sealed class Syscalls(Host host)
             case Api.Ioctl.SIOCINQ: value = sk.NextDatagramLength; return 0;
             default: return -(int)Errno.ENOTTY;
         }
+    }
+
+    /// <summary>
+    /// shutdown(): for UDP, an unconnected socket answers ENOTCONN but is shut down all the same (Linux does
+    /// it so pollers see EPOLLHUP); sends then fail with EPIPE, reads return 0 once the queue is empty.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/af_inet.c inet_shutdown()</remarks>
+    public int Shutdown(int fd, int how)
+    {
+        int rc = LookupUdp(fd, out var file, out var sk);
+        if (rc < 0) return rc;
+        if (how is < 0 or > 2) return -(int)Errno.EINVAL;
+        sk.Shutdown |= how + 1; // SHUT_RD 0 → RCV_SHUTDOWN 1, SHUT_WR 1 → SEND_SHUTDOWN 2, SHUT_RDWR 2 → both
+        file.WakeAll();
+        return sk.IsConnected ? 0 : -(int)Errno.ENOTCONN;
     }
 
     public int Close(int fd)
