@@ -333,21 +333,12 @@ public sealed partial class ScriptRunner
         return (null, time);
     }
 
-    /// <summary>udp [SPORT>DPORT] (LEN); TCP and ICMP lines are refused before running.</summary>
+    /// <summary>udp [SPORT>DPORT] (LEN), read by <see cref="PacketSpecParser"/>.</summary>
     private static ((ushort Src, ushort Dst)? Ports, int Length) UdpSpec(PacketAction p, int line)
     {
-        if (p.Protocol != "udp") throw new UnsupportedException($"line {line}: {p.Protocol} packets are not supported");
-        var t = p.Tokens;
-        int i = t.ToList().FindIndex(x => x.Text == "udp");
-        (ushort, ushort)? ports = null;
-        if (i + 3 < t.Count && t[i + 1].Kind == TokenKind.Integer && t[i + 2].Is(">"))
-        {
-            ports = (ushort.Parse(t[i + 1].Text, CultureInfo.InvariantCulture), ushort.Parse(t[i + 3].Text, CultureInfo.InvariantCulture));
-            i += 3;
-        }
-        if (i + 3 < t.Count + 1 && t[i + 1].Is("(") && t[i + 2].Kind == TokenKind.Integer)
-            return (ports, int.Parse(t[i + 2].Text, CultureInfo.InvariantCulture));
-        throw new UnsupportedException($"line {line}: cannot read the udp packet '{p}'");
+        var (spec, error) = PacketSpecParser.Parse(p);
+        if (spec is not Packetdrill.UdpSpec udp) throw new UnsupportedException($"line {line}: cannot read the udp packet '{p}': {error}");
+        return (udp.Ports is { } ports ? ((ushort)ports.Src, (ushort)ports.Dst) : null, udp.Length);
     }
 
     private static string Summarize(byte[] frame)

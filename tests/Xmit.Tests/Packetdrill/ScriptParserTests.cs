@@ -111,3 +111,44 @@ public class ScriptParserTests
         Assert.Contains(message, error.Message);
     }
 }
+
+public class PacketSpecParserTests
+{
+    [Fact]
+    public void Every_packet_line_of_the_corpus_parses_into_a_spec()
+    {
+        var failures = new List<string>();
+        int tcp = 0, udp = 0, icmp = 0;
+        foreach (var path in Directory.GetFiles(ScriptParserTests.CorpusDirectory(), "*.pkt", SearchOption.AllDirectories))
+        {
+            var (script, _) = ScriptParser.ParseFile(path);
+            foreach (var e in script!.Events)
+            {
+                if (e.Action is not PacketAction p) continue;
+                var (spec, error) = PacketSpecParser.Parse(p);
+                if (spec is null) failures.Add($"{path}:{e.Line}: {error} in '{p}'");
+                else if (spec is TcpSpec) tcp++;
+                else if (spec is UdpSpec) udp++;
+                else icmp++;
+            }
+        }
+        Assert.True(failures.Count == 0, $"{failures.Count} packet lines did not parse:\n" + string.Join("\n", failures.Take(30)));
+        Assert.True(tcp > 1000, $"{tcp} tcp lines");
+    }
+
+    [Fact]
+    public void A_tcp_line_gives_flags_sequence_ack_window_and_options_in_order()
+    {
+        var (script, _) = ScriptParser.Parse("t.pkt", "0 > [ect0] S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 7,nop,wscale 8,sack 1:2 3:4>\n");
+        var (spec, error) = PacketSpecParser.Parse((PacketAction)script!.Events[0].Action);
+        Assert.Null(error);
+        var t = Assert.IsType<TcpSpec>(spec);
+        Assert.Equal(("S.", 0L, 0L, 0, 1L, 65535), (t.Flags, t.Start, t.End, t.Length, t.Ack!.Value, t.Window!.Value));
+        Assert.Equal("ect0", t.Ip!.Ecn);
+        Assert.Equal(["mss", "sackOK", "TS", "nop", "wscale", "sack"], t.Options!.Select(o => o.Kind));
+        Assert.Equal([100L, 7], t.Options![2].Values);
+        Assert.Equal([1L, 2, 3, 4], t.Options![5].Values);
+        var (bad, _) = ScriptParser.Parse("b.pkt", "0 > SX 0:0(0)\n");
+        Assert.Contains("not TCP flags", PacketSpecParser.Parse((PacketAction)bad!.Events[0].Action).Error);
+    }
+}
