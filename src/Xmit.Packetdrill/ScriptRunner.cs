@@ -127,7 +127,9 @@ public sealed partial class ScriptRunner
                     actual = _sim.Now;
                     if (e.Time.BlockingEndSeconds is { } endS)
                     {
-                        var end = e.Time.BlockingEndRelative ? expected + Duration.FromSeconds(endS) : start + Duration.FromSeconds(endS);
+                        // Like the start, the end of a relative event counts from the previous event ("+.1...0.4": start
+                        // 0.1 and end 0.4 after it); "+" on the end itself counts from the start of the call.
+                        var end = (e.Time.BlockingEndRelative ? expected : e.Time.Kind == TimeKind.Relative ? previous : start) + Duration.FromSeconds(endS);
                         if (_sim.Now < end - _tolerance || _sim.Now > end + _tolerance)
                             return Fail(e, "blocking call returned at the wrong time", $"return at {(end - start).TotalSeconds:0.000000} s", $"returned at {(_sim.Now - start).TotalSeconds:0.000000} s", start);
                     }

@@ -66,6 +66,17 @@ public class ScriptRunnerTests(ITestOutputHelper output)
         Assert.Equal(a.ToArray(), b.ToArray());
     }
 
+    [Theory]
+    [InlineData("+.05...0.080 read(3, ..., 10) = -1 EAGAIN (Resource temporarily unavailable)", ScriptStatus.Pass)] // starts 0.05 after the previous event, ends 0.08 after it
+    [InlineData("+.05...0.130 read(3, ..., 10) = -1 EAGAIN (Resource temporarily unavailable)", ScriptStatus.Fail)]
+    public void A_relative_blocking_call_ends_relative_to_the_previous_event(string call, ScriptStatus status)
+    {
+        var text = "0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 bind(3, ..., ...) = 0\n" +
+                   "+0 setsockopt(3, SOL_SOCKET, SO_RCVTIMEO, {tv_sec=0, tv_usec=30000}, 16) = 0\n+0.1 getsockopt(3, SOL_SOCKET, SO_TYPE, [2], [4]) = 0\n" + call + "\n";
+        var r = Run(text);
+        Assert.True(r.Status == status, r.ToString());
+    }
+
     [Fact]
     public void Missing_and_unexpected_packets_fail_with_an_explanation()
     {
