@@ -25,6 +25,7 @@ public sealed class Host
         Pool = pool;
         Random = random;
         Softirq = new NetTxSoftirq(scheduler);
+        Routes = new RouteTable(scheduler);
         Neighbours = new NeighbourTable(scheduler, random.Fork(1));
         Arp = new Arp(pool, scheduler, Neighbours, Addresses);
         Ident = new IpIdentGenerator(scheduler, random.Fork(2));
@@ -49,7 +50,7 @@ public sealed class Host
     public Sysctls Sysctls { get; } = new();
     public NetTxSoftirq Softirq { get; }
     public AddressTable Addresses { get; } = new();
-    public RouteTable Routes { get; } = new();
+    public RouteTable Routes { get; }
     public NetfilterHooks Hooks { get; } = new();
     public NeighbourTable Neighbours { get; }
     public Arp Arp { get; }

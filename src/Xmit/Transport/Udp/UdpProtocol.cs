@@ -430,7 +430,17 @@ public sealed class UdpProtocol : IIpProtocol
         ushort sport = (ushort)(udp[0] << 8 | udp[1]);
         ushort dport = (ushort)(udp[2] << 8 | udp[3]);
         var sk = Lookup(ip.Source, sport, ip.Destination, dport);
-        if (sk is null) return;
+        if (sk is null)
+        {
+            _mib.Icmp.InErrors++;
+            return;
+        }
+        if (icmpType == IcmpType.DestinationUnreachable && icmpCode == IcmpCode.FragmentationNeeded)
+        {
+            // ipv4_sk_update_pmtu(): learn the path MTU; a socket that does no PMTU discovery hears nothing more.
+            _output.Routes.UpdatePmtu(ip.Destination, (int)(info & 0xFFFF));
+            if (sk.PmtuDisc == PmtuDisc.Dont) return;
+        }
         Errno err = icmpType switch
         {
             IcmpType.DestinationUnreachable when icmpCode == IcmpCode.PortUnreachable => Errno.ECONNREFUSED,
