@@ -11,7 +11,7 @@ public static class CliOptions
     {
         var o = new Option<Duration>(name)
         {
-            Description = description + $" (default {defaultText})",
+            Description = description,
             DefaultValueFactory = _ => DurationText.TryParse(defaultText, out var d, out string _) ? d : default,
             CustomParser = r =>
             {
@@ -44,7 +44,7 @@ public static class CliOptions
     {
         var o = new Option<int>(name, alias)
         {
-            Description = description + $" (default {defaultValue})",
+            Description = description,
             DefaultValueFactory = _ => defaultValue,
         };
         o.Validators.Add(r =>
@@ -68,7 +68,7 @@ public static class CliOptions
 
     public static Option<ulong> Seed() => new("--seed")
     {
-        Description = "Seed for every random choice; the same seed gives the same run, byte for byte (default 1)",
+        Description = "Seed for every random choice; the same seed gives the same run, byte for byte",
         DefaultValueFactory = _ => 1UL,
         Recursive = true,
     };

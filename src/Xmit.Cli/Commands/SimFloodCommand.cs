@@ -17,11 +17,11 @@ public static class SimFloodCommand
         var rate = CliOptions.Rate("--rate", "Link rate, tc syntax", "100mbit");
         var delay = CliOptions.Duration("--delay", "One-way propagation delay", "50us");
         var loss = CliOptions.Probability("--loss", "Probability that a frame is lost on the wire");
-        var qdisc = new Option<string>("--qdisc") { Description = $"Root qdisc on A's device: {string.Join(", ", QdiscSpec.Kinds)} (default pfifo_fast)", DefaultValueFactory = _ => "pfifo_fast" };
+        var qdisc = new Option<string>("--qdisc") { Description = "Root qdisc on A's device", DefaultValueFactory = _ => "pfifo_fast" };
         qdisc.AcceptOnlyFromAmong(QdiscSpec.Kinds);
         var limit = new Option<long?>("--limit") { Description = "Qdisc limit: packets for pfifo, bytes for bfifo and tbf (tbf default 10000000)" };
         var tbfRate = new Option<string?>("--tbf-rate") { Description = "tbf rate, tc syntax (default: the link rate)" };
-        var burst = new Option<string>("--burst") { Description = "tbf burst in bytes, tc syntax (default 1540)", DefaultValueFactory = _ => "1540" };
+        var burst = new Option<string>("--burst") { Description = "tbf burst in bytes, tc syntax", DefaultValueFactory = _ => "1540" };
         var peakrate = new Option<string?>("--peakrate") { Description = "tbf peakrate, tc syntax (needs --tbf-mtu)" };
         var tbfMtu = new Option<long?>("--tbf-mtu") { Description = "tbf mtu (minburst) in bytes, with --peakrate" };
         var txqueuelen = CliOptions.Int("--txqueuelen", "-q", "Device txqueuelen (pfifo_fast's per-band limit)", 1000, 0, 1_000_000);

@@ -9,11 +9,11 @@ public static class TapCommand
 {
     public static Command Create(Option<ulong> seed, Option<FileInfo?> pcap)
     {
-        var dev = new Option<string>("--dev") { Description = "TAP device name (default xmit0)", DefaultValueFactory = _ => "xmit0", Recursive = true };
+        var dev = new Option<string>("--dev") { Description = "TAP device name", DefaultValueFactory = _ => "xmit0", Recursive = true };
         var netns = new Option<string?>("--netns") { Description = "Network namespace of the kernel side; the device is created inside it and configured (address, link up)", Recursive = true };
         var create = new Option<bool>("--create-netns") { Description = "Create the namespace (and delete it on exit); an existing namespace is an error", Recursive = true };
-        var address = new Option<string>("--address") { Description = "Xmit's address/prefix (default 198.18.0.2/24; only 198.18.0.0/15)", DefaultValueFactory = _ => "198.18.0.2/24", Recursive = true };
-        var peer = new Option<string>("--peer") { Description = "The kernel side's address (default 198.18.0.1)", DefaultValueFactory = _ => "198.18.0.1", Recursive = true };
+        var address = new Option<string>("--address") { Description = "Xmit's address/prefix (only 198.18.0.0/15)", DefaultValueFactory = _ => "198.18.0.2/24", Recursive = true };
+        var peer = new Option<string>("--peer") { Description = "The kernel side's address", DefaultValueFactory = _ => "198.18.0.1", Recursive = true };
         var mtu = CliOptions.Int("--mtu", "-m", "MTU of the TAP device", 1500, 576, 65521);
         mtu.Recursive = true;
         var offload = new Option<bool>("--offload") { Description = "Let the kernel finish checksums (virtio-net NEEDS_CSUM); captures then show partial checksums", Recursive = true };
@@ -67,7 +67,7 @@ public static class TapCommand
         });
 
         var dest = new Argument<string>("destination") { Description = "ADDR:PORT to send to" };
-        var n = new Option<long>("--count", "-c") { Description = "Datagrams to send (default 100000; 0: until Ctrl-C)", DefaultValueFactory = _ => 100_000 };
+        var n = new Option<long>("--count", "-c") { Description = "Datagrams to send (0: until Ctrl-C)", DefaultValueFactory = _ => 100_000 };
         var dsize = CliOptions.Int("--size", "-s", "UDP payload bytes", 1472, 0, 65507);
         var rate = new Option<double>("--pps") { Description = "Packets per second (default 0: as fast as possible)" };
         var sndbuf = new Option<int?>("--sndbuf") { Description = "setsockopt(SO_SNDBUF) value" };
