@@ -49,9 +49,7 @@ public sealed class Ipv4Output
             skb.Free(SkbDropReason.IpOutNoRoutes);
             return NetXmit.FromErrno(Errno.ENETUNREACH);
         }
-        var source = p.Source.IsUnspecified
-            ? (route.PreferredSource.IsUnspecified ? Addresses.SelectSource(route.Device, p.Destination) : route.PreferredSource)
-            : p.Source;
+        var source = p.Source.IsUnspecified ? SourceFor(route, p.Destination) : p.Source;
 
         int mtu = route.EffectiveMtu;
         int length = skb.Len + Ipv4Packet.MinHeaderLength;
@@ -65,6 +63,11 @@ public sealed class Ipv4Output
         new Ipv4Repr(source, p.Destination, p.Protocol, length - Ipv4Packet.MinHeaderLength, p.Ttl, p.Tos, id, df).Emit(header);
         return LocalOut(skb, route);
     }
+
+    /// <summary>The source address for a packet on <paramref name="route"/>: the route's preferred source, else the device's address for the destination.</summary>
+    /// <remarks>Linux: include/net/ip_fib.h fib_result_prefsrc(); net/ipv4/devinet.c inet_select_addr()</remarks>
+    public Ipv4Address SourceFor(Route route, Ipv4Address destination) =>
+        route.PreferredSource.IsUnspecified ? Addresses.SelectSource(route.Device, destination) : route.PreferredSource;
 
     /// <summary>ip_local_out(): set total length and checksum, run LOCAL_OUT, then dst_output.</summary>
     /// <remarks>Linux: net/ipv4/ip_output.c __ip_local_out(), ip_local_out()</remarks>

@@ -132,7 +132,7 @@ public sealed class UdpProtocol : IIpProtocol
             int rc = Bind(sk, Ipv4Address.Any, 0);
             if (rc < 0) return rc;
         }
-        if (sk.LocalAddress.IsUnspecified) sk.LocalAddress = SourceFor(route, address);
+        if (sk.LocalAddress.IsUnspecified) sk.LocalAddress = _output.SourceFor(route, address);
         sk.RemoteAddress = address;
         sk.RemotePort = port;
         sk.InetId = (ushort)_random.NextUInt32();
@@ -148,9 +148,6 @@ public sealed class UdpProtocol : IIpProtocol
         if (!sk.AddressLocked) sk.LocalAddress = Ipv4Address.Any;
         return 0;
     }
-
-    private Ipv4Address SourceFor(Route route, Ipv4Address destination) =>
-        route.PreferredSource.IsUnspecified ? _output.Addresses.SelectSource(route.Device, destination) : route.PreferredSource;
 
     /// <summary>Closes the socket: a corked datagram is discarded, queued datagrams are freed, memory returns.</summary>
     /// <remarks>Linux: net/ipv4/udp.c udp_destroy_sock() → udp_flush_pending_frames()</remarks>
@@ -212,7 +209,7 @@ public sealed class UdpProtocol : IIpProtocol
             return -(int)Errno.ENETUNREACH;
         }
         if (_output.Addresses.IsBroadcast(daddr) && !sk.Broadcast) return -(int)Errno.EACCES;
-        var saddr = sk.LocalAddress.IsUnspecified ? SourceFor(route, daddr) : sk.LocalAddress;
+        var saddr = sk.LocalAddress.IsUnspecified ? _output.SourceFor(route, daddr) : sk.LocalAddress;
 
         if (!corkreq)
         {
@@ -358,7 +355,7 @@ public sealed class UdpProtocol : IIpProtocol
         var body = skb.Put(udpLen);
         payload.CopyTo(body[UdpDatagram.HeaderLength..]);
         var route = _output.Routes.Lookup(destination);
-        var src = source.IsUnspecified && route is not null ? _output.Addresses.SelectSource(route.Device, destination) : source;
+        var src = source.IsUnspecified && route is not null ? _output.SourceFor(route, destination) : source;
         new UdpRepr(sourcePort, destinationPort, payload.Length).Emit(body, src, destination);
         skb.TransportHeader = skb.DataOffset;
         sk?.SetOwnerW(skb);
