@@ -56,14 +56,15 @@ public sealed class IpMib
 public sealed class IcmpMib
 {
     public long InMsgs, InErrors, InCsumErrors, InDestUnreachs, InTimeExcds, InEchos, InEchoReps;
-    public long OutMsgs, OutErrors, OutRateLimitGlobal, OutDestUnreachs, OutTimeExcds, OutEchos, OutEchoReps;
+    public long OutMsgs, OutErrors, OutRateLimitGlobal, OutRateLimitHost, OutDestUnreachs, OutTimeExcds, OutEchos, OutEchoReps;
 
     public IEnumerable<(string, long)> All()
     {
         yield return ("InMsgs", InMsgs); yield return ("InErrors", InErrors); yield return ("InCsumErrors", InCsumErrors);
         yield return ("InDestUnreachs", InDestUnreachs); yield return ("InTimeExcds", InTimeExcds); yield return ("InEchos", InEchos);
         yield return ("InEchoReps", InEchoReps); yield return ("OutMsgs", OutMsgs); yield return ("OutErrors", OutErrors);
-        yield return ("OutRateLimitGlobal", OutRateLimitGlobal); yield return ("OutDestUnreachs", OutDestUnreachs);
+        yield return ("OutRateLimitGlobal", OutRateLimitGlobal); yield return ("OutRateLimitHost", OutRateLimitHost);
+        yield return ("OutDestUnreachs", OutDestUnreachs);
         yield return ("OutTimeExcds", OutTimeExcds); yield return ("OutEchos", OutEchos); yield return ("OutEchoReps", OutEchoReps);
     }
 }

@@ -68,6 +68,8 @@ public class UdpDeliveryTests
         net.RunForMs(50);
         Assert.Equal(20, net.B.Mib.Udp.NoPorts);
         Assert.Equal(6, net.B.Mib.Icmp.OutDestUnreachs); // burst of 6, then one per second
+        Assert.Equal(14, net.B.Mib.Icmp.OutRateLimitHost);
+        Assert.Equal(0, net.B.Mib.Icmp.OutRateLimitGlobal);
     }
 
     [Fact]

@@ -140,11 +140,19 @@ public sealed class Icmp : IIpProtocol
             byte innerType = ipSpan[ip.HeaderLength];
             if (innerType is not (IcmpType.EchoReply or IcmpType.EchoRequest)) return; // never an error about an error
         }
-        if (!RateLimiter.AllowPeer(ip.Source, type) || !RateLimiter.AllowGlobal())
+        // As __icmp_send(): the global limit is checked first, the per-peer one next, and the global token is
+        // spent only when both allow; each refusal has its own counter.
+        if (!RateLimiter.GlobalAvailable())
         {
             _mib.Icmp.OutRateLimitGlobal++;
             return;
         }
+        if (!RateLimiter.AllowPeer(ip.Source, type))
+        {
+            _mib.Icmp.OutRateLimitHost++;
+            return;
+        }
+        RateLimiter.ConsumeGlobal();
 
         int room = 576 - Ipv4Packet.MinHeaderLength - IcmpPacket.HeaderLength;
         int dataLen = Math.Min(Math.Min(ip.TotalLength, ipSpan.Length), room);

@@ -8,7 +8,7 @@ namespace Xmit.Network.Ipv4;
 /// and per destination one message per icmp_ratelimit (1 s, burst 6) for the types in icmp_ratemask
 /// (destination unreachable, source quench, time exceeded, parameter problem).
 /// </summary>
-/// <remarks>Linux: net/ipv4/icmp.c icmp_global_allow(), icmpv4_xrlim_allow(); net/ipv4/inetpeer.c inet_peer_xrlim_allow()</remarks>
+/// <remarks>Linux: net/ipv4/icmp.c icmp_global_allow(), icmp_global_consume(), icmpv4_xrlim_allow(); net/ipv4/inetpeer.c inet_peer_xrlim_allow()</remarks>
 public sealed class IcmpRateLimiter
 {
     private const int RateMask = 0x1818;
@@ -29,7 +29,8 @@ public sealed class IcmpRateLimiter
     public int GlobalBurst { get; init; } = 50;
     public Duration PerPeerInterval { get; init; } = Duration.FromSeconds(1);
 
-    public bool AllowGlobal()
+    /// <summary>icmp_global_allow(): is there a global token? (It is spent by <see cref="ConsumeGlobal"/> once the per-peer limit also allows.)</summary>
+    public bool GlobalAvailable()
     {
         var now = _clock.Now;
         long refill = (now - _globalStamp).Nanoseconds * MessagesPerSecond / 1_000_000_000;
@@ -38,10 +39,11 @@ public sealed class IcmpRateLimiter
             _globalCredit = Math.Min(GlobalBurst, _globalCredit + refill);
             _globalStamp = now;
         }
-        if (_globalCredit <= 0) return false;
-        _globalCredit--;
-        return true;
+        return _globalCredit > 0;
     }
+
+    /// <summary>icmp_global_consume().</summary>
+    public void ConsumeGlobal() => _globalCredit--;
 
     public bool AllowPeer(Ipv4Address destination, byte type)
     {
