@@ -7,14 +7,15 @@ namespace Xmit.Hosting;
 /// packetdrill's set_sysctls.py set. Unknown names are refused, so a script never silently runs with a
 /// setting the stack does not have.
 /// </summary>
+/// <remarks>Linux: net/core/sysctl_net_core.c (wmem_default, wmem_max, rmem_default, rmem_max); net/ipv4/sysctl_net_ipv4.c (ip_default_ttl, ip_local_port_range)</remarks>
 public sealed class Sysctls
 {
     /// <summary>net.core.wmem_default: sndbuf of a new socket.</summary>
-    public int WmemDefault { get; set; } = 212992;
+    public int WmemDefault { get; set; } = Sockets.Sock.DefaultBufferMax;
     /// <summary>net.core.wmem_max: the cap on SO_SNDBUF (before doubling).</summary>
-    public int WmemMax { get; set; } = 212992;
-    public int RmemDefault { get; set; } = 212992;
-    public int RmemMax { get; set; } = 212992;
+    public int WmemMax { get; set; } = Sockets.Sock.DefaultBufferMax;
+    public int RmemDefault { get; set; } = Sockets.Sock.DefaultBufferMax;
+    public int RmemMax { get; set; } = Sockets.Sock.DefaultBufferMax;
     /// <summary>net.ipv4.ip_default_ttl.</summary>
     public int IpDefaultTtl { get; set; } = 64;
     /// <summary>net.ipv4.ip_local_port_range.</summary>

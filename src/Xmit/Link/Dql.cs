@@ -88,7 +88,7 @@ public sealed class Dql
 
     public void Reset()
     {
-        _numQueued = _numCompleted = _adjLimit = 0;
+        _numQueued = _numCompleted = 0;
         _lastObjCount = _prevOverLimit = _prevNumQueued = _prevLastObjCount = 0;
         _lowestSlack = long.MaxValue;
         Limit = MinLimit;

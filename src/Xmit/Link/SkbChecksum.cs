@@ -34,7 +34,7 @@ public static class SkbChecksum
         int start = skb.CsumStart - skb.DataOffset;
         int field = start + skb.CsumOffset;
         ushort result = Checksum.Fold(Sum(skb, start, skb.Len - start));
-        if (result == 0) result = 0xFFFF; // UDP's "no checksum" value must not appear; TCP never yields 0 here
+        if (result == 0) result = 0xFFFF; // CSUM_MANGLED_0: 0 would mean "no checksum" to UDP
         BinaryPrimitives.WriteUInt16BigEndian(skb.Data.Slice(field, 2), result);
         skb.IpSummed = ChecksumState.None;
     }

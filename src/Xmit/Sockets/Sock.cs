@@ -16,7 +16,7 @@ public abstract class Sock : ISkbOwner
     /// <summary>SOCK_MIN_RCVBUF.</summary>
     public const int MinRcvBuf = 2304;
 
-    /// <summary>net.core.wmem_max / rmem_max of stock Linux.</summary>
+    /// <summary>Stock Linux's net.core.{w,r}mem_{default,max} (SK_WMEM_MAX): the host's sysctls start from it.</summary>
     public const int DefaultBufferMax = 212992;
 
     /// <summary>setsockopt(SO_SNDBUF, v): capped at wmem_max, doubled for overhead, at least SOCK_MIN_SNDBUF.</summary>

@@ -11,10 +11,8 @@ namespace Xmit.Transport.Udp;
 /// <remarks>Linux: include/linux/udp.h struct udp_sock</remarks>
 public sealed class UdpSock : InetSock
 {
-    /// <summary>net.core.wmem_default / rmem_default.</summary>
-    public const int DefaultBuffer = 212992;
-
-    internal UdpSock(int sndBuf = DefaultBuffer, int rcvBuf = DefaultBuffer) : base(sndBuf, rcvBuf) { }
+    /// <summary>Sizes come from the host's sysctls (wmem_default / rmem_default) or the caller; see <see cref="UdpProtocol.Create"/>.</summary>
+    internal UdpSock(int sndBuf, int rcvBuf) : base(sndBuf, rcvBuf) { }
 
     /// <summary>UDP_CORK (up->corkflag).</summary>
     public bool CorkFlag { get; internal set; }
