@@ -54,19 +54,8 @@ public sealed class Simulation : IDisposable
     public SimulatedConnection Connect(Host a, Ipv4Address addressA, Host b, Ipv4Address addressB, int prefix,
         LinkConfig? link = null, RingDriverConfig? ring = null, int mtu = 1500)
     {
-        link ??= new LinkConfig();
-        ring ??= new RingDriverConfig();
-        var wire = new SimulatedLink(Scheduler, link, Random.Fork((ulong)_links.Count + 1000));
-        var devA = a.AddDevice($"eth{a.Devices.Count}", mtu);
-        var devB = b.AddDevice($"eth{b.Devices.Count}", mtu);
-        wire.Connect(devA, devB);
-        var drvA = new RingDriver(devA, wire.A, ring);
-        var drvB = new RingDriver(devB, wire.B, ring);
-        a.AddAddress(devA, addressA, prefix);
-        b.AddAddress(devB, addressB, prefix);
-        var c = new SimulatedConnection(wire, devA, drvA, devB, drvB);
-        _links.Add(c);
-        return c;
+        var config = ring ?? new RingDriverConfig();
+        return Join(a, addressA, b, addressB, prefix, link ?? new LinkConfig(), mtu, "eth", (dev, port) => new RingDriver(dev, port, config));
     }
 
     /// <summary>
@@ -74,18 +63,24 @@ public sealed class Simulation : IDisposable
     /// as it is transmitted, and noqueue as the default qdisc (as for veth). Shape it with a qdisc, like
     /// linux-truth's measurements did with tbf.
     /// </summary>
-    public SimulatedConnection ConnectVeth(Host a, Ipv4Address addressA, Host b, Ipv4Address addressB, int prefix, int mtu = 1500)
+    public SimulatedConnection ConnectVeth(Host a, Ipv4Address addressA, Host b, Ipv4Address addressB, int prefix, int mtu = 1500) =>
+        Join(a, addressA, b, addressB, prefix, LinkConfig.Veth, mtu, "veth", (dev, port) =>
+        {
+            dev.SetQdisc(_ => new Link.Qdiscs.NoQueueQdisc());
+            return new ImmediateDriver(dev, port);
+        });
+
+    /// <summary>A device on each host, a wire between them, a driver on each device, and the addresses.</summary>
+    private SimulatedConnection Join(Host a, Ipv4Address addressA, Host b, Ipv4Address addressB, int prefix, LinkConfig link, int mtu,
+        string deviceName, Func<NetDevice, IWirePort, INetDeviceDriver> driver)
     {
-        var wire = new SimulatedLink(Scheduler, LinkConfig.Veth, Random.Fork((ulong)_links.Count + 1000));
-        var devA = a.AddDevice($"veth{a.Devices.Count}", mtu);
-        var devB = b.AddDevice($"veth{b.Devices.Count}", mtu);
-        foreach (var d in new[] { devA, devB }) d.SetQdisc(_ => new Link.Qdiscs.NoQueueQdisc());
+        var wire = new SimulatedLink(Scheduler, link, Random.Fork((ulong)_links.Count + 1000));
+        var devA = a.AddDevice($"{deviceName}{a.Devices.Count}", mtu);
+        var devB = b.AddDevice($"{deviceName}{b.Devices.Count}", mtu);
         wire.Connect(devA, devB);
-        var drvA = new ImmediateDriver(devA, wire.A);
-        var drvB = new ImmediateDriver(devB, wire.B);
+        var c = new SimulatedConnection(wire, devA, driver(devA, wire.A), devB, driver(devB, wire.B));
         a.AddAddress(devA, addressA, prefix);
         b.AddAddress(devB, addressB, prefix);
-        var c = new SimulatedConnection(wire, devA, drvA, devB, drvB);
         _links.Add(c);
         return c;
     }
