@@ -32,6 +32,14 @@ public struct SkbControlBlock
     public int Offset;
     /// <summary>Per-layer flags.</summary>
     public int Flags;
+    /// <summary>TCP: the sequence range the skb covers (tcp_skb_cb seq / end_seq, SYN and FIN count one).</summary>
+    public uint Seq, EndSeq;
+    /// <summary>TCP: header flags to send with the skb (tcp_skb_cb tcp_flags).</summary>
+    public byte TcpFlags;
+    /// <summary>TCP: scoreboard bits (tcp_skb_cb sacked: lost, retransmitted).</summary>
+    public byte Sacked;
+    /// <summary>TCP: when the skb was last sent (skb->skb_mstamp_ns), in nanoseconds of host time.</summary>
+    public long SentAtNs;
 }
 
 /// <summary>
@@ -428,4 +436,6 @@ public enum GsoType : byte
     None,
     /// <summary>SKB_GSO_UDP_L4: UDP segmentation (UDP_SEGMENT); each segment is a datagram of its own.</summary>
     UdpL4,
+    /// <summary>SKB_GSO_TCPV4: TCP segmentation (TSO); each segment carries gso_size bytes of the stream.</summary>
+    TcpV4,
 }

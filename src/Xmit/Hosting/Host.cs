@@ -4,13 +4,14 @@ using Xmit.Link;
 using Xmit.Neighbour;
 using Xmit.Network.Ipv4;
 using Xmit.Time;
+using Xmit.Transport.Tcp;
 using Xmit.Transport.Udp;
 using Xmit.Wire;
 
 namespace Xmit.Hosting;
 
 /// <summary>
-/// One host: its devices, addresses, routes, neighbour table, IPv4, ICMP and UDP, its counters, and the
+/// One host: its devices, addresses, routes, neighbour table, IPv4, ICMP, UDP and TCP, its counters, and the
 /// NET_TX softirq of its (single) CPU. Time and randomness come from outside; the host owns no thread.
 /// </summary>
 public sealed class Host
@@ -38,6 +39,8 @@ public sealed class Host
         Udp.Icmp = Icmp;
         Input.Register(Icmp);
         Input.Register(Udp);
+        Tcp = new TcpProtocol(pool, Mib, Output, scheduler, random.Fork(4), Sysctls);
+        Input.Register(Tcp);
         Reassembler.OnTimeout = head => Icmp.SendError(head, IcmpType.TimeExceeded, IcmpCode.FragmentReassemblyTimeExceeded);
     }
 
@@ -60,6 +63,7 @@ public sealed class Host
     public Reassembler Reassembler { get; }
     public Icmp Icmp { get; }
     public UdpProtocol Udp { get; }
+    public TcpProtocol Tcp { get; }
     public IReadOnlyList<NetDevice> Devices => _devices;
 
     /// <summary>Frames received with an EtherType nobody handles (rx_nohandler).</summary>
@@ -134,6 +138,7 @@ public sealed class Host
         Neighbours.Flush();
         Reassembler.Flush();
         foreach (var sk in Udp.Sockets.ToArray()) Udp.Close(sk);
+        Tcp.CloseAll();
     }
 
     public override string ToString() => Name;

@@ -21,6 +21,38 @@ public sealed class Sysctls
     /// <summary>net.ipv4.ip_local_port_range.</summary>
     public (ushort Low, ushort High) LocalPortRange { get; set; } = (32768, 60999);
 
+    /// <summary>net.ipv4.tcp_rmem / tcp_wmem: min, default (a new socket's buffer) and max (autotuning cap) in bytes.</summary>
+    public (int Min, int Default, int Max) TcpRmem { get; set; } = (4096, 131072, 6291456);
+    public (int Min, int Default, int Max) TcpWmem { get; set; } = (4096, 16384, 4194304);
+    public int TcpTimestamps { get; set; } = 1;
+    public int TcpSack { get; set; } = 1;
+    public int TcpWindowScaling { get; set; } = 1;
+    public int TcpAutocorking { get; set; } = 1;
+    public int TcpTsoWinDivisor { get; set; } = 3;
+    public int TcpMinTsoSegs { get; set; } = 2;
+    public int TcpSynRetries { get; set; } = 6;
+    public int TcpSynackRetries { get; set; } = 5;
+    public int TcpRetries2 { get; set; } = 15;
+    public int TcpReordering { get; set; } = 3;
+
+    /// <summary>
+    /// TCP knobs of features not modelled here, with the values under which the model is what Linux does (or
+    /// where the feature only matters to calls that are refused anyway); any other value is refused.
+    /// </summary>
+    private static readonly Dictionary<string, string[]?> Unmodelled = new()
+    {
+        ["net.ipv4.tcp_ecn"] = ["0"], ["net.ipv4.tcp_ecn_option"] = null, ["net.ipv4.tcp_congestion_control"] = ["cubic"],
+        ["net.ipv4.tcp_slow_start_after_idle"] = ["0"], ["net.ipv4.tcp_notsent_lowat"] = ["4294967295"],
+        ["net.ipv4.tcp_pacing_ss_ratio"] = ["200"], ["net.ipv4.tcp_pacing_ca_ratio"] = ["120"],
+        // Loss-recovery refinements (F-RTO, DSACK, RACK, TLP) are not modelled: scripts that depend on them fail, visibly.
+        ["net.ipv4.tcp_frto"] = null, ["net.ipv4.tcp_dsack"] = null, ["net.ipv4.tcp_fack"] = null,
+        ["net.ipv4.tcp_early_retrans"] = null, ["net.ipv4.tcp_recovery"] = null,
+        // Fast Open and SYN cookies matter only to calls and overflows the runner refuses or does not reach.
+        ["net.ipv4.tcp_fastopen"] = null, ["net.ipv4.tcp_fastopen_key"] = null, ["net.ipv4.tcp_syncookies"] = null,
+    };
+
+    private readonly Dictionary<string, string> _unmodelledValues = [];
+
     /// <summary>Sets <paramref name="name"/> (dotted, like net.core.wmem_max) to <paramref name="value"/>; false with a reason if unknown or invalid.</summary>
     public bool TrySet(string name, string value, out string error)
     {
@@ -41,7 +73,30 @@ public sealed class Sysctls
                     return true;
                 }
                 break;
-            case "net.core.wmem_default" or "net.core.wmem_max" or "net.core.rmem_default" or "net.core.rmem_max" or "net.ipv4.ip_default_ttl":
+            case "net.ipv4.tcp_rmem" when Triple(value, out var t): TcpRmem = t; return true;
+            case "net.ipv4.tcp_wmem" when Triple(value, out var t): TcpWmem = t; return true;
+            case "net.ipv4.tcp_timestamps" when Int(out var v): TcpTimestamps = v; return true;
+            case "net.ipv4.tcp_sack" when Int(out var v): TcpSack = v; return true;
+            case "net.ipv4.tcp_window_scaling" when Int(out var v): TcpWindowScaling = v; return true;
+            case "net.ipv4.tcp_autocorking" when Int(out var v): TcpAutocorking = v; return true;
+            case "net.ipv4.tcp_tso_win_divisor" when Int(out var v): TcpTsoWinDivisor = v; return true;
+            case "net.ipv4.tcp_min_tso_segs" when Int(out var v) && v >= 1: TcpMinTsoSegs = v; return true;
+            case "net.ipv4.tcp_syn_retries" when Int(out var v): TcpSynRetries = v; return true;
+            case "net.ipv4.tcp_synack_retries" when Int(out var v): TcpSynackRetries = v; return true;
+            case "net.ipv4.tcp_retries2" when Int(out var v): TcpRetries2 = v; return true;
+            case "net.ipv4.tcp_reordering" when Int(out var v) && v >= 1: TcpReordering = v; return true;
+            case var n when Unmodelled.TryGetValue(n, out var allowed):
+                if (allowed is null || Array.IndexOf(allowed, value.Trim()) >= 0)
+                {
+                    _unmodelledValues[n] = value.Trim();
+                    return true;
+                }
+                error = $"sysctl {n}={value.Trim()} is not modelled (the model is {string.Join(" or ", allowed)})";
+                return false;
+            case "net.core.wmem_default" or "net.core.wmem_max" or "net.core.rmem_default" or "net.core.rmem_max" or "net.ipv4.ip_default_ttl"
+                or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
+                or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"
+                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering":
                 break;
             default:
                 error = $"sysctl {name} is not modelled";
@@ -49,5 +104,14 @@ public sealed class Sysctls
         }
         error = $"invalid value '{value}' for {name}";
         return false;
+    }
+
+    private static bool Triple(string value, out (int, int, int) t)
+    {
+        t = default;
+        var p = value.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        if (p.Length != 3 || !int.TryParse(p[0], out int a) || !int.TryParse(p[1], out int b) || !int.TryParse(p[2], out int c) || a < 0 || b < a || c < b) return false;
+        t = (a, b, c);
+        return true;
     }
 }

@@ -141,7 +141,7 @@ public sealed class NetDevice
     /// <remarks>Linux: net/core/dev.c dev_hard_start_xmit(), xmit_one(), validate_xmit_skb(), dev_queue_xmit_nit()</remarks>
     public NetdevTx HardStartXmit(SkBuff skb, NetdevQueue txq)
     {
-        if (skb.IsGso && (Features & DeviceFeatures.GsoUdpL4) == 0) return SegmentAndXmit(skb, txq);
+        if (skb.GsoType == GsoType.UdpL4 && (Features & DeviceFeatures.GsoUdpL4) == 0) return SegmentAndXmit(skb, txq);
         return XmitOne(skb, txq);
     }
 

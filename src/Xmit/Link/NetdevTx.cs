@@ -30,6 +30,8 @@ public enum DeviceFeatures
     ScatterGather = 2,
     /// <summary>NETIF_F_GSO_UDP_L4: the device segments UDP GSO skbs itself (USO); otherwise the stack does.</summary>
     GsoUdpL4 = 4,
+    /// <summary>NETIF_F_TSO: the device segments TCP GSO skbs itself (TCP builds them only for such devices here).</summary>
+    Tso = 8,
 }
 
 /// <summary>Something that sees every frame crossing a device (ptype_all: tcpdump, our pcap writer, tracers).</summary>

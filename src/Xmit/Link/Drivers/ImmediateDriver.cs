@@ -18,7 +18,8 @@ public sealed class ImmediateDriver : INetDeviceDriver
 
     public NetDevice Device { get; }
     public IWirePort Port { get; }
-    public DeviceFeatures Features => DeviceFeatures.ScatterGather;
+    /// <summary>Scatter-gather by default; a tun device as packetdrill sets it up also takes TSO (and checksum) offload.</summary>
+    public DeviceFeatures Features { get; set; } = DeviceFeatures.ScatterGather;
 
     public NetdevTx StartXmit(SkBuff skb, NetdevQueue txq)
     {

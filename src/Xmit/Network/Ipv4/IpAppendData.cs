@@ -16,6 +16,7 @@ public enum MsgFlags
     DontRoute = 0x4,
     Trunc = 0x20,
     DontWait = 0x40,
+    WaitAll = 0x100,
     Confirm = 0x800,
     More = 0x8000,
 }

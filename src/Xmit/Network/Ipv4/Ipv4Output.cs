@@ -114,7 +114,8 @@ public sealed class Ipv4Output
         {
             // ip_finish_output_gso(): segments that fit the MTU go down as one skb; the device (or the stack
             // just before it) cuts them. UDP refuses larger segments before this point.
-            int segmentLength = skb.TransportHeader - skb.NetworkHeader + UdpDatagram.HeaderLength + skb.GsoSize;
+            int l4Header = skb.GsoType == GsoType.TcpV4 ? (skb.Head[skb.TransportHeader + 12] >> 4) * 4 : UdpDatagram.HeaderLength;
+            int segmentLength = skb.TransportHeader - skb.NetworkHeader + l4Header + skb.GsoSize;
             if (segmentLength <= mtu) return FinishOutput2(skb, route);
             _mib.FragFails++;
             skb.Free(SkbDropReason.IpFragFails);

@@ -37,6 +37,15 @@ public static class SockOpt
     public const int IP_RECVERR = 11;
 
     public const int IPPROTO_UDP = 17;
+    public const int IPPROTO_TCP = 6;
+    public const int SO_REUSEADDR = 2;
+    public const int SO_KEEPALIVE = 9;
+    public const int SO_LINGER = 13;
+    public const int SO_REUSEPORT = 15;
+    public const int TCP_NODELAY = 1;
+    public const int TCP_MAXSEG = 2;
+    public const int TCP_CORK = 3;
+    public const int TCP_QUICKACK = 12;
     public const int UDP_CORK = 1;
     public const int UDP_SEGMENT = 103;
 }
@@ -62,6 +71,8 @@ public static class Ioctl
     public const uint SIOCOUTQ = 0x5411;
     /// <summary>SIOCINQ (= FIONREAD): for UDP, the size of the next datagram's payload.</summary>
     public const uint SIOCINQ = 0x541B;
+    /// <summary>SIOCOUTQNSD: for TCP, bytes written and not yet sent.</summary>
+    public const uint SIOCOUTQNSD = 0x894B;
 }
 
 public static class Ev

@@ -2,6 +2,7 @@ using System.Buffers;
 using Xmit.Hosting;
 using Xmit.Network.Ipv4;
 using Xmit.Time;
+using Xmit.Transport.Tcp;
 using Xmit.Transport.Udp;
 using Xmit.Wire;
 
@@ -13,7 +14,7 @@ namespace Xmit.Sockets.Api;
 /// time (virtual in a simulation), honouring SO_SNDTIMEO / SO_RCVTIMEO, and wake when Linux would.
 /// </summary>
 /// <remarks>Linux: net/socket.c (__sys_socket, __sys_bind, __sys_connect, __sys_sendto, __sys_recvfrom, …), fs/eventpoll.c, fs/select.c</remarks>
-public sealed class Syscalls(Host host)
+public sealed partial class Syscalls(Host host)
 {
     private readonly Dictionary<int, SocketFile> _files = new();
 
@@ -48,10 +49,21 @@ public sealed class Syscalls(Host host)
         return 0;
     }
 
+    private int LookupSock(int fd, out Sock sk)
+    {
+        sk = null!;
+        int rc = Lookup(fd, out var file);
+        if (rc < 0) return rc;
+        sk = (Sock?)file.Udp ?? file.Tcp!;
+        return sk is null ? -(int)Errno.ENOTSOCK : 0;
+    }
+
     public int Socket(int domain, int type, int protocol)
     {
         if (domain != Af.AF_INET) return -(int)Errno.EAFNOSUPPORT;
         int kind = type & ~(SockType.SOCK_NONBLOCK | SockType.SOCK_CLOEXEC);
+        if (kind == SockType.SOCK_STREAM)
+            return protocol is 0 or SockOpt.IPPROTO_TCP ? TcpSocket(type) : -(int)Errno.EPROTONOSUPPORT;
         if (kind != SockType.SOCK_DGRAM) return -(int)(kind is SockType.SOCK_STREAM or SockType.SOCK_RAW ? Errno.EPROTONOSUPPORT : Errno.ESOCKTNOSUPPORT);
         if (protocol != 0 && protocol != SockOpt.IPPROTO_UDP) return -(int)Errno.EPROTONOSUPPORT;
         var file = SocketFile.ForUdp(Udp.Create());
@@ -61,6 +73,11 @@ public sealed class Syscalls(Host host)
 
     public int Bind(int fd, SockAddrIn? addr)
     {
+        if (IsTcp(fd, out _, out var tcp))
+        {
+            if (addr is not { } ta) return -(int)Errno.EFAULT;
+            return ta.Family != Af.AF_INET ? -(int)Errno.EAFNOSUPPORT : Tcp.Bind(tcp, ta.Address, ta.Port);
+        }
         int rc = LookupUdp(fd, out _, out var sk);
         if (rc < 0) return rc;
         if (addr is not { } a) return -(int)Errno.EFAULT;
@@ -70,6 +87,7 @@ public sealed class Syscalls(Host host)
 
     public int Connect(int fd, SockAddrIn? addr)
     {
+        if (IsTcp(fd, out var tf, out var tcp)) return addr is { } ta ? TcpConnect(tf, tcp, ta) : -(int)Errno.EFAULT;
         int rc = LookupUdp(fd, out _, out var sk);
         if (rc < 0) return rc;
         if (addr is not { } a) return -(int)Errno.EFAULT;
@@ -85,6 +103,11 @@ public sealed class Syscalls(Host host)
     /// <summary>sendto(): the file's O_NONBLOCK becomes MSG_DONTWAIT (sock_sendmsg); MSG_CONFIRM is accepted and ignored.</summary>
     public int SendTo(int fd, ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to)
     {
+        if (IsTcp(fd, out var tf, out var tcp))
+        {
+            if (tf.State != SocketState.Connected && tcp.State is TcpState.Close or TcpState.Listen) return -(int)Errno.EPIPE;
+            return Tcp.SendMsg(tcp, buffer, flags, tf.NonBlocking || (flags & MsgFlags.DontWait) != 0);
+        }
         int rc = LookupUdp(fd, out var file, out var sk);
         if (rc < 0) return rc;
         if (file.NonBlocking) flags |= MsgFlags.DontWait;
@@ -134,6 +157,11 @@ public sealed class Syscalls(Host host)
     public int RecvFrom(int fd, Span<byte> buffer, MsgFlags flags, out SockAddrIn from)
     {
         from = default;
+        if (IsTcp(fd, out var tf, out var tcp))
+        {
+            if (tcp.State is TcpState.Close && tf.State != SocketState.Connected) return -(int)Errno.ENOTCONN;
+            return Tcp.RecvMsg(tcp, buffer, flags, tf.NonBlocking || (flags & MsgFlags.DontWait) != 0);
+        }
         int rc = LookupUdp(fd, out var file, out var sk);
         if (rc < 0) return rc;
         bool noblock = file.NonBlocking || (flags & MsgFlags.DontWait) != 0;
@@ -164,6 +192,7 @@ public sealed class Syscalls(Host host)
     /// <remarks>Linux: net/core/sock.c sk_setsockopt(); net/ipv4/ip_sockglue.c do_ip_setsockopt(); net/ipv4/udp.c udp_lib_setsockopt()</remarks>
     public int SetSockOpt(int fd, int level, int name, int value)
     {
+        if (IsTcp(fd, out _, out var tcp)) return TcpSetSockOpt(tcp, level, name, value);
         int rc = LookupUdp(fd, out _, out var sk);
         if (rc < 0) return rc;
         switch (level, name)
@@ -215,7 +244,7 @@ public sealed class Syscalls(Host host)
     /// <summary>setsockopt(SO_SNDTIMEO / SO_RCVTIMEO) with a struct timeval; zero means block forever.</summary>
     public int SetSockOptTimeout(int fd, int name, Duration timeout)
     {
-        int rc = LookupUdp(fd, out _, out var sk);
+        int rc = LookupSock(fd, out var sk);
         if (rc < 0) return rc;
         if (timeout < Duration.Zero) return -(int)Errno.EDOM;
         var value = timeout == Duration.Zero ? Duration.FromNanoseconds(long.MaxValue) : timeout;
@@ -229,7 +258,7 @@ public sealed class Syscalls(Host host)
     public int GetSockOptTimeout(int fd, int name, out Duration timeout)
     {
         timeout = Duration.Zero;
-        int rc = LookupUdp(fd, out _, out var sk);
+        int rc = LookupSock(fd, out var sk);
         if (rc < 0) return rc;
         var value = name == SockOpt.SO_SNDTIMEO ? sk.SndTimeo : name == SockOpt.SO_RCVTIMEO ? sk.RcvTimeo : Duration.FromNanoseconds(-1);
         if (value.Nanoseconds < 0) return -(int)Errno.ENOPROTOOPT;
@@ -240,6 +269,7 @@ public sealed class Syscalls(Host host)
     public int GetSockOpt(int fd, int level, int name, out int value)
     {
         value = 0;
+        if (IsTcp(fd, out _, out var tcp)) return TcpGetSockOpt(tcp, level, name, out value);
         int rc = LookupUdp(fd, out _, out var sk);
         if (rc < 0) return rc;
         switch (level, name)
@@ -279,6 +309,7 @@ public sealed class Syscalls(Host host)
     public int Ioctl(int fd, uint request, out int value)
     {
         value = 0;
+        if (IsTcp(fd, out _, out var tcp)) return TcpIoctl(tcp, request, out value);
         int rc = LookupUdp(fd, out _, out var sk);
         if (rc < 0) return rc;
         switch (request)
@@ -296,6 +327,7 @@ public sealed class Syscalls(Host host)
     /// <remarks>Linux: net/ipv4/af_inet.c inet_shutdown()</remarks>
     public int Shutdown(int fd, int how)
     {
+        if (IsTcp(fd, out var tf, out var tcp)) return TcpShutdown(tf, tcp, how);
         int rc = LookupUdp(fd, out var file, out var sk);
         if (rc < 0) return rc;
         if (how is < 0 or > 2) return -(int)Errno.EINVAL;
@@ -309,6 +341,7 @@ public sealed class Syscalls(Host host)
         if (!_files.Remove(fd, out var file)) return -(int)Errno.EBADF;
         foreach (var ep in file.Watchers.ToList()) ep.Forget(file);
         if (file.Udp is { } sk) Udp.Close(sk);
+        if (file.Tcp is { } tcp) Tcp.Close(tcp);
         return 0;
     }
 

@@ -1,0 +1,772 @@
+using Xmit.Buffers;
+using Xmit.Network.Ipv4;
+using Xmit.Sockets;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Transport.Tcp;
+
+public sealed partial class TcpProtocol
+{
+    /// <summary>
+    /// tcp_v4_rcv(): checksum, socket lookup (a RST for segments nobody wants), then the state machine.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_ipv4.c tcp_v4_rcv(), tcp_v4_do_rcv()</remarks>
+    public void Receive(SkBuff skb, Ipv4Address source, Ipv4Address destination)
+    {
+        if (!TcpSegment.TryCreate(skb.Data, out var seg) || !seg.VerifyChecksum(source, destination))
+        {
+            Mib.InErrs++;
+            skb.Free(SkbDropReason.PktTooSmall);
+            return;
+        }
+        Mib.InSegs++;
+        var sk = Lookup(destination, seg.DestinationPort, source, seg.SourcePort);
+        if (sk is null)
+        {
+            SendResetFor(destination, source, seg);
+            skb.Free(SkbDropReason.NoSocket);
+            return;
+        }
+        if (sk.State == TcpState.Listen)
+        {
+            ListenReceive(sk, seg, source, destination);
+            skb.Free(SkbDropReason.Consumed);
+            return;
+        }
+        if (sk.State == TcpState.SynSent)
+        {
+            SynSentReceive(sk, seg);
+            skb.Free(SkbDropReason.Consumed);
+            return;
+        }
+        StateProcess(sk, skb, seg);
+    }
+
+    /// <summary>
+    /// A segment for a listener: a SYN creates the child in SYN-RECV (options negotiated, SYN-ACK sent); an
+    /// ACK is answered with a RST; a full accept queue drops the SYN.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_conn_request(); net/ipv4/tcp_minisocks.c tcp_create_openreq_child()</remarks>
+    private void ListenReceive(TcpSock listener, TcpSegment seg, Ipv4Address source, Ipv4Address destination)
+    {
+        byte f = seg.Flags;
+        if ((f & TcpFlags.Rst) != 0) return;
+        if ((f & TcpFlags.Ack) != 0)
+        {
+            SendResetFor(destination, source, seg);
+            return;
+        }
+        if ((f & TcpFlags.Syn) == 0) return;
+        if (listener.AcceptQueue.Count > listener.Backlog || (listener.Shutdown & Sock.RcvShutdown) != 0)
+        {
+            Mib.ListenOverflows++;
+            Mib.ListenDrops++;
+            return;
+        }
+        var route = _output.Routes.Lookup(source);
+        if (route is null) return;
+        var opt = TcpOptions.Parse(seg.Options, syn: true);
+        var child = new TcpSock(this, _clock, listener.SndBuf, listener.RcvBuf)
+        {
+            DefaultTtl = listener.DefaultTtl, Parent = listener, LocalAddress = destination, LocalPort = seg.DestinationPort,
+            RemoteAddress = source, RemotePort = seg.SourcePort, Tos = listener.Tos, Ttl = listener.Ttl, NonAgle = listener.NonAgle,
+            UserMss = listener.UserMss, SndTimeo = listener.SndTimeo, RcvTimeo = listener.RcvTimeo,
+        };
+        _sockets.Add(child);
+        child.Iss = _random.NextUInt32();
+        child.InetId = (ushort)_random.NextUInt32(0x10000);
+        InitConnection(child, route.EffectiveMtu);
+        child.Irs = seg.Seq;
+        child.RcvNxt = child.CopiedSeq = child.RcvWup = seg.Seq + 1;
+        NegotiateOptions(child, opt, route.EffectiveMtu);
+        child.SndWnd = seg.Window; // a SYN's window is never scaled
+        child.SndWl1 = seg.Seq;
+        child.MaxWindow = child.SndWnd;
+        child.State = TcpState.SynRecv;
+        listener.SynQueueLength++;
+        SendSynAck(child);
+    }
+
+    /// <summary>What both ends offered in the SYNs: MSS, window scaling, SACK, timestamps (each only if our sysctl allows it).</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_parse_options(), tcp_openreq_init(); net/ipv4/tcp_output.c tcp_sync_mss()</remarks>
+    private void NegotiateOptions(TcpSock sk, in TcpOptions opt, int pmtu)
+    {
+        sk.MssClamp = opt.Mss != 0 ? opt.Mss : MssDefault;
+        if (sk.UserMss > 0 && sk.UserMss < sk.MssClamp) sk.MssClamp = sk.UserMss;
+        sk.WscaleOk = opt.WindowScale >= 0 && Sysctls.TcpWindowScaling != 0;
+        sk.SndWscale = sk.WscaleOk ? (byte)opt.WindowScale : (byte)0;
+        if (sk.RcvWscale == 0 && sk.WscaleOk && sk.State != TcpState.SynSent) sk.RcvWscale = ChooseWscale(sk);
+        if (!sk.WscaleOk) sk.RcvWscale = 0;
+        sk.SackOk = opt.SackPermitted && Sysctls.TcpSack != 0;
+        sk.TimestampOk = opt.HasTimestamp && Sysctls.TcpTimestamps != 0;
+        if (sk.TimestampOk) sk.TsRecent = opt.TsVal;
+        SyncMss(sk, pmtu);
+        InitRcvMss(sk);
+    }
+
+    /// <summary>tcp_initialize_rcv_mss(): a first guess of the peer's segment size, at most 536.</summary>
+    private static void InitRcvMss(TcpSock sk)
+    {
+        int hint = Math.Min(sk.AdvMss, sk.MssCache);
+        hint = Math.Min(hint, (int)(sk.RcvWnd / 2));
+        hint = Math.Min(hint, MssDefault);
+        sk.RcvMss = Math.Max(hint, MinMss);
+    }
+
+    /// <summary>
+    /// SYN-SENT: a SYN-ACK for our SYN establishes the connection (ACK sent at once), RST|ACK refuses it
+    /// (ECONNREFUSED); a wrong ACK is answered with a RST.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rcv_synsent_state_process(), tcp_finish_connect()</remarks>
+    private void SynSentReceive(TcpSock sk, TcpSegment seg)
+    {
+        byte f = seg.Flags;
+        if ((f & TcpFlags.Ack) != 0 && seg.Ack != sk.SndNxt)
+        {
+            if ((f & TcpFlags.Rst) == 0) SendResetFor(sk.LocalAddress, sk.RemoteAddress, seg);
+            return;
+        }
+        if ((f & TcpFlags.Rst) != 0)
+        {
+            if ((f & TcpFlags.Ack) == 0) return;
+            sk.Error = Errno.ECONNREFUSED;
+            Mib.AttemptFails++;
+            Done(sk);
+            return;
+        }
+        if ((f & TcpFlags.Syn) == 0 || (f & TcpFlags.Ack) == 0) return; // simultaneous open is not modelled
+        var route = _output.Routes.Lookup(sk.RemoteAddress);
+        var opt = TcpOptions.Parse(seg.Options, syn: true);
+        sk.Irs = seg.Seq;
+        sk.RcvNxt = sk.CopiedSeq = sk.RcvWup = seg.Seq + 1;
+        NegotiateOptions(sk, opt, route?.EffectiveMtu ?? 1500);
+        sk.SndWnd = seg.Window;
+        sk.SndWl1 = seg.Seq;
+        sk.MaxWindow = sk.SndWnd;
+        AckSyn(sk, opt);
+        sk.State = TcpState.Established;
+        InitTransfer(sk);
+        SendAck(sk);
+        sk.RaiseStateChange();
+    }
+
+    /// <summary>The ACK of our SYN: free it, take the RTT sample (from the timestamp echo or the SYN's send time).</summary>
+    private void AckSyn(TcpSock sk, in TcpOptions opt)
+    {
+        if (sk.Queue.Peek() is { } syn && (syn.Cb.TcpFlags & TcpFlags.Syn) != 0)
+        {
+            sk.Queue.Unlink(syn);
+            sk.WmemQueued -= syn.Truesize;
+            syn.Free(SkbDropReason.Consumed);
+        }
+        sk.SndUna = sk.SndNxt;
+        sk.PacketsOut = 0;
+        sk.RetransOut = 0;
+        sk.LostOut = 0;
+        _clock.Disarm(sk.RetransmitTimer);
+        // A retransmitted SYN gives no RTT sample (Karn) unless the timestamp echo says which one was answered.
+        if (sk.Retransmits == 0) RttEstimator(sk, (Now - sk.SynSentAt).Nanoseconds / 1000);
+        else if (sk.TimestampOk && opt.TsEcr != 0) RttEstimator(sk, (long)(TsNow - opt.TsEcr) * 1000);
+        sk.Retransmits = 0;
+        sk.Backoff = 0;
+        SetRto(sk);
+    }
+
+    /// <summary>tcp_init_transfer(): cwnd 10 (reset to 1 after a lost SYN is left to tcp_init_cwnd — not modelled), pacing rate.</summary>
+    private void InitTransfer(TcpSock sk)
+    {
+        sk.SndCwnd = 10;
+        sk.LastSendTime = Now;
+        UpdatePacingRate(sk);
+        sk.WriteSeq = sk.SndNxt;
+        sk.PushedSeq = sk.SndNxt;
+        sk.SndSml = sk.SndNxt;
+    }
+
+    /// <summary>
+    /// tcp_rcv_state_process() / tcp_rcv_established() for the synchronised states: sequence check, RST, SYN,
+    /// ACK processing (which also completes a passive open), data and FIN, then the ACK decision.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rcv_state_process(), tcp_validate_incoming(), tcp_sequence()</remarks>
+    private void StateProcess(TcpSock sk, SkBuff skb, TcpSegment seg)
+    {
+        byte f = seg.Flags;
+        uint seq = seg.Seq;
+        int len = seg.Payload.Length;
+        uint endSeq = seq + (uint)len + ((f & TcpFlags.Fin) != 0 ? 1u : 0);
+        var opt = TcpOptions.Parse(seg.Options, syn: false);
+
+        // tcp_sequence(): acceptable if it overlaps the receive window.
+        uint wndEnd = sk.RcvNxt + Math.Max(sk.RcvWnd, 0);
+        bool acceptable = !Before(endSeq, sk.RcvWup) && !After(seq, wndEnd) || (len == 0 && seq == sk.RcvNxt);
+        if (!acceptable)
+        {
+            if ((f & TcpFlags.Rst) == 0) SendAck(sk); // tcp_send_dupack
+            skb.Free(SkbDropReason.Consumed);
+            return;
+        }
+        if ((f & TcpFlags.Rst) != 0)
+        {
+            // RFC 5961: only an exact RST resets; one elsewhere in the window gets a challenge ACK.
+            if (seq == sk.RcvNxt) Reset(sk);
+            else SendAck(sk);
+            skb.Free(SkbDropReason.Consumed);
+            return;
+        }
+        if ((f & TcpFlags.Syn) != 0)
+        {
+            SendAck(sk); // challenge ACK
+            skb.Free(SkbDropReason.Consumed);
+            return;
+        }
+        if ((f & TcpFlags.Ack) == 0)
+        {
+            skb.Free(SkbDropReason.Consumed);
+            return;
+        }
+        if (sk.TimestampOk && opt.HasTimestamp && !After(seq, sk.RcvWup)) sk.TsRecent = opt.TsVal;
+
+        if (sk.State == TcpState.SynRecv)
+        {
+            if (seg.Ack != sk.SndNxt)
+            {
+                SendResetFor(sk.LocalAddress, sk.RemoteAddress, seg);
+                skb.Free(SkbDropReason.Consumed);
+                return;
+            }
+            AckSyn(sk, opt);
+            sk.SndWnd = (uint)seg.Window << sk.SndWscale;
+            sk.SndWl1 = seq;
+            sk.MaxWindow = Math.Max(sk.MaxWindow, sk.SndWnd);
+            sk.State = TcpState.Established;
+            InitTransfer(sk);
+            Mib.PassiveOpens++;
+            if (sk.Parent is { } parent)
+            {
+                parent.SynQueueLength--;
+                parent.AcceptQueue.Enqueue(sk);
+                parent.RaiseDataReady();
+            }
+        }
+        else if (!Ack(sk, seg, opt))
+        {
+            skb.Free(SkbDropReason.Consumed);
+            return;
+        }
+
+        // States after our FIN was acknowledged.
+        bool finAcked = sk.SndUna == sk.WriteSeq && sk.Queue.IsEmpty;
+        switch (sk.State)
+        {
+            case TcpState.FinWait1 when finAcked:
+                sk.State = TcpState.FinWait2;
+                sk.RaiseStateChange();
+                break;
+            case TcpState.Closing when finAcked:
+                EnterTimeWait(sk);
+                skb.Free(SkbDropReason.Consumed);
+                return;
+            case TcpState.LastAck when finAcked:
+                Done(sk);
+                skb.Free(SkbDropReason.Consumed);
+                return;
+        }
+
+        // Data and FIN.
+        if ((len > 0 || (f & TcpFlags.Fin) != 0) && sk.State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+        {
+            if ((sk.Shutdown & Sock.RcvShutdown) != 0 && sk.Dead && len > 0)
+            {
+                // Data for a closed socket: abort (tcp_rcv_state_process, "TCPAbortOnData").
+                Mib.AbortOnData++;
+                SendActiveReset(sk);
+                Done(sk);
+                skb.Free(SkbDropReason.Consumed);
+                return;
+            }
+            skb.Pull(seg.HeaderLength);
+            DataQueue(sk, skb, seq, endSeq, (f & TcpFlags.Fin) != 0);
+        }
+        else skb.Free(SkbDropReason.Consumed);
+
+        if (sk.State != TcpState.Close)
+        {
+            PushPendingFrames(sk, SendMss(sk, out _), sk.NonAgle); // tcp_data_snd_check
+            AckSndCheck(sk);
+        }
+    }
+
+    /// <summary>A reset received: ECONNREFUSED in SYN-RECV... ECONNRESET when established, EPIPE after close_wait.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_reset()</remarks>
+    private void Reset(TcpSock sk)
+    {
+        sk.Error = sk.State switch
+        {
+            TcpState.SynSent => Errno.ECONNREFUSED,
+            TcpState.CloseWait => Errno.EPIPE,
+            TcpState.Close => Errno.OK,
+            _ => Errno.ECONNRESET,
+        };
+        if (sk.State is TcpState.Established or TcpState.CloseWait) Mib.EstabResets++;
+        Done(sk);
+    }
+
+    /// <summary>
+    /// tcp_ack(): ignore old ACKs, drop ACKs of unsent data, update the send window, free what was
+    /// acknowledged (RTT sample, RTO rearmed), count duplicate ACKs for fast retransmit, grow cwnd, and wake
+    /// writers when memory came back.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_ack(), tcp_ack_update_window(), tcp_clean_rtx_queue(), tcp_cong_avoid(), tcp_fastretrans_alert()</remarks>
+    private bool Ack(TcpSock sk, TcpSegment seg, in TcpOptions opt)
+    {
+        uint ack = seg.Ack;
+        uint priorUna = sk.SndUna;
+        if (Before(ack, priorUna)) return true; // old duplicate: data still processed
+        if (After(ack, sk.SndNxt))
+        {
+            SendAck(sk); // ACK of data not sent yet: tell the peer where we are
+            return false;
+        }
+        uint nwin = (uint)seg.Window << sk.SndWscale;
+        bool windowChanged = false;
+        if (After(ack, sk.SndUna) || After(seg.Seq, sk.SndWl1) || (seg.Seq == sk.SndWl1 && nwin != sk.SndWnd))
+        {
+            windowChanged = nwin != sk.SndWnd;
+            sk.SndWl1 = seg.Seq;
+            sk.SndWnd = nwin;
+            if (nwin > sk.MaxWindow) sk.MaxWindow = nwin;
+        }
+        uint acked = CleanRtxQueue(sk, ack, opt);
+        sk.SndUna = ack;
+        if (acked == 0 && ack == priorUna && sk.PacketsOut > 0 && seg.Payload.Length == 0 && !windowChanged && (seg.Flags & TcpFlags.Fin) == 0)
+            DupAck(sk);
+        else if (acked > 0)
+        {
+            AckAdvanced(sk, acked);
+        }
+        if (acked > 0 || windowChanged)
+        {
+            UpdatePacingRate(sk);
+            if (sk.StreamWriteable) sk.RaiseWriteSpace();
+        }
+        return true;
+    }
+
+    /// <summary>tcp_clean_rtx_queue(): free fully acknowledged skbs, trim a partly acknowledged one, take an RTT sample (Karn).</summary>
+    private uint CleanRtxQueue(TcpSock sk, uint ack, in TcpOptions opt)
+    {
+        uint ackedSegs = 0;
+        long rttSampleNs = -1;
+        bool retransAcked = false;
+        int mss = sk.MssCache;
+        while (sk.Queue.Peek() is { } skb && skb != sk.SendHead)
+        {
+            if (After(skb.Cb.EndSeq, ack))
+            {
+                if (!After(ack, skb.Cb.Seq) || (skb.Cb.TcpFlags & TcpFlags.Syn) != 0) break;
+                // Partly acknowledged TSO skb: tcp_trim_head.
+                int before = Pcount(skb, mss);
+                int n = (int)(ack - skb.Cb.Seq);
+                skb.Pull(n);
+                skb.Truesize -= n;
+                sk.WmemQueued -= n;
+                skb.Cb.Seq = ack;
+                uint segs = (uint)(before - Pcount(skb, mss));
+                ackedSegs += segs;
+                SubtractOut(sk, skb, segs);
+                if ((skb.Cb.Sacked & SackedRetrans) == 0) rttSampleNs = Now.Nanoseconds - skb.Cb.SentAtNs;
+                break;
+            }
+            uint pc = (uint)Pcount(skb, mss);
+            ackedSegs += pc;
+            SubtractOut(sk, skb, pc);
+            if ((skb.Cb.Sacked & SackedRetrans) != 0) retransAcked = true;
+            else rttSampleNs = Now.Nanoseconds - skb.Cb.SentAtNs;
+            sk.Queue.Unlink(skb);
+            sk.WmemQueued -= skb.Truesize;
+            skb.Free(SkbDropReason.Consumed);
+        }
+        if (ackedSegs == 0) return 0;
+        if (sk.TimestampOk && opt.HasTimestamp && opt.TsEcr != 0) RttEstimator(sk, (long)(TsNow - opt.TsEcr) * 1000);
+        else if (rttSampleNs >= 0 && !retransAcked) RttEstimator(sk, rttSampleNs / 1000);
+        sk.Backoff = 0;
+        sk.Retransmits = 0;
+        SetRto(sk);
+        RearmRto(sk);
+        return ackedSegs;
+    }
+
+    private static void SubtractOut(TcpSock sk, SkBuff skb, uint segs)
+    {
+        sk.PacketsOut -= Math.Min(sk.PacketsOut, segs);
+        if ((skb.Cb.Sacked & SackedLost) != 0) sk.LostOut -= Math.Min(sk.LostOut, segs);
+        if ((skb.Cb.Sacked & SackedRetrans) != 0) sk.RetransOut -= Math.Min(sk.RetransOut, segs);
+    }
+
+    /// <summary>
+    /// A duplicate ACK. Without a SACK scoreboard each counts as one segment that left the network (Reno's
+    /// tcp_add_reno_sack); the third starts fast recovery: ssthresh from CUBIC's β, the head is resent.
+    /// </summary>
+    private void DupAck(TcpSock sk)
+    {
+        sk.DupAcks++;
+        if (sk.SackedOut + 1 < sk.PacketsOut) sk.SackedOut++;
+        if (sk.CaState == TcpCaState.Open && sk.DupAcks >= Sysctls.TcpReordering && sk.Queue.Peek() is { } head)
+        {
+            sk.PriorCwnd = sk.SndCwnd;
+            sk.SndSsthresh = CubicSsthresh(sk);
+            sk.SndCwnd = sk.SndSsthresh;
+            sk.CaState = TcpCaState.Recovery;
+            sk.HighSeq = sk.SndNxt;
+            Mib.FastRetrans++;
+            MarkLost(sk, head);
+            RetransmitSkb(sk, head);
+        }
+        else if (sk.CaState >= TcpCaState.Recovery) RetransmitQueue(sk);
+    }
+
+    private void MarkLost(TcpSock sk, SkBuff skb)
+    {
+        if ((skb.Cb.Sacked & SackedLost) != 0) return;
+        if (skb.Len > sk.MssCache) Fragment(sk, skb, sk.MssCache);
+        skb.Cb.Sacked |= SackedLost;
+        sk.LostOut += (uint)Pcount(skb, sk.MssCache);
+    }
+
+    /// <summary>New data acknowledged: leave Recovery / Loss past high_seq, otherwise grow cwnd while it limits us.</summary>
+    private void AckAdvanced(TcpSock sk, uint acked)
+    {
+        sk.DupAcks = 0;
+        sk.SackedOut = sk.SackedOut > acked ? sk.SackedOut - acked : 0;
+        if (sk.CaState >= TcpCaState.Recovery)
+        {
+            if (!Before(sk.SndUna, sk.HighSeq))
+            {
+                if (sk.CaState == TcpCaState.Recovery) sk.SndCwnd = sk.SndSsthresh;
+                sk.CaState = TcpCaState.Open;
+                sk.SackedOut = 0;
+            }
+            else
+            {
+                if (sk.CaState == TcpCaState.Loss) CongAvoid(sk, acked);
+                else if (sk.Queue.Peek() is { } head && head != sk.SendHead) MarkLost(sk, head); // partial ACK (NewReno)
+                RetransmitQueue(sk);
+                return;
+            }
+        }
+        CongAvoid(sk, acked);
+    }
+
+    /// <summary>tcp_cong_avoid(): slow start up to ssthresh, then one segment per window (Reno's line; CUBIC's curve is not modelled yet).</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cong.c tcp_slow_start(), tcp_cong_avoid_ai(); include/net/tcp.h tcp_is_cwnd_limited()</remarks>
+    private static void CongAvoid(TcpSock sk, uint acked)
+    {
+        bool slowStart = sk.SndCwnd < sk.SndSsthresh;
+        bool limited = sk.IsCwndLimited || (slowStart && sk.SndCwnd < 2 * sk.MaxPacketsOut);
+        if (!limited) return;
+        if (slowStart)
+        {
+            uint cwnd = Math.Min(sk.SndCwnd + acked, sk.SndSsthresh);
+            acked -= cwnd - sk.SndCwnd;
+            sk.SndCwnd = cwnd;
+            if (acked == 0) return;
+        }
+        sk.SndCwndCnt += acked;
+        if (sk.SndCwndCnt >= sk.SndCwnd)
+        {
+            uint delta = sk.SndCwndCnt / sk.SndCwnd;
+            sk.SndCwndCnt -= delta * sk.SndCwnd;
+            sk.SndCwnd += delta;
+        }
+    }
+
+    /// <summary>tcp_update_pacing_rate(): 200 % of cwnd × mss / srtt in slow start, 120 % after.</summary>
+    private static void UpdatePacingRate(TcpSock sk)
+    {
+        if (sk.SrttUs == 0) return;
+        ulong rate = (ulong)sk.MssCache * 8 * 1_000_000 / 100;
+        rate *= sk.SndCwnd < sk.SndSsthresh / 2 ? 200u : 120u;
+        rate *= Math.Max(sk.SndCwnd, sk.PacketsOut);
+        rate /= (ulong)sk.SrttUs;
+        sk.PacingRate = rate;
+    }
+
+    /// <summary>tcp_rtt_estimator(): Jacobson/Karels with Linux's scaled srtt and the rttvar floor of TCP_RTO_MIN.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rtt_estimator(), tcp_set_rto()</remarks>
+    private static void RttEstimator(TcpSock sk, long mrttUs)
+    {
+        long m = Math.Max(mrttUs, 1);
+        long rtoMinUs = RtoMin.Nanoseconds / 1000;
+        if (sk.SrttUs != 0)
+        {
+            m -= sk.SrttUs >> 3;
+            sk.SrttUs += m;
+            if (m < 0)
+            {
+                m = -m;
+                m -= sk.MdevUs >> 2;
+                if (m > 0) m >>= 3;
+            }
+            else m -= sk.MdevUs >> 2;
+            sk.MdevUs += m;
+            if (sk.MdevUs > sk.MdevMaxUs)
+            {
+                sk.MdevMaxUs = sk.MdevUs;
+                if (sk.MdevMaxUs > sk.RttvarUs) sk.RttvarUs = sk.MdevMaxUs;
+            }
+            if (After(sk.SndUna, sk.RttSeq))
+            {
+                if (sk.MdevMaxUs < sk.RttvarUs) sk.RttvarUs -= (sk.RttvarUs - sk.MdevMaxUs) >> 2;
+                sk.RttSeq = sk.SndNxt;
+                sk.MdevMaxUs = rtoMinUs;
+            }
+        }
+        else
+        {
+            sk.SrttUs = m << 3;
+            sk.MdevUs = m << 1;
+            sk.RttvarUs = Math.Max(sk.MdevUs, rtoMinUs);
+            sk.MdevMaxUs = sk.RttvarUs;
+            sk.RttSeq = sk.SndNxt;
+        }
+    }
+
+    private static void SetRto(TcpSock sk)
+    {
+        if (sk.SrttUs == 0) return;
+        var rto = Duration.FromMicroseconds((sk.SrttUs >> 3) + sk.RttvarUs);
+        sk.Rto = Duration.Min(rto, RtoMax);
+    }
+
+    /// <summary>
+    /// tcp_data_queue(): in-order data joins the receive queue (and pulls in what the out-of-order queue now
+    /// continues), a FIN moves the state on; data beyond rcv_nxt waits out of order and is ACKed at once with
+    /// SACK blocks; a duplicate is ACKed at once.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_data_queue(), tcp_ofo_queue(), tcp_fin(), tcp_event_data_recv()</remarks>
+    private void DataQueue(TcpSock sk, SkBuff skb, uint seq, uint endSeq, bool fin)
+    {
+        skb.Cb.Seq = seq;
+        skb.Cb.EndSeq = endSeq;
+        skb.Cb.TcpFlags = fin ? TcpFlags.Fin : (byte)0;
+        if (!After(endSeq, sk.RcvNxt))
+        {
+            // All old: a retransmission we already have.
+            skb.Free(SkbDropReason.Consumed);
+            EnterQuickAck(sk);
+            SendAck(sk);
+            return;
+        }
+        if (After(seq, sk.RcvNxt))
+        {
+            InsertOutOfOrder(sk, skb);
+            SendAck(sk); // ICSK_ACK_NOW with SACK
+            return;
+        }
+        // Overlap with what we have: drop the old part.
+        int dup = (int)(sk.RcvNxt - seq);
+        if (dup > 0)
+        {
+            skb.Pull(dup);
+            skb.Cb.Seq = sk.RcvNxt;
+        }
+        QueueInOrder(sk, skb);
+        while (sk.OutOfOrder.Peek() is { } next && !After(next.Cb.Seq, sk.RcvNxt))
+        {
+            sk.OutOfOrder.Unlink(next);
+            if (!After(next.Cb.EndSeq, sk.RcvNxt))
+            {
+                next.Free(SkbDropReason.Consumed);
+                continue;
+            }
+            int d = (int)(sk.RcvNxt - next.Cb.Seq);
+            if (d > 0) { next.Pull(d); next.Cb.Seq = sk.RcvNxt; }
+            QueueInOrder(sk, next);
+        }
+        if (!sk.OutOfOrder.IsEmpty) sk.AckPending = true;
+        sk.RaiseDataReady();
+    }
+
+    private void QueueInOrder(TcpSock sk, SkBuff skb)
+    {
+        bool fin = (skb.Cb.TcpFlags & TcpFlags.Fin) != 0;
+        if (skb.Len > 0) EventDataRecv(sk, skb.Len);
+        sk.RcvNxt = skb.Cb.EndSeq;
+        if (skb.Len > 0 || fin)
+        {
+            sk.SetOwnerR(skb);
+            sk.ReceiveQueue.Enqueue(skb);
+        }
+        else skb.Free(SkbDropReason.Consumed);
+        if (fin) Fin(sk);
+    }
+
+    private static void InsertOutOfOrder(TcpSock sk, SkBuff skb)
+    {
+        SkBuff? after = null;
+        for (var s = sk.OutOfOrder.PeekTail(); s is not null; s = SkBuffQueue.PrevOf(s))
+        {
+            if (!After(s.Cb.Seq, skb.Cb.Seq))
+            {
+                after = s;
+                break;
+            }
+        }
+        if (after is not null && !After(skb.Cb.EndSeq, after.Cb.EndSeq))
+        {
+            skb.Free(SkbDropReason.Consumed); // already held
+            return;
+        }
+        sk.SetOwnerR(skb);
+        sk.OutOfOrder.InsertAfter(after, skb);
+    }
+
+    /// <summary>tcp_event_data_recv(): ACK scheduling — quick ACKs for a new flow, then ato follows the gaps between segments.</summary>
+    private void EventDataRecv(TcpSock sk, int len)
+    {
+        sk.AckPending = true;
+        if (len >= sk.RcvMss) sk.RcvMss = Math.Min(len, sk.AdvMss); // tcp_measure_rcv_mss
+        if (sk.Ato == Duration.Zero)
+        {
+            IncrQuickAck(sk, MaxQuickAcks);
+            sk.Ato = AtoMin;
+        }
+        else
+        {
+            var m = Now - sk.LastReceiveTime;
+            if (m <= AtoMin / 2) sk.Ato = sk.Ato / 2 + AtoMin / 2;
+            else if (m < sk.Ato) sk.Ato = Duration.Min(sk.Ato / 2 + m, sk.Rto);
+            else if (m > sk.Rto) IncrQuickAck(sk, MaxQuickAcks);
+        }
+        sk.LastReceiveTime = Now;
+    }
+
+    /// <summary>tcp_incr_quickack(): about half a window of segments are ACKed at once, up to 16.</summary>
+    private static void IncrQuickAck(TcpSock sk, int max)
+    {
+        int quick = (int)(sk.RcvWnd / (uint)(2 * Math.Max(sk.RcvMss, 1)));
+        if (quick == 0) quick = 2;
+        quick = Math.Min(quick, max);
+        if (quick > sk.QuickAcks) sk.QuickAcks = quick;
+    }
+
+    private static void EnterQuickAck(TcpSock sk)
+    {
+        IncrQuickAck(sk, MaxQuickAcks);
+        sk.PingPong = false;
+        sk.Ato = AtoMin;
+    }
+
+    /// <summary>tcp_fin(): the peer finished sending — CLOSE-WAIT, CLOSING or TIME-WAIT; readers see EOF; the FIN is ACKed at once.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_fin()</remarks>
+    private void Fin(TcpSock sk)
+    {
+        sk.FinReceived = true;
+        sk.Shutdown |= Sock.RcvShutdown;
+        sk.AckPending = true;
+        sk.QuickAcks = Math.Max(sk.QuickAcks, 1);
+        sk.PingPong = false;
+        switch (sk.State)
+        {
+            case TcpState.Established:
+                sk.State = TcpState.CloseWait;
+                break;
+            case TcpState.FinWait1:
+                sk.State = TcpState.Closing;
+                break;
+            case TcpState.FinWait2:
+                SendAck(sk);
+                EnterTimeWait(sk);
+                break;
+        }
+        sk.RaiseStateChange();
+    }
+
+    private void EnterTimeWait(TcpSock sk)
+    {
+        sk.State = TcpState.TimeWait;
+        _clock.Disarm(sk.RetransmitTimer);
+        _clock.Disarm(sk.DelackTimer);
+        _clock.Arm(sk.TimeWaitTimer, Now + TimeWaitLength);
+        sk.RaiseStateChange();
+    }
+
+    /// <summary>
+    /// __tcp_ack_snd_check(): ACK now when more than one full segment arrived since the last ACK, in quick-ACK
+    /// mode, or while out-of-order data is held; otherwise delay it.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c __tcp_ack_snd_check(); include/net/tcp.h tcp_in_quickack_mode()</remarks>
+    private void AckSndCheck(TcpSock sk)
+    {
+        if (!sk.AckPending || sk.State is TcpState.Close or TcpState.TimeWait) return;
+        bool quick = sk.QuickAcks > 0 && !sk.PingPong;
+        if ((sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss) || quick || !sk.OutOfOrder.IsEmpty)
+            SendAck(sk);
+        else
+            SendDelayedAck(sk);
+    }
+
+    /// <summary>
+    /// tcp_recvmsg(): copy in-order bytes (MSG_PEEK leaves them), wait for data unless non-blocking, 0 at the
+    /// peer's FIN; freed receive space may open the window (tcp_cleanup_rbuf sends a window update).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_recvmsg_locked(), tcp_cleanup_rbuf()</remarks>
+    public int RecvMsg(TcpSock sk, Span<byte> buffer, MsgFlags flags, bool noblock)
+    {
+        if (sk.State == TcpState.Listen) return -(int)Errno.ENOTCONN;
+        var deadline = noblock ? Now : sk.RcvTimeo.Nanoseconds == long.MaxValue ? Instant.Never : Now + sk.RcvTimeo;
+        bool waitAll = (flags & MsgFlags.WaitAll) != 0;
+        int copied = 0;
+        while (copied < buffer.Length)
+        {
+            var skb = sk.ReceiveQueue.Peek();
+            if (skb is not null && skb.Len > 0)
+            {
+                int n = Math.Min(skb.Len, buffer.Length - copied);
+                skb.CopyBits(0, buffer.Slice(copied, n));
+                copied += n;
+                if ((flags & MsgFlags.Peek) != 0) break;
+                sk.CopiedSeq += (uint)n;
+                if (n == skb.Len && (skb.Cb.TcpFlags & TcpFlags.Fin) == 0)
+                {
+                    sk.ReceiveQueue.Dequeue();
+                    skb.Free(SkbDropReason.Consumed);
+                }
+                else
+                {
+                    skb.Pull(n);
+                    skb.Cb.Seq += (uint)n;
+                }
+                continue;
+            }
+            if (skb is not null && (skb.Cb.TcpFlags & TcpFlags.Fin) != 0 && skb.Len == 0) break; // EOF after the data
+            if (copied > 0 && !waitAll) break;
+            if (sk.Error != Errno.OK) return copied > 0 ? copied : -(int)sk.TakeError();
+            if ((sk.Shutdown & Sock.RcvShutdown) != 0 || sk.State == TcpState.Close)
+            {
+                if (sk.State == TcpState.Close && !sk.FinReceived && copied == 0 && (sk.Shutdown & Sock.RcvShutdown) == 0) return -(int)Errno.ENOTCONN;
+                break;
+            }
+            if (Now >= deadline) return copied > 0 ? copied : -(int)Errno.EAGAIN;
+            _clock.WaitUntil(() => sk.ReceiveQueue.Peek() is not null || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0 || sk.State == TcpState.Close, deadline);
+        }
+        if (copied > 0 && (flags & MsgFlags.Peek) == 0) CleanupRbuf(sk);
+        return copied;
+    }
+
+    /// <summary>tcp_cleanup_rbuf(): after reading, ACK a pending delayed ACK if it has waited for the reader, or announce a much larger window.</summary>
+    private void CleanupRbuf(TcpSock sk)
+    {
+        if (sk.State is not (TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)) return;
+        uint rcvWindowNow = sk.RcvWup + sk.RcvWnd - sk.RcvNxt;
+        long free = Math.Max(0, (sk.RcvBuf - sk.RmemAlloc) / 2);
+        if (free > sk.RcvSsthresh) free = sk.RcvSsthresh;
+        if (sk.AckPending && sk.ReceiveQueue.IsEmpty && sk.PingPong && sk.DelackTimer.IsArmed && sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss)
+        {
+            SendAck(sk);
+            return;
+        }
+        if (2 * rcvWindowNow <= sk.RcvWnd && free >= 2 * rcvWindowNow && free - rcvWindowNow >= (1L << sk.RcvWscale)) SendAck(sk);
+    }
+}

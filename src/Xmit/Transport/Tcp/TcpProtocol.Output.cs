@@ -1,0 +1,790 @@
+using Xmit.Buffers;
+using Xmit.Link;
+using Xmit.Network.Ipv4;
+using Xmit.Sockets;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Transport.Tcp;
+
+public sealed partial class TcpProtocol
+{
+    /// <summary>nonagle bits: TCP_NAGLE_OFF (TCP_NODELAY), TCP_NAGLE_CORK (TCP_CORK), TCP_NAGLE_PUSH (send now).</summary>
+    internal const int NagleOff = 1, NagleCork = 2, NaglePush = 4;
+    private const byte SackedLost = 1, SackedRetrans = 2;
+
+    /// <summary>
+    /// tcp_sendmsg(): copy <paramref name="data"/> into skbs of the size goal at the tail of the write queue and
+    /// push. A full skb is pushed at once; the last one is pushed with the socket's Nagle setting (MSG_MORE
+    /// corks). When sk_wmem_queued reaches sndbuf the call waits for ACKs to free memory (or returns what it
+    /// copied / EAGAIN when non-blocking).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked(), tcp_push(), forced_push(); net/core/stream.c sk_stream_wait_memory(), sk_stream_wait_connect()</remarks>
+    public int SendMsg(TcpSock sk, ReadOnlySpan<byte> data, MsgFlags flags, bool noblock)
+    {
+        var deadline = noblock ? Now : sk.SndTimeo.Nanoseconds == long.MaxValue ? Instant.Never : Now + sk.SndTimeo;
+        // sk_stream_wait_connect(): wait out the handshake.
+        while (sk.State is TcpState.SynSent or TcpState.SynRecv)
+        {
+            if (sk.Error != Errno.OK) return -(int)sk.TakeError();
+            if (Now >= deadline) return -(int)Errno.EAGAIN;
+            _clock.WaitUntil(() => sk.State is not (TcpState.SynSent or TcpState.SynRecv) || sk.Error != Errno.OK, deadline);
+        }
+        int copied = 0;
+        while (true)
+        {
+            if (sk.Error != Errno.OK) return copied > 0 ? copied : -(int)sk.TakeError();
+            if ((sk.Shutdown & Sock.SendShutdown) != 0 || sk.State is not (TcpState.Established or TcpState.CloseWait))
+                return copied > 0 ? copied : -(int)Errno.EPIPE;
+            if (copied == data.Length) break;
+            int mss = SendMss(sk, out int sizeGoal);
+            var tail = sk.Queue.PeekTail();
+            SkBuff skb;
+            int room;
+            if (tail is not null && SkbUnsent(sk, tail) && tail.Len < sizeGoal && (tail.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0)
+            {
+                skb = tail;
+                room = sizeGoal - tail.Len;
+            }
+            else
+            {
+                if (!sk.StreamMemoryFree)
+                {
+                    // wait_for_space: push what is queued, then sleep until ACKs free memory.
+                    sk.NoSpace = true;
+                    if (copied > 0) Push(sk, flags & ~MsgFlags.More, mss, NaglePush, sizeGoal);
+                    if (Now >= deadline) return copied > 0 ? copied : -(int)Errno.EAGAIN;
+                    long wakeups = sk.WriteSpaceWakeups;
+                    _clock.WaitUntil(() => sk.StreamMemoryFree && sk.StreamWriteable || sk.Error != Errno.OK || sk.State is not (TcpState.Established or TcpState.CloseWait) || (sk.Shutdown & Sock.SendShutdown) != 0, deadline);
+                    continue;
+                }
+                skb = NewDataSkb(sk, sizeGoal);
+                room = sizeGoal;
+            }
+            int n = Math.Min(room, data.Length - copied);
+            data.Slice(copied, n).CopyTo(skb.Put(n));
+            skb.Truesize += n;
+            sk.WmemQueued += n;
+            skb.Cb.EndSeq += (uint)n;
+            sk.WriteSeq += (uint)n;
+            copied += n;
+            if (skb.Len < sizeGoal) continue;
+            if (ForcedPush(sk))
+            {
+                MarkPush(sk, skb);
+                PushPendingFrames(sk, mss, NaglePush);
+            }
+            else if (skb == sk.SendHead)
+            {
+                WriteXmit(sk, mss, NaglePush, pushOne: true);
+            }
+        }
+        if (copied > 0) Push(sk, flags, SendMss(sk, out int goal), sk.NonAgle, goal);
+        return copied;
+    }
+
+    /// <summary>TCP_NODELAY: on also pushes what Nagle was holding.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c __tcp_sock_set_nodelay()</remarks>
+    public int SetNoDelay(TcpSock sk, bool on)
+    {
+        if (on)
+        {
+            sk.NonAgle |= NagleOff | NaglePush;
+            PushPendingFrames(sk, SendMss(sk, out _), sk.NonAgle);
+            sk.NonAgle &= ~NaglePush;
+        }
+        else sk.NonAgle &= ~NagleOff;
+        return 0;
+    }
+
+    /// <summary>TCP_CORK: while set only full segments go; clearing it pushes the rest.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c __tcp_sock_set_cork()</remarks>
+    public int SetCork(TcpSock sk, bool on)
+    {
+        if (on) sk.NonAgle |= NagleCork;
+        else
+        {
+            sk.NonAgle &= ~NagleCork;
+            if ((sk.NonAgle & NagleOff) != 0) sk.NonAgle |= NaglePush;
+            PushPendingFrames(sk, SendMss(sk, out _), sk.NonAgle);
+            sk.NonAgle &= ~NaglePush;
+        }
+        return 0;
+    }
+
+    /// <summary>TCP_MAXSEG: 88…32767 (0 clears), before the connection only.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c do_tcp_setsockopt() TCP_MAXSEG</remarks>
+    public int SetMaxSeg(TcpSock sk, int value)
+    {
+        if (value != 0 && (value < MinMss || value > 32767)) return -(int)Errno.EINVAL;
+        sk.UserMss = value;
+        return 0;
+    }
+
+    /// <summary>TCP_QUICKACK: on sends a pending ACK now and enters quick-ACK mode; off enters ping-pong mode.</summary>
+    public int SetQuickAck(TcpSock sk, bool on)
+    {
+        if (on)
+        {
+            sk.PingPong = false;
+            if (sk.AckPending && sk.State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait) SendAck(sk);
+        }
+        else sk.PingPong = true;
+        return 0;
+    }
+
+    /// <summary>A new skb at the tail of the write queue, charged to sk_wmem_queued (tcp_stream_alloc_skb + tcp_skb_entail).</summary>
+    private SkBuff NewDataSkb(TcpSock sk, int sizeGoal)
+    {
+        var skb = _pool.Alloc(MaxTcpHeader + sizeGoal);
+        skb.Reserve(MaxTcpHeader);
+        // Linux keeps only headers in the linear part and the data in page fragments charged byte for byte.
+        skb.Truesize = Truesize.ForAllocSkb(MaxTcpHeader);
+        skb.Cb.Seq = skb.Cb.EndSeq = sk.WriteSeq;
+        skb.Cb.TcpFlags = TcpFlags.Ack;
+        skb.Cb.Sacked = 0;
+        Entail(sk, skb);
+        return skb;
+    }
+
+    private static void Entail(TcpSock sk, SkBuff skb)
+    {
+        sk.Queue.Enqueue(skb);
+        sk.WmemQueued += skb.Truesize;
+        sk.SendHead ??= skb;
+    }
+
+    private static bool SkbUnsent(TcpSock sk, SkBuff skb)
+    {
+        for (var s = sk.SendHead; s is not null; s = SkBuffQueue.NextOf(s))
+            if (s == skb) return true;
+        return false;
+    }
+
+    private static bool ForcedPush(TcpSock sk) => After(sk.WriteSeq, sk.PushedSeq + (sk.MaxWindow >> 1));
+
+    private static void MarkPush(TcpSock sk, SkBuff skb)
+    {
+        skb.Cb.TcpFlags |= TcpFlags.Psh;
+        sk.PushedSeq = sk.WriteSeq;
+    }
+
+    /// <summary>tcp_push(): PSH on the tail (unless MSG_MORE), autocorking while earlier data is still in the host, then tcp_write_xmit.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_push(), tcp_should_autocork()</remarks>
+    private void Push(TcpSock sk, MsgFlags flags, int mss, int nonagle, int sizeGoal)
+    {
+        var tail = sk.Queue.PeekTail();
+        if (tail is null || sk.SendHead is null) return;
+        if ((flags & MsgFlags.More) == 0 || ForcedPush(sk)) MarkPush(sk, tail);
+        if (tail.Len < sizeGoal && Sysctls.TcpAutocorking != 0 && tail != sk.Queue.Peek() && sk.WmemAlloc > tail.Truesize)
+            return; // autocork: the TX completion of what is in flight will push it (tcp_tsq_handler)
+        if ((flags & MsgFlags.More) != 0) nonagle = NagleCork;
+        PushPendingFrames(sk, mss, nonagle);
+    }
+
+    /// <summary>__tcp_push_pending_frames(): write what may be sent; arm the probe timer if nothing is in flight.</summary>
+    internal void PushPendingFrames(TcpSock sk, int mss, int nonagle)
+    {
+        if (sk.State == TcpState.Close || sk.SendHead is null) return;
+        WriteXmit(sk, mss, nonagle, pushOne: false);
+    }
+
+    /// <summary>
+    /// tcp_current_mss() and tcp_send_mss(): the MSS for this moment (path MTU, peer's MSS, TCP_MAXSEG, options)
+    /// and the size goal of an skb: half the largest window the peer offered, in whole MSS, up to 64 KiB when
+    /// the device does TSO, one MSS otherwise.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_current_mss(), tcp_sync_mss(); net/ipv4/tcp.c tcp_send_mss(), tcp_xmit_size_goal(); include/net/tcp.h tcp_bound_to_half_wnd()</remarks>
+    internal int SendMss(TcpSock sk, out int sizeGoal)
+    {
+        int mss = sk.MssCache;
+        sizeGoal = mss;
+        var route = _output.Routes.Lookup(sk.RemoteAddress);
+        if (route is null || (route.Device.Features & DeviceFeatures.Tso) == 0) return mss;
+        int gsoMax = 65536 - 1 - MaxTcpHeader;
+        int cutoff = sk.MaxWindow > MssDefault ? (int)(sk.MaxWindow >> 1) : (int)sk.MaxWindow;
+        int bound = Math.Max(Math.Min(gsoMax, cutoff), 68 - TcpSegment.MinHeaderLength);
+        sizeGoal = Math.Max(bound / mss * mss, mss);
+        return mss;
+    }
+
+    /// <summary>tcp_sync_mss(): MSS from the path MTU, clamped by the peer's MSS and TCP_MAXSEG, less the timestamp option.</summary>
+    internal void SyncMss(TcpSock sk, int pmtu)
+    {
+        int mss = pmtu - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength;
+        if (mss > sk.MssClamp) mss = sk.MssClamp;
+        if (sk.UserMss > 0 && mss > sk.UserMss) mss = sk.UserMss;
+        if (sk.TimestampOk) mss -= 12;
+        sk.MssCache = Math.Max(mss, 48); // TCP_MIN_SND_MSS
+    }
+
+    private static int Pcount(SkBuff skb, int mss) => skb.Len <= mss ? 1 : (skb.Len + mss - 1) / mss;
+
+    /// <summary>
+    /// tcp_write_xmit(): send unsent skbs while the congestion window (tcp_cwnd_test, at most half of it per
+    /// skb), the peer's window (tcp_snd_wnd_test), Nagle and TSO deferral allow, cutting skbs to what may go
+    /// (tcp_mss_split_point / tso_fragment) and to the TSO autosize. Then tcp_cwnd_validate.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_write_xmit(), tcp_cwnd_test(), tcp_snd_wnd_test(), tcp_nagle_test(), tcp_tso_should_defer(), tcp_mss_split_point(), tcp_cwnd_validate()</remarks>
+    internal bool WriteXmit(TcpSock sk, int mss, int nonagle, bool pushOne)
+    {
+        int sent = 0;
+        bool cwndLimited = false;
+        int maxSegs = TsoSegs(sk, mss);
+        while (sk.SendHead is { } skb)
+        {
+            int tsoSegs = Pcount(skb, mss);
+            uint quota = CwndTest(sk);
+            if (quota == 0)
+            {
+                cwndLimited = true;
+                break;
+            }
+            if (!SndWndTest(sk, skb, mss)) break;
+            if (tsoSegs == 1)
+            {
+                if (!NagleTest(sk, skb, mss, SkBuffQueue.NextOf(skb) is null ? nonagle : NaglePush)) break;
+            }
+            else if (!pushOne && TsoShouldDefer(sk, skb, maxSegs, ref cwndLimited))
+            {
+                break;
+            }
+            int limit = mss;
+            if (tsoSegs > 1) limit = MssSplitPoint(sk, skb, mss, (int)Math.Min(quota, (uint)maxSegs), nonagle);
+            if (skb.Len > limit) Fragment(sk, skb, limit);
+            if (TransmitSkb(sk, skb, clone: true) < 0) break;
+            EventNewDataSent(sk, skb, mss);
+            if (skb.Len < Pcount(skb, mss) * mss) sk.SndSml = skb.Cb.EndSeq; // tcp_minshall_update
+            sent++;
+            if (pushOne) break;
+        }
+        cwndLimited |= sk.InFlight >= sk.SndCwnd;
+        if (sent > 0 || cwndLimited) CwndValidate(sk, cwndLimited);
+        return sent > 0;
+    }
+
+    /// <summary>tcp_cwnd_test(): the segments cwnd still allows, but at most half the window so at least two TSO skbs are in flight.</summary>
+    private static uint CwndTest(TcpSock sk)
+    {
+        uint inFlight = sk.InFlight, cwnd = sk.SndCwnd;
+        if (inFlight >= cwnd) return 0;
+        uint half = Math.Max(cwnd >> 1, 1u);
+        return Math.Min(half, cwnd - inFlight);
+    }
+
+    private static uint WndEnd(TcpSock sk) => sk.SndUna + sk.SndWnd;
+
+    private static bool SndWndTest(TcpSock sk, SkBuff skb, int mss)
+    {
+        uint end = skb.Cb.EndSeq;
+        if (skb.Len > mss) end = skb.Cb.Seq + (uint)mss;
+        return !After(end, WndEnd(sk));
+    }
+
+    /// <summary>tcp_nagle_check(): hold a partial segment when corked, or (Minshall) while a small segment is unacknowledged.</summary>
+    private static bool NagleCheck(bool partial, TcpSock sk, int nonagle) =>
+        partial && ((nonagle & NagleCork) != 0 || (nonagle == 0 && sk.PacketsOut > 0 && After(sk.SndSml, sk.SndUna) && !After(sk.SndSml, sk.SndNxt)));
+
+    private static bool NagleTest(TcpSock sk, SkBuff skb, int mss, int nonagle)
+    {
+        if ((nonagle & NaglePush) != 0) return true;
+        if ((skb.Cb.TcpFlags & TcpFlags.Fin) != 0) return true;
+        return !NagleCheck(skb.Len < mss, sk, nonagle);
+    }
+
+    private static int MssSplitPoint(TcpSock sk, SkBuff skb, int mss, int maxSegs, int nonagle)
+    {
+        uint window = WndEnd(sk) - skb.Cb.Seq;
+        int maxLen = mss * maxSegs;
+        if (maxLen <= window && skb != sk.Queue.PeekTail()) return maxLen;
+        int needed = (int)Math.Min((uint)skb.Len, window);
+        if (maxLen <= needed) return maxLen;
+        int partial = needed % mss;
+        return NagleCheck(partial != 0, sk, nonagle) ? needed - partial : needed;
+    }
+
+    /// <summary>
+    /// tcp_tso_autosize() / tcp_tso_segs(): segments per TSO skb — about 1 ms of the pacing rate, at least
+    /// tcp_min_tso_segs, at most what 64 KiB holds.
+    /// </summary>
+    private int TsoSegs(TcpSock sk, int mss)
+    {
+        ulong bytes = sk.PacingRate == ulong.MaxValue ? 65536 : sk.PacingRate >> 10;
+        long minRttUs = sk.SrttUs > 0 ? sk.SrttUs >> 3 : 0;
+        long r = minRttUs >> 9; // tcp_tso_rtt_log = 9
+        if (r < 32) bytes += (ulong)(65536 >> (int)r);
+        bytes = Math.Min(bytes, 65536);
+        return (int)Math.Max(bytes / (ulong)mss, (ulong)Sysctls.TcpMinTsoSegs);
+    }
+
+    /// <summary>
+    /// tcp_tso_should_defer(): hold back a TSO skb that cannot go out whole, hoping an ACK arrives soon so a
+    /// bigger one can be sent — unless a full skb fits, the allowed part is at least 1/tso_win_divisor of the
+    /// window, the last send was over a jiffy ago, or the next ACK is due later than half an RTT.
+    /// </summary>
+    private bool TsoShouldDefer(TcpSock sk, SkBuff skb, int maxSegs, ref bool cwndLimited)
+    {
+        if (sk.CaState >= TcpCaState.Recovery) return false;
+        if ((Now - sk.LastSendTime).Nanoseconds >= 1_000_000) return false; // (s32)(tcp_jiffies32 - lsndtime) > 0
+        uint inFlight = sk.InFlight;
+        uint sendWin = WndEnd(sk) - skb.Cb.Seq;
+        uint congWin = (sk.SndCwnd - inFlight) * (uint)sk.MssCache;
+        uint limit = Math.Min(sendWin, congWin);
+        if (limit >= (uint)(maxSegs * sk.MssCache)) return false;
+        if (skb != sk.Queue.PeekTail() && limit >= skb.Len) return false;
+        int divisor = Sysctls.TcpTsoWinDivisor;
+        if (divisor > 0)
+        {
+            uint chunk = Math.Min(sk.SndWnd, sk.SndCwnd * (uint)sk.MssCache) / (uint)divisor;
+            if (limit >= chunk) return false;
+        }
+        else if (limit > 3 * (uint)sk.MssCache) return false;
+        var head = sk.Queue.Peek();
+        if (head is null || head == sk.SendHead) return false;
+        long delta = Now.Nanoseconds - head.Cb.SentAtNs;
+        if (delta < (sk.SrttUs >> 4) * 1000) return false;
+        if (congWin < sendWin && congWin <= skb.Len) cwndLimited = true;
+        return true;
+    }
+
+    /// <summary>tso_fragment() / tcp_fragment(): cut <paramref name="skb"/> after <paramref name="len"/> bytes; the rest becomes the next skb (PSH and FIN go with it).</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tso_fragment(), tcp_fragment()</remarks>
+    private void Fragment(TcpSock sk, SkBuff skb, int len)
+    {
+        int rest = skb.Len - len;
+        var buff = _pool.Alloc(MaxTcpHeader + rest);
+        buff.Reserve(MaxTcpHeader);
+        skb.CopyBits(len, buff.Put(rest));
+        skb.Trim(len);
+        buff.Truesize = Truesize.ForAllocSkb(MaxTcpHeader) + rest;
+        skb.Truesize -= rest;
+        sk.WmemQueued += buff.Truesize - rest;
+        buff.Cb.Seq = skb.Cb.Seq + (uint)len;
+        buff.Cb.EndSeq = skb.Cb.EndSeq;
+        skb.Cb.EndSeq = buff.Cb.Seq;
+        buff.Cb.TcpFlags = skb.Cb.TcpFlags;
+        skb.Cb.TcpFlags = (byte)(skb.Cb.TcpFlags & ~(TcpFlags.Fin | TcpFlags.Psh));
+        buff.Cb.Sacked = skb.Cb.Sacked;
+        buff.Cb.SentAtNs = skb.Cb.SentAtNs;
+        sk.Queue.InsertAfter(skb, buff);
+    }
+
+    /// <summary>tcp_event_new_data_sent(): snd_nxt moves on, the segments count as in flight, the RTO is armed.</summary>
+    private void EventNewDataSent(TcpSock sk, SkBuff skb, int mss)
+    {
+        uint priorPackets = sk.PacketsOut;
+        sk.SendHead = SkBuffQueue.NextOf(skb);
+        sk.SndNxt = skb.Cb.EndSeq;
+        sk.PacketsOut += (uint)Pcount(skb, mss);
+        if (priorPackets == 0 || sk.Backoff > 0 && !sk.RetransmitTimer.IsArmed) RearmRto(sk);
+        else if (!sk.RetransmitTimer.IsArmed) RearmRto(sk);
+    }
+
+    /// <summary>tcp_cwnd_validate(): remember how much of cwnd was used, for tcp_is_cwnd_limited().</summary>
+    private static void CwndValidate(TcpSock sk, bool cwndLimited)
+    {
+        if (!Before(sk.SndUna, sk.CwndUsageSeq) || cwndLimited || (!sk.IsCwndLimited && sk.PacketsOut > sk.MaxPacketsOut))
+        {
+            sk.IsCwndLimited = cwndLimited;
+            sk.MaxPacketsOut = sk.PacketsOut;
+            sk.CwndUsageSeq = sk.SndNxt;
+        }
+    }
+
+    /// <summary>The TCP timestamp clock: milliseconds of host time (tcp_time_stamp_ms with a zero offset).</summary>
+    private uint TsNow => (uint)(Now.Nanoseconds / 1_000_000);
+
+    /// <summary>
+    /// tcp_transmit_skb(): clone the queued skb (a copy if an earlier clone is still in the host), push the TCP
+    /// header with ACK = rcv_nxt, the window and the options, and hand it to IPv4. Counts an ACK sent.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c __tcp_transmit_skb(), tcp_options_write(), tcp_event_ack_sent()</remarks>
+    private int TransmitSkb(TcpSock sk, SkBuff skb, bool clone)
+    {
+        SkBuff pkt;
+        if (!clone) pkt = skb;
+        else if (skb.IsCloned)
+        {
+            pkt = _pool.Alloc(MaxTcpHeader + skb.Len);
+            pkt.Reserve(MaxTcpHeader);
+            skb.CopyBits(0, pkt.Put(skb.Len));
+        }
+        else pkt = _pool.Clone(skb);
+        if (clone) skb.Cb.SentAtNs = Now.Nanoseconds;
+        byte flags = skb.Cb.TcpFlags;
+        bool syn = (flags & TcpFlags.Syn) != 0;
+        Span<byte> opts = stackalloc byte[40];
+        var w = new TcpOptionWriter(opts);
+        if (syn) WriteSynOptions(sk, ref w, (flags & TcpFlags.Ack) != 0);
+        else WriteEstablishedOptions(sk, ref w);
+        int optLen = w.Length;
+        int hl = TcpSegment.MinHeaderLength + optLen;
+        ushort window = syn ? (ushort)Math.Min(sk.RcvWnd, 65535u) : SelectWindow(sk);
+        int payload = pkt.Len;
+        var seg = pkt.Push(hl);
+        pkt.TransportHeader = pkt.DataOffset;
+        opts[..optLen].CopyTo(seg[TcpSegment.MinHeaderLength..]);
+        new TcpHeaderRepr
+        {
+            SourcePort = sk.LocalPort, DestinationPort = sk.RemotePort, Seq = skb.Cb.Seq,
+            Ack = (flags & TcpFlags.Ack) != 0 ? sk.RcvNxt : 0, Flags = flags, Window = window,
+        }.Emit(pkt.Data, optLen, sk.LocalAddress, sk.RemoteAddress);
+        int mss = sk.MssCache;
+        if (payload > mss)
+        {
+            pkt.GsoSize = mss;
+            pkt.GsoType = GsoType.TcpV4;
+        }
+        if (clone) sk.SetOwnerW(pkt); // skb_set_owner_w: what the host still holds counts for TSQ and autocorking
+        int segs = payload > mss ? (payload + mss - 1) / mss : 1;
+        Mib.OutSegs += segs;
+        if ((flags & TcpFlags.Ack) != 0) EventAckSent(sk, segs);
+        if (payload > 0) EventDataSent(sk);
+        if ((flags & TcpFlags.Rst) != 0) Mib.OutRsts++;
+        int rc = _output.Send(pkt, new IpSendParams(sk.LocalAddress, sk.RemoteAddress, IpProtocol.Tcp, sk.EffectiveTtl, sk.Tos,
+            PmtuDisc.Do, (ushort)(sk.InetId)));
+        sk.InetId += (ushort)segs;
+        rc = NetXmit.ToErrno(rc);
+        return rc == -(int)Errno.ENOBUFS ? 0 : rc; // a qdisc drop is a loss to recover from, not an error (net_xmit_eval)
+    }
+
+    /// <summary>SYN / SYN-ACK options in Linux's layout: MSS, SACK-permitted with the timestamp, window scale.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_syn_options(), tcp_synack_options()</remarks>
+    private void WriteSynOptions(TcpSock sk, ref TcpOptionWriter w, bool synAck)
+    {
+        w.Mss((ushort)sk.AdvMss);
+        bool ts = synAck ? sk.TimestampOk : Sysctls.TcpTimestamps != 0;
+        bool sack = synAck ? sk.SackOk : Sysctls.TcpSack != 0;
+        bool ws = synAck ? sk.WscaleOk : Sysctls.TcpWindowScaling != 0;
+        if (ts) w.Timestamp(TsNow, synAck ? sk.TsRecent : 0, sack);
+        else if (sack) w.SackPermitted();
+        if (ws) w.WindowScale(sk.RcvWscale);
+    }
+
+    /// <summary>tcp_established_options(): the timestamp, and SACK blocks for out-of-order data held.</summary>
+    private void WriteEstablishedOptions(TcpSock sk, ref TcpOptionWriter w)
+    {
+        if (sk.TimestampOk) w.Timestamp(TsNow, sk.TsRecent, sackPermitted: false);
+        if (!sk.SackOk || sk.OutOfOrder.IsEmpty) return;
+        Span<uint> edges = stackalloc uint[8];
+        int n = 0;
+        int maxBlocks = sk.TimestampOk ? 3 : 4;
+        // The most recent block first (RFC 2018), then the others; the queue is kept in sequence order.
+        for (var s = sk.OutOfOrder.PeekTail(); s is not null && n < maxBlocks * 2; s = SkBuffQueue.PrevOf(s))
+        {
+            uint start = s.Cb.Seq, end = s.Cb.EndSeq;
+            while (SkBuffQueue.PrevOf(s) is { } p && p.Cb.EndSeq == start)
+            {
+                s = p;
+                start = p.Cb.Seq;
+            }
+            edges[n++] = start;
+            edges[n++] = end;
+        }
+        w.SackBlocks(edges[..n]);
+    }
+
+    /// <summary>
+    /// tcp_select_window(): the free receive space (half the buffer, up to rcv_ssthresh), rounded to the scale
+    /// so it survives scaling, never less than what was offered before; rcv_wup remembers rcv_nxt.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_select_window(), __tcp_select_window()</remarks>
+    private static ushort SelectWindow(TcpSock sk)
+    {
+        long cur = Math.Max(0, (long)(sk.RcvWup + sk.RcvWnd - sk.RcvNxt));
+        long free = Math.Max(0, (sk.RcvBuf - sk.RmemAlloc) / 2);
+        if (free > sk.RcvSsthresh) free = sk.RcvSsthresh;
+        long window;
+        int scale = sk.RcvWscale;
+        if (scale > 0) window = (free + (1L << scale) - 1) & ~((1L << scale) - 1);
+        else
+        {
+            window = sk.RcvWnd;
+            int mss = Math.Max(sk.RcvMss, 1);
+            if (window <= free - mss || window > free) window = free / mss * mss;
+        }
+        if (window < cur) window = (cur + (1L << scale) - 1) & ~((1L << scale) - 1);
+        sk.RcvWnd = (uint)window;
+        sk.RcvWup = sk.RcvNxt;
+        window = Math.Min(window, 65535L << scale);
+        return (ushort)(window >> scale);
+    }
+
+    /// <summary>tcp_event_ack_sent(): the ACK went out — no delayed ACK pending, one fewer quick ACK.</summary>
+    private void EventAckSent(TcpSock sk, int segs)
+    {
+        if (sk.QuickAcks > 0)
+        {
+            if (segs >= sk.QuickAcks)
+            {
+                sk.QuickAcks = 0;
+                sk.Ato = AtoMin;
+            }
+            else sk.QuickAcks -= segs;
+        }
+        sk.AckPending = false;
+        _clock.Disarm(sk.DelackTimer);
+    }
+
+    /// <summary>tcp_event_data_sent(): a reply within the ACK timeout of the last data received means ping-pong traffic.</summary>
+    private void EventDataSent(TcpSock sk)
+    {
+        if (Now - sk.LastReceiveTime < sk.Ato) sk.PingPong = true;
+        sk.LastSendTime = Now;
+    }
+
+    /// <summary>A header-only segment from the socket (pure ACK, RST, FIN when the queue is empty).</summary>
+    private int SendControl(TcpSock sk, byte flags, uint seq)
+    {
+        var skb = _pool.Alloc(MaxTcpHeader);
+        skb.Reserve(MaxTcpHeader);
+        skb.Cb.Seq = skb.Cb.EndSeq = seq;
+        skb.Cb.TcpFlags = flags;
+        return TransmitSkb(sk, skb, clone: false);
+    }
+
+    /// <summary>tcp_send_ack(): a pure ACK at snd_nxt.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c __tcp_send_ack()</remarks>
+    internal void SendAck(TcpSock sk)
+    {
+        if (sk.State == TcpState.Close) return;
+        SendControl(sk, TcpFlags.Ack, sk.SndNxt);
+    }
+
+    /// <summary>tcp_send_active_reset(): RST|ACK at snd_nxt.</summary>
+    internal void SendActiveReset(TcpSock sk) => SendControl(sk, TcpFlags.Rst | TcpFlags.Ack, sk.SndNxt);
+
+    /// <summary>tcp_send_syn / tcp_connect(): the SYN goes on the write queue so it is retransmitted like data.</summary>
+    private void SendSyn(TcpSock sk)
+    {
+        var skb = _pool.Alloc(MaxTcpHeader);
+        skb.Reserve(MaxTcpHeader);
+        skb.Truesize = Truesize.ForAllocSkb(MaxTcpHeader);
+        skb.Cb.Seq = sk.Iss;
+        skb.Cb.EndSeq = sk.Iss + 1;
+        skb.Cb.TcpFlags = TcpFlags.Syn;
+        Entail(sk, skb);
+        sk.WriteSeq = sk.Iss + 1;
+        sk.SynSentAt = Now;
+        TransmitSkb(sk, skb, clone: true);
+        sk.SendHead = null;
+        sk.SndNxt = sk.Iss + 1;
+        sk.PacketsOut = 1;
+        RearmRto(sk);
+    }
+
+    /// <summary>The SYN-ACK of a passive open, queued like the SYN of an active one.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_make_synack(); net/ipv4/tcp_ipv4.c tcp_v4_send_synack()</remarks>
+    private void SendSynAck(TcpSock sk)
+    {
+        var skb = _pool.Alloc(MaxTcpHeader);
+        skb.Reserve(MaxTcpHeader);
+        skb.Truesize = Truesize.ForAllocSkb(MaxTcpHeader);
+        skb.Cb.Seq = sk.Iss;
+        skb.Cb.EndSeq = sk.Iss + 1;
+        skb.Cb.TcpFlags = TcpFlags.Syn | TcpFlags.Ack;
+        Entail(sk, skb);
+        sk.WriteSeq = sk.Iss + 1;
+        sk.SynSentAt = Now;
+        TransmitSkb(sk, skb, clone: true);
+        sk.SendHead = null;
+        sk.SndNxt = sk.Iss + 1;
+        sk.PacketsOut = 1;
+        RearmRto(sk);
+    }
+
+    /// <summary>tcp_send_fin(): FIN on the last unsent skb, or a new FIN skb; then push.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_send_fin()</remarks>
+    private void SendFin(TcpSock sk)
+    {
+        var tail = sk.Queue.PeekTail();
+        if (tail is not null && SkbUnsent(sk, tail) && (tail.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0)
+        {
+            tail.Cb.TcpFlags |= TcpFlags.Fin;
+            tail.Cb.EndSeq++;
+        }
+        else
+        {
+            var skb = _pool.Alloc(MaxTcpHeader);
+            skb.Reserve(MaxTcpHeader);
+            skb.Truesize = Truesize.ForAllocSkb(MaxTcpHeader);
+            skb.Cb.Seq = sk.WriteSeq;
+            skb.Cb.EndSeq = sk.WriteSeq + 1;
+            skb.Cb.TcpFlags = TcpFlags.Fin | TcpFlags.Ack;
+            Entail(sk, skb);
+        }
+        sk.WriteSeq++;
+        PushPendingFrames(sk, SendMss(sk, out _), NagleOff);
+    }
+
+    /// <summary>
+    /// tcp_v4_send_reset(): the answer to a segment no socket wants — RST with seq = its ACK, or RST|ACK
+    /// acknowledging it when it carried none. Never in reply to a RST.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_ipv4.c tcp_v4_send_reset()</remarks>
+    private void SendResetFor(Ipv4Address local, Ipv4Address remote, TcpSegment seg)
+    {
+        if ((seg.Flags & TcpFlags.Rst) != 0) return;
+        uint seq = 0, ack = 0;
+        byte flags = TcpFlags.Rst;
+        if ((seg.Flags & TcpFlags.Ack) != 0) seq = seg.Ack;
+        else
+        {
+            flags |= TcpFlags.Ack;
+            ack = seg.Seq + (uint)seg.Payload.Length + ((seg.Flags & TcpFlags.Syn) != 0 ? 1u : 0) + ((seg.Flags & TcpFlags.Fin) != 0 ? 1u : 0);
+        }
+        var skb = _pool.Alloc(MaxTcpHeader);
+        skb.Reserve(MaxTcpHeader);
+        var h = skb.Put(TcpSegment.MinHeaderLength);
+        new TcpHeaderRepr { SourcePort = seg.DestinationPort, DestinationPort = seg.SourcePort, Seq = seq, Ack = ack, Flags = flags }
+            .Emit(h, 0, local, remote);
+        skb.TransportHeader = skb.DataOffset;
+        Mib.OutSegs++;
+        Mib.OutRsts++;
+        _output.Send(skb, new IpSendParams(local, remote, IpProtocol.Tcp, (byte)Sysctls.IpDefaultTtl, 0, PmtuDisc.Do));
+    }
+
+    // ---- timers ----
+
+    internal void RearmRto(TcpSock sk)
+    {
+        if (sk.PacketsOut == 0)
+        {
+            _clock.Disarm(sk.RetransmitTimer);
+            return;
+        }
+        _clock.Arm(sk.RetransmitTimer, Now + sk.Rto);
+    }
+
+    /// <summary>
+    /// tcp_retransmit_timer(): the head of the queue was not acknowledged within the RTO — SYNs are resent up to
+    /// tcp_syn_retries; data enters Loss (ssthresh from CUBIC's β, cwnd 1, everything sent counts as lost), the
+    /// head is resent and the RTO doubles.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_retransmit_timer(), tcp_write_timeout(); net/ipv4/tcp_input.c tcp_enter_loss()</remarks>
+    internal void OnRetransmitTimer(TcpSock sk)
+    {
+        var head = sk.Queue.Peek();
+        if (head is null || sk.PacketsOut == 0 || sk.State is TcpState.Close or TcpState.Listen or TcpState.TimeWait) return;
+        Mib.Timeouts++;
+        int limit = sk.State == TcpState.SynSent ? Sysctls.TcpSynRetries
+            : sk.State == TcpState.SynRecv ? Sysctls.TcpSynackRetries : Sysctls.TcpRetries2;
+        if (sk.Retransmits >= limit)
+        {
+            sk.Error = sk.Error != Errno.OK ? sk.Error : Errno.ETIMEDOUT;
+            if (sk.State == TcpState.SynSent) Mib.AttemptFails++;
+            Done(sk);
+            return;
+        }
+        if (sk.State is not (TcpState.SynSent or TcpState.SynRecv)) EnterLoss(sk);
+        RetransmitSkb(sk, head);
+        sk.Retransmits++;
+        sk.Backoff++;
+        sk.Rto = Duration.Min(sk.Rto * 2, RtoMax);
+        _clock.Arm(sk.RetransmitTimer, Now + sk.Rto);
+    }
+
+    /// <summary>tcp_enter_loss(): ssthresh from the congestion control, cwnd 1, all outstanding segments lost.</summary>
+    private void EnterLoss(TcpSock sk)
+    {
+        if (sk.CaState < TcpCaState.Loss || sk.Backoff == 0)
+        {
+            sk.PriorCwnd = sk.SndCwnd;
+            sk.SndSsthresh = CubicSsthresh(sk);
+        }
+        sk.SndCwnd = 1;
+        sk.SndCwndCnt = 0;
+        sk.CaState = TcpCaState.Loss;
+        sk.HighSeq = sk.SndNxt;
+        sk.DupAcks = 0;
+        sk.LostOut = 0;
+        sk.RetransOut = 0;
+        sk.SackedOut = 0;
+        for (var s = sk.Queue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
+        {
+            s.Cb.Sacked = SackedLost;
+            sk.LostOut += (uint)Pcount(s, sk.MssCache);
+        }
+    }
+
+    /// <summary>CUBIC's ssthresh on loss: cwnd × β (717/1024), at least 2.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_recalc_ssthresh()</remarks>
+    private static uint CubicSsthresh(TcpSock sk) => Math.Max(sk.SndCwnd * 717 / 1024, 2u);
+
+    /// <summary>tcp_retransmit_skb(): resend a queued skb cut to one MSS.</summary>
+    private void RetransmitSkb(TcpSock sk, SkBuff skb)
+    {
+        int mss = sk.MssCache;
+        // The pieces of a sent skb add up to the segments already counted in flight.
+        if (skb.Len > mss && (skb.Cb.TcpFlags & TcpFlags.Syn) == 0) Fragment(sk, skb, mss);
+        if ((skb.Cb.Sacked & SackedLost) != 0 && (skb.Cb.Sacked & SackedRetrans) == 0)
+            sk.RetransOut += (uint)Pcount(skb, mss);
+        skb.Cb.Sacked |= SackedRetrans;
+        Mib.RetransSegs += Pcount(skb, mss);
+        TransmitSkb(sk, skb, clone: true);
+    }
+
+    /// <summary>tcp_xmit_retransmit_queue(): resend lost segments while cwnd allows.</summary>
+    private void RetransmitQueue(TcpSock sk)
+    {
+        for (var s = sk.Queue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
+        {
+            if (sk.InFlight >= sk.SndCwnd) break;
+            if ((s.Cb.Sacked & (SackedLost | SackedRetrans)) != SackedLost) continue;
+            RetransmitSkb(sk, s);
+            if (s == sk.Queue.Peek()) RearmRto(sk);
+        }
+    }
+
+    /// <summary>tcp_delack_timer_handler(): send the delayed ACK; a missed one shortens the next timeout (ato grows out of ping-pong).</summary>
+    /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_delack_timer_handler()</remarks>
+    internal void OnDelackTimer(TcpSock sk)
+    {
+        if (!sk.AckPending || sk.State is TcpState.Close or TcpState.Listen) return;
+        if (!sk.PingPong) sk.Ato = Duration.Min(sk.Ato * 2, sk.Rto);
+        else
+        {
+            sk.PingPong = false;
+            sk.Ato = AtoMin;
+        }
+        Mib.DelayedAcks++;
+        SendAck(sk);
+    }
+
+    internal void OnTimeWaitTimer(TcpSock sk)
+    {
+        if (sk.State == TcpState.TimeWait) Done(sk);
+    }
+
+    /// <summary>
+    /// tcp_send_delayed_ack(): ACK later — after ato, capped by the RTT (at least 40 ms) and by 200 ms in
+    /// interactive mode; an ACK already due within a quarter of that goes now.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_send_delayed_ack()</remarks>
+    private void SendDelayedAck(TcpSock sk)
+    {
+        var ato = sk.Ato;
+        if (ato > AtoMin)
+        {
+            var max = sk.PingPong ? DelackMax : Duration.FromMilliseconds(500);
+            if (sk.SrttUs > 0)
+            {
+                var rtt = Duration.Max(Duration.FromMicroseconds(sk.SrttUs >> 3), AtoMin);
+                if (rtt < max) max = rtt;
+            }
+            ato = Duration.Min(ato, max);
+        }
+        var timeout = Now + ato;
+        if (sk.AckPending && sk.DelackTimer.IsArmed)
+        {
+            if (sk.DelackTimer.Expires <= Now + ato / 4)
+            {
+                SendAck(sk);
+                return;
+            }
+            if (timeout > sk.DelackTimer.Expires) timeout = sk.DelackTimer.Expires;
+        }
+        sk.AckPending = true;
+        _clock.Arm(sk.DelackTimer, timeout);
+    }
+}

@@ -1,0 +1,413 @@
+using Xmit.Buffers;
+using Xmit.Diagnostics;
+using Xmit.Hosting;
+using Xmit.Network.Ipv4;
+using Xmit.Sockets;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Transport.Tcp;
+
+/// <summary>
+/// TCP over IPv4: sockets and their lookup, the connection calls (bind, listen, accept, connect, shutdown,
+/// close), and — in the partial files — the send path (tcp_sendmsg → tcp_write_xmit → tcp_transmit_skb),
+/// the receive path (tcp_v4_rcv → tcp_rcv_state_process / tcp_ack / tcp_data_queue) and the timers.
+/// </summary>
+/// <remarks>Linux: net/ipv4/tcp.c, net/ipv4/tcp_ipv4.c, net/ipv4/inet_connection_sock.c</remarks>
+public sealed partial class TcpProtocol : IIpProtocol
+{
+    /// <summary>TCP_INFINITE_SSTHRESH.</summary>
+    public const uint InfiniteSsthresh = 0x7fffffff;
+    /// <summary>TCP_TIMEOUT_INIT: the RTO before any RTT sample (1 s).</summary>
+    public static readonly Duration InitialRto = Duration.FromSeconds(1);
+    /// <summary>TCP_RTO_MIN (200 ms) and TCP_RTO_MAX (120 s).</summary>
+    public static readonly Duration RtoMin = Duration.FromMilliseconds(200), RtoMax = Duration.FromSeconds(120);
+    /// <summary>TCP_DELACK_MIN / TCP_ATO_MIN (40 ms) and TCP_DELACK_MAX (200 ms).</summary>
+    public static readonly Duration AtoMin = Duration.FromMilliseconds(40), DelackMax = Duration.FromMilliseconds(200);
+    /// <summary>TCP_TIMEWAIT_LEN (60 s).</summary>
+    public static readonly Duration TimeWaitLength = Duration.FromSeconds(60);
+    /// <summary>MAX_TCP_HEADER: headroom reserved in every TCP skb for TCP, IP and link headers.</summary>
+    public const int MaxTcpHeader = 320;
+    /// <summary>TCP_MAX_QUICKACKS.</summary>
+    public const int MaxQuickAcks = 16;
+    /// <summary>TCP_MSS_DEFAULT / TCP_MIN_MSS.</summary>
+    public const int MssDefault = 536, MinMss = 88;
+
+    private readonly SkBuffPool _pool;
+    private readonly SnmpMib _mib;
+    private readonly Ipv4Output _output;
+    private readonly IScheduler _clock;
+    private readonly DeterministicRandom _random;
+    private readonly List<TcpSock> _sockets = [];
+
+    public TcpProtocol(SkBuffPool pool, SnmpMib mib, Ipv4Output output, IScheduler clock, DeterministicRandom random, Sysctls sysctls)
+    {
+        _pool = pool;
+        _mib = mib;
+        _output = output;
+        _clock = clock;
+        _random = random;
+        Sysctls = sysctls;
+    }
+
+    public Sysctls Sysctls { get; }
+    public byte Protocol => IpProtocol.Tcp;
+    public IReadOnlyList<TcpSock> Sockets => _sockets;
+    public TcpMib Mib { get; } = new();
+    private Instant Now => _clock.Now;
+
+    internal static bool Before(uint a, uint b) => (int)(a - b) < 0;
+    internal static bool After(uint a, uint b) => (int)(b - a) < 0;
+
+    /// <summary>socket(AF_INET, SOCK_STREAM, 0): buffers from tcp_wmem[1] / tcp_rmem[1].</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_init_sock()</remarks>
+    public TcpSock Create()
+    {
+        var sk = new TcpSock(this, _clock, Sysctls.TcpWmem.Default, Sysctls.TcpRmem.Default) { DefaultTtl = (byte)Sysctls.IpDefaultTtl };
+        _sockets.Add(sk);
+        return sk;
+    }
+
+    /// <summary>bind(): a port in use by another socket is EADDRINUSE unless both set SO_REUSEADDR and neither listens.</summary>
+    /// <remarks>Linux: net/ipv4/af_inet.c __inet_bind(); net/ipv4/inet_connection_sock.c inet_csk_get_port()</remarks>
+    public int Bind(TcpSock sk, Ipv4Address address, ushort port)
+    {
+        if (sk.State != TcpState.Close || sk.LocalPort != 0) return -(int)Errno.EINVAL;
+        if (!address.IsUnspecified && !_output.Addresses.IsLocal(address)) return -(int)Errno.EADDRNOTAVAIL;
+        if (port == 0)
+        {
+            port = PickEphemeral();
+            if (port == 0) return -(int)Errno.EADDRINUSE;
+        }
+        else
+        {
+            foreach (var s in _sockets)
+                if (s != sk && s.LocalPort == port && (s.LocalAddress.IsUnspecified || address.IsUnspecified || s.LocalAddress == address)
+                    && !(s.ReuseAddr && sk.ReuseAddr && s.State != TcpState.Listen))
+                    return -(int)Errno.EADDRINUSE;
+            sk.PortLocked = true;
+        }
+        sk.LocalAddress = address;
+        sk.AddressLocked = !address.IsUnspecified;
+        sk.LocalPort = port;
+        return 0;
+    }
+
+    private ushort PickEphemeral()
+    {
+        int low = Sysctls.LocalPortRange.Low, count = Sysctls.LocalPortRange.High - low + 1;
+        int start = (int)_random.NextUInt32((uint)count);
+        for (int i = 0; i < count; i++)
+        {
+            ushort candidate = (ushort)(low + (start + i) % count);
+            bool used = false;
+            foreach (var s in _sockets) used |= s.LocalPort == candidate;
+            if (!used) return candidate;
+        }
+        return 0;
+    }
+
+    /// <summary>listen(): an unbound socket gets an ephemeral port; the backlog is capped by somaxconn (4096).</summary>
+    /// <remarks>Linux: net/ipv4/af_inet.c inet_listen(); inet_csk_listen_start()</remarks>
+    public int Listen(TcpSock sk, int backlog)
+    {
+        if (sk.State is not (TcpState.Close or TcpState.Listen)) return -(int)Errno.EINVAL;
+        if (sk.LocalPort == 0)
+        {
+            int rc = Bind(sk, Ipv4Address.Any, 0);
+            if (rc < 0) return rc;
+        }
+        sk.Backlog = Math.Min(Math.Max(backlog, 0), 4096);
+        sk.State = TcpState.Listen;
+        return 0;
+    }
+
+    /// <summary>accept(): the oldest established child, or EAGAIN (EINVAL on a socket that does not listen).</summary>
+    /// <remarks>Linux: net/ipv4/inet_connection_sock.c inet_csk_accept()</remarks>
+    public TcpSock? Accept(TcpSock listener, out Errno error)
+    {
+        error = Errno.OK;
+        if (listener.State != TcpState.Listen)
+        {
+            error = Errno.EINVAL;
+            return null;
+        }
+        if (listener.AcceptQueue.Count == 0)
+        {
+            error = Errno.EAGAIN;
+            return null;
+        }
+        var child = listener.AcceptQueue.Dequeue();
+        child.Parent = null;
+        child.Accepted = true;
+        return child;
+    }
+
+    /// <summary>
+    /// connect(): pick the source address and port, choose the ISN, send the SYN and move to SYN-SENT. The
+    /// caller waits for ESTABLISHED (or gets EINPROGRESS when non-blocking).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_ipv4.c tcp_v4_connect(); net/ipv4/tcp_output.c tcp_connect()</remarks>
+    public int Connect(TcpSock sk, Ipv4Address address, ushort port)
+    {
+        switch (sk.State)
+        {
+            case TcpState.SynSent: return -(int)Errno.EALREADY;
+            case TcpState.Listen: return -(int)Errno.EINVAL;
+            case not TcpState.Close: return -(int)Errno.EISCONN;
+        }
+        var route = _output.Routes.Lookup(address);
+        if (route is null)
+        {
+            _mib.Ip.OutNoRoutes++;
+            return -(int)Errno.ENETUNREACH;
+        }
+        if (sk.LocalAddress.IsUnspecified) sk.LocalAddress = _output.SourceFor(route, address);
+        if (sk.LocalPort == 0)
+        {
+            ushort p = PickEphemeral();
+            if (p == 0) return -(int)Errno.EADDRNOTAVAIL;
+            sk.LocalPort = p;
+        }
+        sk.RemoteAddress = address;
+        sk.RemotePort = port;
+        sk.InetId = (ushort)_random.NextUInt32(0x10000);
+        sk.Iss = _random.NextUInt32();
+        InitConnection(sk, route.EffectiveMtu);
+        sk.RcvWscale = ChooseWscale(sk);
+        sk.State = TcpState.SynSent;
+        Mib.ActiveOpens++;
+        SendSyn(sk);
+        return -(int)Errno.EINPROGRESS;
+    }
+
+    /// <summary>The per-connection start values: sequence numbers, MSS from the route, the initial receive window.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_connect_init(), tcp_select_initial_window()</remarks>
+    private void InitConnection(TcpSock sk, int mtu)
+    {
+        sk.SndUna = sk.SndNxt = sk.WriteSeq = sk.PushedSeq = sk.SndSml = sk.Iss;
+        sk.AdvMss = mtu - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength;
+        if (sk.UserMss > 0 && sk.UserMss < sk.AdvMss) sk.AdvMss = sk.UserMss;
+        sk.MssCache = Math.Min(sk.AdvMss, MssDefault);
+        // tcp_select_initial_window(): with window scaling the first window is capped at 64 KiB − 1 all the same.
+        sk.RcvWnd = 65535;
+        sk.RcvSsthresh = sk.RcvWnd;
+        sk.SndCwnd = 10;
+        sk.SndSsthresh = InfiniteSsthresh;
+        sk.Rto = InitialRto;
+    }
+
+    /// <summary>The receive window scale: the smallest shift that lets the largest receive buffer (tcp_rmem[2], rmem_max) be announced.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_select_initial_window()</remarks>
+    private byte ChooseWscale(TcpSock sk)
+    {
+        if (Sysctls.TcpWindowScaling == 0) return 0;
+        long space = Math.Max(Sysctls.TcpRmem.Max, Sysctls.RmemMax);
+        byte ws = 0;
+        while (space > 65535 && ws < 14)
+        {
+            space >>= 1;
+            ws++;
+        }
+        return ws;
+    }
+
+    /// <summary>
+    /// shutdown(SHUT_WR) sends a FIN once the queued data is out (FIN-WAIT-1 or LAST-ACK); SHUT_RD only marks the
+    /// socket. ENOTCONN on a socket that never connected.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/af_inet.c inet_shutdown(); net/ipv4/tcp.c tcp_shutdown()</remarks>
+    public int Shutdown(TcpSock sk, int how)
+    {
+        if (sk.State is TcpState.Close or TcpState.Listen or TcpState.SynSent)
+        {
+            if (sk.State == TcpState.Listen && (how & 1) == 0) { } // SHUT_RD on a listener just marks it
+            else if (sk.State != TcpState.SynSent) return -(int)Errno.ENOTCONN;
+        }
+        sk.Shutdown |= how + 1;
+        if ((how + 1 & Sock.SendShutdown) != 0 && sk.State is TcpState.Established or TcpState.SynRecv or TcpState.CloseWait)
+        {
+            CloseState(sk);
+            SendFin(sk);
+        }
+        if (sk.State == TcpState.Listen && (how + 1 & Sock.RcvShutdown) != 0) CloseListener(sk);
+        sk.RaiseStateChange();
+        return 0;
+    }
+
+    /// <summary>tcp_close_state(): the state after our FIN is queued.</summary>
+    private static void CloseState(TcpSock sk)
+    {
+        sk.State = sk.State switch
+        {
+            TcpState.Established or TcpState.SynRecv => TcpState.FinWait1,
+            TcpState.CloseWait => TcpState.LastAck,
+            _ => sk.State,
+        };
+    }
+
+    /// <summary>
+    /// close(): a listener drops its pending children; unread data means a RST instead of a FIN (RFC 2525);
+    /// otherwise the FIN follows the queued data and the socket lives on, orphaned, until the exchange ends.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c __tcp_close()</remarks>
+    public void Close(TcpSock sk)
+    {
+        sk.Shutdown = Sock.RcvShutdown | Sock.SendShutdown;
+        if (sk.State == TcpState.Listen)
+        {
+            CloseListener(sk);
+            Destroy(sk);
+            return;
+        }
+        int unread = 0;
+        while (sk.ReceiveQueue.Dequeue() is { } skb)
+        {
+            unread += skb.Len;
+            skb.Free(SkbDropReason.Consumed);
+        }
+        if (sk.FinReceived && unread > 0) unread--;
+        sk.Dead = true;
+        if (sk.State == TcpState.Close)
+        {
+            Destroy(sk);
+            return;
+        }
+        if (unread > 0 || (sk.Linger && sk.LingerTime == Duration.Zero))
+        {
+            Mib.AbortOnClose++;
+            if (sk.State != TcpState.SynSent) SendActiveReset(sk);
+            Done(sk);
+            return;
+        }
+        if (sk.State == TcpState.SynSent)
+        {
+            Done(sk);
+            return;
+        }
+        if (sk.State is TcpState.Established or TcpState.SynRecv or TcpState.CloseWait)
+        {
+            CloseState(sk);
+            SendFin(sk);
+        }
+    }
+
+    private void CloseListener(TcpSock sk)
+    {
+        while (sk.AcceptQueue.Count > 0)
+        {
+            var child = sk.AcceptQueue.Dequeue();
+            child.Dead = true;
+            SendActiveReset(child);
+            Done(child);
+        }
+        foreach (var s in _sockets.ToArray())
+            if (s.Parent == sk)
+            {
+                s.Dead = true;
+                Done(s);
+            }
+        sk.State = TcpState.Close;
+    }
+
+    /// <summary>tcp_done(): to CLOSE, timers stopped, queues freed; an orphan is destroyed.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_done()</remarks>
+    internal void Done(TcpSock sk)
+    {
+        sk.State = TcpState.Close;
+        sk.Shutdown = Sock.RcvShutdown | Sock.SendShutdown;
+        StopTimers(sk);
+        PurgeWriteQueue(sk);
+        sk.OutOfOrder.Purge(SkbDropReason.Consumed);
+        sk.RaiseStateChange();
+        sk.RaiseDataReady();
+        if (sk.Dead) Destroy(sk);
+    }
+
+    private void StopTimers(TcpSock sk)
+    {
+        _clock.Disarm(sk.RetransmitTimer);
+        _clock.Disarm(sk.DelackTimer);
+        _clock.Disarm(sk.TimeWaitTimer);
+        sk.AckPending = false;
+    }
+
+    private void Destroy(TcpSock sk)
+    {
+        StopTimers(sk);
+        PurgeWriteQueue(sk);
+        sk.ReceiveQueue.Purge(SkbDropReason.Consumed);
+        sk.OutOfOrder.Purge(SkbDropReason.Consumed);
+        sk.PageFrag.Release();
+        _sockets.Remove(sk);
+    }
+
+    private static void PurgeWriteQueue(TcpSock sk)
+    {
+        while (sk.Queue.Dequeue() is { } skb)
+        {
+            sk.WmemQueued -= skb.Truesize;
+            skb.Free(SkbDropReason.Consumed);
+        }
+        sk.SendHead = null;
+        sk.PacketsOut = 0;
+        sk.RetransOut = 0;
+    }
+
+    /// <summary>Frees every socket (host shutdown).</summary>
+    public void CloseAll()
+    {
+        foreach (var sk in _sockets.ToArray()) Destroy(sk);
+    }
+
+    /// <summary>The socket a segment belongs to: an exact 4-tuple match first, then a listener on the port.</summary>
+    /// <remarks>Linux: net/ipv4/inet_hashtables.c __inet_lookup_established(), __inet_lookup_listener()</remarks>
+    private TcpSock? Lookup(Ipv4Address local, ushort localPort, Ipv4Address remote, ushort remotePort)
+    {
+        TcpSock? listener = null;
+        foreach (var s in _sockets)
+        {
+            if (s.LocalPort != localPort) continue;
+            if (s.State == TcpState.Listen)
+            {
+                if (s.LocalAddress.IsUnspecified || s.LocalAddress == local) listener ??= s;
+                continue;
+            }
+            if (s.State != TcpState.Close && s.RemotePort == remotePort && s.RemoteAddress == remote && s.LocalAddress == local) return s;
+        }
+        return listener;
+    }
+
+    public void Error(ReadOnlySpan<byte> offending, byte icmpType, byte icmpCode, uint info)
+    {
+        // ICMP errors for TCP (PMTU, unreachable during SYN-SENT) are not modelled yet; counted only.
+        Mib.IcmpErrorsIgnored++;
+    }
+}
+
+/// <summary>The TCP counters of /proc/net/snmp and the TcpExt ones used here.</summary>
+public sealed class TcpMib
+{
+    public long ActiveOpens, PassiveOpens, AttemptFails, EstabResets, InSegs, OutSegs, RetransSegs, InErrs, OutRsts;
+    public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, IcmpErrorsIgnored, Timeouts, FastRetrans;
+
+    public IEnumerable<(string, long)> All()
+    {
+        yield return ("ActiveOpens", ActiveOpens);
+        yield return ("PassiveOpens", PassiveOpens);
+        yield return ("AttemptFails", AttemptFails);
+        yield return ("EstabResets", EstabResets);
+        yield return ("InSegs", InSegs);
+        yield return ("OutSegs", OutSegs);
+        yield return ("RetransSegs", RetransSegs);
+        yield return ("InErrs", InErrs);
+        yield return ("OutRsts", OutRsts);
+        yield return ("ListenOverflows", ListenOverflows);
+        yield return ("ListenDrops", ListenDrops);
+        yield return ("TCPAbortOnClose", AbortOnClose);
+        yield return ("TCPAbortOnData", AbortOnData);
+        yield return ("DelayedACKs", DelayedAcks);
+        yield return ("TCPTimeouts", Timeouts);
+        yield return ("TCPFastRetrans", FastRetrans);
+    }
+}

@@ -1,0 +1,185 @@
+using Xmit.Buffers;
+using Xmit.Network.Ipv4;
+using Xmit.Time;
+
+namespace Xmit.Transport.Tcp;
+
+/// <summary>TCP connection states, numbered as Linux's (TCP_ESTABLISHED = 1 …).</summary>
+/// <remarks>Linux: include/net/tcp_states.h</remarks>
+public enum TcpState : byte
+{
+    Established = 1, SynSent, SynRecv, FinWait1, FinWait2, TimeWait, Close, CloseWait, LastAck, Listen, Closing,
+}
+
+/// <summary>
+/// A TCP socket's kernel side: the sequence space (snd_una / snd_nxt / write_seq, rcv_nxt / copied_seq),
+/// windows and scaling, negotiated options, congestion state, RTT estimator and timers, the write queue
+/// (sent-but-unacked skbs followed by unsent ones, from <see cref="SendHead"/>) and the receive queues.
+/// Field names follow struct tcp_sock so the code reads next to the kernel's.
+/// </summary>
+/// <remarks>Linux: include/linux/tcp.h struct tcp_sock; include/net/inet_connection_sock.h</remarks>
+public sealed class TcpSock : InetSock
+{
+    internal TcpSock(TcpProtocol proto, IScheduler clock, int sndBuf, int rcvBuf) : base(sndBuf, rcvBuf)
+    {
+        Protocol = proto;
+        RetransmitTimer = new Timer(clock, () => proto.OnRetransmitTimer(this), "tcp-retransmit");
+        DelackTimer = new Timer(clock, () => proto.OnDelackTimer(this), "tcp-delack");
+        TimeWaitTimer = new Timer(clock, () => proto.OnTimeWaitTimer(this), "tcp-timewait");
+    }
+
+    internal TcpProtocol Protocol { get; }
+    public TcpState State { get; internal set; } = TcpState.Close;
+
+    // ---- send sequence space ----
+    public uint Iss { get; internal set; }
+    public uint SndUna { get; internal set; }
+    public uint SndNxt { get; internal set; }
+    /// <summary>write_seq: the sequence number after the last byte the application wrote.</summary>
+    public uint WriteSeq { get; internal set; }
+    /// <summary>pushed_seq: the last sequence number marked PSH.</summary>
+    internal uint PushedSeq;
+    /// <summary>snd_sml: end of the last small (sub-MSS) segment sent, for Minshall's Nagle.</summary>
+    internal uint SndSml;
+    public uint SndWnd { get; internal set; }
+    internal uint SndWl1;
+    public uint MaxWindow { get; internal set; }
+
+    // ---- receive sequence space ----
+    public uint Irs { get; internal set; }
+    public uint RcvNxt { get; internal set; }
+    /// <summary>copied_seq: the next byte the application will read.</summary>
+    public uint CopiedSeq { get; internal set; }
+    /// <summary>rcv_wup: rcv_nxt when the window was last announced.</summary>
+    internal uint RcvWup;
+    public uint RcvWnd { get; internal set; }
+    internal uint RcvSsthresh;
+
+    // ---- options ----
+    public int MssCache { get; internal set; } = 536;
+    /// <summary>advmss: the MSS we announce (route MTU − 40).</summary>
+    public int AdvMss { get; internal set; } = 1460;
+    /// <summary>rx_opt.mss_clamp: the peer's MSS (or TCP_MAXSEG).</summary>
+    internal int MssClamp = 65535;
+    /// <summary>TCP_MAXSEG (user_mss).</summary>
+    public int UserMss { get; internal set; }
+    public bool TimestampOk { get; internal set; }
+    public bool SackOk { get; internal set; }
+    public bool WscaleOk { get; internal set; }
+    public byte SndWscale { get; internal set; }
+    public byte RcvWscale { get; internal set; }
+    internal uint TsRecent;
+    /// <summary>The receive MSS estimate (icsk_ack.rcv_mss).</summary>
+    internal int RcvMss = 536;
+
+    // ---- congestion control ----
+    public uint SndCwnd { get; internal set; } = 10;
+    public uint SndSsthresh { get; internal set; } = TcpProtocol.InfiniteSsthresh;
+    internal uint SndCwndCnt;
+    /// <summary>Segments sent and not yet acked (TSO skbs count as their segments).</summary>
+    public uint PacketsOut { get; internal set; }
+    public uint RetransOut { get; internal set; }
+    /// <summary>Segments marked lost (after an RTO or a fast retransmit), and duplicate ACKs counted as SACKed (Reno).</summary>
+    public uint LostOut { get; internal set; }
+    public uint SackedOut { get; internal set; }
+    /// <summary>max_packets_out / is_cwnd_limited, for deciding whether cwnd may grow (tcp_is_cwnd_limited).</summary>
+    internal uint MaxPacketsOut;
+    internal bool IsCwndLimited;
+    internal uint CwndUsageSeq;
+    /// <summary>Duplicate ACKs in a row (the NewReno-style dupthresh count).</summary>
+    internal int DupAcks;
+    /// <summary>icsk_ca_state: Open, or Recovery / Loss until snd_una passes <see cref="HighSeq"/>.</summary>
+    public TcpCaState CaState { get; internal set; }
+    internal uint HighSeq;
+    internal uint PriorCwnd;
+    /// <summary>sk_pacing_rate in bytes per second (for TSO autosizing).</summary>
+    public ulong PacingRate { get; internal set; } = ulong.MaxValue;
+
+    // ---- RTT and timers ----
+    /// <summary>srtt_us (scaled by 8), mdev_us / mdev_max_us / rttvar_us (scaled by 4), as tcp_rtt_estimator keeps them.</summary>
+    internal long SrttUs, MdevUs, MdevMaxUs, RttvarUs;
+    internal uint RttSeq;
+    public Duration Rto { get; internal set; } = TcpProtocol.InitialRto;
+    internal int Backoff;
+    internal int Retransmits;
+    internal Timer RetransmitTimer { get; }
+    internal Timer DelackTimer { get; }
+    internal Timer TimeWaitTimer { get; }
+    /// <summary>lsndtime: when data was last sent (for pingpong and TSO deferral).</summary>
+    internal Instant LastSendTime;
+    internal Instant SynSentAt;
+
+    // ---- delayed ACK (icsk_ack) ----
+    internal bool AckPending;
+    internal int QuickAcks;
+    internal bool PingPong;
+    internal Duration Ato;
+    internal Instant LastReceiveTime;
+
+    /// <summary>TCP_NODELAY / TCP_CORK (nonagle bits: 1 = off, 2 = cork).</summary>
+    public int NonAgle { get; internal set; }
+
+    // ---- queues ----
+    /// <summary>sk_write_queue and the retransmit queue in one list: sent skbs, then unsent from <see cref="SendHead"/>.</summary>
+    internal SkBuffQueue Queue { get; } = new();
+    internal SkBuff? SendHead;
+    /// <summary>sk_wmem_queued: truesize of every skb on the write queue (what SO_SNDBUF limits for TCP).</summary>
+    public long WmemQueued { get; internal set; }
+    public SkBuffQueue ReceiveQueue { get; } = new();
+    /// <summary>out_of_order_queue, ordered by sequence.</summary>
+    internal SkBuffQueue OutOfOrder { get; } = new();
+    internal bool FinReceived;
+
+    // ---- listening ----
+    internal TcpSock? Parent;
+    internal int Backlog;
+    internal Queue<TcpSock> AcceptQueue { get; } = new();
+    internal int SynQueueLength;
+    internal bool Accepted;
+
+    /// <summary>A connection waits in the accept queue.</summary>
+    public bool HasPendingConnection => AcceptQueue.Count > 0;
+
+    /// <summary>The application closed the socket (SOCK_DEAD): no more wake-ups, free on CLOSE.</summary>
+    public bool Dead { get; internal set; }
+    internal bool AddressLocked, PortLocked;
+    public bool ReuseAddr { get; internal set; }
+    /// <summary>SO_LINGER: on with a zero time, close() aborts with a RST.</summary>
+    public bool Linger { get; internal set; }
+    public Duration LingerTime { get; internal set; }
+
+    /// <summary>Raised when data, a FIN, a connection or an error arrived (sk_data_ready / state change).</summary>
+    public event Action<TcpSock>? DataReady;
+    /// <summary>Raised on a state change (sk_state_change: connect finished, reset, close).</summary>
+    public event Action<TcpSock>? StateChange;
+    /// <summary>Raised when write memory was freed and the socket is writable again (sk_stream_write_space).</summary>
+    public event Action<TcpSock>? StreamWriteSpace;
+
+    internal void RaiseDataReady() { if (!Dead) DataReady?.Invoke(this); }
+    internal void RaiseStateChange() { if (!Dead) StateChange?.Invoke(this); }
+    internal void RaiseWriteSpace() { if (!Dead) StreamWriteSpace?.Invoke(this); }
+
+    /// <summary>Bytes the application can read now (SIOCINQ: rcv_nxt − copied_seq, less a FIN).</summary>
+    public int ReadableBytes => ReceiveQueue.IsEmpty ? 0 : (int)(RcvNxt - CopiedSeq) - (FinReceived ? 1 : 0);
+
+    /// <summary>SIOCOUTQ: bytes written and not yet acknowledged (write_seq − snd_una).</summary>
+    public int UnackedBytes => State is TcpState.Listen or TcpState.Close or TcpState.SynSent ? 0 : (int)(WriteSeq - SndUna);
+
+    /// <summary>SIOCOUTQNSD: bytes written and not yet sent (write_seq − snd_nxt).</summary>
+    public int NotSentBytes => (int)(WriteSeq - SndNxt);
+
+    /// <summary>sk_stream_memory_free(): wmem_queued below sndbuf.</summary>
+    public bool StreamMemoryFree => WmemQueued < SndBuf;
+
+    /// <summary>sk_stream_is_writeable(): free space at least a third of what is queued (sk_stream_min_wspace).</summary>
+    /// <remarks>Linux: include/net/sock.h sk_stream_wspace(), sk_stream_min_wspace()</remarks>
+    public bool StreamWriteable => SndBuf - WmemQueued >= WmemQueued / 2;
+
+    /// <summary>tcp_packets_in_flight(): packets out, less those SACKed or lost, plus retransmissions.</summary>
+    internal uint InFlight => PacketsOut - Math.Min(PacketsOut, SackedOut + LostOut) + RetransOut;
+
+    public override string ToString() => $"tcp {LocalAddress}:{LocalPort} > {RemoteAddress}:{RemotePort} {State}";
+}
+
+/// <summary>icsk_ca_state: the congestion-avoidance state machine's states that are modelled.</summary>
+public enum TcpCaState : byte { Open = 0, Disorder = 1, Cwr = 2, Recovery = 3, Loss = 4 }
