@@ -28,6 +28,12 @@ public sealed partial class ScriptRunner
         ["POLLNVAL"] = Ev.EPOLLNVAL, ["POLLRDHUP"] = Ev.EPOLLRDHUP, ["POLLRDNORM"] = Ev.EPOLLRDNORM, ["POLLWRNORM"] = Ev.EPOLLWRNORM,
         ["MSG_DONTWAIT"] = (long)MsgFlags.DontWait, ["MSG_MORE"] = (long)MsgFlags.More, ["MSG_CONFIRM"] = (long)MsgFlags.Confirm,
         ["SHUT_RD"] = Shut.SHUT_RD, ["SHUT_WR"] = Shut.SHUT_WR, ["SHUT_RDWR"] = Shut.SHUT_RDWR,
+        ["SOCK_STREAM"] = SockType.SOCK_STREAM, ["IPPROTO_TCP"] = SockOpt.IPPROTO_TCP, ["SOL_TCP"] = SockOpt.IPPROTO_TCP,
+        ["SO_REUSEADDR"] = SockOpt.SO_REUSEADDR, ["SO_REUSEPORT"] = SockOpt.SO_REUSEPORT, ["SO_KEEPALIVE"] = SockOpt.SO_KEEPALIVE,
+        ["SO_LINGER"] = SockOpt.SO_LINGER, ["TCP_NODELAY"] = SockOpt.TCP_NODELAY, ["TCP_MAXSEG"] = SockOpt.TCP_MAXSEG,
+        ["TCP_CORK"] = SockOpt.TCP_CORK, ["TCP_QUICKACK"] = SockOpt.TCP_QUICKACK, ["SIOCOUTQNSD"] = Ioctl.SIOCOUTQNSD,
+        ["MSG_WAITALL"] = (long)MsgFlags.WaitAll,
+        ["EINPROGRESS"] = (long)Errno.EINPROGRESS,
         ["MSG_PEEK"] = (long)MsgFlags.Peek, ["MSG_TRUNC"] = (long)MsgFlags.Trunc, ["MSG_OOB"] = (long)MsgFlags.Oob,
     };
 
@@ -58,11 +64,18 @@ public sealed partial class ScriptRunner
         throw new UnsupportedException($"line {line}: cannot read the address {e}");
     }
 
+    /// <summary>Script descriptors → live ones (packetdrill lets a script pick its own numbers).</summary>
+    private readonly Dictionary<long, int> _fdMap = [];
+
+    private int LiveFd(long scriptFd) => _fdMap.TryGetValue(scriptFd, out var live) ? live : (int)scriptFd;
+
+    private ushort? LocalPort(int fd) => _sys.File(fd) is { } f ? f.Udp?.LocalPort ?? f.Tcp?.LocalPort : null;
+
     private ScriptResult? Call(SyscallAction c, Event e, Instant start)
     {
         var a = c.Arguments;
         int line = e.Line;
-        int Fd(int i) => (int)Value(a[i], line);
+        int Fd(int i) => LiveFd(Value(a[i], line));
         long? outValue = null;   // a value the call returned through a pointer, to compare with the script
         Expr? outExpected = null;
         int rc;
@@ -73,11 +86,18 @@ public sealed partial class ScriptRunner
                 break;
             case "bind":
                 rc = _sys.Bind(Fd(0), Address(a[1], _local, line));
-                if (rc == 0) _lastLocalPort = _sys.File(Fd(0))!.Udp!.LocalPort;
+                if (rc == 0 && LocalPort(Fd(0)) is { } bound) _lastLocalPort = bound;
                 break;
             case "connect":
                 rc = _sys.Connect(Fd(0), Address(a[1], _remote, line));
-                if (rc == 0 && _sys.File(Fd(0))?.Udp is { } skc) _lastLocalPort = skc.LocalPort;
+                if (rc is 0 or -(int)Errno.EINPROGRESS && LocalPort(Fd(0)) is { } cport) _lastLocalPort = cport;
+                break;
+            case "listen":
+                rc = _sys.Listen(Fd(0), (int)Value(a[1], line));
+                if (rc == 0 && LocalPort(Fd(0)) is { } lport) _lastLocalPort = lport;
+                break;
+            case "accept" or "accept4":
+                rc = _sys.Accept(Fd(0), out _);
                 break;
             case "write":
                 rc = _sys.Write(Fd(0), new byte[Value(a[2], line)]);
@@ -114,6 +134,9 @@ public sealed partial class ScriptRunner
                 break;
             case "recv" or "recvfrom":
                 rc = _sys.Recv(Fd(0), new byte[Value(a[2], line)], (MsgFlags)Value(a[3], line));
+                break;
+            case "setsockopt" when a[3] is StructExpr lg && Value(a[2], line) == SockOpt.SO_LINGER:
+                rc = _sys.SetLinger(Fd(0), Value(Field(lg, "l_onoff"), line) != 0, (int)Value(Field(lg, "l_linger"), line));
                 break;
             case "setsockopt" when a[3] is StructExpr tv:
                 rc = _sys.SetSockOptTimeout(Fd(0), (int)Value(a[2], line),
@@ -187,6 +210,12 @@ public sealed partial class ScriptRunner
                 throw new UnsupportedException($"line {line}: system call {c.Name} is not supported");
         }
 
+        // A new descriptor is named by the script (socket() = 4): remember which live one it stands for.
+        if (c.Name is "socket" or "accept" or "accept4" or "epoll_create" or "epoll_create1" && rc >= 0 && c.Result is IntExpr { Value: >= 0 } named)
+        {
+            _fdMap[named.Value] = rc;
+            rc = (int)named.Value;
+        }
         string expected = ExpectedText(c);
         string actual = rc < 0 ? $"-1 {(Errno)(-rc)}" : rc.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (c.Result is not EllipsisExpr)

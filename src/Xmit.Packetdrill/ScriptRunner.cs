@@ -36,6 +36,8 @@ public sealed partial class ScriptRunner
     private ushort _lastLocalPort;
     private int? _mtuOption;
     private byte[]? _lastUdpSent;
+    private readonly BlockingCall _blocking;
+    private Hosting.Sysctls? _sysctlsBefore;
 
     private ScriptRunner(Script script, Stream? pcap)
     {
@@ -49,17 +51,20 @@ public sealed partial class ScriptRunner
                 case "remote_ip" when Ipv4Address.TryParse(o.Value, out var a): _remote = a; break;
                 case "tolerance_usecs" when long.TryParse(o.Value, out var us): _tolerance = Duration.FromMicroseconds(us); break;
                 case "mtu" when int.TryParse(o.Value, out var m): _mtuOption = m; break;
+                case "strict_segments": _strictSegments = true; break;
             }
         }
         _host = _sim.AddHost("local");
         _tun = _host.AddDevice("tun0", _mtuOption ?? 1500);
         _tun.TxQueueLen = 500;
-        new ImmediateDriver(_tun, new CapturePort(this));
+        // packetdrill's tun device takes TSO and checksum offload: TCP hands it whole GSO skbs, as the script expects them.
+        new ImmediateDriver(_tun, new CapturePort(this)) { Features = DeviceFeatures.ScatterGather | DeviceFeatures.HwChecksum | DeviceFeatures.Tso };
         _host.AddAddress(_tun, _local, 16);
         _host.Routes.Add(new Route(_remote, 32, _tun, PreferredSource: _local));
         _host.Neighbours.AddPermanent(_tun, _remote, _remoteMac);
         if (pcap is not null) _sim.Capture(_tun, pcap);
         _sys = new Syscalls(_host);
+        _blocking = new BlockingCall(_sim.Scheduler);
     }
 
     /// <summary>Runs <paramref name="script"/>; never throws for anything the script does.</summary>
@@ -76,29 +81,31 @@ public sealed partial class ScriptRunner
         {
             return new ScriptResult(script.Path, ScriptStatus.Unsupported, e.Message);
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NullReferenceException or KeyNotFoundException)
+        {
+            // A bug in the stack or the runner must not take the whole run down: this script fails, loudly.
+            return new ScriptResult(script.Path, ScriptStatus.Fail, $"internal error: {e.GetType().Name}: {e.Message}", 0, "", e.StackTrace?.Split('\n').FirstOrDefault()?.Trim() ?? "", 0);
+        }
         finally
         {
+            runner._blocking.Dispose();
             runner._sys.CloseAll();
             runner._sim.Shutdown();
             runner._sim.Dispose();
         }
     }
 
-    /// <summary>Reasons found before running: TCP, IPv6, Python blocks.</summary>
+    /// <summary>Reasons found before running: IPv6, Python blocks, other encapsulations.</summary>
     private static string? Unsupported(Script s)
     {
         foreach (var e in s.Events)
         {
             switch (e.Action)
             {
-                case CodeAction:
-                    return $"line {e.Line}: %{{ python }}% blocks are not supported";
-                case PacketAction p when p.Protocol == "tcp":
-                    return $"line {e.Line}: TCP is not implemented yet";
                 case PacketAction p when p.Tokens.Any(t => t.Text is "ipv6" or "mpls" or "gre"):
                     return $"line {e.Line}: IPv6, MPLS and GRE encapsulation are not supported";
-                case SyscallAction c when c.Arguments.Any(a => a is WordExpr { Name: "SOCK_STREAM" or "AF_INET6" or "IPPROTO_TCP" }):
-                    return $"line {e.Line}: {(c.Arguments.Any(a => a is WordExpr { Name: "AF_INET6" }) ? "IPv6 is" : "TCP is")} not implemented yet";
+                case SyscallAction c when c.Arguments.Any(a => a is WordExpr { Name: "AF_INET6" }):
+                    return $"line {e.Line}: IPv6 is not implemented yet";
             }
         }
         return null;
@@ -120,23 +127,38 @@ public sealed partial class ScriptRunner
                     RunCommand(c.Command, e.Line);
                     actual = Instant.Max(expected, _sim.Now);
                     break;
-                case SyscallAction call:
+                case CodeAction code:
                     if (expected > _sim.Now) _sim.RunUntil(expected);
-                    var fail = Call(call, e, start);
-                    if (fail is not null) return fail;
+                    if (RunPython(code, e, start) is { } pyFail) return pyFail;
+                    actual = _sim.Now;
+                    break;
+                case SyscallAction call:
+                    if (FinishBlockingCall() is { } earlier) return earlier;
+                    if (expected > _sim.Now) _sim.RunUntil(expected);
                     actual = _sim.Now;
                     if (e.Time.BlockingEndSeconds is { } endS)
                     {
                         // Like the start, the end of a relative event counts from the previous event ("+.1...0.4": start
                         // 0.1 and end 0.4 after it); "+" on the end itself counts from the start of the call.
                         var end = (e.Time.BlockingEndRelative ? expected : e.Time.Kind == TimeKind.Relative ? previous : start) + Duration.FromSeconds(endS);
-                        if (_sim.Now < end - _tolerance || _sim.Now > end + _tolerance)
-                            return Fail(e, "blocking call returned at the wrong time", $"return at {(end - start).TotalSeconds:0.000000} s", $"returned at {(_sim.Now - start).TotalSeconds:0.000000} s", start);
+                        // packetdrill runs a blocking call on a thread of its own: the script goes on while it waits.
+                        _blocking.Start(() => Call(call, e, start) ?? (_sim.Now < end - _tolerance || _sim.Now > end + _tolerance
+                            ? Fail(e, "blocking call returned at the wrong time", $"return at {(end - start).TotalSeconds:0.000000} s", $"returned at {(_sim.Now - start).TotalSeconds:0.000000} s", start)
+                            : null));
+                        _blocking.ThrowIfFailed();
+                        if (!_blocking.Pending && _blocking.Result is { } r0) return r0;
+                        break;
                     }
+                    var fail = Call(call, e, start);
+                    if (fail is not null) return fail;
+                    actual = _sim.Now;
                     break;
                 case PacketAction { Direction: '<' } p:
                     if (expected > _sim.Now) _sim.RunUntil(expected);
                     Inject(p, e.Line);
+                    _blocking.Poll();
+                    _blocking.ThrowIfFailed();
+                    if (!_blocking.Pending && _blocking.Result is { } r1) return r1;
                     actual = _sim.Now;
                     break;
                 case PacketAction p:
@@ -146,7 +168,10 @@ public sealed partial class ScriptRunner
                     break;
             }
             previous = actual;
+            _blocking.ThrowIfFailed();
+            if (!_blocking.Pending && _blocking.Result is { } done) return done;
         }
+        if (FinishBlockingCall() is { } last) return last;
         // Anything sent that the script did not expect is a failure too.
         _sim.RunFor(Duration.FromMilliseconds(1));
         if (_sent.Count > 0)
@@ -156,6 +181,17 @@ public sealed partial class ScriptRunner
                 "no more packets", Summarize(f), (t - start).TotalSeconds);
         }
         return new ScriptResult(_script.Path, ScriptStatus.Pass);
+    }
+
+    /// <summary>Lets a blocking call still running finish (up to 10 s of script time) before the next call, and returns its failure.</summary>
+    private ScriptResult? FinishBlockingCall()
+    {
+        if (_blocking.Pending) _sim.Scheduler.WaitUntil(() => !_blocking.Pending, _sim.Now + Duration.FromSeconds(10));
+        _blocking.ThrowIfFailed();
+        if (_blocking.Pending)
+            return new ScriptResult(_script.Path, ScriptStatus.Fail, "a blocking call did not return within 10 s of script time", 0, "return", "still blocked", 0);
+        var r = _blocking.Result;
+        return r;
     }
 
     private (Instant Expected, Instant Lo, Instant Hi) When(EventTime t, Instant start, Instant previous)
@@ -196,20 +232,42 @@ public sealed partial class ScriptRunner
 
     // ---- shell commands: the few that configure what the stack has ----
 
+    /// <summary>What `../common/defaults.sh` of the corpus does, for a script whose copy of it is not next to it.</summary>
+    private static readonly string[] BuiltInDefaults =
+    [
+        "sysctl -q net.ipv4.tcp_rmem=\"4096 540000 15728640\"", "sysctl -q net.ipv4.tcp_wmem=\"4096 262144 4194304\"",
+        "sysctl -q net.ipv4.tcp_timestamps=1", "sysctl -q net.ipv4.tcp_syn_retries=5", "sysctl -q net.ipv4.tcp_synack_retries=5",
+        "sysctl -q net.ipv4.tcp_frto=2", "sysctl -q net.ipv4.tcp_sack=1", "sysctl -q net.ipv4.tcp_dsack=1", "sysctl -q net.ipv4.tcp_fack=0",
+        "sysctl -q net.ipv4.tcp_reordering=3", "sysctl -q net.ipv4.tcp_congestion_control=cubic", "sysctl -q net.ipv4.tcp_slow_start_after_idle=0",
+        "sysctl -q net.ipv4.tcp_early_retrans=4 net.ipv4.tcp_recovery=1", "sysctl -q net.ipv4.tcp_tso_win_divisor=3",
+        "sysctl -q net.ipv4.tcp_ecn=0", "sysctl -q net.ipv4.tcp_ecn_option=2", "sysctl -q net.ipv4.tcp_pacing_ss_ratio=200",
+        "sysctl -q net.ipv4.tcp_pacing_ca_ratio=120", "sysctl -q net.ipv4.tcp_notsent_lowat=4294967295",
+        "sysctl -q net.ipv4.tcp_fastopen=0x70403", "sysctl -q net.ipv4.tcp_fastopen_key=a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4",
+        "sysctl -q net.ipv4.tcp_syncookies=1", "tc qdisc add dev tun0 root pfifo",
+    ];
+
     private void RunCommand(string command, int line)
     {
-        foreach (var raw in command.Split('\n'))
+        foreach (var raw in command.Replace("\\\n", " ", StringComparison.Ordinal).Split('\n'))
         {
-            var cmd = raw.Trim();
+            var cmd = Shell.StripRedirections(raw.Trim());
             if (cmd.Length == 0 || cmd.StartsWith('#')) continue;
-            var words = cmd.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var words = Shell.Words(cmd);
             string first = Path.GetFileName(words[0]);
             if (first == "defaults.sh")
             {
-                // TCP sysctls (no TCP yet) and `tc qdisc add dev tun0 root pfifo`.
-                _tun.SetQdisc(_ => FifoQdisc.Packets(Math.Max(1, _tun.TxQueueLen)));
+                // Run the corpus's own defaults.sh line by line when it is there; its known contents otherwise.
+                var file = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_script.Path)) ?? ".", words[0]);
+                RunCommand(string.Join('\n', File.Exists(file) ? File.ReadAllLines(file) : BuiltInDefaults), line);
                 continue;
             }
+            if (first.StartsWith("sysctl_restore_", StringComparison.Ordinal) && first.EndsWith(".sh", StringComparison.Ordinal))
+            {
+                // The restore script set_sysctls.py wrote: back to the settings before its first change.
+                if (_sysctlsBefore is { } saved) _host.Sysctls.CopyFrom(saved);
+                continue;
+            }
+            if (first == "set_sysctls.py") _sysctlsBefore ??= _host.Sysctls.Snapshot();
             if (first is "set_sysctls.py" || first == "sysctl")
             {
                 foreach (var w in words.Skip(1).Where(w => w.Contains('=', StringComparison.Ordinal)))
@@ -226,7 +284,16 @@ public sealed partial class ScriptRunner
                 _tun.Mtu = m;
                 continue;
             }
-            if (first == "ethtool" && words.Length >= 2 && words[1] == "-K") continue; // no TSO/GSO on tun0 to turn off
+            if (first == "ip" && words is [_, "tcp_metrics", "flush", ..]) continue; // no TCP metrics cache to flush
+            if (first == "ethtool" && words.Length >= 4 && words[1] == "-K")
+            {
+                // tso/gso off: TCP then builds segments of one MSS, as Linux does when the device cannot segment.
+                var driver = (ImmediateDriver)_tun.Driver!;
+                for (int i = 3; i + 1 < words.Length; i += 2)
+                    if (words[i] is "tso" or "gso")
+                        driver.Features = words[i + 1] == "off" ? driver.Features & ~DeviceFeatures.Tso : driver.Features | DeviceFeatures.Tso;
+                continue;
+            }
             throw new UnsupportedException($"line {line}: shell command not supported: {cmd}");
         }
     }
@@ -234,7 +301,6 @@ public sealed partial class ScriptRunner
     private void Sysctl(string assignment, int line)
     {
         var (key, value) = (assignment.Split('=', 2)[0], assignment.Split('=', 2)[1].Trim('"'));
-        if (key.StartsWith("net.ipv4.tcp_", StringComparison.Ordinal)) return; // TCP knobs: no TCP yet, nothing to configure
         if (!_host.Sysctls.TrySet(key, value, out var error)) throw new UnsupportedException($"line {line}: {error}");
     }
 
@@ -260,6 +326,11 @@ public sealed partial class ScriptRunner
 
     private void Inject(PacketAction p, int line)
     {
+        if (p.Protocol == "tcp")
+        {
+            InjectTcp(p, line);
+            return;
+        }
         if (p.Protocol == "icmp")
         {
             InjectIcmp(p, line);
@@ -315,6 +386,7 @@ public sealed partial class ScriptRunner
 
     private (ScriptResult? Failure, Instant SentAt) ExpectOutbound(PacketAction p, Event e, Instant expected, Instant lo, Instant hi, Instant start)
     {
+        if (p.Protocol == "tcp") return ExpectTcp(p, e, expected, lo, hi, start);
         if (p.Protocol != "udp") throw new UnsupportedException($"line {e.Line}: outbound {p.Protocol} packets are not supported");
         var (ports, length) = UdpSpec(p, e.Line);
         // Wait for the packet: until the end of its window, or 2 s after it for one that is late.
@@ -350,6 +422,7 @@ public sealed partial class ScriptRunner
         {
             IpProtocol.Udp when UdpDatagram.TryCreate(ip.Payload, out var u) => $"udp {u.SourcePort}>{u.DestinationPort} ({u.Length - 8})",
             IpProtocol.Icmp => "icmp",
+            IpProtocol.Tcp when TcpSegment.TryCreate(ip.Payload, out var t) => $"tcp {t.SourcePort}>{t.DestinationPort} flags 0x{t.Flags:x2} seq {t.Seq} ack {t.Ack} ({t.Payload.Length})",
             _ => $"protocol {ip.Protocol}",
         };
         return $"{ip.Source} > {ip.Destination}: {l4}";

@@ -53,6 +53,23 @@ public sealed class Sysctls
 
     private readonly Dictionary<string, string> _unmodelledValues = [];
 
+    /// <summary>A copy of every setting (what packetdrill's set_sysctls.py saves for its restore script).</summary>
+    public Sysctls Snapshot()
+    {
+        var copy = new Sysctls();
+        copy.CopyFrom(this);
+        return copy;
+    }
+
+    /// <summary>Takes every setting from <paramref name="other"/>.</summary>
+    public void CopyFrom(Sysctls other)
+    {
+        foreach (var p in typeof(Sysctls).GetProperties())
+            if (p.CanWrite) p.SetValue(this, p.GetValue(other));
+        _unmodelledValues.Clear();
+        foreach (var (k, v) in other._unmodelledValues) _unmodelledValues[k] = v;
+    }
+
     /// <summary>Sets <paramref name="name"/> (dotted, like net.core.wmem_max) to <paramref name="value"/>; false with a reason if unknown or invalid.</summary>
     public bool TrySet(string name, string value, out string error)
     {

@@ -160,7 +160,8 @@ public abstract class Sock : ISkbOwner
             error = Errno.EAGAIN;
             if (clock.Now >= deadline) return null;
             long wakeups = WriteSpaceWakeups;
-            clock.WaitUntil(() => WriteSpaceWakeups != wakeups || Error != Errno.OK, deadline);
+            // Nothing left that could wake us (a simulation with no events): EAGAIN rather than hang.
+            if (!clock.WaitUntil(() => WriteSpaceWakeups != wakeups || Error != Errno.OK, deadline) && deadline == Time.Instant.Never) return null;
         }
         var skb = pool.Alloc(size);
         SetOwnerW(skb);

@@ -31,6 +31,7 @@ public sealed class VirtualScheduler : IScheduler
         Now = when;
         EventsRun++;
         timer.Fire();
+        Cooperative?.AfterEvent();
         return true;
     }
 
@@ -49,8 +50,16 @@ public sealed class VirtualScheduler : IScheduler
 
     public void RunFor(Duration d) => RunUntil(Now + d);
 
+    /// <summary>
+    /// Set by a driver that runs blocking calls of scripted processes on helper threads, one thread running at a
+    /// time (packetdrill's blocking system calls): there WaitUntil parks the helper, and the driving thread
+    /// resumes it after an event makes it ready.
+    /// </summary>
+    public ICooperativeBlocking? Cooperative { get; set; }
+
     public bool WaitUntil(Func<bool> ready, Instant deadline)
     {
+        if (Cooperative is { OnHelperThread: true } c) return c.Park(ready, deadline);
         while (!ready())
         {
             if (!RunOne(deadline))
@@ -61,4 +70,17 @@ public sealed class VirtualScheduler : IScheduler
         }
         return true;
     }
+}
+
+/// <summary>Hands control between a driving thread and a helper thread blocked in a call (see <see cref="VirtualScheduler.Cooperative"/>).</summary>
+public interface ICooperativeBlocking
+{
+    /// <summary>True on the helper thread running a blocking call.</summary>
+    bool OnHelperThread { get; }
+
+    /// <summary>Parks the helper until <paramref name="ready"/> holds or <paramref name="deadline"/> passes; returns ready().</summary>
+    bool Park(Func<bool> ready, Instant deadline);
+
+    /// <summary>Called on the driving thread after every event: resumes a parked helper that became ready.</summary>
+    void AfterEvent();
 }

@@ -50,7 +50,7 @@ public sealed partial class Syscalls
                 return Install(SocketFile.ForTcp(child, SocketState.Connected));
             }
             if (error != Errno.EAGAIN || Clock.Now >= deadline) return -(int)error;
-            Clock.WaitUntil(() => sk.HasPendingConnection || sk.State != TcpState.Listen, deadline);
+            if (!Clock.WaitUntil(() => sk.HasPendingConnection || sk.State != TcpState.Listen, deadline) && deadline == Time.Instant.Never) return -(int)Errno.EAGAIN;
         }
     }
 
@@ -174,6 +174,19 @@ public sealed partial class Syscalls
             default:
                 return -(int)Errno.ENOTTY;
         }
+    }
+
+    /// <summary>setsockopt(SO_LINGER) with a struct linger.</summary>
+    public int SetLinger(int fd, bool on, int seconds)
+    {
+        int rc = Lookup(fd, out var file);
+        if (rc < 0) return rc;
+        if (file.Tcp is { } sk)
+        {
+            sk.Linger = on;
+            sk.LingerTime = Time.Duration.FromSeconds(Math.Max(seconds, 0));
+        }
+        return file.Tcp is null && file.Udp is null ? -(int)Errno.ENOTSOCK : 0;
     }
 
     private int TcpShutdown(SocketFile file, TcpSock sk, int how)

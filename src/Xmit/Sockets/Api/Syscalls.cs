@@ -173,7 +173,7 @@ public sealed partial class Syscalls(Host host)
             if (!sk.ReceiveQueue.IsEmpty) break;
             if ((sk.Shutdown & Sock.RcvShutdown) != 0) return 0; // shut down for reading: end of file
             if (Clock.Now >= deadline) return -(int)Errno.EAGAIN;
-            Clock.WaitUntil(() => !sk.ReceiveQueue.IsEmpty || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0, deadline);
+            if (!Clock.WaitUntil(() => !sk.ReceiveQueue.IsEmpty || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0, deadline) && deadline == Instant.Never) return -(int)Errno.EAGAIN;
         }
         var head = sk.ReceiveQueue.Peek()!;
         int length = head.Len - UdpDatagram.HeaderLength;
@@ -373,7 +373,7 @@ public sealed partial class Syscalls(Host host)
                 return ready;
             }
             var files = snapshot.Select(p => (_files.GetValueOrDefault(p.Fd), p.Events)).ToArray();
-            Clock.WaitUntil(() => files.Any(x => x.Item1 is { } f && (f.PollMask() & (x.Events | Ev.EPOLLERR)) != 0), deadline);
+            if (!Clock.WaitUntil(() => files.Any(x => x.Item1 is { } f && (f.PollMask() & (x.Events | Ev.EPOLLERR)) != 0), deadline) && deadline == Instant.Never) return 0;
         }
     }
 
@@ -413,7 +413,7 @@ public sealed partial class Syscalls(Host host)
         {
             int n = ep.Collect(events);
             if (n > 0 || Clock.Now >= deadline) return n;
-            Clock.WaitUntil(() => ep.HasReady, deadline);
+            if (!Clock.WaitUntil(() => ep.HasReady, deadline) && deadline == Instant.Never) return 0;
         }
     }
 

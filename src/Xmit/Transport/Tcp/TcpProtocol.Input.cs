@@ -388,6 +388,7 @@ public sealed partial class TcpProtocol
             skb.Free(SkbDropReason.Consumed);
         }
         if (ackedSegs == 0) return 0;
+        sk.Delivered += ackedSegs;
         if (sk.TimestampOk && opt.HasTimestamp && opt.TsEcr != 0) RttEstimator(sk, (long)(TsNow - opt.TsEcr) * 1000);
         else if (rttSampleNs >= 0 && !retransAcked) RttEstimator(sk, rttSampleNs / 1000);
         sk.Backoff = 0;
@@ -411,7 +412,11 @@ public sealed partial class TcpProtocol
     private void DupAck(TcpSock sk)
     {
         sk.DupAcks++;
-        if (sk.SackedOut + 1 < sk.PacketsOut) sk.SackedOut++;
+        if (sk.SackedOut + 1 < sk.PacketsOut)
+        {
+            sk.SackedOut++;
+            sk.Delivered++;
+        }
         if (sk.CaState == TcpCaState.Open && sk.DupAcks >= Sysctls.TcpReordering && sk.Queue.Peek() is { } head)
         {
             sk.PriorCwnd = sk.SndCwnd;
@@ -749,7 +754,8 @@ public sealed partial class TcpProtocol
                 break;
             }
             if (Now >= deadline) return copied > 0 ? copied : -(int)Errno.EAGAIN;
-            _clock.WaitUntil(() => sk.ReceiveQueue.Peek() is not null || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0 || sk.State == TcpState.Close, deadline);
+            if (!_clock.WaitUntil(() => sk.ReceiveQueue.Peek() is not null || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0 || sk.State == TcpState.Close, deadline)
+                && deadline == Instant.Never) return copied > 0 ? copied : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
         }
         if (copied > 0 && (flags & MsgFlags.Peek) == 0) CleanupRbuf(sk);
         return copied;

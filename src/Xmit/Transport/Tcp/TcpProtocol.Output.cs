@@ -28,7 +28,7 @@ public sealed partial class TcpProtocol
         {
             if (sk.Error != Errno.OK) return -(int)sk.TakeError();
             if (Now >= deadline) return -(int)Errno.EAGAIN;
-            _clock.WaitUntil(() => sk.State is not (TcpState.SynSent or TcpState.SynRecv) || sk.Error != Errno.OK, deadline);
+            if (!_clock.WaitUntil(() => sk.State is not (TcpState.SynSent or TcpState.SynRecv) || sk.Error != Errno.OK, deadline) && deadline == Instant.Never) return -(int)Errno.EAGAIN;
         }
         int copied = 0;
         while (true)
@@ -44,7 +44,7 @@ public sealed partial class TcpProtocol
             if (tail is not null && SkbUnsent(sk, tail) && tail.Len < sizeGoal && (tail.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0)
             {
                 skb = tail;
-                room = sizeGoal - tail.Len;
+                room = Math.Min(sizeGoal - tail.Len, tail.Tailroom);
             }
             else
             {
@@ -54,14 +54,21 @@ public sealed partial class TcpProtocol
                     sk.NoSpace = true;
                     if (copied > 0) Push(sk, flags & ~MsgFlags.More, mss, NaglePush, sizeGoal);
                     if (Now >= deadline) return copied > 0 ? copied : -(int)Errno.EAGAIN;
-                    long wakeups = sk.WriteSpaceWakeups;
-                    _clock.WaitUntil(() => sk.StreamMemoryFree && sk.StreamWriteable || sk.Error != Errno.OK || sk.State is not (TcpState.Established or TcpState.CloseWait) || (sk.Shutdown & Sock.SendShutdown) != 0, deadline);
+                    if (!_clock.WaitUntil(() => sk.StreamMemoryFree && sk.StreamWriteable || sk.Error != Errno.OK || sk.State is not (TcpState.Established or TcpState.CloseWait) || (sk.Shutdown & Sock.SendShutdown) != 0, deadline)
+                        && deadline == Instant.Never) return copied > 0 ? copied : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
                     continue;
                 }
                 skb = NewDataSkb(sk, sizeGoal);
                 room = sizeGoal;
             }
             int n = Math.Min(room, data.Length - copied);
+            if (n <= 0)
+            {
+                // The tail cannot grow (allocated for a smaller size goal): start a new skb.
+                if (!sk.StreamMemoryFree) continue;
+                skb = NewDataSkb(sk, sizeGoal);
+                n = Math.Min(sizeGoal, data.Length - copied);
+            }
             data.Slice(copied, n).CopyTo(skb.Put(n));
             skb.Truesize += n;
             sk.WmemQueued += n;

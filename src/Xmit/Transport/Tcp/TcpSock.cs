@@ -178,6 +178,18 @@ public sealed class TcpSock : InetSock
     /// <summary>tcp_packets_in_flight(): packets out, less those SACKed or lost, plus retransmissions.</summary>
     internal uint InFlight => PacketsOut - Math.Min(PacketsOut, SackedOut + LostOut) + RetransOut;
 
+    /// <summary>tp->delivered: segments the peer has acknowledged (or reported by duplicate ACK).</summary>
+    public long Delivered { get; internal set; }
+
+    /// <summary>When in-order data last arrived (tcpi_last_data_recv).</summary>
+    public Instant LastDataReceived => LastReceiveTime;
+
+    /// <summary>srtt in microseconds (tcpi_rtt), 0 before a sample.</summary>
+    public long SmoothedRttUs => SrttUs >> 3;
+
+    /// <summary>rttvar in microseconds (tcpi_rttvar).</summary>
+    public long RttVarUs => MdevUs >> 2;
+
     public override string ToString() => $"tcp {LocalAddress}:{LocalPort} > {RemoteAddress}:{RemotePort} {State}";
 }
 

@@ -1,0 +1,416 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Packetdrill;
+
+public sealed partial class ScriptRunner
+{
+    /// <summary>
+    /// The connection under test as packetdrill tracks it: the live and scripted local ISN (the local side's
+    /// sequence numbers are relative in scripts), the remote's port, and the TS val map (script → live) used to
+    /// rewrite the echo in injected timestamps.
+    /// </summary>
+    private sealed class TcpConnection
+    {
+        public ushort LocalPort, RemotePort;
+        public uint ScriptLocalIsn;
+        public uint? LiveLocalIsn;
+        public readonly Dictionary<uint, uint> TsValMap = [];
+        public bool FoundFirstTs;
+        public uint FirstScriptTsVal, FirstLiveTsVal;
+
+        /// <summary>Script → live offset for the local side's sequence space (ACKs and SACK blocks we inject).</summary>
+        public uint LocalOffset => LiveLocalIsn is { } live ? live - ScriptLocalIsn : 0;
+    }
+
+    private TcpConnection? _conn;
+    private ushort _nextRemotePort = 40000;
+    private bool _strictSegments;
+
+    private static TcpSpec ReadTcp(PacketAction p, int line)
+    {
+        var (spec, error) = PacketSpecParser.Parse(p);
+        if (spec is not TcpSpec tcp) throw new UnsupportedException($"line {line}: cannot read the tcp packet '{p}': {error}");
+        if (tcp.Ip is { } ip && (ip.Ecn is not null && ip.Ecn is not ("no_ecn" or "noecn") || ip.FlowLabel is not null))
+            throw new UnsupportedException($"line {line}: ECN and flow labels are not modelled");
+        if (tcp.Flags.IndexOfAny(['E', 'W', 'U']) >= 0) throw new UnsupportedException($"line {line}: ECN and urgent data are not modelled");
+        if (tcp.Options?.Any(o => o.Kind is "FO" or "FOEXP" or "md5") == true)
+            throw new UnsupportedException($"line {line}: TCP Fast Open and MD5 options are not modelled");
+        return tcp;
+    }
+
+    private static byte FlagBits(string flags)
+    {
+        byte b = 0;
+        foreach (char c in flags)
+            b |= c switch
+            {
+                'S' => TcpFlags.Syn, 'F' => TcpFlags.Fin, 'R' => TcpFlags.Rst, 'P' => TcpFlags.Psh, '.' => TcpFlags.Ack,
+                'E' => TcpFlags.Ece, 'W' => TcpFlags.Cwr, 'U' => TcpFlags.Urg, _ => (byte)0,
+            };
+        return b;
+    }
+
+    /// <summary>
+    /// &lt; TCP: a SYN to a listener opens a new connection under test (remote ISN as scripted, a fresh remote
+    /// port); ACK numbers and SACK blocks move from script to live local sequence space, a TS echo is mapped to
+    /// the live TS val the script's value stands for.
+    /// </summary>
+    private void InjectTcp(PacketAction p, int line)
+    {
+        var spec = ReadTcp(p, line);
+        if (spec.Window is null) throw new UnsupportedException($"line {line}: window must be specified for inbound packets");
+        byte flags = FlagBits(spec.Flags);
+        if ((flags & TcpFlags.Syn) != 0 && (flags & TcpFlags.Ack) == 0)
+            _conn = new TcpConnection { LocalPort = _lastLocalPort, RemotePort = _nextRemotePort++ };
+        var conn = _conn ?? throw new UnsupportedException($"line {line}: an inbound TCP packet needs a connection (a listener or a connect) first");
+        ushort sport = spec.Ports is { } ports ? (ushort)ports.Src : conn.RemotePort;
+        ushort dport = spec.Ports is { } ports2 ? (ushort)ports2.Dst : conn.LocalPort;
+        uint ack = spec.Ack is { } a ? (uint)a + conn.LocalOffset : 0;
+
+        Span<byte> opts = stackalloc byte[64];
+        int ol = 0;
+        foreach (var o in spec.Options ?? [])
+        {
+            switch (o.Kind)
+            {
+                case "nop": opts[ol++] = 1; break;
+                case "eol": opts[ol++] = 0; break;
+                case "mss":
+                    opts[ol] = 2; opts[ol + 1] = 4;
+                    BinaryPrimitives.WriteUInt16BigEndian(opts[(ol + 2)..], (ushort)o.Values[0]);
+                    ol += 4;
+                    break;
+                case "wscale": opts[ol] = 3; opts[ol + 1] = 3; opts[ol + 2] = (byte)o.Values[0]; ol += 3; break;
+                case "sackOK": opts[ol] = 4; opts[ol + 1] = 2; ol += 2; break;
+                case "sack":
+                    opts[ol] = 5; opts[ol + 1] = (byte)(2 + 4 * o.Values.Count);
+                    ol += 2;
+                    foreach (var v in o.Values)
+                    {
+                        BinaryPrimitives.WriteUInt32BigEndian(opts[ol..], (uint)v + conn.LocalOffset);
+                        ol += 4;
+                    }
+                    break;
+                case "TS":
+                    opts[ol] = 8; opts[ol + 1] = 10;
+                    BinaryPrimitives.WriteUInt32BigEndian(opts[(ol + 2)..], (uint)o.Values[0]);
+                    BinaryPrimitives.WriteUInt32BigEndian(opts[(ol + 6)..], (flags & TcpFlags.Ack) != 0 ? LiveEcr(conn, (uint)o.Values[1], line) : (uint)o.Values[1]);
+                    ol += 10;
+                    break;
+            }
+        }
+        if (ol % 4 != 0) throw new UnsupportedException($"line {line}: TCP options of {ol} bytes do not fill 32-bit words");
+        int tcpLen = TcpSegment.MinHeaderLength + ol + spec.Length;
+        int total = 14 + 20 + tcpLen;
+        var skb = _sim.Pool.AllocNetdev(total);
+        var f = skb.Put(total);
+        EthernetFrame.TryCreate(f, out var eth);
+        new EthernetRepr(_tun.Mac, _remoteMac, EtherType.Ipv4).Emit(eth);
+        var seg = f[34..];
+        opts[..ol].CopyTo(seg[TcpSegment.MinHeaderLength..]);
+        seg[(TcpSegment.MinHeaderLength + ol)..].Clear();
+        new TcpHeaderRepr { SourcePort = sport, DestinationPort = dport, Seq = (uint)spec.Start, Ack = ack, Flags = flags, Window = (ushort)spec.Window.Value }
+            .Emit(seg[..tcpLen], ol, _remote, _local);
+        new Ipv4Repr(_remote, _local, IpProtocol.Tcp, tcpLen, Tos: (byte)(spec.Ip?.Tos ?? 0)).Emit(f[14..]);
+        _tun.Receive(skb);
+    }
+
+    /// <summary>The live TS echo for a scripted one: the live val recorded for it, else interpolated from the first pair.</summary>
+    private static uint LiveEcr(TcpConnection conn, uint scriptEcr, int line)
+    {
+        if (conn.TsValMap.TryGetValue(scriptEcr, out var live)) return live;
+        if (conn.FoundFirstTs) return scriptEcr - conn.FirstScriptTsVal + conn.FirstLiveTsVal;
+        if (scriptEcr == 0) return 0;
+        throw new UnsupportedException($"line {line}: unable to infer live TS ecr for script TS ecr {scriptEcr}; no outbound TS val yet");
+    }
+
+    /// <summary>
+    /// &gt; TCP: take the next packet the stack sent — and, unless --strict_segments, the ones after it while
+    /// they continue it and the script expects more payload (TSO/GSO aggregation) — map it to script space and
+    /// compare flags, sequence, ACK, window (if given), options in order (TS val is not checked, as with
+    /// packetdrill's default tcp_ts_tick_usecs=0) and time.
+    /// </summary>
+    private (ScriptResult? Failure, Instant SentAt) ExpectTcp(PacketAction p, Event e, Instant expected, Instant lo, Instant hi, Instant start)
+    {
+        var spec = ReadTcp(p, e.Line);
+        byte want = FlagBits(spec.Flags);
+        string wantText = $"{SpecText(spec)} at {(expected - start).TotalSeconds:0.000000} s";
+        var deadline = hi == Instant.Never ? _sim.Now + Duration.FromSeconds(2) : hi + Duration.FromSeconds(2);
+        WaitForSent(deadline);
+        if (_sent.Count == 0) return (Fail(e, "the stack sent no packet", wantText, "nothing within 2 s", start), default);
+        var (time, frame) = _sent.Dequeue();
+        if (!TcpFrame(frame, out var first))
+            return (Fail(e, "the stack sent a different packet", wantText, Summarize(frame), start), time);
+
+        bool isSyn = (first.Flags & TcpFlags.Syn) != 0;
+        if (isSyn)
+        {
+            // The SYN (active open) or SYN-ACK (passive) fixes the local ISN in both spaces.
+            if ((first.Flags & TcpFlags.Ack) == 0) _conn = new TcpConnection { LocalPort = first.SourcePort, RemotePort = first.DestinationPort };
+            if (_conn is null) return (Fail(e, "SYN-ACK without a connection", wantText, Summarize(frame), start), time);
+            _conn.ScriptLocalIsn = (uint)spec.Start;
+            _conn.LiveLocalIsn = first.Seq;
+        }
+        var conn = _conn ?? throw new UnsupportedException($"line {e.Line}: an outbound TCP packet needs a connection first");
+
+        // Aggregate what TSO/GSO or the stack split, up to the scripted payload.
+        int payload = first.PayloadLength;
+        byte flags = first.Flags;
+        uint nextSeq = first.Seq + (uint)first.PayloadLength;
+        int fragLen = first.PayloadLength;
+        while (!_strictSegments && payload < spec.Length)
+        {
+            WaitForSent(_sim.Now + Duration.FromSeconds(2));
+            if (_sent.Count == 0 || !TcpFrame(_sent.Peek().Frame, out var next)) break;
+            if (next.Seq != nextSeq || next.Ack != first.Ack || (next.Flags & ~(TcpFlags.Psh | TcpFlags.Fin)) != (first.Flags & ~(TcpFlags.Psh | TcpFlags.Fin))) break;
+            bool last = next.PayloadLength >= spec.Length - payload;
+            if (!last && next.PayloadLength != fragLen) break;
+            _sent.Dequeue();
+            payload += next.PayloadLength;
+            flags |= next.Flags;
+            nextSeq += (uint)next.PayloadLength;
+            fragLen = next.PayloadLength;
+        }
+
+        uint seq = first.Seq - conn.LocalOffset;
+        var actual = first with { Seq = seq, Flags = flags, PayloadLength = payload };
+        string got = Describe(actual, conn);
+        if (first.DestinationPort != conn.RemotePort || first.SourcePort != conn.LocalPort)
+            return (Fail(e, "packet of another connection", wantText, got, start), time);
+        if (flags != want) return (Fail(e, "different TCP flags", wantText, got, start), time);
+        if (seq != (uint)spec.Start || payload != spec.Length) return (Fail(e, "different sequence range", wantText, got, start), time);
+        if ((want & TcpFlags.Ack) != 0 && spec.Ack is { } ack && first.Ack != (uint)ack) return (Fail(e, "different ACK number", wantText, got, start), time);
+        if (spec.Window is { } win && first.Window != win) return (Fail(e, "different window", wantText, got, start), time);
+        if (!spec.AnyOptions)
+        {
+            var optFail = CompareOptions(spec.Options ?? [], first.Options, conn);
+            if (optFail is not null) return (Fail(e, $"different TCP options ({optFail})", wantText, got, start), time);
+        }
+        RecordTsVal(spec.Options, first.Options, conn);
+        if (time < lo || time > hi)
+            return (Fail(e, "packet sent at the wrong time", $"between {(lo - start).TotalSeconds:0.000000} and {(hi - start).TotalSeconds:0.000000} s",
+                $"sent at {(time - start).TotalSeconds:0.000000} s: {got}", start), time);
+        return (null, time);
+    }
+
+    private void WaitForSent(Instant deadline) => _sim.Scheduler.WaitUntil(() => _sent.Count > 0, deadline);
+
+    private readonly record struct TcpView(ushort SourcePort, ushort DestinationPort, uint Seq, uint Ack, byte Flags, ushort Window, int PayloadLength, byte[] Options);
+
+    private bool TcpFrame(byte[] frame, out TcpView view)
+    {
+        view = default;
+        if (!Ipv4Packet.TryCreate(frame.AsSpan(14), out var ip) || ip.Protocol != IpProtocol.Tcp || !TcpSegment.TryCreate(ip.Payload, out var seg)) return false;
+        if (ip.Source != _local || ip.Destination != _remote) return false;
+        view = new TcpView(seg.SourcePort, seg.DestinationPort, seg.Seq, seg.Ack, seg.Flags, seg.Window, seg.Payload.Length, seg.Options.ToArray());
+        return true;
+    }
+
+    /// <summary>Options in order: NOP/EOL and TS by kind (TS val unchecked), others by length and bytes (SACK blocks in script space).</summary>
+    private static string? CompareOptions(IReadOnlyList<TcpOption> want, byte[] actual, TcpConnection conn)
+    {
+        int i = 0, k = 0;
+        while (i < actual.Length || k < want.Count)
+        {
+            if (i >= actual.Length) return $"missing {want[k].Kind}";
+            byte kind = actual[i];
+            int len = kind is 0 or 1 ? 1 : i + 1 < actual.Length ? actual[i + 1] : 1;
+            if (kind == 0 && k >= want.Count && actual.AsSpan(i).IndexOfAnyExcept((byte)0) < 0) break; // padding
+            if (k >= want.Count) return $"unexpected option kind {kind}";
+            var w = want[k];
+            var v = actual.AsSpan(i, Math.Max(len, 1));
+            bool ok = (w.Kind, kind) switch
+            {
+                ("nop", 1) or ("eol", 0) or ("sackOK", 4) => true,
+                ("TS", 8) => len == 10,
+                ("mss", 2) => len == 4 && BinaryPrimitives.ReadUInt16BigEndian(v[2..]) == w.Values[0],
+                ("wscale", 3) => len == 3 && v[2] == w.Values[0],
+                ("sack", 5) => len == 2 + 4 * w.Values.Count && SackMatches(v, w.Values, conn),
+                _ => false,
+            };
+            if (!ok) return $"expected {w.Kind} at option {k + 1}";
+            i += Math.Max(len, 1);
+            k++;
+        }
+        return null;
+    }
+
+    private static bool SackMatches(ReadOnlySpan<byte> v, IReadOnlyList<long> edges, TcpConnection conn)
+    {
+        // SACK blocks of outbound packets acknowledge the remote's sequence space, which scripts give as is.
+        _ = conn;
+        for (int j = 0; j < edges.Count; j++)
+            if (BinaryPrimitives.ReadUInt32BigEndian(v[(2 + 4 * j)..]) != (uint)edges[j]) return false;
+        return true;
+    }
+
+    private static void RecordTsVal(IReadOnlyList<TcpOption>? want, byte[] actual, TcpConnection conn)
+    {
+        var ts = want?.FirstOrDefault(o => o.Kind == "TS");
+        if (ts is null) return;
+        var opt = TcpOptions.Parse(actual, syn: true);
+        if (!opt.HasTimestamp) return;
+        uint scriptVal = (uint)ts.Values[0];
+        conn.TsValMap[scriptVal] = opt.TsVal;
+        if (!conn.FoundFirstTs)
+        {
+            conn.FoundFirstTs = true;
+            conn.FirstScriptTsVal = scriptVal;
+            conn.FirstLiveTsVal = opt.TsVal;
+        }
+    }
+
+    private static string SpecText(TcpSpec s)
+    {
+        var sb = new StringBuilder().Append(CultureInfo.InvariantCulture, $"{s.Flags} {s.Start}:{s.End}({s.Length})");
+        if (s.Ack is { } a) sb.Append(CultureInfo.InvariantCulture, $" ack {a}");
+        if (s.Window is { } w) sb.Append(CultureInfo.InvariantCulture, $" win {w}");
+        if (s.AnyOptions) sb.Append(" <...>");
+        else if (s.Options is { Count: > 0 } o)
+            sb.Append(" <").Append(string.Join(',', o.Select(x => x.Kind switch
+            {
+                "TS" => $"TS val {x.Values[0]} ecr {x.Values[1]}",
+                "sack" => "sack " + string.Join(' ', Enumerable.Range(0, x.Values.Count / 2).Select(i => $"{x.Values[2 * i]}:{x.Values[2 * i + 1]}")),
+                _ => x.Values.Count > 0 ? $"{x.Kind} {x.Values[0]}" : x.Kind,
+            }))).Append('>');
+        return sb.ToString();
+    }
+
+    /// <summary>A sent segment in packetdrill's notation, sequence numbers in script space.</summary>
+    private static string Describe(TcpView v, TcpConnection? conn)
+    {
+        var sb = new StringBuilder();
+        if ((v.Flags & TcpFlags.Syn) != 0) sb.Append('S');
+        if ((v.Flags & TcpFlags.Fin) != 0) sb.Append('F');
+        if ((v.Flags & TcpFlags.Rst) != 0) sb.Append('R');
+        if ((v.Flags & TcpFlags.Psh) != 0) sb.Append('P');
+        if ((v.Flags & TcpFlags.Ack) != 0) sb.Append('.');
+        if (sb.Length == 0) sb.Append('-');
+        sb.Append(CultureInfo.InvariantCulture, $" {v.Seq}:{v.Seq + (uint)v.PayloadLength}({v.PayloadLength})");
+        if ((v.Flags & TcpFlags.Ack) != 0) sb.Append(CultureInfo.InvariantCulture, $" ack {v.Ack}");
+        sb.Append(CultureInfo.InvariantCulture, $" win {v.Window}");
+        if (v.Options.Length > 0) sb.Append(" <").Append(OptionsText(v.Options)).Append('>');
+        _ = conn;
+        return sb.ToString();
+    }
+
+    private static string SackText(byte[] v) => "sack " + string.Join(' ', Enumerable.Range(0, (v.Length - 2) / 8).Select(b =>
+        $"{BinaryPrimitives.ReadUInt32BigEndian(v.AsSpan(2 + 8 * b))}:{BinaryPrimitives.ReadUInt32BigEndian(v.AsSpan(6 + 8 * b))}"));
+
+    private static string OptionsText(byte[] o)
+    {
+        var parts = new List<string>();
+        for (int i = 0; i < o.Length;)
+        {
+            byte kind = o[i];
+            if (kind == 1) { parts.Add("nop"); i++; continue; }
+            if (kind == 0) { parts.Add("eol"); i++; continue; }
+            int len = i + 1 < o.Length ? Math.Max((int)o[i + 1], 2) : 2;
+            var v = o.AsSpan(i, Math.Min(len, o.Length - i));
+            parts.Add(kind switch
+            {
+                2 when v.Length >= 4 => $"mss {BinaryPrimitives.ReadUInt16BigEndian(v[2..])}",
+                3 when v.Length >= 3 => $"wscale {v[2]}",
+                4 => "sackOK",
+                8 when v.Length >= 10 => $"TS val {BinaryPrimitives.ReadUInt32BigEndian(v[2..])} ecr {BinaryPrimitives.ReadUInt32BigEndian(v[6..])}",
+                5 => SackText(o.AsSpan(i, Math.Min(len, o.Length - i)).ToArray()),
+                _ => $"option {kind}",
+            });
+            i += len;
+        }
+        return string.Join(',', parts);
+    }
+
+    private readonly Dictionary<string, long> _pythonVars = [];
+
+    /// <summary>
+    /// %{ }%: the asserts on struct tcp_info of the connection under test, evaluated at the block's time (packetdrill
+    /// takes the tcp_info snapshot then and runs Python at the end; the outcome is the same).
+    /// </summary>
+    private ScriptResult? RunPython(CodeAction code, Event e, Instant start)
+    {
+        var sk = SocketUnderTest();
+        var py = new PythonAssert(name => TcpInfoField(sk, name), _pythonVars);
+        string? failed;
+        try
+        {
+            failed = py.Run(code.Code);
+        }
+        catch (NotSupportedException ex)
+        {
+            throw new UnsupportedException($"line {e.Line}: {ex.Message}");
+        }
+        if (failed is null) return null;
+        string state = sk is null ? "no TCP socket" :
+            $"cwnd {sk.SndCwnd} ssthresh {sk.SndSsthresh} unacked {sk.PacketsOut} retrans {sk.RetransOut} lost {sk.LostOut} sacked {sk.SackedOut} ca_state {(int)sk.CaState} rtt {sk.SmoothedRttUs} us delivered {sk.Delivered}";
+        return Fail(e, "python assert failed", failed, state, start);
+    }
+
+    private Transport.Tcp.TcpSock? SocketUnderTest()
+    {
+        Transport.Tcp.TcpSock? best = null;
+        foreach (var s in _host.Tcp.Sockets)
+        {
+            if (_conn is { } c && s.LocalPort == c.LocalPort && s.RemotePort == c.RemotePort) return s;
+            if (s.State != Transport.Tcp.TcpState.Listen) best = s;
+        }
+        return best;
+    }
+
+    /// <summary>The struct tcp_info fields that are modelled, and the TCPI_OPT_* constants.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_get_info()</remarks>
+    private long? TcpInfoField(Transport.Tcp.TcpSock? sk, string name)
+    {
+        switch (name)
+        {
+            case "TCPI_OPT_TIMESTAMPS": return 1;
+            case "TCPI_OPT_SACK": return 2;
+            case "TCPI_OPT_WSCALE": return 4;
+            case "TCPI_OPT_ECN": return 8;
+            case "TCPI_OPT_ECN_SEEN": return 16;
+            case "TCPI_OPT_SYN_DATA": return 32;
+            case "TCP_INFINITE_SSTHRESH": return Transport.Tcp.TcpProtocol.InfiniteSsthresh;
+            case "TCP_CA_Open": return 0;
+            case "TCP_CA_Disorder": return 1;
+            case "TCP_CA_CWR": return 2;
+            case "TCP_CA_Recovery": return 3;
+            case "TCP_CA_Loss": return 4;
+            case "TCP_ESTABLISHED": return 1;
+            case "TCP_SYN_SENT": return 2;
+            case "TCP_SYN_RECV": return 3;
+            case "TCP_FIN_WAIT1": return 4;
+            case "TCP_FIN_WAIT2": return 5;
+            case "TCP_TIME_WAIT": return 6;
+            case "TCP_CLOSE": return 7;
+            case "TCP_CLOSE_WAIT": return 8;
+            case "TCP_LAST_ACK": return 9;
+            case "TCP_LISTEN": return 10;
+            case "TCP_CLOSING": return 11;
+        }
+        if (sk is null) return null;
+        return name switch
+        {
+            "tcpi_state" => (long)sk.State,
+            "tcpi_ca_state" => (long)sk.CaState,
+            "tcpi_snd_cwnd" => sk.SndCwnd,
+            "tcpi_snd_ssthresh" => sk.SndSsthresh,
+            "tcpi_unacked" => sk.PacketsOut,
+            "tcpi_retrans" => sk.RetransOut,
+            "tcpi_lost" => sk.LostOut,
+            "tcpi_sacked" => sk.SackedOut,
+            "tcpi_delivered" => sk.Delivered,
+            "tcpi_rtt" => sk.SmoothedRttUs,
+            "tcpi_rttvar" => sk.RttVarUs,
+            "tcpi_snd_mss" => sk.MssCache,
+            "tcpi_advmss" => sk.AdvMss,
+            "tcpi_reordering" => _host.Sysctls.TcpReordering,
+            "tcpi_last_data_recv" => (long)(_sim.Now - sk.LastDataReceived).TotalMilliseconds,
+            "tcpi_options" => (sk.TimestampOk ? 1 : 0) | (sk.SackOk ? 2 : 0) | (sk.WscaleOk ? 4 : 0),
+            _ => null,
+        };
+    }
+}
