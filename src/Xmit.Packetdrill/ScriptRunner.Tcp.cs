@@ -157,40 +157,40 @@ public sealed partial class ScriptRunner
         }
         var conn = _conn ?? throw new UnsupportedException($"line {e.Line}: an outbound TCP packet needs a connection first");
 
-        // Aggregate what TSO/GSO or the stack split, up to the scripted payload.
+        // Aggregate what TSO/GSO or the stack split, up to the scripted payload: like packetdrill, the headers of
+        // the last piece with the sequence number (and CWR) of the first; the pieces must continue each other.
         int payload = first.PayloadLength;
-        byte flags = first.Flags;
-        uint nextSeq = first.Seq + (uint)first.PayloadLength;
-        int fragLen = first.PayloadLength;
+        var last = first;
         while (!_strictSegments && payload < spec.Length)
         {
             WaitForSent(_sim.Now + Duration.FromSeconds(2));
             if (_sent.Count == 0 || !TcpFrame(_sent.Peek().Frame, out var next)) break;
-            if (next.Seq != nextSeq || next.Ack != first.Ack || (next.Flags & ~(TcpFlags.Psh | TcpFlags.Fin)) != (first.Flags & ~(TcpFlags.Psh | TcpFlags.Fin))) break;
-            bool last = next.PayloadLength >= spec.Length - payload;
-            if (!last && next.PayloadLength != fragLen) break;
+            const byte loose = TcpFlags.Psh | TcpFlags.Fin | TcpFlags.Cwr;
+            if (next.Seq != last.Seq + (uint)last.PayloadLength || next.Ack != last.Ack || next.Window != last.Window
+                || (next.Flags & ~loose) != (last.Flags & ~loose)) break;
+            bool lastPiece = next.PayloadLength >= spec.Length - payload;
+            if (!lastPiece && next.PayloadLength != last.PayloadLength) break;
             _sent.Dequeue();
             payload += next.PayloadLength;
-            flags |= next.Flags;
-            nextSeq += (uint)next.PayloadLength;
-            fragLen = next.PayloadLength;
+            last = next;
         }
 
         uint seq = first.Seq - conn.LocalOffset;
-        var actual = first with { Seq = seq, Flags = flags, PayloadLength = payload };
+        byte flags = (byte)((last.Flags & ~TcpFlags.Cwr) | (first.Flags & TcpFlags.Cwr));
+        var actual = last with { Seq = seq, Flags = flags, PayloadLength = payload };
         string got = Describe(actual, conn);
         if (first.DestinationPort != conn.RemotePort || first.SourcePort != conn.LocalPort)
             return (Fail(e, "packet of another connection", wantText, got, start), time);
         if (flags != want) return (Fail(e, "different TCP flags", wantText, got, start), time);
         if (seq != (uint)spec.Start || payload != spec.Length) return (Fail(e, "different sequence range", wantText, got, start), time);
-        if ((want & TcpFlags.Ack) != 0 && spec.Ack is { } ack && first.Ack != (uint)ack) return (Fail(e, "different ACK number", wantText, got, start), time);
-        if (spec.Window is { } win && first.Window != win) return (Fail(e, "different window", wantText, got, start), time);
+        if ((want & TcpFlags.Ack) != 0 && spec.Ack is { } ack && actual.Ack != (uint)ack) return (Fail(e, "different ACK number", wantText, got, start), time);
+        if (spec.Window is { } win && actual.Window != win) return (Fail(e, "different window", wantText, got, start), time);
         if (!spec.AnyOptions)
         {
-            var optFail = CompareOptions(spec.Options ?? [], first.Options, conn);
+            var optFail = CompareOptions(spec.Options ?? [], actual.Options, conn);
             if (optFail is not null) return (Fail(e, $"different TCP options ({optFail})", wantText, got, start), time);
         }
-        RecordTsVal(spec.Options, first.Options, conn);
+        RecordTsVal(spec.Options, actual.Options, conn);
         if (time < lo || time > hi)
             return (Fail(e, "packet sent at the wrong time", $"between {(lo - start).TotalSeconds:0.000000} and {(hi - start).TotalSeconds:0.000000} s",
                 $"sent at {(time - start).TotalSeconds:0.000000} s: {got}", start), time);
