@@ -38,6 +38,7 @@ public sealed partial class ScriptRunner
     private byte[]? _lastUdpSent;
     private readonly BlockingCall _blocking;
     private Hosting.Sysctls? _sysctlsBefore;
+    private int _blockingLine;
 
     private ScriptRunner(Script script, Stream? pcap)
     {
@@ -142,6 +143,7 @@ public sealed partial class ScriptRunner
                         // 0.1 and end 0.4 after it); "+" on the end itself counts from the start of the call.
                         var end = (e.Time.BlockingEndRelative ? expected : e.Time.Kind == TimeKind.Relative ? previous : start) + Duration.FromSeconds(endS);
                         // packetdrill runs a blocking call on a thread of its own: the script goes on while it waits.
+                        _blockingLine = e.Line;
                         _blocking.Start(() => Call(call, e, start) ?? (_sim.Now < end - _tolerance || _sim.Now > end + _tolerance
                             ? Fail(e, "blocking call returned at the wrong time", $"return at {(end - start).TotalSeconds:0.000000} s", $"returned at {(_sim.Now - start).TotalSeconds:0.000000} s", start)
                             : null));
@@ -189,7 +191,7 @@ public sealed partial class ScriptRunner
         if (_blocking.Pending) _sim.Scheduler.WaitUntil(() => !_blocking.Pending, _sim.Now + Duration.FromSeconds(10));
         _blocking.ThrowIfFailed();
         if (_blocking.Pending)
-            return new ScriptResult(_script.Path, ScriptStatus.Fail, "a blocking call did not return within 10 s of script time", 0, "return", "still blocked", 0);
+            return new ScriptResult(_script.Path, ScriptStatus.Fail, "a blocking call did not return within 10 s of script time", _blockingLine, "return", "still blocked", 0);
         var r = _blocking.Result;
         return r;
     }

@@ -19,6 +19,40 @@ public class ScriptRunnerTests(ITestOutputHelper output)
         return data;
     }
 
+    private static string TcpScriptsDirectory() => Path.Combine(ScriptsDirectory(), "..", "tcp");
+
+    public static TheoryData<string> OurTcpScripts()
+    {
+        var data = new TheoryData<string>();
+        foreach (var f in Directory.GetFiles(TcpScriptsDirectory(), "*.pkt").OrderBy(f => f)) data.Add(Path.GetFileName(f));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(OurTcpScripts))]
+    public void Our_tcp_scripts_pass(string name)
+    {
+        var result = Run(File.ReadAllText(Path.Combine(TcpScriptsDirectory(), name)), name);
+        Assert.True(result.Status == ScriptStatus.Pass, result.ToString());
+    }
+
+    [Theory]
+    [InlineData("delayed-ack.pkt", "+.040 > . 51:51(0) ack 201", "+.030 > . 51:51(0) ack 201", "wrong time")]
+    [InlineData("delayed-ack.pkt", "> S. 0:0(0) ack 1 <mss 1460,nop,wscale 8>", "> S. 0:0(0) ack 1 <mss 1460,nop,wscale 7>", "options")]
+    [InlineData("rto-backoff.pkt", "+.600 > P. 1:1001(1000) ack 1", "+.300 > P. 1:1001(1000) ack 1", "wrong time")]
+    [InlineData("rst-no-listener.pkt", "> R. 0:0(0) ack 1 win 0", "> R. 0:0(0) ack 2 win 0", "ACK")]
+    public void A_changed_tcp_expectation_fails_at_its_line(string name, string original, string changed, string reason)
+    {
+        var text = File.ReadAllText(Path.Combine(TcpScriptsDirectory(), name));
+        Assert.Contains(original, text);
+        var lines = text.Split('\n');
+        int line = Array.FindIndex(lines, l => l.Contains(original, StringComparison.Ordinal)) + 1;
+        var result = Run(text.Replace(original, changed, StringComparison.Ordinal), name);
+        Assert.Equal(ScriptStatus.Fail, result.Status);
+        Assert.Equal(line, result.Line);
+        Assert.Contains(reason, result.Reason + result.Expected + result.Actual, StringComparison.OrdinalIgnoreCase);
+    }
+
     private static ScriptResult Run(string text, string name = "t.pkt", Stream? pcap = null)
     {
         var (script, error) = ScriptParser.Parse(name, text);
@@ -89,9 +123,11 @@ public class ScriptRunnerTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", "TCP is not implemented")]
-    [InlineData("+0 < S 0:0(0) win 32792\n", "TCP is not implemented")]
+    [InlineData("0 socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP) = 3\n", "IPv6 is not implemented")]
+    [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n", "SO_ZEROCOPY is not known")]
+    [InlineData("+0 < S 0:0(0) win 32792 <FO abcd,nop,nop>\n", "Fast Open")]
     [InlineData("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 %{ print(1) }%\n", "python")]
+    [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 %{ assert tcpi_busy_time == 0 }%\n", "tcpi_busy_time is not known")]
     [InlineData("0 `ip route add 1.2.3.4 dev tun0`\n", "shell command not supported")]
     [InlineData("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 splice(3, 4) = 0\n", "splice is not supported")]
     public void What_the_stack_lacks_is_unsupported_with_a_reason(string text, string reason)

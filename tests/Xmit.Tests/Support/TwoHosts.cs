@@ -45,8 +45,11 @@ public sealed class TwoHosts : IDisposable
     {
         Sim.Shutdown();
         foreach (var h in Sim.Hosts)
+        {
             foreach (var sk in h.Udp.Sockets)
                 Assert.True(sk.WmemAlloc == 0, $"socket on {h} still has wmem {sk.WmemAlloc}");
+            Assert.Empty(h.Tcp.Sockets); // Host.Shutdown frees every TCP socket
+        }
         Assert.True(Sim.Pool.Outstanding == 0, Sim.Pool.DescribeOutstanding());
         Assert.Equal(0, Sim.Pool.OutstandingBuffers);
         Assert.Equal(0, Sim.Pool.OutstandingPages);

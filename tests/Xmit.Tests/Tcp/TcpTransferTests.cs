@@ -1,0 +1,135 @@
+using Xmit.Simulation;
+using Xmit.Sockets.Api;
+using Xmit.Tests.Support;
+using Xmit.Time;
+using Xmit.Transport.Tcp;
+
+namespace Xmit.Tests.Tcp;
+
+/// <summary>TCP between two Xmit hosts over a simulated link: the whole life of connections, end to end.</summary>
+public class TcpTransferTests
+{
+    private const int NonBlockingStream = SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK;
+
+    private static (Syscalls A, Syscalls B, int Client, int Server) Connect(TwoHosts net, ushort port = 5000)
+    {
+        var sa = new Syscalls(net.A);
+        var sb = new Syscalls(net.B);
+        int listener = sb.Socket(Af.AF_INET, NonBlockingStream, 0);
+        Assert.Equal(0, sb.Bind(listener, new SockAddrIn(TwoHosts.AddrB, port)));
+        Assert.Equal(0, sb.Listen(listener, 8));
+        int client = sa.Socket(Af.AF_INET, NonBlockingStream, 0);
+        Assert.Equal(-(int)Errno.EINPROGRESS, sa.Connect(client, new SockAddrIn(TwoHosts.AddrB, port)));
+        net.RunForMs(20);
+        Assert.Equal(0, sa.Connect(client, new SockAddrIn(TwoHosts.AddrB, port))); // the handshake finished
+        Assert.Equal(-(int)Errno.EISCONN, sa.Connect(client, new SockAddrIn(TwoHosts.AddrB, port)));
+        int server = sb.Accept(listener, out var peer);
+        Assert.True(server >= 0, $"accept: {server}");
+        // Like Linux, the accepted descriptor does not inherit O_NONBLOCK.
+        Assert.Equal(Fcntl.O_RDWR, sb.Fcntl(server, Fcntl.F_GETFL));
+        Assert.Equal(0, sb.Fcntl(server, Fcntl.F_SETFL, Fcntl.O_RDWR | Fcntl.O_NONBLOCK));
+        Assert.Equal(TwoHosts.AddrA, peer.Address);
+        Assert.Equal(0, sb.Close(listener));
+        return (sa, sb, client, server);
+    }
+
+    [Fact]
+    public void A_megabyte_crosses_intact_and_both_ends_close_cleanly()
+    {
+        using var net = new TwoHosts(new LinkConfig { RateBitsPerSecond = 100_000_000, Propagation = Duration.FromMilliseconds(1) });
+        net.WarmUp();
+        var (sa, sb, client, server) = Connect(net);
+        var data = new byte[1 << 20];
+        new Random(7).NextBytes(data);
+        var got = new MemoryStream();
+        var buf = new byte[65536];
+        int sent = 0;
+        var deadline = net.Sim.Now + Duration.FromSeconds(5);
+        while (got.Length < data.Length && net.Sim.Now < deadline)
+        {
+            if (sent < data.Length)
+            {
+                int n = sa.Write(client, data.AsSpan(sent));
+                if (n > 0) sent += n;
+                else Assert.Equal(-(int)Errno.EAGAIN, n);
+            }
+            int r = sb.Read(server, buf);
+            if (r > 0) got.Write(buf, 0, r);
+            else net.RunFor(Duration.FromMicroseconds(500));
+        }
+        var ta = sa.File(client)!.Tcp!; var tb = sb.File(server)!.Tcp!;
+        Assert.True(data.Length == got.Length, $"now {net.Sim.Now} sent {sent} A: {ta.State} una {ta.SndUna - ta.Iss} nxt {ta.SndNxt - ta.Iss} write {ta.WriteSeq - ta.Iss} cwnd {ta.SndCwnd} out {ta.PacketsOut} wnd {ta.SndWnd} q {ta.WmemQueued}/{ta.SndBuf} rto {ta.Rto}; B: rcvnxt {tb.RcvNxt - tb.Irs} copied {tb.CopiedSeq - tb.Irs} rwnd {tb.RcvWnd} rmem {tb.RmemAlloc}; devA tx {net.DevA.Stats.TxPackets} drops {net.DevA.Stats.TxDropped} ; Aout {net.A.Tcp.Mib.OutSegs} Bin {net.B.Tcp.Mib.InSegs} Bout {net.B.Tcp.Mib.OutSegs} Ain {net.A.Tcp.Mib.InSegs} InErrs {net.B.Tcp.Mib.InErrs}");
+        Assert.True(data.AsSpan().SequenceEqual(got.ToArray()), "the bytes differ");
+
+        // 1 MiB at 100 Mbit/s is at least 84 ms of serialization; slow start and 2 ms RTT add a little.
+        var elapsed = net.Sim.Now.Nanoseconds / 1e9;
+        Assert.InRange(elapsed, 0.084, 0.5);
+
+        var tcpA = sa.File(client)!.Tcp!;
+        Assert.Equal(0, sa.Close(client));           // FIN from A
+        net.RunForMs(10);
+        Assert.Equal(0, sb.Read(server, buf));       // B reads end of file
+        Assert.Equal(TcpState.FinWait2, tcpA.State);
+        Assert.Equal(0, sb.Close(server));           // FIN from B
+        net.RunForMs(10);
+        Assert.Equal(TcpState.TimeWait, tcpA.State);
+        Assert.Single(net.A.Tcp.Sockets);            // only the TIME-WAIT socket is left
+        Assert.Empty(net.B.Tcp.Sockets);
+        net.RunFor(Duration.FromSeconds(61));        // TCP_TIMEWAIT_LEN
+        Assert.Empty(net.A.Tcp.Sockets);
+        Assert.Equal(0, tcpA.WmemQueued);
+    }
+
+    [Fact]
+    public void Connecting_to_a_port_nobody_listens_on_is_refused()
+    {
+        using var net = new TwoHosts();
+        net.WarmUp();
+        var sa = new Syscalls(net.A);
+        int fd = sa.Socket(Af.AF_INET, NonBlockingStream, 0);
+        Assert.Equal(-(int)Errno.EINPROGRESS, sa.Connect(fd, new SockAddrIn(TwoHosts.AddrB, 9)));
+        net.RunForMs(10);
+        Assert.Equal(-(int)Errno.ECONNREFUSED, sa.Connect(fd, new SockAddrIn(TwoHosts.AddrB, 9)));
+        Assert.Equal(1, net.B.Tcp.Mib.OutRsts);
+        Assert.Equal(1, net.A.Tcp.Mib.AttemptFails);
+        sa.Close(fd);
+    }
+
+    [Fact]
+    public void An_unanswered_syn_is_resent_with_exponential_backoff_then_times_out()
+    {
+        // Everything A sends is lost: the SYN goes at 0, then at 1 s, 3 s (RTO 1 s doubling), and with
+        // tcp_syn_retries = 2 the attempt fails at 7 s with ETIMEDOUT.
+        using var net = new TwoHosts(new LinkConfig { LossRate = 1.0 });
+        net.A.Neighbours.AddPermanent(net.DevA, TwoHosts.AddrB, net.DevB.Mac);
+        Assert.True(net.A.Sysctls.TrySet("net.ipv4.tcp_syn_retries", "2", out _));
+        var sa = new Syscalls(net.A);
+        int fd = sa.Socket(Af.AF_INET, NonBlockingStream, 0);
+        Assert.Equal(-(int)Errno.EINPROGRESS, sa.Connect(fd, new SockAddrIn(TwoHosts.AddrB, 80)));
+        var sk = sa.File(fd)!.Tcp!;
+        net.RunFor(Duration.FromMilliseconds(6990));
+        Assert.Equal(TcpState.SynSent, sk.State);
+        Assert.Equal(3, net.A.Tcp.Mib.OutSegs);
+        Assert.Equal(2, net.A.Tcp.Mib.Timeouts);
+        net.RunForMs(20);
+        Assert.Equal(TcpState.Close, sk.State);
+        Assert.Equal(-(int)Errno.ETIMEDOUT, sa.Connect(fd, new SockAddrIn(TwoHosts.AddrB, 80)));
+        sa.Close(fd);
+    }
+
+    [Fact]
+    public void Closing_with_unread_data_resets_the_connection()
+    {
+        using var net = new TwoHosts();
+        net.WarmUp();
+        var (sa, sb, client, server) = Connect(net);
+        Assert.Equal(100, sa.Write(client, new byte[100]));
+        net.RunForMs(10);
+        Assert.Equal(0, sb.Close(server)); // 100 bytes unread: RST, not FIN (RFC 2525)
+        net.RunForMs(10);
+        Assert.Equal(1, net.B.Tcp.Mib.AbortOnClose);
+        Assert.Equal(-(int)Errno.ECONNRESET, sa.Read(client, new byte[10]));
+        Assert.Equal(-(int)Errno.EPIPE, sa.Write(client, new byte[10]));
+        sa.Close(client);
+    }
+}
