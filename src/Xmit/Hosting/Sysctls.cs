@@ -34,6 +34,8 @@ public sealed class Sysctls
     public int TcpSynackRetries { get; set; } = 5;
     public int TcpRetries2 { get; set; } = 15;
     public int TcpReordering { get; set; } = 3;
+    /// <summary>net.ipv4.tcp_early_retrans: 3 and 4 enable tail loss probes (TLP); RACK's reordering window is not modelled.</summary>
+    public int TcpEarlyRetrans { get; set; } = 3;
 
     /// <summary>
     /// TCP knobs of features not modelled here, with the values under which the model is what Linux does (or
@@ -46,7 +48,7 @@ public sealed class Sysctls
         ["net.ipv4.tcp_pacing_ss_ratio"] = ["200"], ["net.ipv4.tcp_pacing_ca_ratio"] = ["120"],
         // Loss-recovery refinements (F-RTO, DSACK, RACK, TLP) are not modelled: scripts that depend on them fail, visibly.
         ["net.ipv4.tcp_frto"] = null, ["net.ipv4.tcp_dsack"] = null, ["net.ipv4.tcp_fack"] = null,
-        ["net.ipv4.tcp_early_retrans"] = null, ["net.ipv4.tcp_recovery"] = null,
+        ["net.ipv4.tcp_recovery"] = null,
         // Fast Open and SYN cookies matter only to calls and overflows the runner refuses or does not reach.
         ["net.ipv4.tcp_fastopen"] = null, ["net.ipv4.tcp_fastopen_key"] = null, ["net.ipv4.tcp_syncookies"] = null,
     };
@@ -102,6 +104,7 @@ public sealed class Sysctls
             case "net.ipv4.tcp_synack_retries" when Int(out var v): TcpSynackRetries = v; return true;
             case "net.ipv4.tcp_retries2" when Int(out var v): TcpRetries2 = v; return true;
             case "net.ipv4.tcp_reordering" when Int(out var v) && v >= 1: TcpReordering = v; return true;
+            case "net.ipv4.tcp_early_retrans" when Int(out var v) && v <= 4: TcpEarlyRetrans = v; return true;
             case var n when Unmodelled.TryGetValue(n, out var allowed):
                 if (allowed is null || Array.IndexOf(allowed, value.Trim()) >= 0)
                 {
@@ -113,7 +116,7 @@ public sealed class Sysctls
             case "net.core.wmem_default" or "net.core.wmem_max" or "net.core.rmem_default" or "net.core.rmem_max" or "net.ipv4.ip_default_ttl"
                 or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"
-                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering":
+                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans":
                 break;
             default:
                 error = $"sysctl {name} is not modelled";

@@ -339,6 +339,7 @@ public sealed partial class TcpProtocol
         }
         uint acked = CleanRtxQueue(sk, ack, opt);
         sk.SndUna = ack;
+        ProcessTlpAck(sk, ack, acked > 0);
         if (acked == 0 && ack == priorUna && sk.PacketsOut > 0 && seg.Payload.Length == 0 && !windowChanged && (seg.Flags & TcpFlags.Fin) == 0)
             DupAck(sk);
         else if (acked > 0)
@@ -394,7 +395,7 @@ public sealed partial class TcpProtocol
         sk.Backoff = 0;
         sk.Retransmits = 0;
         SetRto(sk);
-        RearmRto(sk);
+        SetXmitTimer(sk);
         return ackedSegs;
     }
 

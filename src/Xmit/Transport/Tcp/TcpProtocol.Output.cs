@@ -233,7 +233,7 @@ public sealed partial class TcpProtocol
     /// (tcp_mss_split_point / tso_fragment) and to the TSO autosize. Then tcp_cwnd_validate.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_write_xmit(), tcp_cwnd_test(), tcp_snd_wnd_test(), tcp_nagle_test(), tcp_tso_should_defer(), tcp_mss_split_point(), tcp_cwnd_validate()</remarks>
-    internal bool WriteXmit(TcpSock sk, int mss, int nonagle, bool pushOne)
+    internal bool WriteXmit(TcpSock sk, int mss, int nonagle, bool pushOne, bool lossProbe = false)
     {
         int sent = 0;
         bool cwndLimited = false;
@@ -242,6 +242,7 @@ public sealed partial class TcpProtocol
         {
             int tsoSegs = Pcount(skb, mss);
             uint quota = CwndTest(sk);
+            if (quota == 0 && lossProbe) quota = 1; // a loss probe goes out whatever cwnd says
             if (quota == 0)
             {
                 cwndLimited = true;
@@ -266,6 +267,7 @@ public sealed partial class TcpProtocol
             if (pushOne) break;
         }
         cwndLimited |= sk.InFlight >= sk.SndCwnd;
+        if (sent > 0 && !lossProbe) ScheduleLossProbe(sk, advancingRto: false); // one probe per tail loss episode
         if (sent > 0 || cwndLimited) CwndValidate(sk, cwndLimited);
         return sent > 0;
     }
@@ -383,8 +385,7 @@ public sealed partial class TcpProtocol
         sk.SendHead = SkBuffQueue.NextOf(skb);
         sk.SndNxt = skb.Cb.EndSeq;
         sk.PacketsOut += (uint)Pcount(skb, mss);
-        if (priorPackets == 0 || sk.Backoff > 0 && !sk.RetransmitTimer.IsArmed) RearmRto(sk);
-        else if (!sk.RetransmitTimer.IsArmed) RearmRto(sk);
+        if (priorPackets == 0 || sk.ProbeArmed || !sk.RetransmitTimer.IsArmed) RearmRto(sk);
     }
 
     /// <summary>tcp_cwnd_validate(): remember how much of cwnd was used, for tcp_is_cwnd_limited().</summary>
@@ -653,14 +654,23 @@ public sealed partial class TcpProtocol
 
     // ---- timers ----
 
+    /// <summary>
+    /// tcp_rearm_rto(): the retransmission timer RTO from now — or, replacing a pending loss probe, RTO from
+    /// when the head was sent (tcp_rto_delta_us); off when nothing is in flight.
+    /// </summary>
     internal void RearmRto(TcpSock sk)
     {
+        bool wasProbe = sk.ProbeArmed;
+        sk.ProbeArmed = false;
         if (sk.PacketsOut == 0)
         {
             _clock.Disarm(sk.RetransmitTimer);
             return;
         }
-        _clock.Arm(sk.RetransmitTimer, Now + sk.Rto);
+        var when = Now + sk.Rto;
+        if (wasProbe && sk.Queue.Peek() is { } head && (head.Cb.TcpFlags & TcpFlags.Syn) == 0)
+            when = Instant.Max(new Instant(head.Cb.SentAtNs) + sk.Rto, Now + Duration.FromMicroseconds(1));
+        _clock.Arm(sk.RetransmitTimer, when);
     }
 
     /// <summary>
@@ -671,6 +681,12 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_retransmit_timer(), tcp_write_timeout(); net/ipv4/tcp_input.c tcp_enter_loss()</remarks>
     internal void OnRetransmitTimer(TcpSock sk)
     {
+        if (sk.ProbeArmed)
+        {
+            sk.ProbeArmed = false;
+            SendLossProbe(sk);
+            return;
+        }
         var head = sk.Queue.Peek();
         if (head is null || sk.PacketsOut == 0 || sk.State is TcpState.Close or TcpState.Listen or TcpState.TimeWait) return;
         Mib.Timeouts++;
@@ -724,8 +740,7 @@ public sealed partial class TcpProtocol
         int mss = sk.MssCache;
         // The pieces of a sent skb add up to the segments already counted in flight.
         if (skb.Len > mss && (skb.Cb.TcpFlags & TcpFlags.Syn) == 0) Fragment(sk, skb, mss);
-        if ((skb.Cb.Sacked & SackedLost) != 0 && (skb.Cb.Sacked & SackedRetrans) == 0)
-            sk.RetransOut += (uint)Pcount(skb, mss);
+        if ((skb.Cb.Sacked & SackedRetrans) == 0) sk.RetransOut += (uint)Pcount(skb, mss);
         skb.Cb.Sacked |= SackedRetrans;
         Mib.RetransSegs += Pcount(skb, mss);
         TransmitSkb(sk, skb, clone: true);

@@ -389,7 +389,7 @@ public sealed partial class TcpProtocol : IIpProtocol
 public sealed class TcpMib
 {
     public long ActiveOpens, PassiveOpens, AttemptFails, EstabResets, InSegs, OutSegs, RetransSegs, InErrs, OutRsts;
-    public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, IcmpErrorsIgnored, Timeouts, FastRetrans;
+    public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, IcmpErrorsIgnored, Timeouts, FastRetrans, LossProbes;
 
     public IEnumerable<(string, long)> All()
     {
@@ -409,5 +409,6 @@ public sealed class TcpMib
         yield return ("DelayedACKs", DelayedAcks);
         yield return ("TCPTimeouts", Timeouts);
         yield return ("TCPFastRetrans", FastRetrans);
+        yield return ("TCPLossProbes", LossProbes);
     }
 }

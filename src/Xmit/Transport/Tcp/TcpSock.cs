@@ -103,6 +103,11 @@ public sealed class TcpSock : InetSock
     internal int Backoff;
     internal int Retransmits;
     internal Timer RetransmitTimer { get; }
+    /// <summary>The retransmission timer is armed for a tail loss probe (ICSK_TIME_LOSS_PROBE), not an RTO.</summary>
+    internal bool ProbeArmed;
+    /// <summary>tlp_high_seq (0: no probe outstanding) and whether the probe was a retransmission.</summary>
+    internal uint TlpHighSeq;
+    internal bool TlpRetrans;
     internal Timer DelackTimer { get; }
     internal Timer TimeWaitTimer { get; }
     /// <summary>lsndtime: when data was last sent (for pingpong and TSO deferral).</summary>

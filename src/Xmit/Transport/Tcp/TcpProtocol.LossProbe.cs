@@ -1,0 +1,98 @@
+using Xmit.Buffers;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Transport.Tcp;
+
+public sealed partial class TcpProtocol
+{
+    /// <summary>TCP_TIMEOUT_MIN (2 jiffies at HZ=1000).</summary>
+    private static readonly Duration TimeoutMin = Duration.FromMilliseconds(2);
+
+    /// <summary>
+    /// tcp_schedule_loss_probe(): with SACK, in the Open state and tcp_early_retrans 3 or 4, arm a tail loss
+    /// probe 2·srtt out (plus TCP_RTO_MIN when a single segment is in flight, for the peer's delayed ACK;
+    /// 1 s without an RTT sample), but never later than the RTO would fire.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_schedule_loss_probe(); include/net/tcp.h tcp_rto_delta_us()</remarks>
+    private bool ScheduleLossProbe(TcpSock sk, bool advancingRto)
+    {
+        if (Sysctls.TcpEarlyRetrans is not (3 or 4) || sk.PacketsOut == 0 || !sk.SackOk || sk.CaState is not (TcpCaState.Open or TcpCaState.Cwr))
+            return false;
+        var timeout = sk.SrttUs > 0
+            ? Duration.FromMicroseconds(sk.SrttUs >> 2) + (sk.PacketsOut == 1 ? RtoMin : TimeoutMin)
+            : InitialRto;
+        var rtoDelta = advancingRto ? sk.Rto
+            : sk.Queue.Peek() is { } head ? new Instant(head.Cb.SentAtNs) + sk.Rto - Now : sk.Rto;
+        if (rtoDelta > Duration.Zero && rtoDelta < timeout) timeout = rtoDelta;
+        sk.ProbeArmed = true;
+        _clock.Arm(sk.RetransmitTimer, Now + timeout);
+        return true;
+    }
+
+    /// <summary>tcp_set_xmit_timer(): after an ACK, a loss probe if one may be scheduled, else the RTO.</summary>
+    private void SetXmitTimer(TcpSock sk)
+    {
+        if (!ScheduleLossProbe(sk, advancingRto: true)) RearmRto(sk);
+    }
+
+    /// <summary>
+    /// tcp_send_loss_probe(): at most one probe outstanding — new data if the window allows, else the last
+    /// segment sent again (cut to one MSS); then the RTO from now.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_send_loss_probe()</remarks>
+    private void SendLossProbe(TcpSock sk)
+    {
+        int mss = sk.MssCache;
+        if (sk.TlpHighSeq == 0)
+        {
+            bool sent = false;
+            sk.TlpRetrans = false;
+            if (sk.SendHead is { } next && SndWndTest(sk, next, mss))
+            {
+                sent = WriteXmit(sk, mss, NagleOff, pushOne: true, lossProbe: true);
+            }
+            else if (LastSent(sk) is { } last)
+            {
+                int pcount = Pcount(last, mss);
+                if (pcount > 1 && last.Len > (pcount - 1) * mss)
+                {
+                    Fragment(sk, last, (pcount - 1) * mss);
+                    last = SkBuffQueue.NextOf(last)!;
+                }
+                RetransmitSkb(sk, last);
+                sk.TlpRetrans = true;
+                sent = true;
+            }
+            if (sent)
+            {
+                sk.TlpHighSeq = sk.SndNxt;
+                Mib.LossProbes++;
+            }
+        }
+        RearmRto(sk);
+    }
+
+    private static SkBuff? LastSent(TcpSock sk)
+    {
+        SkBuff? last = null;
+        for (var s = sk.Queue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s)) last = s;
+        return last is not null && (last.Cb.TcpFlags & TcpFlags.Syn) == 0 ? last : null;
+    }
+
+    /// <summary>
+    /// tcp_process_tlp_ack(): an ACK beyond the probe's snd_nxt after a retransmitted probe means a segment
+    /// was really lost — reduce cwnd once (CWR to ssthresh); otherwise the episode just ends.
+    /// </summary>
+    private static void ProcessTlpAck(TcpSock sk, uint ack, bool advanced)
+    {
+        if (sk.TlpHighSeq == 0 || Before(ack, sk.TlpHighSeq)) return;
+        if (sk.TlpRetrans && After(ack, sk.TlpHighSeq))
+        {
+            sk.SndSsthresh = CubicSsthresh(sk);
+            sk.SndCwnd = Math.Min(sk.SndCwnd, sk.SndSsthresh);
+        }
+        else if (sk.TlpRetrans && advanced) return;
+        sk.TlpHighSeq = 0;
+    }
+}
