@@ -340,7 +340,14 @@ public sealed partial class TcpProtocol
         uint acked = CleanRtxQueue(sk, ack, opt);
         sk.SndUna = ack;
         ProcessTlpAck(sk, ack, acked > 0);
-        if (acked == 0 && ack == priorUna && sk.PacketsOut > 0 && seg.Payload.Length == 0 && !windowChanged && (seg.Flags & TcpFlags.Fin) == 0)
+        if (sk.SackOk)
+        {
+            // SACK: the scoreboard, RACK's loss detection and PRR (tcp_sacktag_write_queue, tcp_rack_mark_lost, tcp_fastretrans_alert).
+            uint newlySacked = opt.SackBlockCount > 0 ? SackTag(sk, opt) : 0;
+            uint newlyLost = sk.PacketsOut > 0 ? RackDetectLoss(sk) : 0;
+            SackCongestionState(sk, acked, newlySacked, newlyLost);
+        }
+        else if (acked == 0 && ack == priorUna && sk.PacketsOut > 0 && seg.Payload.Length == 0 && !windowChanged && (seg.Flags & TcpFlags.Fin) == 0)
             DupAck(sk);
         else if (acked > 0)
         {
@@ -358,6 +365,7 @@ public sealed partial class TcpProtocol
     private uint CleanRtxQueue(TcpSock sk, uint ack, in TcpOptions opt)
     {
         uint ackedSegs = 0;
+        bool progressed = false;
         long rttSampleNs = -1;
         bool retransAcked = false;
         int mss = sk.MssCache;
@@ -375,12 +383,19 @@ public sealed partial class TcpProtocol
                 skb.Cb.Seq = ack;
                 uint segs = (uint)(before - Pcount(skb, mss));
                 ackedSegs += segs;
+                progressed = true;
                 SubtractOut(sk, skb, segs);
                 if ((skb.Cb.Sacked & SackedRetrans) == 0) rttSampleNs = Now.Nanoseconds - skb.Cb.SentAtNs;
                 break;
             }
             uint pc = (uint)Pcount(skb, mss);
-            ackedSegs += pc;
+            progressed = true;
+            if ((skb.Cb.Sacked & SackedAcked) != 0) sk.SackedOut -= Math.Min(sk.SackedOut, pc);
+            else
+            {
+                ackedSegs += pc;
+                RackAdvance(sk, skb);
+            }
             SubtractOut(sk, skb, pc);
             if ((skb.Cb.Sacked & SackedRetrans) != 0) retransAcked = true;
             else rttSampleNs = Now.Nanoseconds - skb.Cb.SentAtNs;
@@ -388,7 +403,7 @@ public sealed partial class TcpProtocol
             sk.WmemQueued -= skb.Truesize;
             skb.Free(SkbDropReason.Consumed);
         }
-        if (ackedSegs == 0) return 0;
+        if (!progressed) return 0;
         sk.Delivered += ackedSegs;
         if (sk.TimestampOk && opt.HasTimestamp && opt.TsEcr != 0) RttEstimator(sk, (long)(TsNow - opt.TsEcr) * 1000);
         else if (rttSampleNs >= 0 && !retransAcked) RttEstimator(sk, rttSampleNs / 1000);
@@ -503,6 +518,7 @@ public sealed partial class TcpProtocol
     private static void RttEstimator(TcpSock sk, long mrttUs)
     {
         long m = Math.Max(mrttUs, 1);
+        if (m < sk.MinRttUs) sk.MinRttUs = m;
         long rtoMinUs = RtoMin.Nanoseconds / 1000;
         if (sk.SrttUs != 0)
         {

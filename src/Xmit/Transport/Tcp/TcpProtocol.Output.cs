@@ -262,6 +262,7 @@ public sealed partial class TcpProtocol
             if (skb.Len > limit) Fragment(sk, skb, limit);
             if (TransmitSkb(sk, skb, clone: true) < 0) break;
             EventNewDataSent(sk, skb, mss);
+            if (sk.CaState == TcpCaState.Recovery) sk.PrrOut += (uint)Pcount(skb, mss);
             if (skb.Len < Pcount(skb, mss) * mss) sk.SndSml = skb.Cb.EndSeq; // tcp_minshall_update
             sent++;
             if (pushOne) break;
@@ -660,8 +661,9 @@ public sealed partial class TcpProtocol
     /// </summary>
     internal void RearmRto(TcpSock sk)
     {
-        bool wasProbe = sk.ProbeArmed;
+        bool wasProbe = sk.ProbeArmed || sk.ReoArmed;
         sk.ProbeArmed = false;
+        sk.ReoArmed = false;
         if (sk.PacketsOut == 0)
         {
             _clock.Disarm(sk.RetransmitTimer);
@@ -685,6 +687,12 @@ public sealed partial class TcpProtocol
         {
             sk.ProbeArmed = false;
             SendLossProbe(sk);
+            return;
+        }
+        if (sk.ReoArmed)
+        {
+            sk.ReoArmed = false;
+            OnReorderTimeout(sk);
             return;
         }
         var head = sk.Queue.Peek();
@@ -722,9 +730,10 @@ public sealed partial class TcpProtocol
         sk.DupAcks = 0;
         sk.LostOut = 0;
         sk.RetransOut = 0;
-        sk.SackedOut = 0;
+        if (!sk.SackOk) sk.SackedOut = 0; // Reno's counted duplicate ACKs; SACKed segments stay SACKed
         for (var s = sk.Queue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
         {
+            if ((s.Cb.Sacked & SackedAcked) != 0) continue;
             s.Cb.Sacked = SackedLost;
             sk.LostOut += (uint)Pcount(s, sk.MssCache);
         }
@@ -752,8 +761,9 @@ public sealed partial class TcpProtocol
         for (var s = sk.Queue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
         {
             if (sk.InFlight >= sk.SndCwnd) break;
-            if ((s.Cb.Sacked & (SackedLost | SackedRetrans)) != SackedLost) continue;
+            if ((s.Cb.Sacked & (SackedLost | SackedRetrans | SackedAcked)) != SackedLost) continue;
             RetransmitSkb(sk, s);
+            if (sk.CaState == TcpCaState.Recovery) sk.PrrOut += (uint)Pcount(s, sk.MssCache);
             if (s == sk.Queue.Peek()) RearmRto(sk);
         }
     }

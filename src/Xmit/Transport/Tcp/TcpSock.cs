@@ -108,6 +108,15 @@ public sealed class TcpSock : InetSock
     /// <summary>tlp_high_seq (0: no probe outstanding) and whether the probe was a retransmission.</summary>
     internal uint TlpHighSeq;
     internal bool TlpRetrans;
+    /// <summary>The retransmission timer is armed for RACK's reordering window (ICSK_TIME_REO_TIMEOUT).</summary>
+    internal bool ReoArmed;
+    /// <summary>RACK: send time and end of the latest-sent delivered skb, and its RTT.</summary>
+    internal long RackSentNs, RackRttUs;
+    internal uint RackEndSeq;
+    /// <summary>min_rtt in microseconds (the smallest RTT sample; Linux windows it over 5 minutes).</summary>
+    internal long MinRttUs = long.MaxValue;
+    /// <summary>PRR: segments delivered and sent since recovery began.</summary>
+    internal uint PrrDelivered, PrrOut;
     internal Timer DelackTimer { get; }
     internal Timer TimeWaitTimer { get; }
     /// <summary>lsndtime: when data was last sent (for pingpong and TSO deferral).</summary>

@@ -1,0 +1,196 @@
+using Xmit.Buffers;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Transport.Tcp;
+
+public sealed partial class TcpProtocol
+{
+    private const byte SackedAcked = 4;
+
+    /// <summary>
+    /// tcp_sacktag_write_queue(): mark the sent skbs the peer's SACK blocks cover (cutting TSO skbs at MSS
+    /// boundaries inside a block), move them out of lost / retransmitted, and note for RACK the most recently
+    /// sent one that was delivered. Returns how many segments became SACKed.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_sacktag_write_queue(), tcp_sacktag_one(), tcp_match_skb_to_sack()</remarks>
+    private uint SackTag(TcpSock sk, in TcpOptions opt)
+    {
+        uint newly = 0;
+        int mss = sk.MssCache;
+        for (int b = 0; b < opt.SackBlockCount; b++)
+        {
+            var (start, end) = opt.Sack(b);
+            if (!Before(start, end) || !After(end, sk.SndUna) || After(end, sk.SndNxt)) continue; // old, D-SACK or bogus
+            for (var s = sk.Queue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
+            {
+                if (!After(s.Cb.EndSeq, start)) continue;
+                if (!Before(s.Cb.Seq, end)) break;
+                if ((s.Cb.Sacked & SackedAcked) != 0) continue;
+                // A block covering part of a TSO skb: cut at the block's edges when they fall on MSS boundaries.
+                if (Before(s.Cb.Seq, start))
+                {
+                    int head = (int)(start - s.Cb.Seq);
+                    if (head % mss != 0) continue;
+                    Fragment(sk, s, head);
+                    continue; // the next skb starts at the block
+                }
+                if (After(s.Cb.EndSeq, end))
+                {
+                    int inside = (int)(end - s.Cb.Seq);
+                    if (inside % mss != 0) continue;
+                    Fragment(sk, s, inside);
+                }
+                uint pc = (uint)Pcount(s, mss);
+                if ((s.Cb.Sacked & SackedLost) != 0) sk.LostOut -= Math.Min(sk.LostOut, pc);
+                if ((s.Cb.Sacked & SackedRetrans) != 0) sk.RetransOut -= Math.Min(sk.RetransOut, pc);
+                s.Cb.Sacked = SackedAcked;
+                sk.SackedOut += pc;
+                sk.Delivered += pc;
+                newly += pc;
+                RackAdvance(sk, s);
+            }
+        }
+        return newly;
+    }
+
+    /// <summary>tcp_rack_advance(): remember the latest-sent skb known delivered, and the RTT it implies.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_recovery.c tcp_rack_advance()</remarks>
+    private void RackAdvance(TcpSock sk, SkBuff skb)
+    {
+        long sent = skb.Cb.SentAtNs;
+        long rttUs = (Now.Nanoseconds - sent) / 1000;
+        // A retransmission acknowledged sooner than min_rtt could be the original's ACK: ignore it.
+        if ((skb.Cb.Sacked & SackedRetrans) != 0 && rttUs < sk.MinRttUs) return;
+        sk.RackRttUs = rttUs;
+        if (sent > sk.RackSentNs || (sent == sk.RackSentNs && After(skb.Cb.EndSeq, sk.RackEndSeq)))
+        {
+            sk.RackSentNs = sent;
+            sk.RackEndSeq = skb.Cb.EndSeq;
+        }
+    }
+
+    /// <summary>
+    /// RACK (RFC 8985), tcp_rack_detect_loss(): an unSACKed skb sent before the latest delivered one is lost
+    /// once RTT + reo_wnd has passed since it was sent; those still inside the window arm the reordering timer.
+    /// reo_wnd is min_rtt/4 (at most srtt), 0 when recovery is already on or three segments are SACKed.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_recovery.c tcp_rack_detect_loss(), tcp_rack_reo_wnd(), tcp_rack_mark_lost()</remarks>
+    private uint RackDetectLoss(TcpSock sk)
+    {
+        if (sk.RackSentNs == 0) return 0;
+        long reoWndUs = sk.CaState >= TcpCaState.Recovery || sk.SackedOut >= Sysctls.TcpReordering
+            ? 0 : Math.Min(sk.MinRttUs / 4, sk.SrttUs >> 3);
+        long timeoutUs = 0;
+        uint newlyLost = 0;
+        int mss = sk.MssCache;
+        for (var s = sk.Queue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
+        {
+            if ((s.Cb.Sacked & SackedAcked) != 0) continue;
+            if ((s.Cb.Sacked & SackedLost) != 0 && (s.Cb.Sacked & SackedRetrans) == 0) continue;
+            bool sentBefore = s.Cb.SentAtNs < sk.RackSentNs || (s.Cb.SentAtNs == sk.RackSentNs && Before(s.Cb.EndSeq, sk.RackEndSeq));
+            if (!sentBefore) continue;
+            long remainingUs = (s.Cb.SentAtNs - Now.Nanoseconds) / 1000 + sk.RackRttUs + reoWndUs;
+            if (remainingUs <= 0)
+            {
+                uint pc = (uint)Pcount(s, mss);
+                if ((s.Cb.Sacked & SackedRetrans) != 0) sk.RetransOut -= Math.Min(sk.RetransOut, pc);
+                s.Cb.Sacked = SackedLost;
+                sk.LostOut += pc;
+                newlyLost += pc;
+            }
+            else timeoutUs = Math.Max(timeoutUs, remainingUs);
+        }
+        if (timeoutUs > 0)
+        {
+            sk.ReoArmed = true;
+            sk.ProbeArmed = false;
+            _clock.Arm(sk.RetransmitTimer, Now + Duration.FromMicroseconds(timeoutUs));
+        }
+        return newlyLost;
+    }
+
+    /// <summary>tcp_rack_reo_timeout(): the reordering window ran out — mark what is now lost, start recovery and retransmit.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_recovery.c tcp_rack_reo_timeout()</remarks>
+    private void OnReorderTimeout(TcpSock sk)
+    {
+        uint lost = RackDetectLoss(sk);
+        if (lost > 0)
+        {
+            if (sk.CaState != TcpCaState.Recovery)
+            {
+                EnterRecovery(sk);
+                CwndReduction(sk, 1);
+            }
+            RetransmitQueue(sk);
+        }
+        if (!sk.ReoArmed) RearmRto(sk);
+    }
+
+    /// <summary>tcp_enter_recovery() / tcp_init_cwnd_reduction(): ssthresh from CUBIC, PRR counters start.</summary>
+    private void EnterRecovery(TcpSock sk)
+    {
+        sk.PriorCwnd = sk.SndCwnd;
+        sk.SndSsthresh = CubicSsthresh(sk);
+        sk.PrrDelivered = 0;
+        sk.PrrOut = 0;
+        sk.CaState = TcpCaState.Recovery;
+        sk.HighSeq = sk.SndNxt;
+        sk.TlpHighSeq = 0;
+        Mib.FastRetrans++;
+    }
+
+    /// <summary>
+    /// tcp_cwnd_reduction(): Proportional Rate Reduction (RFC 6937) — while more is in flight than ssthresh,
+    /// send ssthresh/prior_cwnd of what is delivered; below it, catch up (at least what was delivered); one
+    /// segment goes at once on entering recovery.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_cwnd_reduction()</remarks>
+    private static void CwndReduction(TcpSock sk, uint newlyAckedSacked)
+    {
+        if (newlyAckedSacked == 0 || sk.PriorCwnd == 0) return;
+        long delta = (long)sk.SndSsthresh - sk.InFlight;
+        sk.PrrDelivered += newlyAckedSacked;
+        long sndcnt;
+        if (delta < 0)
+        {
+            long dividend = (long)sk.SndSsthresh * sk.PrrDelivered + sk.PriorCwnd - 1;
+            sndcnt = dividend / sk.PriorCwnd - sk.PrrOut;
+        }
+        else sndcnt = Math.Max((long)sk.PrrDelivered - sk.PrrOut, newlyAckedSacked);
+        sndcnt = Math.Max(sndcnt, sk.PrrOut > 0 ? 0 : 1);
+        sk.SndCwnd = (uint)Math.Max(sk.InFlight + sndcnt, 1);
+    }
+
+    /// <summary>
+    /// The SACK side of tcp_fastretrans_alert(): Open ↔ Disorder while segments are SACKed, Recovery once
+    /// RACK finds a loss (PRR paces the retransmissions), back to Open with cwnd = ssthresh when snd_una
+    /// passes high_seq.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_fastretrans_alert(), tcp_end_cwnd_reduction(), tcp_try_to_open()</remarks>
+    private void SackCongestionState(TcpSock sk, uint acked, uint newlySacked, uint newlyLost)
+    {
+        if (sk.CaState == TcpCaState.Recovery && !Before(sk.SndUna, sk.HighSeq))
+        {
+            if (sk.SndSsthresh < InfiniteSsthresh) sk.SndCwnd = sk.SndSsthresh;
+            sk.CaState = TcpCaState.Open;
+        }
+        if (sk.CaState == TcpCaState.Loss)
+        {
+            AckAdvanced(sk, acked);
+            return;
+        }
+        if (sk.CaState != TcpCaState.Recovery && sk.LostOut > 0 && newlyLost > 0)
+        {
+            EnterRecovery(sk);
+        }
+        if (sk.CaState == TcpCaState.Recovery)
+        {
+            CwndReduction(sk, acked + newlySacked);
+            RetransmitQueue(sk);
+            return;
+        }
+        sk.CaState = sk.SackedOut > 0 ? TcpCaState.Disorder : TcpCaState.Open;
+        if (acked > 0) CongAvoid(sk, acked);
+    }
+}
