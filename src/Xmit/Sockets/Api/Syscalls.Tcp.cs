@@ -118,6 +118,10 @@ public sealed partial class Syscalls
                 else if (value is < 1 or > 255) return -(int)Errno.EINVAL;
                 sk.Ttl = (byte)value;
                 return 0;
+            case (SockOpt.IPPROTO_IP, SockOpt.IP_MTU_DISCOVER):
+                if (value is < 0 or > (int)Network.Ipv4.PmtuDisc.Omit) return -(int)Errno.EINVAL;
+                sk.PmtuDisc = (Network.Ipv4.PmtuDisc)value;
+                return 0;
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY):
                 return Tcp.SetNoDelay(sk, value != 0);
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_CORK):
@@ -143,6 +147,7 @@ public sealed partial class Syscalls
             case (SockOpt.SOL_SOCKET, SockOpt.SO_ERROR): value = (int)sk.TakeError(); return 0;
             case (SockOpt.IPPROTO_IP, SockOpt.IP_TOS): value = sk.Tos; return 0;
             case (SockOpt.IPPROTO_IP, SockOpt.IP_TTL): value = sk.EffectiveTtl; return 0;
+            case (SockOpt.IPPROTO_IP, SockOpt.IP_MTU_DISCOVER): value = (int)sk.PmtuDisc; return 0;
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY): value = (sk.NonAgle & TcpProtocol.NagleOff) != 0 ? 1 : 0; return 0;
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_CORK): value = (sk.NonAgle & TcpProtocol.NagleCork) != 0 ? 1 : 0; return 0;
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_MAXSEG):

@@ -450,8 +450,10 @@ public sealed partial class TcpProtocol
         if ((flags & TcpFlags.Ack) != 0) EventAckSent(sk, segs);
         if (payload > 0) EventDataSent(sk);
         if ((flags & TcpFlags.Rst) != 0) Mib.OutRsts++;
+        // ip_queue_xmit(): DF on every segment unless IP_MTU_DISCOVER says DONT (ip_dont_fragment()).
+        var df = sk.PmtuDisc is PmtuDisc.Dont or PmtuDisc.Omit ? PmtuDisc.Dont : PmtuDisc.Do;
         int rc = _output.Send(pkt, new IpSendParams(sk.LocalAddress, sk.RemoteAddress, IpProtocol.Tcp, sk.EffectiveTtl, sk.Tos,
-            PmtuDisc.Do, (ushort)(sk.InetId)));
+            df, sk.InetId));
         sk.InetId += (ushort)segs;
         rc = NetXmit.ToErrno(rc);
         return rc == -(int)Errno.ENOBUFS ? 0 : rc; // a qdisc drop is a loss to recover from, not an error (net_xmit_eval)
