@@ -100,6 +100,23 @@ public class ScriptRunnerTests(ITestOutputHelper output)
         Assert.Equal(a.ToArray(), b.ToArray());
     }
 
+    /// <summary>TCP too, with a blocking call on the helper thread: same result, same pcap bytes.</summary>
+    [Theory]
+    [InlineData("rto-backoff.pkt")]
+    [InlineData("delayed-ack.pkt")]
+    public void The_same_tcp_script_gives_the_same_result_and_pcap_bytes(string name)
+    {
+        var text = File.ReadAllText(Path.Combine(TcpScriptsDirectory(), name));
+        var a = new MemoryStream();
+        var b = new MemoryStream();
+        var ra = Run(text, name, a);
+        var rb = Run(text, name, b);
+        Assert.Equal(ScriptStatus.Pass, ra.Status);
+        Assert.Equal(ra, rb);
+        Assert.True(a.ToArray().Length > 500);
+        Assert.Equal(a.ToArray(), b.ToArray());
+    }
+
     [Theory]
     [InlineData("+.05...0.080 read(3, ..., 10) = -1 EAGAIN (Resource temporarily unavailable)", ScriptStatus.Pass)] // starts 0.05 after the previous event, ends 0.08 after it
     [InlineData("+.05...0.130 read(3, ..., 10) = -1 EAGAIN (Resource temporarily unavailable)", ScriptStatus.Fail)]
