@@ -173,7 +173,7 @@ public sealed partial class Syscalls(Host host)
             if (!sk.ReceiveQueue.IsEmpty) break;
             if ((sk.Shutdown & Sock.RcvShutdown) != 0) return 0; // shut down for reading: end of file
             if (Clock.Now >= deadline) return -(int)Errno.EAGAIN;
-            if (!Clock.WaitUntil(() => !sk.ReceiveQueue.IsEmpty || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0, deadline) && deadline == Instant.Never) return -(int)Errno.EAGAIN;
+            if (!WaitForDatagram(sk, deadline) && deadline == Instant.Never) return -(int)Errno.EAGAIN;
         }
         var head = sk.ReceiveQueue.Peek()!;
         int length = head.Len - UdpDatagram.HeaderLength;
@@ -187,6 +187,10 @@ public sealed partial class Syscalls(Host host)
         from = new SockAddrIn(got.Source, got.SourcePort);
         return (flags & MsgFlags.Trunc) != 0 ? got.Length : Math.Min(got.Length, buffer.Length);
     }
+
+    // A method of its own: the closure is allocated only when a read really blocks, not on every recvfrom.
+    private bool WaitForDatagram(UdpSock sk, Instant deadline) =>
+        Clock.WaitUntil(() => !sk.ReceiveQueue.IsEmpty || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0, deadline);
 
     /// <summary>setsockopt() with an int value.</summary>
     /// <remarks>Linux: net/core/sock.c sk_setsockopt(); net/ipv4/ip_sockglue.c do_ip_setsockopt(); net/ipv4/udp.c udp_lib_setsockopt()</remarks>

@@ -771,12 +771,15 @@ public sealed partial class TcpProtocol
                 break;
             }
             if (Now >= deadline) return copied > 0 ? copied : -(int)Errno.EAGAIN;
-            if (!_clock.WaitUntil(() => sk.ReceiveQueue.Peek() is not null || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0 || sk.State == TcpState.Close, deadline)
-                && deadline == Instant.Never) return copied > 0 ? copied : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
+            if (!WaitForData(sk, deadline) && deadline == Instant.Never) return copied > 0 ? copied : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
         }
         if (copied > 0 && (flags & MsgFlags.Peek) == 0) CleanupRbuf(sk);
         return copied;
     }
+
+    // In a method of its own so the closure is allocated only when a read really blocks.
+    private bool WaitForData(TcpSock sk, Instant deadline) =>
+        _clock.WaitUntil(() => sk.ReceiveQueue.Peek() is not null || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0 || sk.State == TcpState.Close, deadline);
 
     /// <summary>tcp_cleanup_rbuf(): after reading, ACK a pending delayed ACK if it has waited for the reader, or announce a much larger window.</summary>
     private void CleanupRbuf(TcpSock sk)

@@ -28,7 +28,7 @@ public sealed partial class TcpProtocol
         {
             if (sk.Error != Errno.OK) return -(int)sk.TakeError();
             if (Now >= deadline) return -(int)Errno.EAGAIN;
-            if (!_clock.WaitUntil(() => sk.State is not (TcpState.SynSent or TcpState.SynRecv) || sk.Error != Errno.OK, deadline) && deadline == Instant.Never) return -(int)Errno.EAGAIN;
+            if (!WaitForConnection(sk, deadline) && deadline == Instant.Never) return -(int)Errno.EAGAIN;
         }
         int copied = 0;
         while (true)
@@ -54,8 +54,7 @@ public sealed partial class TcpProtocol
                     sk.NoSpace = true;
                     if (copied > 0) Push(sk, flags & ~MsgFlags.More, mss, NaglePush, sizeGoal);
                     if (Now >= deadline) return copied > 0 ? copied : -(int)Errno.EAGAIN;
-                    if (!_clock.WaitUntil(() => sk.StreamMemoryFree && sk.StreamWriteable || sk.Error != Errno.OK || sk.State is not (TcpState.Established or TcpState.CloseWait) || (sk.Shutdown & Sock.SendShutdown) != 0, deadline)
-                        && deadline == Instant.Never) return copied > 0 ? copied : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
+                    if (!WaitForMemory(sk, deadline) && deadline == Instant.Never) return copied > 0 ? copied : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
                     continue;
                 }
                 skb = NewDataSkb(sk, sizeGoal);
@@ -139,6 +138,15 @@ public sealed partial class TcpProtocol
         else sk.PingPong = true;
         return 0;
     }
+
+    // The waits live in methods of their own so the closures they capture are allocated only when a call
+    // really blocks, not on every send (a lambda's captured locals are hoisted at the enclosing method's entry).
+    private bool WaitForConnection(TcpSock sk, Instant deadline) =>
+        _clock.WaitUntil(() => sk.State is not (TcpState.SynSent or TcpState.SynRecv) || sk.Error != Errno.OK, deadline);
+
+    private bool WaitForMemory(TcpSock sk, Instant deadline) =>
+        _clock.WaitUntil(() => sk.StreamMemoryFree && sk.StreamWriteable || sk.Error != Errno.OK
+            || sk.State is not (TcpState.Established or TcpState.CloseWait) || (sk.Shutdown & Sock.SendShutdown) != 0, deadline);
 
     /// <summary>A new skb at the tail of the write queue, charged to sk_wmem_queued (tcp_stream_alloc_skb + tcp_skb_entail).</summary>
     private SkBuff NewDataSkb(TcpSock sk, int sizeGoal)
