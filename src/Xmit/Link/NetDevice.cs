@@ -142,6 +142,7 @@ public sealed class NetDevice
     public NetdevTx HardStartXmit(SkBuff skb, NetdevQueue txq)
     {
         if (skb.GsoType == GsoType.UdpL4 && (Features & DeviceFeatures.GsoUdpL4) == 0) return SegmentAndXmit(skb, txq);
+        if (skb.GsoType == GsoType.TcpV4 && (Features & DeviceFeatures.Tso) == 0) return SegmentAndXmit(skb, txq);
         return XmitOne(skb, txq);
     }
 
@@ -155,7 +156,8 @@ public sealed class NetDevice
     {
         var segs = _segments;
         segs.Clear();
-        SkbGso.SegmentUdp(skb, Pool, (Features & DeviceFeatures.HwChecksum) != 0, segs);
+        if (skb.GsoType == GsoType.TcpV4) SkbGso.SegmentTcp(skb, Pool, segs);
+        else SkbGso.SegmentUdp(skb, Pool, (Features & DeviceFeatures.HwChecksum) != 0, segs);
         for (int i = 0; i < segs.Count; i++)
         {
             if (txq.IsStopped || XmitOne(segs[i], txq) == NetdevTx.Busy)

@@ -41,7 +41,9 @@ public sealed partial class TcpProtocol
             var tail = sk.Queue.PeekTail();
             SkBuff skb;
             int room;
-            if (tail is not null && SkbUnsent(sk, tail) && tail.Len < sizeGoal && (tail.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0)
+            // Append to the unsent tail while it is below the size goal (and its buffer has room: it may have
+            // been allocated for a smaller goal); otherwise a new skb, if sk_wmem_queued allows.
+            if (tail is not null && SkbUnsent(sk, tail) && tail.Len < sizeGoal && tail.Tailroom > 0 && (tail.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0)
             {
                 skb = tail;
                 room = Math.Min(sizeGoal - tail.Len, tail.Tailroom);
@@ -61,13 +63,6 @@ public sealed partial class TcpProtocol
                 room = sizeGoal;
             }
             int n = Math.Min(room, data.Length - copied);
-            if (n <= 0)
-            {
-                // The tail cannot grow (allocated for a smaller size goal): start a new skb.
-                if (!sk.StreamMemoryFree) continue;
-                skb = NewDataSkb(sk, sizeGoal);
-                n = Math.Min(sizeGoal, data.Length - copied);
-            }
             data.Slice(copied, n).CopyTo(skb.Put(n));
             skb.Truesize += n;
             sk.WmemQueued += n;
@@ -206,16 +201,14 @@ public sealed partial class TcpProtocol
 
     /// <summary>
     /// tcp_current_mss() and tcp_send_mss(): the MSS for this moment (path MTU, peer's MSS, TCP_MAXSEG, options)
-    /// and the size goal of an skb: half the largest window the peer offered, in whole MSS, up to 64 KiB when
-    /// the device does TSO, one MSS otherwise.
+    /// and the size goal of an skb: half the largest window the peer offered, in whole MSS, up to 64 KiB.
+    /// TCP always builds GSO skbs (sk_setup_caps sets NETIF_F_GSO for TCP); a device without TSO gets them
+    /// segmented by the stack just before the driver.
     /// </summary>
-    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_current_mss(), tcp_sync_mss(); net/ipv4/tcp.c tcp_send_mss(), tcp_xmit_size_goal(); include/net/tcp.h tcp_bound_to_half_wnd()</remarks>
-    internal int SendMss(TcpSock sk, out int sizeGoal)
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_current_mss(), tcp_sync_mss(); net/ipv4/tcp.c tcp_send_mss(), tcp_xmit_size_goal(); include/net/tcp.h tcp_bound_to_half_wnd(); net/core/sock.c sk_setup_caps()</remarks>
+    internal static int SendMss(TcpSock sk, out int sizeGoal)
     {
         int mss = sk.MssCache;
-        sizeGoal = mss;
-        var route = _output.Routes.Lookup(sk.RemoteAddress);
-        if (route is null || (route.Device.Features & DeviceFeatures.Tso) == 0) return mss;
         int gsoMax = 65536 - 1 - MaxTcpHeader;
         int cutoff = sk.MaxWindow > MssDefault ? (int)(sk.MaxWindow >> 1) : (int)sk.MaxWindow;
         int bound = Math.Max(Math.Min(gsoMax, cutoff), 68 - TcpSegment.MinHeaderLength);
@@ -430,6 +423,9 @@ public sealed partial class TcpProtocol
         if (clone) skb.Cb.SentAtNs = Now.Nanoseconds;
         byte flags = skb.Cb.TcpFlags;
         bool syn = (flags & TcpFlags.Syn) != 0;
+        // "Force a PSH flag on all (GSO) packets to expedite GRO flush at receiver": a multi-segment skb goes
+        // with PSH (software GSO then keeps it on the last segment only).
+        if (!syn && skb.Len > sk.MssCache) flags |= TcpFlags.Psh;
         Span<byte> opts = stackalloc byte[40];
         var w = new TcpOptionWriter(opts);
         if (syn) WriteSynOptions(sk, ref w, (flags & TcpFlags.Ack) != 0);
