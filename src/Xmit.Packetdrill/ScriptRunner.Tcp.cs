@@ -197,6 +197,11 @@ public sealed partial class ScriptRunner
         return (null, time);
     }
 
+    /// <summary>A sent frame for the trace: TCP in packetdrill's notation (script sequence space), others summarised.</summary>
+    private string SentText(byte[] frame) => TcpFrame(frame, out var v)
+        ? Describe(v with { Seq = v.Seq - (_conn?.LocalOffset ?? 0) }, _conn)
+        : Summarize(frame);
+
     private void WaitForSent(Instant deadline) => _sim.Scheduler.WaitUntil(() => _sent.Count > 0, deadline);
 
     private readonly record struct TcpView(ushort SourcePort, ushort DestinationPort, uint Seq, uint Ack, byte Flags, ushort Window, int PayloadLength, byte[] Options);

@@ -112,8 +112,11 @@ public sealed partial class ScriptRunner
         return null;
     }
 
+    private TextWriter? _trace;
+
     private ScriptResult Execute(TextWriter? trace)
     {
+        _trace = trace;
         var start = _sim.Now;
         var previous = start;
         foreach (var e in _script.Events)
@@ -229,6 +232,7 @@ public sealed partial class ScriptRunner
             var bytes = new byte[frame.Len];
             frame.CopyBits(0, bytes);
             runner._sent.Enqueue((start, bytes));
+            runner._trace?.WriteLine($"{start.Nanoseconds / 1e9:0.000000} sent: {runner.SentText(bytes)}");
             return start;
         }
     }

@@ -216,6 +216,12 @@ public sealed partial class TcpProtocol
         return mss;
     }
 
+    private static int SizeGoal(TcpSock sk)
+    {
+        SendMss(sk, out int goal);
+        return goal;
+    }
+
     /// <summary>tcp_sync_mss(): MSS from the path MTU, clamped by the peer's MSS and TCP_MAXSEG, less the timestamp option.</summary>
     internal void SyncMss(TcpSock sk, int pmtu)
     {
@@ -363,7 +369,9 @@ public sealed partial class TcpProtocol
     private void Fragment(TcpSock sk, SkBuff skb, int len)
     {
         int rest = skb.Len - len;
-        var buff = _pool.Alloc(MaxTcpHeader + rest);
+        // A new tail keeps room to grow to the size goal: later writes append to it, as to any unsent tail.
+        int capacity = skb == sk.Queue.PeekTail() ? Math.Max(rest, SizeGoal(sk)) : rest;
+        var buff = _pool.Alloc(MaxTcpHeader + capacity);
         buff.Reserve(MaxTcpHeader);
         skb.CopyBits(len, buff.Put(rest));
         skb.Trim(len);
