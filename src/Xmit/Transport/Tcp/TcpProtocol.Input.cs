@@ -178,6 +178,7 @@ public sealed partial class TcpProtocol
     {
         sk.SndCwnd = 10;
         sk.LastSendTime = Now;
+        sk.LastReceiveTime = Now; // icsk_ack.lrcvtime starts at the handshake (tcp_finish_connect)
         UpdatePacingRate(sk);
         sk.WriteSeq = sk.SndNxt;
         sk.PushedSeq = sk.SndNxt;
@@ -225,7 +226,6 @@ public sealed partial class TcpProtocol
             skb.Free(SkbDropReason.Consumed);
             return;
         }
-        if (sk.TimestampOk && opt.HasTimestamp && !After(seq, sk.RcvWup)) sk.TsRecent = opt.TsVal;
 
         if (sk.State == TcpState.SynRecv)
         {
@@ -254,6 +254,8 @@ public sealed partial class TcpProtocol
             skb.Free(SkbDropReason.Consumed);
             return;
         }
+        // tcp_replace_ts_recent(): only a segment that passed the checks (and the ACK) may update ts_recent.
+        if (sk.TimestampOk && opt.HasTimestamp && !After(seq, sk.RcvWup)) sk.TsRecent = opt.TsVal;
 
         // States after our FIN was acknowledged.
         bool finAcked = sk.SndUna == sk.WriteSeq && sk.Queue.IsEmpty;
@@ -323,11 +325,7 @@ public sealed partial class TcpProtocol
         uint ack = seg.Ack;
         uint priorUna = sk.SndUna;
         if (Before(ack, priorUna)) return true; // old duplicate: data still processed
-        if (After(ack, sk.SndNxt))
-        {
-            SendAck(sk); // ACK of data not sent yet: tell the peer where we are
-            return false;
-        }
+        if (After(ack, sk.SndNxt)) return false; // ACK of data not sent yet: discarded (RFC 793 §3.9)
         uint nwin = (uint)seg.Window << sk.SndWscale;
         bool windowChanged = false;
         if (After(ack, sk.SndUna) || After(seg.Seq, sk.SndWl1) || (seg.Seq == sk.SndWl1 && nwin != sk.SndWnd))
