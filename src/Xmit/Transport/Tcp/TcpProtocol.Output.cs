@@ -248,7 +248,7 @@ public sealed partial class TcpProtocol
         while (sk.SendHead is { } skb)
         {
             int tsoSegs = Pcount(skb, mss);
-            uint quota = CwndTest(sk);
+            uint quota = CwndTest(sk, skb, mss);
             if (quota == 0 && lossProbe) quota = 1; // a loss probe goes out whatever cwnd says
             if (quota == 0)
             {
@@ -280,9 +280,13 @@ public sealed partial class TcpProtocol
         return sent > 0;
     }
 
-    /// <summary>tcp_cwnd_test(): the segments cwnd still allows, but at most half the window so at least two TSO skbs are in flight.</summary>
-    private static uint CwndTest(TcpSock sk)
+    /// <summary>
+    /// tcp_cwnd_test(): the segments cwnd still allows, but at most half the window so at least two TSO skbs
+    /// are in flight; the final FIN (alone in its segment) is not held back by cwnd.
+    /// </summary>
+    private static uint CwndTest(TcpSock sk, SkBuff skb, int mss)
     {
+        if ((skb.Cb.TcpFlags & TcpFlags.Fin) != 0 && Pcount(skb, mss) == 1) return 1;
         uint inFlight = sk.InFlight, cwnd = sk.SndCwnd;
         if (inFlight >= cwnd) return 0;
         uint half = Math.Max(cwnd >> 1, 1u);
