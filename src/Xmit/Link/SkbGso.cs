@@ -20,7 +20,7 @@ public static class SkbGso
         int headers = macLen + l3 + UdpDatagram.HeaderLength;
         int payload = skb.Len - headers;
         int gso = skb.GsoSize;
-        Span<byte> hdr = stackalloc byte[Math.Min(headers, 128)];
+        Span<byte> hdr = stackalloc byte[headers]; // at most 14 + 60 + 8
         skb.CopyBits(0, hdr);
         Ipv4Packet.TryCreate(hdr[macLen..], out var ip0);
         ushort id = ip0.Identification;
@@ -29,19 +29,7 @@ public static class SkbGso
         for (int off = 0, i = 0; off < payload || i == 0; off += gso, i++)
         {
             int n = Math.Min(gso, payload - off);
-            var seg = pool.Alloc(headers + n + 16);
-            seg.CopyMetadataFrom(skb);
-            seg.Reserve(16);
-            var d = seg.Put(headers + n);
-            hdr.CopyTo(d);
-            skb.CopyBits(headers + off, d.Slice(headers, n));
-            seg.MacHeader = seg.DataOffset;
-            seg.NetworkHeader = seg.DataOffset + macLen;
-            seg.TransportHeader = seg.NetworkHeader + l3;
-            Ipv4Packet.TryCreate(d[macLen..], out var ip);
-            ip.TotalLength = (ushort)(l3 + UdpDatagram.HeaderLength + n);
-            ip.Identification = (ushort)(id + i);
-            ip.FillChecksum();
+            var seg = NewSegment(skb, pool, hdr, off, n, macLen, l3, (ushort)(id + i), out var d);
             var udp = d.Slice(macLen + l3, UdpDatagram.HeaderLength + n);
             BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)udp.Length);
             udp[6] = udp[7] = 0;
@@ -80,7 +68,7 @@ public static class SkbGso
         int headers = macLen + l3 + l4;
         int payload = skb.Len - headers;
         int gso = skb.GsoSize;
-        Span<byte> hdr = stackalloc byte[Math.Min(headers, 192)];
+        Span<byte> hdr = stackalloc byte[headers]; // at most 14 + 60 + 60
         skb.CopyBits(0, hdr);
         Ipv4Packet.TryCreate(hdr[macLen..], out var ip0);
         ushort id = ip0.Identification;
@@ -93,19 +81,7 @@ public static class SkbGso
         {
             int off = i * gso;
             int n = Math.Min(gso, payload - off);
-            var seg = pool.Alloc(headers + n + 16);
-            seg.CopyMetadataFrom(skb);
-            seg.Reserve(16);
-            var d = seg.Put(headers + n);
-            hdr.CopyTo(d);
-            skb.CopyBits(headers + off, d.Slice(headers, n));
-            seg.MacHeader = seg.DataOffset;
-            seg.NetworkHeader = seg.DataOffset + macLen;
-            seg.TransportHeader = seg.NetworkHeader + l3;
-            Ipv4Packet.TryCreate(d[macLen..], out var ip);
-            ip.TotalLength = (ushort)(l3 + l4 + n);
-            ip.Identification = (ushort)(id + i);
-            ip.FillChecksum();
+            var seg = NewSegment(skb, pool, hdr, off, n, macLen, l3, (ushort)(id + i), out var d);
             var tcp = d.Slice(macLen + l3, l4 + n);
             BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], seq0 + (uint)off);
             byte f = flags;
@@ -120,5 +96,29 @@ public static class SkbGso
             segments.Add(seg);
         }
         skb.Consume();
+    }
+
+    /// <summary>
+    /// One segment: the original's headers (<paramref name="hdr"/>, link + IP + transport) followed by
+    /// <paramref name="n"/> payload bytes from <paramref name="off"/>, with the IP length, ID and checksum set;
+    /// the transport header is the caller's to finish.
+    /// </summary>
+    private static SkBuff NewSegment(SkBuff skb, SkBuffPool pool, ReadOnlySpan<byte> hdr, int off, int n, int macLen, int l3, ushort id, out Span<byte> data)
+    {
+        int headers = hdr.Length;
+        var seg = pool.Alloc(headers + n + 16);
+        seg.CopyMetadataFrom(skb);
+        seg.Reserve(16);
+        data = seg.Put(headers + n);
+        hdr.CopyTo(data);
+        skb.CopyBits(headers + off, data.Slice(headers, n));
+        seg.MacHeader = seg.DataOffset;
+        seg.NetworkHeader = seg.DataOffset + macLen;
+        seg.TransportHeader = seg.NetworkHeader + l3;
+        Ipv4Packet.TryCreate(data[macLen..], out var ip);
+        ip.TotalLength = (ushort)(headers - macLen + n);
+        ip.Identification = id;
+        ip.FillChecksum();
+        return seg;
     }
 }

@@ -85,7 +85,7 @@ public sealed partial class TcpProtocol
         child.MaxWindow = child.SndWnd;
         child.State = TcpState.SynRecv;
         listener.SynQueueLength++;
-        SendSynAck(child);
+        SendSyn(child, synAck: true);
     }
 
     /// <summary>What both ends offered in the SYNs: MSS, window scaling, SACK, timestamps (each only if our sysctl allows it).</summary>

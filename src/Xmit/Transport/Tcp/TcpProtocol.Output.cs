@@ -581,15 +581,15 @@ public sealed partial class TcpProtocol
     /// <summary>tcp_send_active_reset(): RST|ACK at snd_nxt.</summary>
     internal void SendActiveReset(TcpSock sk) => SendControl(sk, TcpFlags.Rst | TcpFlags.Ack, sk.SndNxt);
 
-    /// <summary>tcp_send_syn / tcp_connect(): the SYN goes on the write queue so it is retransmitted like data.</summary>
-    private void SendSyn(TcpSock sk)
+    /// <summary>
+    /// The SYN of an active open (tcp_connect) or the SYN-ACK of a passive one (tcp_make_synack): queued like data,
+    /// so the retransmission timer resends it.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_connect(), tcp_make_synack(); net/ipv4/tcp_ipv4.c tcp_v4_send_synack()</remarks>
+    private void SendSyn(TcpSock sk, bool synAck = false)
     {
-        var skb = _pool.Alloc(MaxTcpHeader);
-        skb.Reserve(MaxTcpHeader);
-        skb.Truesize = Truesize.ForAllocSkb(MaxTcpHeader);
-        skb.Cb.Seq = sk.Iss;
+        var skb = NewControlSkb(sk.Iss, synAck ? (byte)(TcpFlags.Syn | TcpFlags.Ack) : TcpFlags.Syn);
         skb.Cb.EndSeq = sk.Iss + 1;
-        skb.Cb.TcpFlags = TcpFlags.Syn;
         Entail(sk, skb);
         sk.WriteSeq = sk.Iss + 1;
         sk.SynSentAt = Now;
@@ -600,24 +600,15 @@ public sealed partial class TcpProtocol
         RearmRto(sk);
     }
 
-    /// <summary>The SYN-ACK of a passive open, queued like the SYN of an active one.</summary>
-    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_make_synack(); net/ipv4/tcp_ipv4.c tcp_v4_send_synack()</remarks>
-    private void SendSynAck(TcpSock sk)
+    /// <summary>A header-only skb for the write queue (SYN, FIN), charged like Linux's (tcp_stream_alloc_skb with no data).</summary>
+    private SkBuff NewControlSkb(uint seq, byte flags)
     {
         var skb = _pool.Alloc(MaxTcpHeader);
         skb.Reserve(MaxTcpHeader);
         skb.Truesize = Truesize.ForAllocSkb(MaxTcpHeader);
-        skb.Cb.Seq = sk.Iss;
-        skb.Cb.EndSeq = sk.Iss + 1;
-        skb.Cb.TcpFlags = TcpFlags.Syn | TcpFlags.Ack;
-        Entail(sk, skb);
-        sk.WriteSeq = sk.Iss + 1;
-        sk.SynSentAt = Now;
-        TransmitSkb(sk, skb, clone: true);
-        sk.SendHead = null;
-        sk.SndNxt = sk.Iss + 1;
-        sk.PacketsOut = 1;
-        RearmRto(sk);
+        skb.Cb.Seq = skb.Cb.EndSeq = seq;
+        skb.Cb.TcpFlags = flags;
+        return skb;
     }
 
     /// <summary>tcp_send_fin(): FIN on the last unsent skb, or a new FIN skb; then push.</summary>
@@ -632,12 +623,8 @@ public sealed partial class TcpProtocol
         }
         else
         {
-            var skb = _pool.Alloc(MaxTcpHeader);
-            skb.Reserve(MaxTcpHeader);
-            skb.Truesize = Truesize.ForAllocSkb(MaxTcpHeader);
-            skb.Cb.Seq = sk.WriteSeq;
+            var skb = NewControlSkb(sk.WriteSeq, TcpFlags.Fin | TcpFlags.Ack);
             skb.Cb.EndSeq = sk.WriteSeq + 1;
-            skb.Cb.TcpFlags = TcpFlags.Fin | TcpFlags.Ack;
             Entail(sk, skb);
         }
         sk.WriteSeq++;
