@@ -198,6 +198,7 @@ public sealed partial class Syscalls
     {
         if (how is < 0 or > 2) return -(int)Errno.EINVAL;
         int rc = Tcp.Shutdown(sk, how);
+        if (file.State == SocketState.Connecting && sk.State == TcpState.Close) file.State = SocketState.Unconnected; // the connect was abandoned
         file.WakeAll();
         return rc;
     }

@@ -213,26 +213,36 @@ public sealed partial class TcpProtocol : IIpProtocol
     }
 
     /// <summary>
-    /// shutdown(SHUT_WR) sends a FIN once the queued data is out (FIN-WAIT-1 or LAST-ACK); SHUT_RD only marks the
-    /// socket. ENOTCONN on a socket that never connected.
+    /// shutdown(): SHUT_WR queues a FIN after the data (FIN-WAIT-1 or LAST-ACK); SHUT_RD only marks the socket.
+    /// A closed socket answers ENOTCONN but is marked all the same (pollers see EPOLLHUP); a listener shut for
+    /// reading stops listening, and a connect in progress is abandoned (disconnect).
     /// </summary>
-    /// <remarks>Linux: net/ipv4/af_inet.c inet_shutdown(); net/ipv4/tcp.c tcp_shutdown()</remarks>
+    /// <remarks>Linux: net/ipv4/af_inet.c inet_shutdown(); net/ipv4/tcp.c tcp_shutdown(), tcp_disconnect()</remarks>
     public int Shutdown(TcpSock sk, int how)
     {
-        if (sk.State is TcpState.Close or TcpState.Listen or TcpState.SynSent)
+        int mask = how + 1; // SHUT_RD 0 → RCV_SHUTDOWN 1, SHUT_WR 1 → SEND_SHUTDOWN 2, SHUT_RDWR → both
+        int rc = 0;
+        switch (sk.State)
         {
-            if (sk.State == TcpState.Listen && (how & 1) == 0) { } // SHUT_RD on a listener just marks it
-            else if (sk.State != TcpState.SynSent) return -(int)Errno.ENOTCONN;
+            case TcpState.Listen:
+                if ((mask & Sock.RcvShutdown) != 0) CloseListener(sk);
+                break;
+            case TcpState.SynSent:
+                Done(sk);
+                sk.Shutdown = 0;
+                break;
+            default:
+                if (sk.State == TcpState.Close) rc = -(int)Errno.ENOTCONN;
+                sk.Shutdown |= mask;
+                if ((mask & Sock.SendShutdown) != 0 && sk.State is TcpState.Established or TcpState.SynRecv or TcpState.CloseWait)
+                {
+                    CloseState(sk);
+                    SendFin(sk);
+                }
+                break;
         }
-        sk.Shutdown |= how + 1;
-        if ((how + 1 & Sock.SendShutdown) != 0 && sk.State is TcpState.Established or TcpState.SynRecv or TcpState.CloseWait)
-        {
-            CloseState(sk);
-            SendFin(sk);
-        }
-        if (sk.State == TcpState.Listen && (how + 1 & Sock.RcvShutdown) != 0) CloseListener(sk);
         sk.RaiseStateChange();
-        return 0;
+        return rc;
     }
 
     /// <summary>tcp_close_state(): the state after our FIN is queued.</summary>
