@@ -403,8 +403,13 @@ public sealed partial class TcpProtocol
         }
         if (!progressed) return 0;
         sk.Delivered += ackedSegs;
-        if (sk.TimestampOk && opt.HasTimestamp && opt.TsEcr != 0) RttEstimator(sk, (long)(TsNow - opt.TsEcr) * 1000);
-        else if (rttSampleNs >= 0 && !retransAcked) RttEstimator(sk, rttSampleNs / 1000);
+        long sampleUs = sk.TimestampOk && opt.HasTimestamp && opt.TsEcr != 0 ? (long)(TsNow - opt.TsEcr) * 1000
+            : rttSampleNs >= 0 && !retransAcked ? rttSampleNs / 1000 : -1;
+        if (sampleUs >= 0)
+        {
+            RttEstimator(sk, sampleUs);
+            if (rttSampleNs >= 0) sk.Cubic.OnRttSample(rttSampleNs / 1000); // cubictcp_acked: the sequence RTT of newly acked data
+        }
         sk.Backoff = 0;
         sk.Retransmits = 0;
         SetRto(sk);
@@ -477,9 +482,12 @@ public sealed partial class TcpProtocol
         CongAvoid(sk, acked);
     }
 
-    /// <summary>tcp_cong_avoid(): slow start up to ssthresh, then one segment per window (Reno's line; CUBIC's curve is not modelled yet).</summary>
-    /// <remarks>Linux: net/ipv4/tcp_cong.c tcp_slow_start(), tcp_cong_avoid_ai(); include/net/tcp.h tcp_is_cwnd_limited()</remarks>
-    private static void CongAvoid(TcpSock sk, uint acked)
+    /// <summary>
+    /// tcp_cong_avoid() with CUBIC: nothing unless cwnd limited the sender (tcp_is_cwnd_limited); slow start up
+    /// to ssthresh, then one segment per <see cref="Cubic.Update"/> ACKs (tcp_cong_avoid_ai).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_cong_avoid(); net/ipv4/tcp_cong.c tcp_slow_start(), tcp_cong_avoid_ai(); include/net/tcp.h tcp_is_cwnd_limited()</remarks>
+    private void CongAvoid(TcpSock sk, uint acked)
     {
         bool slowStart = sk.SndCwnd < sk.SndSsthresh;
         bool limited = sk.IsCwndLimited || (slowStart && sk.SndCwnd < 2 * sk.MaxPacketsOut);
@@ -491,14 +499,23 @@ public sealed partial class TcpProtocol
             sk.SndCwnd = cwnd;
             if (acked == 0) return;
         }
-        sk.SndCwndCnt += acked;
-        if (sk.SndCwndCnt >= sk.SndCwnd)
+        uint w = sk.Cubic.Update(sk.SndCwnd, acked, Jiffies);
+        if (sk.SndCwndCnt >= w)
         {
-            uint delta = sk.SndCwndCnt / sk.SndCwnd;
-            sk.SndCwndCnt -= delta * sk.SndCwnd;
+            sk.SndCwndCnt = 0;
+            sk.SndCwnd++;
+        }
+        sk.SndCwndCnt += acked;
+        if (sk.SndCwndCnt >= w)
+        {
+            uint delta = sk.SndCwndCnt / w;
+            sk.SndCwndCnt -= delta * w;
             sk.SndCwnd += delta;
         }
     }
+
+    /// <summary>tcp_jiffies32 at HZ=1000.</summary>
+    private uint Jiffies => (uint)(Now.Nanoseconds / 1_000_000);
 
     /// <summary>tcp_update_pacing_rate(): 200 % of cwnd × mss / srtt in slow start, 120 % after.</summary>
     private static void UpdatePacingRate(TcpSock sk)

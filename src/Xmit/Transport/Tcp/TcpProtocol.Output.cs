@@ -556,6 +556,7 @@ public sealed partial class TcpProtocol
     /// <summary>tcp_event_data_sent(): a reply within the ACK timeout of the last data received means ping-pong traffic.</summary>
     private void EventDataSent(TcpSock sk)
     {
+        if (sk.InFlight == 0) sk.Cubic.OnTransmitStart(Jiffies, (uint)(sk.LastSendTime.Nanoseconds / 1_000_000)); // CA_EVENT_TX_START
         if (Now - sk.LastReceiveTime < sk.Ato) sk.PingPong = true;
         sk.LastSendTime = Now;
     }
@@ -731,7 +732,9 @@ public sealed partial class TcpProtocol
         sk.SndCwnd = 1;
         sk.SndCwndCnt = 0;
         sk.CaState = TcpCaState.Loss;
+        sk.Cubic.Reset(); // cubictcp_state(TCP_CA_Loss): bictcp_reset
         sk.HighSeq = sk.SndNxt;
+        sk.TlpHighSeq = 0; // an RTO ends the probe's episode
         sk.DupAcks = 0;
         sk.LostOut = 0;
         sk.RetransOut = 0;
@@ -744,9 +747,9 @@ public sealed partial class TcpProtocol
         }
     }
 
-    /// <summary>CUBIC's ssthresh on loss: cwnd × β (717/1024), at least 2.</summary>
+    /// <summary>CUBIC's ssthresh on loss: cwnd × β (717/1024), at least 2; W_max remembered for the next curve.</summary>
     /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_recalc_ssthresh()</remarks>
-    private static uint CubicSsthresh(TcpSock sk) => Math.Max(sk.SndCwnd * 717 / 1024, 2u);
+    private static uint CubicSsthresh(TcpSock sk) => sk.Cubic.RecalcSsthresh(sk.SndCwnd);
 
     /// <summary>tcp_retransmit_skb(): resend a queued skb cut to one MSS.</summary>
     private void RetransmitSkb(TcpSock sk, SkBuff skb)

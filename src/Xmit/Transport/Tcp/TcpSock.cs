@@ -92,6 +92,8 @@ public sealed class TcpSock : InetSock
     public TcpCaState CaState { get; internal set; }
     internal uint HighSeq;
     internal uint PriorCwnd;
+    /// <summary>The congestion control's state (CUBIC, Linux's default).</summary>
+    public Cubic Cubic { get; } = new();
     /// <summary>sk_pacing_rate in bytes per second (for TSO autosizing).</summary>
     public ulong PacingRate { get; internal set; } = ulong.MaxValue;
 

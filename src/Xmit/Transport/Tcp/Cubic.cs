@@ -1,0 +1,120 @@
+namespace Xmit.Transport.Tcp;
+
+/// <summary>
+/// CUBIC congestion avoidance (RFC 9438) as Linux computes it: the window follows
+/// W(t) = C·(t − K)³ + W_max in BIC's fixed-point units (time in 1/1024 s, C = 41/1024 · 10, β = 717/1024),
+/// updated at most once per jiffy, with the TCP-friendly (Reno) estimate as a floor, fast convergence,
+/// and the epoch shifted across idle periods. HyStart is not modelled.
+/// </summary>
+/// <remarks>Linux: net/ipv4/tcp_cubic.c bictcp_update(), cubictcp_cong_avoid(), cubictcp_recalc_ssthresh(), cubictcp_state(), cubictcp_cwnd_event(), cubictcp_acked()</remarks>
+public sealed class Cubic
+{
+    private const int BetaScale = 1024;
+    private const int Beta = 717;
+    private const int BicHz = 10;
+    private const int Hz = 1000;                     // jiffies are milliseconds
+    private const uint CubeRttScale = 41 * 10;       // bic_scale * 10
+    private const uint BetaScaleFriendly = 8 * (BetaScale + Beta) / 3 / (BetaScale - Beta); // 15
+    private static readonly ulong CubeFactor = (1UL << (10 + 3 * BicHz)) / CubeRttScale;
+
+    private uint _cnt, _lastMaxCwnd, _lastCwnd, _lastTime, _originPoint, _k, _epochStart, _ackCnt, _tcpCwnd;
+
+    /// <summary>delay_min in microseconds (0: no sample yet).</summary>
+    public uint DelayMinUs { get; private set; }
+
+    /// <summary>cnt: ACKs per one-segment increase, as bictcp_update last set it.</summary>
+    public uint Cnt => _cnt;
+
+    /// <summary>bictcp_reset(): forget the curve (on entering Loss).</summary>
+    public void Reset()
+    {
+        _cnt = _lastMaxCwnd = _lastCwnd = _lastTime = _originPoint = _k = _epochStart = _ackCnt = _tcpCwnd = 0;
+        DelayMinUs = 0;
+    }
+
+    /// <summary>cubictcp_acked(): the smallest RTT seen.</summary>
+    public void OnRttSample(long rttUs)
+    {
+        uint d = (uint)Math.Clamp(rttUs, 1, uint.MaxValue);
+        if (DelayMinUs == 0 || DelayMinUs > d) DelayMinUs = d;
+    }
+
+    /// <summary>cubictcp_recalc_ssthresh(): end the epoch, remember W_max (with fast convergence), ssthresh = β·cwnd.</summary>
+    public uint RecalcSsthresh(uint cwnd)
+    {
+        _epochStart = 0;
+        _lastMaxCwnd = cwnd < _lastMaxCwnd ? (uint)((ulong)cwnd * (BetaScale + Beta) / (2 * BetaScale)) : cwnd;
+        return Math.Max(cwnd * Beta / BetaScale, 2u);
+    }
+
+    /// <summary>cubictcp_cwnd_event(CA_EVENT_TX_START): after an idle period, shift the epoch so the curve resumes where it was.</summary>
+    public void OnTransmitStart(uint nowJiffies, uint lastSendJiffies)
+    {
+        int delta = (int)(nowJiffies - lastSendJiffies);
+        if (_epochStart != 0 && delta > 0)
+        {
+            _epochStart += (uint)delta;
+            if ((int)(_epochStart - nowJiffies) > 0) _epochStart = nowJiffies;
+        }
+    }
+
+    /// <summary>bictcp_update(): the number of ACKs after which cwnd grows by one segment.</summary>
+    public uint Update(uint cwnd, uint acked, uint nowJiffies)
+    {
+        _ackCnt += acked;
+        if (_lastCwnd == cwnd && (int)(nowJiffies - _lastTime) <= Hz / 32) return _cnt;
+        if (!(_epochStart != 0 && nowJiffies == _lastTime))
+        {
+            _lastCwnd = cwnd;
+            _lastTime = nowJiffies;
+            if (_epochStart == 0)
+            {
+                _epochStart = nowJiffies;
+                _ackCnt = acked;
+                _tcpCwnd = cwnd;
+                if (_lastMaxCwnd <= cwnd)
+                {
+                    _k = 0;
+                    _originPoint = cwnd;
+                }
+                else
+                {
+                    _k = CubeRoot(CubeFactor * (_lastMaxCwnd - cwnd));
+                    _originPoint = _lastMaxCwnd;
+                }
+            }
+            ulong t = (uint)(nowJiffies - _epochStart);
+            t += (ulong)((DelayMinUs + 999) / 1000); // usecs_to_jiffies(delay_min)
+            t = (t << BicHz) / Hz;
+            ulong offs = t < _k ? _k - t : t - _k;
+            uint delta = (uint)((CubeRttScale * offs * offs * offs) >> (10 + 3 * BicHz));
+            uint target = t < _k ? _originPoint - delta : _originPoint + delta;
+            _cnt = target > cwnd ? cwnd / (target - cwnd) : 100 * cwnd;
+            if (_lastMaxCwnd == 0 && _cnt > 20) _cnt = 20; // no loss seen yet: at least 5 % per RTT
+        }
+        // TCP friendliness: never slower than Reno would be.
+        uint d = (cwnd * BetaScaleFriendly) >> 3;
+        while (d > 0 && _ackCnt > d)
+        {
+            _ackCnt -= d;
+            _tcpCwnd++;
+        }
+        if (_tcpCwnd > cwnd)
+        {
+            uint maxCnt = cwnd / (_tcpCwnd - cwnd);
+            if (_cnt > maxCnt) _cnt = maxCnt;
+        }
+        _cnt = Math.Max(_cnt, 2u);
+        return _cnt;
+    }
+
+    /// <summary>The integer cube root (Linux approximates it with a table and one Newton step).</summary>
+    private static uint CubeRoot(ulong a)
+    {
+        if (a == 0) return 0;
+        ulong x = (ulong)Math.Cbrt(a);
+        while (x * x * x > a) x--;
+        while ((x + 1) * (x + 1) * (x + 1) <= a) x++;
+        return (uint)x;
+    }
+}
