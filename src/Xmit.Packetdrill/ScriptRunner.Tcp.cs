@@ -178,7 +178,7 @@ public sealed partial class ScriptRunner
         uint seq = first.Seq - conn.LocalOffset;
         byte flags = (byte)((last.Flags & ~TcpFlags.Cwr) | (first.Flags & TcpFlags.Cwr));
         var actual = last with { Seq = seq, Flags = flags, PayloadLength = payload };
-        string got = Describe(actual, conn);
+        string got = Describe(actual);
         if (first.DestinationPort != conn.RemotePort || first.SourcePort != conn.LocalPort)
             return (Fail(e, "packet of another connection", wantText, got, start), time);
         if (flags != want) return (Fail(e, "different TCP flags", wantText, got, start), time);
@@ -187,7 +187,7 @@ public sealed partial class ScriptRunner
         if (spec.Window is { } win && actual.Window != win) return (Fail(e, "different window", wantText, got, start), time);
         if (!spec.AnyOptions)
         {
-            var optFail = CompareOptions(spec.Options ?? [], actual.Options, conn);
+            var optFail = CompareOptions(spec.Options ?? [], actual.Options);
             if (optFail is not null) return (Fail(e, $"different TCP options ({optFail})", wantText, got, start), time);
         }
         RecordTsVal(spec.Options, actual.Options, conn);
@@ -199,7 +199,7 @@ public sealed partial class ScriptRunner
 
     /// <summary>A sent frame for the trace: TCP in packetdrill's notation (script sequence space), others summarised.</summary>
     private string SentText(byte[] frame) => TcpFrame(frame, out var v)
-        ? Describe(v with { Seq = v.Seq - (_conn?.LocalOffset ?? 0) }, _conn)
+        ? Describe(v with { Seq = v.Seq - (_conn?.LocalOffset ?? 0) })
         : Summarize(frame);
 
     private void WaitForSent(Instant deadline) => _sim.Scheduler.WaitUntil(() => _sent.Count > 0, deadline);
@@ -216,7 +216,7 @@ public sealed partial class ScriptRunner
     }
 
     /// <summary>Options in order: NOP/EOL and TS by kind (TS val unchecked), others by length and bytes (SACK blocks in script space).</summary>
-    private static string? CompareOptions(IReadOnlyList<TcpOption> want, byte[] actual, TcpConnection conn)
+    private static string? CompareOptions(IReadOnlyList<TcpOption> want, byte[] actual)
     {
         int i = 0, k = 0;
         while (i < actual.Length || k < want.Count)
@@ -234,7 +234,7 @@ public sealed partial class ScriptRunner
                 ("TS", 8) => len == 10,
                 ("mss", 2) => len == 4 && BinaryPrimitives.ReadUInt16BigEndian(v[2..]) == w.Values[0],
                 ("wscale", 3) => len == 3 && v[2] == w.Values[0],
-                ("sack", 5) => len == 2 + 4 * w.Values.Count && SackMatches(v, w.Values, conn),
+                ("sack", 5) => len == 2 + 4 * w.Values.Count && SackMatches(v, w.Values),
                 _ => false,
             };
             if (!ok) return $"expected {w.Kind} at option {k + 1}";
@@ -244,10 +244,9 @@ public sealed partial class ScriptRunner
         return null;
     }
 
-    private static bool SackMatches(ReadOnlySpan<byte> v, IReadOnlyList<long> edges, TcpConnection conn)
+    private static bool SackMatches(ReadOnlySpan<byte> v, IReadOnlyList<long> edges)
     {
         // SACK blocks of outbound packets acknowledge the remote's sequence space, which scripts give as is.
-        _ = conn;
         for (int j = 0; j < edges.Count; j++)
             if (BinaryPrimitives.ReadUInt32BigEndian(v[(2 + 4 * j)..]) != (uint)edges[j]) return false;
         return true;
@@ -286,7 +285,7 @@ public sealed partial class ScriptRunner
     }
 
     /// <summary>A sent segment in packetdrill's notation, sequence numbers in script space.</summary>
-    private static string Describe(TcpView v, TcpConnection? conn)
+    private static string Describe(TcpView v)
     {
         var sb = new StringBuilder();
         if ((v.Flags & TcpFlags.Syn) != 0) sb.Append('S');
@@ -299,7 +298,6 @@ public sealed partial class ScriptRunner
         if ((v.Flags & TcpFlags.Ack) != 0) sb.Append(CultureInfo.InvariantCulture, $" ack {v.Ack}");
         sb.Append(CultureInfo.InvariantCulture, $" win {v.Window}");
         if (v.Options.Length > 0) sb.Append(" <").Append(OptionsText(v.Options)).Append('>');
-        _ = conn;
         return sb.ToString();
     }
 

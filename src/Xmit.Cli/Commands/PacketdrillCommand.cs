@@ -12,7 +12,7 @@ public static class PacketdrillCommand
         var scripts = new Argument<FileInfo[]>("script") { Description = "Scripts to run", Arity = ArgumentArity.ZeroOrMore };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
         var pcap = new Option<FileInfo?>("--pcap") { Description = "Write the traffic of a single script to this pcap file" };
-        var verbose = new Option<bool>("--verbose") { Description = "Trace every event as it runs" };
+        var verbose = new Option<bool>("--verbose") { Description = "Trace every event and every packet sent as it runs" };
         var corpus = new Option<DirectoryInfo?>("--corpus") { Description = "Run every *.pkt below this directory" };
         var report = new Option<FileInfo?>("--report") { Description = "With --corpus: write the tally by directory and by reason to this file" };
         var cmd = new Command("packetdrill", "Run packetdrill scripts against Xmit in deterministic virtual time (PASS / FAIL / UNSUPPORTED)")
