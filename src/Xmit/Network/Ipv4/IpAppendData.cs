@@ -16,6 +16,8 @@ public enum MsgFlags
     DontRoute = 0x4,
     Trunc = 0x20,
     DontWait = 0x40,
+    /// <summary>MSG_EOR: for TCP, the data ends a record — later writes start a new skb (tcp_skb_can_collapse_to).</summary>
+    Eor = 0x80,
     WaitAll = 0x100,
     Confirm = 0x800,
     More = 0x8000,

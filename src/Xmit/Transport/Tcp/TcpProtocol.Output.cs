@@ -43,7 +43,7 @@ public sealed partial class TcpProtocol
             int room;
             // Append to the unsent tail while it is below the size goal (and its buffer has room: it may have
             // been allocated for a smaller goal); otherwise a new skb, if sk_wmem_queued allows.
-            if (tail is not null && SkbUnsent(sk, tail) && tail.Len < sizeGoal && tail.Tailroom > 0 && (tail.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0)
+            if (tail is not null && SkbUnsent(sk, tail) && tail.Len < sizeGoal && tail.Tailroom > 0 && CanCollapseTo(tail))
             {
                 skb = tail;
                 room = Math.Min(sizeGoal - tail.Len, tail.Tailroom);
@@ -69,6 +69,7 @@ public sealed partial class TcpProtocol
             skb.Cb.EndSeq += (uint)n;
             sk.WriteSeq += (uint)n;
             copied += n;
+            if (copied == data.Length && (flags & MsgFlags.Eor) != 0) skb.Cb.Flags |= EorFlag;
             if (skb.Len < sizeGoal) continue;
             if (ForcedPush(sk))
             {
@@ -153,6 +154,7 @@ public sealed partial class TcpProtocol
         skb.Cb.Seq = skb.Cb.EndSeq = sk.WriteSeq;
         skb.Cb.TcpFlags = TcpFlags.Ack;
         skb.Cb.Sacked = 0;
+        skb.Cb.Flags = 0;
         Entail(sk, skb);
         return skb;
     }
@@ -163,6 +165,12 @@ public sealed partial class TcpProtocol
         sk.WmemQueued += skb.Truesize;
         sk.SendHead ??= skb;
     }
+
+    /// <summary>Cb.Flags bit: the skb ends a record (MSG_EOR); nothing may be appended to it.</summary>
+    private const int EorFlag = 1;
+
+    /// <summary>tcp_skb_can_collapse_to(): data may join the skb unless it carries SYN/FIN or ends a record.</summary>
+    private static bool CanCollapseTo(SkBuff skb) => (skb.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && (skb.Cb.Flags & EorFlag) == 0;
 
     private static bool SkbUnsent(TcpSock sk, SkBuff skb)
     {
@@ -389,6 +397,8 @@ public sealed partial class TcpProtocol
         skb.Cb.TcpFlags = (byte)(skb.Cb.TcpFlags & ~(TcpFlags.Fin | TcpFlags.Psh));
         buff.Cb.Sacked = skb.Cb.Sacked;
         buff.Cb.SentAtNs = skb.Cb.SentAtNs;
+        buff.Cb.Flags = skb.Cb.Flags; // the end of record goes with the second part (tcp_skb_fragment_eor)
+        skb.Cb.Flags &= ~EorFlag;
         sk.Queue.InsertAfter(skb, buff);
     }
 
