@@ -1,0 +1,246 @@
+using Xmit.Buffers;
+using Xmit.Network.Ipv4;
+using Xmit.Sockets;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Transport.Tcp;
+
+/// <summary>The receive side of the data: queues, ACK scheduling, FIN, and reading.</summary>
+public sealed partial class TcpProtocol
+{
+    /// <summary>
+    /// tcp_data_queue(): in-order data joins the receive queue (and pulls in what the out-of-order queue now
+    /// continues), a FIN moves the state on; data beyond rcv_nxt waits out of order and is ACKed at once with
+    /// SACK blocks; a duplicate is ACKed at once.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_data_queue(), tcp_ofo_queue(), tcp_fin(), tcp_event_data_recv()</remarks>
+    private void DataQueue(TcpSock sk, SkBuff skb, uint seq, uint endSeq, bool fin)
+    {
+        skb.Cb.Seq = seq;
+        skb.Cb.EndSeq = endSeq;
+        skb.Cb.TcpFlags = fin ? TcpFlags.Fin : (byte)0;
+        if (!After(endSeq, sk.RcvNxt))
+        {
+            // All old: a retransmission we already have.
+            skb.Free(SkbDropReason.Consumed);
+            EnterQuickAck(sk);
+            SendAck(sk);
+            return;
+        }
+        if (After(seq, sk.RcvNxt))
+        {
+            InsertOutOfOrder(sk, skb);
+            SendAck(sk); // ICSK_ACK_NOW with SACK
+            return;
+        }
+        // Overlap with what we have: drop the old part.
+        int dup = (int)(sk.RcvNxt - seq);
+        if (dup > 0)
+        {
+            skb.Pull(dup);
+            skb.Cb.Seq = sk.RcvNxt;
+        }
+        QueueInOrder(sk, skb);
+        while (sk.OutOfOrder.Peek() is { } next && !After(next.Cb.Seq, sk.RcvNxt))
+        {
+            sk.OutOfOrder.Unlink(next);
+            if (!After(next.Cb.EndSeq, sk.RcvNxt))
+            {
+                next.Free(SkbDropReason.Consumed);
+                continue;
+            }
+            int d = (int)(sk.RcvNxt - next.Cb.Seq);
+            if (d > 0) { next.Pull(d); next.Cb.Seq = sk.RcvNxt; }
+            QueueInOrder(sk, next);
+        }
+        if (!sk.OutOfOrder.IsEmpty) sk.AckPending = true;
+        sk.RaiseDataReady();
+    }
+
+    private void QueueInOrder(TcpSock sk, SkBuff skb)
+    {
+        bool fin = (skb.Cb.TcpFlags & TcpFlags.Fin) != 0;
+        if (skb.Len > 0) EventDataRecv(sk, skb.Len);
+        sk.RcvNxt = skb.Cb.EndSeq;
+        if (skb.Len > 0 || fin)
+        {
+            sk.SetOwnerR(skb);
+            sk.ReceiveQueue.Enqueue(skb);
+        }
+        else skb.Free(SkbDropReason.Consumed);
+        if (fin) Fin(sk);
+    }
+
+    private static void InsertOutOfOrder(TcpSock sk, SkBuff skb)
+    {
+        SkBuff? after = null;
+        for (var s = sk.OutOfOrder.PeekTail(); s is not null; s = SkBuffQueue.PrevOf(s))
+        {
+            if (!After(s.Cb.Seq, skb.Cb.Seq))
+            {
+                after = s;
+                break;
+            }
+        }
+        if (after is not null && !After(skb.Cb.EndSeq, after.Cb.EndSeq))
+        {
+            skb.Free(SkbDropReason.Consumed); // already held
+            return;
+        }
+        sk.SetOwnerR(skb);
+        sk.OutOfOrder.InsertAfter(after, skb);
+    }
+
+    /// <summary>tcp_event_data_recv(): ACK scheduling — quick ACKs for a new flow, then ato follows the gaps between segments.</summary>
+    private void EventDataRecv(TcpSock sk, int len)
+    {
+        sk.AckPending = true;
+        if (len >= sk.RcvMss) sk.RcvMss = Math.Min(len, sk.AdvMss); // tcp_measure_rcv_mss
+        if (sk.Ato == Duration.Zero)
+        {
+            IncrQuickAck(sk, MaxQuickAcks);
+            sk.Ato = AtoMin;
+        }
+        else
+        {
+            var m = Now - sk.LastReceiveTime;
+            if (m <= AtoMin / 2) sk.Ato = sk.Ato / 2 + AtoMin / 2;
+            else if (m < sk.Ato) sk.Ato = Duration.Min(sk.Ato / 2 + m, sk.Rto);
+            else if (m > sk.Rto) IncrQuickAck(sk, MaxQuickAcks);
+        }
+        sk.LastReceiveTime = Now;
+    }
+
+    /// <summary>tcp_incr_quickack(): about half a window of segments are ACKed at once, up to 16.</summary>
+    private static void IncrQuickAck(TcpSock sk, int max)
+    {
+        int quick = (int)(sk.RcvWnd / (uint)(2 * Math.Max(sk.RcvMss, 1)));
+        if (quick == 0) quick = 2;
+        quick = Math.Min(quick, max);
+        if (quick > sk.QuickAcks) sk.QuickAcks = quick;
+    }
+
+    private static void EnterQuickAck(TcpSock sk)
+    {
+        IncrQuickAck(sk, MaxQuickAcks);
+        sk.PingPong = false;
+        sk.Ato = AtoMin;
+    }
+
+    /// <summary>tcp_fin(): the peer finished sending — CLOSE-WAIT, CLOSING or TIME-WAIT; readers see EOF; the FIN is ACKed at once.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_fin()</remarks>
+    private void Fin(TcpSock sk)
+    {
+        sk.FinReceived = true;
+        sk.Shutdown |= Sock.RcvShutdown;
+        sk.AckPending = true;
+        sk.QuickAcks = Math.Max(sk.QuickAcks, 1);
+        sk.PingPong = false;
+        switch (sk.State)
+        {
+            case TcpState.Established:
+                sk.State = TcpState.CloseWait;
+                break;
+            case TcpState.FinWait1:
+                sk.State = TcpState.Closing;
+                break;
+            case TcpState.FinWait2:
+                SendAck(sk);
+                EnterTimeWait(sk);
+                break;
+        }
+        sk.RaiseStateChange();
+    }
+
+    private void EnterTimeWait(TcpSock sk)
+    {
+        sk.State = TcpState.TimeWait;
+        _clock.Disarm(sk.RetransmitTimer);
+        _clock.Disarm(sk.DelackTimer);
+        _clock.Arm(sk.TimeWaitTimer, Now + TimeWaitLength);
+        sk.RaiseStateChange();
+    }
+
+    /// <summary>
+    /// __tcp_ack_snd_check(): ACK now when more than one full segment arrived since the last ACK, in quick-ACK
+    /// mode, or while out-of-order data is held; otherwise delay it.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c __tcp_ack_snd_check(); include/net/tcp.h tcp_in_quickack_mode()</remarks>
+    private void AckSndCheck(TcpSock sk)
+    {
+        if (!sk.AckPending || sk.State is TcpState.Close or TcpState.TimeWait) return;
+        bool quick = sk.QuickAcks > 0 && !sk.PingPong;
+        if ((sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss) || quick || !sk.OutOfOrder.IsEmpty)
+            SendAck(sk);
+        else
+            SendDelayedAck(sk);
+    }
+
+    /// <summary>
+    /// tcp_recvmsg(): copy in-order bytes (MSG_PEEK leaves them), wait for data unless non-blocking, 0 at the
+    /// peer's FIN; freed receive space may open the window (tcp_cleanup_rbuf sends a window update).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_recvmsg_locked(), tcp_cleanup_rbuf()</remarks>
+    public int RecvMsg(TcpSock sk, Span<byte> buffer, MsgFlags flags, bool noblock)
+    {
+        if (sk.State == TcpState.Listen) return -(int)Errno.ENOTCONN;
+        var deadline = noblock ? Now : sk.RcvTimeo.Nanoseconds == long.MaxValue ? Instant.Never : Now + sk.RcvTimeo;
+        bool waitAll = (flags & MsgFlags.WaitAll) != 0;
+        int copied = 0;
+        while (copied < buffer.Length)
+        {
+            var skb = sk.ReceiveQueue.Peek();
+            if (skb is not null && skb.Len > 0)
+            {
+                int n = Math.Min(skb.Len, buffer.Length - copied);
+                skb.CopyBits(0, buffer.Slice(copied, n));
+                copied += n;
+                if ((flags & MsgFlags.Peek) != 0) break;
+                sk.CopiedSeq += (uint)n;
+                if (n == skb.Len && (skb.Cb.TcpFlags & TcpFlags.Fin) == 0)
+                {
+                    sk.ReceiveQueue.Dequeue();
+                    skb.Free(SkbDropReason.Consumed);
+                }
+                else
+                {
+                    skb.Pull(n);
+                    skb.Cb.Seq += (uint)n;
+                }
+                continue;
+            }
+            if (skb is not null && (skb.Cb.TcpFlags & TcpFlags.Fin) != 0 && skb.Len == 0) break; // EOF after the data
+            if (copied > 0 && !waitAll) break;
+            if (sk.Error != Errno.OK) return copied > 0 ? copied : -(int)sk.TakeError();
+            if ((sk.Shutdown & Sock.RcvShutdown) != 0 || sk.State == TcpState.Close)
+            {
+                if (sk.State == TcpState.Close && !sk.FinReceived && copied == 0 && (sk.Shutdown & Sock.RcvShutdown) == 0) return -(int)Errno.ENOTCONN;
+                break;
+            }
+            if (Now >= deadline) return copied > 0 ? copied : -(int)Errno.EAGAIN;
+            if (!WaitForData(sk, deadline) && deadline == Instant.Never) return copied > 0 ? copied : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
+        }
+        if (copied > 0 && (flags & MsgFlags.Peek) == 0) CleanupRbuf(sk);
+        return copied;
+    }
+
+    // In a method of its own so the closure is allocated only when a read really blocks.
+    private bool WaitForData(TcpSock sk, Instant deadline) =>
+        _clock.WaitUntil(() => sk.ReceiveQueue.Peek() is not null || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0 || sk.State == TcpState.Close, deadline);
+
+    /// <summary>tcp_cleanup_rbuf(): after reading, ACK a pending delayed ACK if it has waited for the reader, or announce a much larger window.</summary>
+    private void CleanupRbuf(TcpSock sk)
+    {
+        if (sk.State is not (TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)) return;
+        uint rcvWindowNow = sk.RcvWup + sk.RcvWnd - sk.RcvNxt;
+        long free = Math.Max(0, (sk.RcvBuf - sk.RmemAlloc) / 2);
+        if (free > sk.RcvSsthresh) free = sk.RcvSsthresh;
+        if (sk.AckPending && sk.ReceiveQueue.IsEmpty && sk.PingPong && sk.DelackTimer.IsArmed && sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss)
+        {
+            SendAck(sk);
+            return;
+        }
+        if (2 * rcvWindowNow <= sk.RcvWnd && free >= 2 * rcvWindowNow && free - rcvWindowNow >= (1L << sk.RcvWscale)) SendAck(sk);
+    }
+}
