@@ -394,6 +394,7 @@ public sealed partial class ScriptRunner
     private (ScriptResult? Failure, Instant SentAt) ExpectOutbound(PacketAction p, Event e, Instant expected, Instant lo, Instant hi, Instant start)
     {
         if (p.Protocol == "tcp") return ExpectTcp(p, e, expected, lo, hi, start);
+        if (p.Protocol == "icmp") return ExpectIcmp(p, e, expected, lo, hi, start);
         if (p.Protocol != "udp") throw new UnsupportedException($"line {e.Line}: outbound {p.Protocol} packets are not supported");
         var (ports, length) = UdpSpec(p, e.Line);
         // Wait for the packet: until the end of its window, or 2 s after it for one that is late.
@@ -411,6 +412,37 @@ public sealed partial class ScriptRunner
         if (time < lo || time > hi)
             return (Fail(e, "packet sent at the wrong time", $"between {(lo - start).TotalSeconds:0.000000} and {(hi - start).TotalSeconds:0.000000} s",
                 $"sent at {(time - start).TotalSeconds:0.000000} s", start), time);
+        return (null, time);
+    }
+
+    /// <summary>
+    /// &gt; icmp TYPE [CODE]: the next packet the stack sent must be an ICMP message of that type and code (an
+    /// unreachable or time exceeded error, or an echo reply), in the time window.
+    /// </summary>
+    private (ScriptResult? Failure, Instant SentAt) ExpectIcmp(PacketAction p, Event e, Instant expected, Instant lo, Instant hi, Instant start)
+    {
+        var (parsed, error) = PacketSpecParser.Parse(p);
+        if (parsed is not IcmpSpec spec) throw new UnsupportedException($"line {e.Line}: cannot read the icmp packet '{p}': {error}");
+        (byte Type, byte? Code) want = spec.Type switch
+        {
+            "unreachable" when spec.Code is { } c && IcmpKinds.TryGetValue(c, out var k) => (k.Type, k.Code),
+            "time_exceeded" => ((byte)11, spec.Code is null ? null : (byte)0),
+            "echo_reply" => ((byte)0, (byte)0),
+            "echo_request" => ((byte)8, (byte)0),
+            _ => throw new UnsupportedException($"line {e.Line}: outbound icmp {spec.Type} {spec.Code} is not supported"),
+        };
+        string wantText = $"icmp {spec.Type} {spec.Code} at {(expected - start).TotalSeconds:0.000000} s";
+        var deadline = hi == Instant.Never ? _sim.Now + Duration.FromSeconds(2) : hi + Duration.FromSeconds(2);
+        _sim.Scheduler.WaitUntil(() => _sent.Count > 0, deadline);
+        if (_sent.Count == 0) return (Fail(e, "the stack sent no packet", wantText, "nothing within 2 s", start), default);
+        var (time, frame) = _sent.Dequeue();
+        bool ok = Ipv4Packet.TryCreate(frame.AsSpan(14), out var ip) && ip.Protocol == IpProtocol.Icmp && ip.Payload.Length >= 2
+                  && ip.Payload[0] == want.Type && (want.Code is null || ip.Payload[1] == want.Code);
+        string got = ip.Protocol == IpProtocol.Icmp && ip.Payload.Length >= 2 ? $"icmp type {ip.Payload[0]} code {ip.Payload[1]}" : Summarize(frame);
+        if (!ok) return (Fail(e, "the stack sent a different packet", wantText, got, start), time);
+        if (time < lo || time > hi)
+            return (Fail(e, "packet sent at the wrong time", $"between {(lo - start).TotalSeconds:0.000000} and {(hi - start).TotalSeconds:0.000000} s",
+                $"sent at {(time - start).TotalSeconds:0.000000} s: {got}", start), time);
         return (null, time);
     }
 
