@@ -335,7 +335,8 @@ public sealed partial class TcpProtocol
             sk.SndWnd = nwin;
             if (nwin > sk.MaxWindow) sk.MaxWindow = nwin;
         }
-        uint acked = CleanRtxQueue(sk, ack, opt);
+        uint priorFack = sk.SackOk ? HighestSackSeq(sk) : priorUna;
+        uint acked = CleanRtxQueue(sk, ack, opt, priorFack);
         sk.SndUna = ack;
         ProcessTlpAck(sk, ack, acked > 0);
         if (sk.SackOk)
@@ -360,8 +361,9 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_clean_rtx_queue(): free fully acknowledged skbs, trim a partly acknowledged one, take an RTT sample (Karn).</summary>
-    private uint CleanRtxQueue(TcpSock sk, uint ack, in TcpOptions opt)
+    private uint CleanRtxQueue(TcpSock sk, uint ack, in TcpOptions opt, uint priorFack)
     {
+        uint reord = sk.SndNxt; // the lowest never-retransmitted, never-SACKed segment this ACK covers
         uint ackedSegs = 0;
         bool progressed = false;
         long rttSampleNs = -1;
@@ -374,6 +376,7 @@ public sealed partial class TcpProtocol
                 if (!After(ack, skb.Cb.Seq) || (skb.Cb.TcpFlags & TcpFlags.Syn) != 0) break;
                 // Partly acknowledged TSO skb: tcp_trim_head.
                 int before = Pcount(skb, mss);
+                if ((skb.Cb.Sacked & (SackedRetrans | SackedAcked)) == 0 && Before(skb.Cb.Seq, reord)) reord = skb.Cb.Seq;
                 int n = (int)(ack - skb.Cb.Seq);
                 skb.Pull(n);
                 skb.Truesize -= n;
@@ -391,6 +394,7 @@ public sealed partial class TcpProtocol
             if ((skb.Cb.Sacked & SackedAcked) != 0) sk.SackedOut -= Math.Min(sk.SackedOut, pc);
             else
             {
+                if ((skb.Cb.Sacked & SackedRetrans) == 0 && Before(skb.Cb.Seq, reord)) reord = skb.Cb.Seq;
                 ackedSegs += pc;
                 RackAdvance(sk, skb);
             }
@@ -402,6 +406,8 @@ public sealed partial class TcpProtocol
             skb.Free(SkbDropReason.Consumed);
         }
         if (!progressed) return 0;
+        // Data cumulatively acknowledged below the highest SACK was delivered out of order.
+        if (sk.SackOk && Before(reord, priorFack)) CheckSackReordering(sk, reord, priorFack);
         sk.Delivered += ackedSegs;
         long sampleUs = sk.TimestampOk && opt.HasTimestamp && opt.TsEcr != 0 ? (long)(TsNow - opt.TsEcr) * 1000
             : rttSampleNs >= 0 && !retransAcked ? rttSampleNs / 1000 : -1;
@@ -436,7 +442,7 @@ public sealed partial class TcpProtocol
             sk.SackedOut++;
             sk.Delivered++;
         }
-        if (sk.CaState == TcpCaState.Open && sk.DupAcks >= Sysctls.TcpReordering && sk.Queue.Peek() is { } head)
+        if (sk.CaState == TcpCaState.Open && sk.DupAcks >= sk.Reordering && sk.Queue.Peek() is { } head)
         {
             sk.PriorCwnd = sk.SndCwnd;
             sk.SndSsthresh = CubicSsthresh(sk);

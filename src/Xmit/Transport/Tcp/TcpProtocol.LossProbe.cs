@@ -60,9 +60,7 @@ public sealed partial class TcpProtocol
                     Fragment(sk, last, (pcount - 1) * mss);
                     last = SkBuffQueue.NextOf(last)!;
                 }
-                RetransmitSkb(sk, last);
-                sk.TlpRetrans = true;
-                sent = true;
+                sent = sk.TlpRetrans = RetransmitSkb(sk, last);
             }
             if (sent)
             {

@@ -205,7 +205,14 @@ public sealed partial class TcpProtocol
     {
         if (sk.State == TcpState.Close || sk.SendHead is null) return;
         WriteXmit(sk, mss, nonagle, pushOne: false);
+        // tcp_check_probe_timer(): data queued but nothing in flight to clock it out (the qdisc dropped it):
+        // try again later. Zero-window probes themselves are not modelled.
+        if (sk.PacketsOut == 0 && sk.SendHead is not null && !sk.RetransmitTimer.IsArmed)
+            _clock.Arm(sk.RetransmitTimer, Now + ResourceProbeInterval);
     }
+
+    /// <summary>TCP_RESOURCE_PROBE_INTERVAL: the retry pace when local congestion dropped what TCP sent.</summary>
+    private static readonly Duration ResourceProbeInterval = Duration.FromMilliseconds(500);
 
     /// <summary>
     /// tcp_current_mss() and tcp_send_mss(): the MSS for this moment (path MTU, peer's MSS, TCP_MAXSEG, options)
@@ -481,8 +488,9 @@ public sealed partial class TcpProtocol
         int rc = _output.Send(pkt, new IpSendParams(sk.LocalAddress, sk.RemoteAddress, IpProtocol.Tcp, sk.EffectiveTtl, sk.Tos,
             df, sk.InetId));
         sk.InetId += (ushort)segs;
-        rc = NetXmit.ToErrno(rc);
-        return rc == -(int)Errno.ENOBUFS ? 0 : rc; // a qdisc drop is a loss to recover from, not an error (net_xmit_eval)
+        // net_xmit_eval(): congestion notification counts as sent; a drop in the qdisc means the segment was not
+        // sent at all — the caller leaves it queued (new data) or unmarked (retransmission).
+        return rc == NetXmit.Congestion ? 0 : NetXmit.ToErrno(rc);
     }
 
     /// <summary>SYN / SYN-ACK options in Linux's layout: MSS, SACK-permitted with the timestamp, window scale.</summary>

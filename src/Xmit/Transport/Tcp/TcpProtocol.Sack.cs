@@ -18,6 +18,8 @@ public sealed partial class TcpProtocol
     {
         uint newly = 0;
         int mss = sk.MssCache;
+        uint priorFack = HighestSackSeq(sk);
+        uint reord = sk.SndNxt;
         for (int b = 0; b < opt.SackBlockCount; b++)
         {
             var (start, end) = opt.Sack(b);
@@ -44,14 +46,36 @@ public sealed partial class TcpProtocol
                 uint pc = (uint)Pcount(s, mss);
                 if ((s.Cb.Sacked & SackedLost) != 0) sk.LostOut -= Math.Min(sk.LostOut, pc);
                 if ((s.Cb.Sacked & SackedRetrans) != 0) sk.RetransOut -= Math.Min(sk.RetransOut, pc);
+                // A never-retransmitted segment SACKed below the highest SACK arrived out of order (tcp_sacktag_one).
+                if ((s.Cb.Sacked & SackedRetrans) == 0 && Before(s.Cb.Seq, priorFack) && Before(s.Cb.Seq, reord)) reord = s.Cb.Seq;
+                RackAdvance(sk, s);
                 s.Cb.Sacked = SackedAcked;
                 sk.SackedOut += pc;
                 sk.Delivered += pc;
                 newly += pc;
-                RackAdvance(sk, s);
+                if (After(s.Cb.EndSeq, sk.HighestSackEnd) || sk.HighestSackEnd == 0) sk.HighestSackEnd = s.Cb.EndSeq;
             }
         }
+        if (Before(reord, priorFack)) CheckSackReordering(sk, reord, HighestSackSeq(sk));
         return newly;
+    }
+
+    /// <summary>tcp_highest_sack_seq(): the end of the highest SACKed data, or snd_una when none is SACKed.</summary>
+    private static uint HighestSackSeq(TcpSock sk) =>
+        sk.SackedOut > 0 && sk.HighestSackEnd != 0 && After(sk.HighestSackEnd, sk.SndUna) ? sk.HighestSackEnd : sk.SndUna;
+
+    /// <summary>
+    /// tcp_check_sack_reordering(): a segment delivered below the highest SACK shows the path reorders by
+    /// (fack − seq) bytes; the reordering degree grows to that many segments (at most tcp_max_reordering, 300).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_check_sack_reordering()</remarks>
+    private static void CheckSackReordering(TcpSock sk, uint lowSeq, uint fack)
+    {
+        if (!Before(lowSeq, fack)) return;
+        uint metric = fack - lowSeq;
+        uint mss = (uint)sk.MssCache;
+        if (metric > sk.Reordering * mss) sk.Reordering = Math.Min((metric + mss - 1) / mss, 300u);
+        sk.ReordSeen++;
     }
 
     /// <summary>tcp_rack_advance(): remember the latest-sent skb known delivered, and the RTT it implies.</summary>
@@ -79,7 +103,7 @@ public sealed partial class TcpProtocol
     private uint RackDetectLoss(TcpSock sk)
     {
         if (sk.RackSentNs == 0) return 0;
-        long reoWndUs = sk.CaState >= TcpCaState.Recovery || sk.SackedOut >= Sysctls.TcpReordering
+        long reoWndUs = sk.ReordSeen == 0 && (sk.CaState >= TcpCaState.Recovery || sk.SackedOut >= sk.Reordering)
             ? 0 : Math.Min(sk.MinRttUs / 4, sk.SrttUs >> 3);
         long timeoutUs = 0;
         uint newlyLost = 0;
@@ -191,6 +215,9 @@ public sealed partial class TcpProtocol
             return;
         }
         sk.CaState = sk.SackedOut > 0 ? TcpCaState.Disorder : TcpCaState.Open;
-        if (acked > 0) CongAvoid(sk, acked);
+        // tcp_may_raise_cwnd(): normally only cumulative progress grows cwnd; once reordering was seen beyond
+        // tcp_reordering, SACKed data counts too. Growth is by what was newly ACKed or SACKed.
+        bool mayRaise = sk.Reordering > Sysctls.TcpReordering ? acked + newlySacked > 0 : acked > 0;
+        if (mayRaise) CongAvoid(sk, acked + newlySacked);
     }
 }

@@ -51,6 +51,11 @@ public sealed partial class TcpProtocol
             return;
         }
         var head = sk.Queue.Peek();
+        if (sk.PacketsOut == 0 && sk.SendHead is not null && sk.State is not (TcpState.Close or TcpState.Listen or TcpState.TimeWait))
+        {
+            PushPendingFrames(sk, SendMss(sk, out _), sk.NonAgle); // the probe timer: retry what local congestion dropped
+            return;
+        }
         if (head is null || sk.PacketsOut == 0 || sk.State is TcpState.Close or TcpState.Listen or TcpState.TimeWait) return;
         Mib.Timeouts++;
         int limit = sk.State == TcpState.SynSent ? Sysctls.TcpSynRetries
@@ -101,15 +106,16 @@ public sealed partial class TcpProtocol
     private static uint CubicSsthresh(TcpSock sk) => sk.Cubic.RecalcSsthresh(sk.SndCwnd);
 
     /// <summary>tcp_retransmit_skb(): resend a queued skb cut to one MSS.</summary>
-    private void RetransmitSkb(TcpSock sk, SkBuff skb)
+    private bool RetransmitSkb(TcpSock sk, SkBuff skb)
     {
         int mss = sk.MssCache;
         // The pieces of a sent skb add up to the segments already counted in flight.
         if (skb.Len > mss && (skb.Cb.TcpFlags & TcpFlags.Syn) == 0) Fragment(sk, skb, mss);
+        if (TransmitSkb(sk, skb, clone: true) < 0) return false; // not sent (local congestion): stays unmarked
         if ((skb.Cb.Sacked & SackedRetrans) == 0) sk.RetransOut += (uint)Pcount(skb, mss);
         skb.Cb.Sacked |= SackedRetrans;
         Mib.RetransSegs += Pcount(skb, mss);
-        TransmitSkb(sk, skb, clone: true);
+        return true;
     }
 
     /// <summary>tcp_xmit_retransmit_queue(): resend lost segments while cwnd allows.</summary>
@@ -119,7 +125,7 @@ public sealed partial class TcpProtocol
         {
             if (sk.InFlight >= sk.SndCwnd) break;
             if ((s.Cb.Sacked & (SackedLost | SackedRetrans | SackedAcked)) != SackedLost) continue;
-            RetransmitSkb(sk, s);
+            if (!RetransmitSkb(sk, s)) break;
             if (sk.CaState == TcpCaState.Recovery) sk.PrrOut += (uint)Pcount(s, sk.MssCache);
             if (s == sk.Queue.Peek()) RearmRto(sk);
         }

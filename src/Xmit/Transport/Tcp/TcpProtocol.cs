@@ -195,6 +195,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         sk.SndCwnd = 10;
         sk.SndSsthresh = InfiniteSsthresh;
         sk.Rto = InitialRto;
+        sk.Reordering = (uint)Sysctls.TcpReordering;
     }
 
     /// <summary>The receive window scale: the smallest shift that lets the largest receive buffer (tcp_rmem[2], rmem_max) be announced.</summary>

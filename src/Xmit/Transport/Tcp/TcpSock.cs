@@ -117,6 +117,12 @@ public sealed class TcpSock : InetSock
     internal uint RackEndSeq;
     /// <summary>min_rtt in microseconds (the smallest RTT sample; Linux windows it over 5 minutes).</summary>
     internal long MinRttUs = long.MaxValue;
+    /// <summary>tp->reordering: how far out of order SACKs have shown segments to arrive (starts at tcp_reordering).</summary>
+    public uint Reordering { get; internal set; } = 3;
+    /// <summary>reord_seen: reordering was detected (RACK then keeps its reordering window).</summary>
+    public int ReordSeen { get; internal set; }
+    /// <summary>The end of the highest SACKed sequence (tcp_highest_sack_seq), 0 for none.</summary>
+    internal uint HighestSackEnd;
     /// <summary>PRR: segments delivered and sent since recovery began.</summary>
     internal uint PrrDelivered, PrrOut;
     internal Timer DelackTimer { get; }
