@@ -105,12 +105,17 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_recalc_ssthresh()</remarks>
     private static uint CubicSsthresh(TcpSock sk) => sk.Cubic.RecalcSsthresh(sk.SndCwnd);
 
-    /// <summary>tcp_retransmit_skb(): resend a queued skb cut to one MSS.</summary>
-    private bool RetransmitSkb(TcpSock sk, SkBuff skb)
+    /// <summary>
+    /// tcp_retransmit_skb(): resend a queued skb, cut to <paramref name="segs"/> segments (one for the RTO and
+    /// probes, what cwnd allows for recovery); a multi-segment retransmission is one GSO packet.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c __tcp_retransmit_skb(), tcp_retransmit_skb()</remarks>
+    private bool RetransmitSkb(TcpSock sk, SkBuff skb, int segs = 1)
     {
         int mss = sk.MssCache;
+        int len = mss * Math.Max(segs, 1);
         // The pieces of a sent skb add up to the segments already counted in flight.
-        if (skb.Len > mss && (skb.Cb.TcpFlags & TcpFlags.Syn) == 0) Fragment(sk, skb, mss);
+        if (skb.Len > len && (skb.Cb.TcpFlags & TcpFlags.Syn) == 0) Fragment(sk, skb, len);
         if (TransmitSkb(sk, skb, clone: true) < 0) return false; // not sent (local congestion): stays unmarked
         if ((skb.Cb.Sacked & SackedRetrans) == 0) sk.RetransOut += (uint)Pcount(skb, mss);
         skb.Cb.Sacked |= SackedRetrans;
@@ -125,7 +130,7 @@ public sealed partial class TcpProtocol
         {
             if (sk.InFlight >= sk.SndCwnd) break;
             if ((s.Cb.Sacked & (SackedLost | SackedRetrans | SackedAcked)) != SackedLost) continue;
-            if (!RetransmitSkb(sk, s)) break;
+            if (!RetransmitSkb(sk, s, (int)(sk.SndCwnd - sk.InFlight))) break;
             if (sk.CaState == TcpCaState.Recovery) sk.PrrOut += (uint)Pcount(s, sk.MssCache);
             if (s == sk.Queue.Peek()) RearmRto(sk);
         }
