@@ -324,7 +324,17 @@ public sealed partial class TcpProtocol
     {
         uint ack = seg.Ack;
         uint priorUna = sk.SndUna;
-        if (Before(ack, priorUna)) return true; // old duplicate: data still processed
+        if (Before(ack, priorUna))
+        {
+            // An old ACK: its SACK blocks still count (tcp_ack's old_ack path), the rest is ignored; data is processed.
+            if (sk.SackOk && opt.SackBlockCount > 0 && sk.PacketsOut > 0)
+            {
+                sk.RetransDataAcked = false;
+                uint sacked = SackTag(sk, opt);
+                SackCongestionState(sk, 0, sacked, RackDetectLoss(sk));
+            }
+            return true;
+        }
         if (After(ack, sk.SndNxt)) return false; // ACK of data not sent yet: discarded (RFC 793 §3.9)
         uint nwin = (uint)seg.Window << sk.SndWscale;
         bool windowChanged = false;
@@ -387,6 +397,7 @@ public sealed partial class TcpProtocol
                 progressed = true;
                 SubtractOut(sk, skb, segs);
                 if ((skb.Cb.Sacked & SackedRetrans) == 0) rttSampleNs = Now.Nanoseconds - skb.Cb.SentAtNs;
+                else retransAcked = true;
                 break;
             }
             uint pc = (uint)Pcount(skb, mss);
@@ -405,6 +416,7 @@ public sealed partial class TcpProtocol
             sk.WmemQueued -= skb.Truesize;
             skb.Free(SkbDropReason.Consumed);
         }
+        sk.RetransDataAcked = retransAcked;
         if (!progressed) return 0;
         // Data cumulatively acknowledged below the highest SACK was delivered out of order.
         if (sk.SackOk && Before(reord, priorFack)) CheckSackReordering(sk, reord, priorFack);

@@ -166,7 +166,8 @@ public sealed partial class TcpProtocol
 
     /// <summary>
     /// tcp_cwnd_reduction(): Proportional Rate Reduction (RFC 6937) — while more is in flight than ssthresh,
-    /// send ssthresh/prior_cwnd of what is delivered; below it, catch up (at least what was delivered); one
+    /// send ssthresh/prior_cwnd of what is delivered; below it, send what was delivered, and with the slow-start
+    /// reduction bound (PRR-SSRB) one more when the ACK covered retransmitted data; never above ssthresh; one
     /// segment goes at once on entering recovery.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_cwnd_reduction()</remarks>
@@ -181,7 +182,8 @@ public sealed partial class TcpProtocol
             long dividend = (long)sk.SndSsthresh * sk.PrrDelivered + sk.PriorCwnd - 1;
             sndcnt = dividend / sk.PriorCwnd - sk.PrrOut;
         }
-        else sndcnt = Math.Max((long)sk.PrrDelivered - sk.PrrOut, newlyAckedSacked);
+        else if (sk.RetransDataAcked) sndcnt = Math.Min(delta, Math.Max((long)sk.PrrDelivered - sk.PrrOut, newlyAckedSacked) + 1);
+        else sndcnt = Math.Min(delta, newlyAckedSacked);
         sndcnt = Math.Max(sndcnt, sk.PrrOut > 0 ? 0 : 1);
         sk.SndCwnd = (uint)Math.Max(sk.InFlight + sndcnt, 1);
     }
