@@ -127,9 +127,11 @@ public sealed partial class TcpProtocol
         }
         if (timeoutUs > 0)
         {
+            // tcp_rack_mark_lost(): the wait, rounded up to jiffies, plus TCP_TIMEOUT_MIN.
             sk.ReoArmed = true;
             sk.ProbeArmed = false;
-            _clock.Arm(sk.RetransmitTimer, Now + Duration.FromMicroseconds(timeoutUs));
+            long ms = (timeoutUs + 999) / 1000;
+            _clock.Arm(sk.RetransmitTimer, Now + Duration.FromMilliseconds(ms) + TimeoutMin);
         }
         return newlyLost;
     }
