@@ -480,7 +480,14 @@ public sealed partial class TcpProtocol
     private void AckAdvanced(TcpSock sk, uint acked)
     {
         sk.DupAcks = 0;
-        sk.SackedOut = sk.SackedOut > acked ? sk.SackedOut - acked : 0;
+        if (!sk.SackOk)
+        {
+            // tcp_remove_reno_sacks(): one ACKed segment filled the hole, the rest eat duplicate ACKs; cwnd grows
+            // by what was newly delivered.
+            uint delivered = acked > sk.SackedOut ? acked - sk.SackedOut : 1;
+            sk.SackedOut = acked - 1 >= sk.SackedOut ? 0 : sk.SackedOut - (acked - 1);
+            acked = delivered;
+        }
         if (sk.CaState >= TcpCaState.Recovery)
         {
             if (!Before(sk.SndUna, sk.HighSeq))
