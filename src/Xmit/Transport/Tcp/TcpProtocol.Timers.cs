@@ -1,7 +1,4 @@
 using Xmit.Buffers;
-using Xmit.Link;
-using Xmit.Network.Ipv4;
-using Xmit.Sockets;
 using Xmit.Time;
 using Xmit.Wire;
 
