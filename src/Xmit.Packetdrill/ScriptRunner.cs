@@ -96,6 +96,36 @@ public sealed partial class ScriptRunner
         }
     }
 
+    /// <summary>
+    /// <see cref="Run(Script, Stream?, TextWriter?)"/> with a bound on wall-clock time: a script still running after
+    /// <paramref name="limit"/> (a loop in the stack or the runner) is reported as FAIL and its thread abandoned,
+    /// so a corpus run always ends.
+    /// </summary>
+    public static ScriptResult Run(Script script, TimeSpan limit, Stream? pcap = null, TextWriter? trace = null)
+    {
+        ScriptResult? result = null;
+        Exception? failure = null;
+        var thread = new System.Threading.Thread(() =>
+        {
+            try
+            {
+                result = Run(script, pcap, trace);
+            }
+            catch (Exception e)
+            {
+                failure = e; // reported below, or dropped with an abandoned run (its pcap stream may be gone)
+            }
+        }) { IsBackground = true, Name = "packetdrill-script" };
+        thread.Start();
+        if (thread.Join(limit))
+        {
+            if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+            return result!;
+        }
+        return new ScriptResult(script.Path, ScriptStatus.Fail, $"did not finish within {limit.TotalSeconds:0} s of wall-clock time (a loop in the stack or the runner)",
+            0, "the script to end", "still running", 0);
+    }
+
     /// <summary>Reasons found before running: IPv6, Python blocks, other encapsulations.</summary>
     private static string? Unsupported(Script s)
     {

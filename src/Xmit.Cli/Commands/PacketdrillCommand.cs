@@ -51,7 +51,7 @@ public static class PacketdrillCommand
         var (script, error) = ScriptParser.ParseFile(file.FullName);
         if (script is null) return new ScriptResult(file.FullName, ScriptStatus.Fail, "syntax error: " + error!.Message, error.Line);
         using var capture = pcap?.Create();
-        return ScriptRunner.Run(script, capture, trace);
+        return ScriptRunner.Run(script, TimeSpan.FromSeconds(60), capture, trace);
     }
 
     /// <summary>Counts by directory and, for UNSUPPORTED, by reason (line numbers left out).</summary>

@@ -101,6 +101,17 @@ public class ScriptRunnerTests(ITestOutputHelper output)
         Assert.Equal(a.ToArray(), b.ToArray());
     }
 
+    [Fact]
+    public void A_script_past_its_wall_clock_limit_is_a_failure_not_a_hang()
+    {
+        var (script, error) = ScriptParser.Parse("t.pkt", File.ReadAllText(Path.Combine(TcpScriptsDirectory(), "rto-backoff.pkt")));
+        Assert.True(error is null, error?.ToString());
+        var r = ScriptRunner.Run(script!, TimeSpan.FromTicks(1));
+        Assert.Equal(ScriptStatus.Fail, r.Status);
+        Assert.Contains("did not finish", r.Reason);
+        Assert.Equal(ScriptStatus.Pass, ScriptRunner.Run(script!, TimeSpan.FromSeconds(30)).Status);
+    }
+
     /// <summary>TCP too, with a blocking call on the helper thread: same result, same pcap bytes.</summary>
     [Theory]
     [InlineData("rto-backoff.pkt")]
@@ -172,7 +183,7 @@ public class ScriptRunnerTests(ITestOutputHelper output)
         {
             var (script, error) = ScriptParser.ParseFile(path);
             Assert.True(error is null, error?.ToString());
-            var r = ScriptRunner.Run(script!);
+            var r = ScriptRunner.Run(script!, TimeSpan.FromSeconds(30));
             Assert.False(r.Status == ScriptStatus.Unsupported && string.IsNullOrWhiteSpace(r.Reason), path);
             Assert.False(r.Status == ScriptStatus.Fail && (r.Line == 0 || string.IsNullOrWhiteSpace(r.Reason)), r.ToString());
             tally[r.Status] = tally.GetValueOrDefault(r.Status) + 1;
