@@ -55,7 +55,7 @@ public abstract class InetSock(int sndBuf, int rcvBuf) : Sock(sndBuf, rcvBuf)
     /// <summary>inet->cork: the datagram being corked.</summary>
     public IpCork Cork { get; } = new();
 
-    /// <summary>sk_write_queue: corked skbs.</summary>
+    /// <summary>sk_write_queue: a corked datagram's skbs (UDP); the sent and unsent stream (TCP).</summary>
     public SkBuffQueue WriteQueue { get; } = new();
 
     /// <summary>net.ipv4.ip_default_ttl, for sockets that did not set IP_TTL.</summary>

@@ -22,9 +22,6 @@ public sealed class Cubic
     /// <summary>delay_min in microseconds (0: no sample yet).</summary>
     public uint DelayMinUs { get; private set; }
 
-    /// <summary>cnt: ACKs per one-segment increase, as bictcp_update last set it.</summary>
-    public uint Cnt => _cnt;
-
     /// <summary>bictcp_reset(): forget the curve (on entering Loss).</summary>
     public void Reset()
     {

@@ -76,14 +76,12 @@ public sealed partial class TcpProtocol
         child.Iss = _random.NextUInt32();
         child.InetId = (ushort)_random.NextUInt32(0x10000);
         InitConnection(child, route.EffectiveMtu);
-        child.Irs = seg.Seq;
         child.RcvNxt = child.CopiedSeq = child.RcvWup = seg.Seq + 1;
         NegotiateOptions(child, opt, route.EffectiveMtu);
         child.SndWnd = seg.Window; // a SYN's window is never scaled
         child.SndWl1 = seg.Seq;
         child.MaxWindow = child.SndWnd;
         child.State = TcpState.SynRecv;
-        listener.SynQueueLength++;
         SendSyn(child, synAck: true);
     }
 
@@ -137,7 +135,6 @@ public sealed partial class TcpProtocol
         if ((f & TcpFlags.Syn) == 0 || (f & TcpFlags.Ack) == 0) return; // simultaneous open is not modelled
         var route = _output.Routes.Lookup(sk.RemoteAddress);
         var opt = TcpOptions.Parse(seg.Options, syn: true);
-        sk.Irs = seg.Seq;
         sk.RcvNxt = sk.CopiedSeq = sk.RcvWup = seg.Seq + 1;
         NegotiateOptions(sk, opt, route?.EffectiveMtu ?? 1500);
         sk.SndWnd = seg.Window;
@@ -153,9 +150,9 @@ public sealed partial class TcpProtocol
     /// <summary>The ACK of our SYN: free it, take the RTT sample (from the timestamp echo or the SYN's send time).</summary>
     private void AckSyn(TcpSock sk, in TcpOptions opt)
     {
-        if (sk.Queue.Peek() is { } syn && (syn.Cb.TcpFlags & TcpFlags.Syn) != 0)
+        if (sk.WriteQueue.Peek() is { } syn && (syn.Cb.TcpFlags & TcpFlags.Syn) != 0)
         {
-            sk.Queue.Unlink(syn);
+            sk.WriteQueue.Unlink(syn);
             sk.WmemQueued -= syn.Truesize;
             syn.Free(SkbDropReason.Consumed);
         }
@@ -243,7 +240,6 @@ public sealed partial class TcpProtocol
             Mib.PassiveOpens++;
             if (sk.Parent is { } parent)
             {
-                parent.SynQueueLength--;
                 parent.AcceptQueue.Enqueue(sk);
                 parent.RaiseDataReady();
             }
@@ -257,7 +253,7 @@ public sealed partial class TcpProtocol
         if (sk.TimestampOk && opt.HasTimestamp && !After(seq, sk.RcvWup)) sk.TsRecent = opt.TsVal;
 
         // States after our FIN was acknowledged.
-        bool finAcked = sk.SndUna == sk.WriteSeq && sk.Queue.IsEmpty;
+        bool finAcked = sk.SndUna == sk.WriteSeq && sk.WriteQueue.IsEmpty;
         switch (sk.State)
         {
             case TcpState.FinWait1 when finAcked:
@@ -378,7 +374,7 @@ public sealed partial class TcpProtocol
         long rttSampleNs = -1;
         bool retransAcked = false;
         int mss = sk.MssCache;
-        while (sk.Queue.Peek() is { } skb && skb != sk.SendHead)
+        while (sk.WriteQueue.Peek() is { } skb && skb != sk.SendHead)
         {
             if (After(skb.Cb.EndSeq, ack))
             {
@@ -411,7 +407,7 @@ public sealed partial class TcpProtocol
             SubtractOut(sk, skb, pc);
             if ((skb.Cb.Sacked & SackedRetrans) != 0) retransAcked = true;
             else rttSampleNs = Now.Nanoseconds - skb.Cb.SentAtNs;
-            sk.Queue.Unlink(skb);
+            sk.WriteQueue.Unlink(skb);
             sk.WmemQueued -= skb.Truesize;
             skb.Free(SkbDropReason.Consumed);
         }
@@ -453,7 +449,7 @@ public sealed partial class TcpProtocol
             sk.SackedOut++;
             sk.Delivered++;
         }
-        if (sk.CaState == TcpCaState.Open && sk.DupAcks >= sk.Reordering && sk.Queue.Peek() is { } head)
+        if (sk.CaState == TcpCaState.Open && sk.DupAcks >= sk.Reordering && sk.WriteQueue.Peek() is { } head)
         {
             sk.PriorCwnd = sk.SndCwnd;
             sk.SndSsthresh = CubicSsthresh(sk);
@@ -498,7 +494,7 @@ public sealed partial class TcpProtocol
             else
             {
                 if (sk.CaState == TcpCaState.Loss) CongAvoid(sk, acked);
-                else if (sk.Queue.Peek() is { } head && head != sk.SendHead) MarkLost(sk, head); // partial ACK (NewReno)
+                else if (sk.WriteQueue.Peek() is { } head && head != sk.SendHead) MarkLost(sk, head); // partial ACK (NewReno)
                 RetransmitQueue(sk);
                 return;
             }

@@ -23,7 +23,7 @@ public sealed partial class TcpProtocol
             ? Duration.FromMicroseconds(sk.SrttUs >> 2) + (sk.PacketsOut == 1 ? RtoMin : TimeoutMin)
             : InitialRto;
         var rtoDelta = advancingRto ? sk.Rto
-            : sk.Queue.Peek() is { } head ? new Instant(head.Cb.SentAtNs) + sk.Rto - Now : sk.Rto;
+            : sk.WriteQueue.Peek() is { } head ? new Instant(head.Cb.SentAtNs) + sk.Rto - Now : sk.Rto;
         if (rtoDelta > Duration.Zero && rtoDelta < timeout) timeout = rtoDelta;
         sk.ProbeArmed = true;
         _clock.Arm(sk.RetransmitTimer, Now + timeout);
@@ -74,7 +74,7 @@ public sealed partial class TcpProtocol
     private static SkBuff? LastSent(TcpSock sk)
     {
         SkBuff? last = null;
-        for (var s = sk.Queue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s)) last = s;
+        for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s)) last = s;
         return last is not null && (last.Cb.TcpFlags & TcpFlags.Syn) == 0 ? last : null;
     }
 

@@ -37,12 +37,12 @@ public sealed partial class TcpProtocol
                 return copied > 0 ? copied : -(int)Errno.EPIPE;
             if (copied == data.Length) break;
             int mss = SendMss(sk, out int sizeGoal);
-            var tail = sk.Queue.PeekTail();
+            var tail = sk.WriteQueue.PeekTail();
             SkBuff skb;
             int room;
             // Append to the unsent tail while it is below the size goal (and its buffer has room: it may have
             // been allocated for a smaller goal); otherwise a new skb, if sk_wmem_queued allows.
-            if (tail is not null && SkbUnsent(sk, tail) && tail.Len < sizeGoal && tail.Tailroom > 0 && CanCollapseTo(tail))
+            if (tail is not null && sk.SendHead is not null && tail.Len < sizeGoal && tail.Tailroom > 0 && CanCollapseTo(tail))
             {
                 skb = tail;
                 room = Math.Min(sizeGoal - tail.Len, tail.Tailroom);
@@ -160,7 +160,7 @@ public sealed partial class TcpProtocol
 
     private static void Entail(TcpSock sk, SkBuff skb)
     {
-        sk.Queue.Enqueue(skb);
+        sk.WriteQueue.Enqueue(skb);
         sk.WmemQueued += skb.Truesize;
         sk.SendHead ??= skb;
     }
@@ -170,13 +170,6 @@ public sealed partial class TcpProtocol
 
     /// <summary>tcp_skb_can_collapse_to(): data may join the skb unless it carries SYN/FIN or ends a record.</summary>
     private static bool CanCollapseTo(SkBuff skb) => (skb.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && (skb.Cb.Flags & EorFlag) == 0;
-
-    private static bool SkbUnsent(TcpSock sk, SkBuff skb)
-    {
-        for (var s = sk.SendHead; s is not null; s = SkBuffQueue.NextOf(s))
-            if (s == skb) return true;
-        return false;
-    }
 
     private static bool ForcedPush(TcpSock sk) => After(sk.WriteSeq, sk.PushedSeq + (sk.MaxWindow >> 1));
 
@@ -190,10 +183,10 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp.c tcp_push(), tcp_should_autocork()</remarks>
     private void Push(TcpSock sk, MsgFlags flags, int mss, int nonagle, int sizeGoal)
     {
-        var tail = sk.Queue.PeekTail();
+        var tail = sk.WriteQueue.PeekTail();
         if (tail is null || sk.SendHead is null) return;
         if ((flags & MsgFlags.More) == 0 || ForcedPush(sk)) MarkPush(sk, tail);
-        if (tail.Len < sizeGoal && Sysctls.TcpAutocorking != 0 && tail != sk.Queue.Peek() && sk.WmemAlloc > tail.Truesize)
+        if (tail.Len < sizeGoal && Sysctls.TcpAutocorking != 0 && tail != sk.WriteQueue.Peek() && sk.WmemAlloc > tail.Truesize)
             return; // autocork: the TX completion of what is in flight will push it (tcp_tsq_handler)
         if ((flags & MsgFlags.More) != 0) nonagle = NagleCork;
         PushPendingFrames(sk, mss, nonagle);
@@ -331,7 +324,7 @@ public sealed partial class TcpProtocol
     {
         uint window = WndEnd(sk) - skb.Cb.Seq;
         int maxLen = mss * maxSegs;
-        if (maxLen <= window && skb != sk.Queue.PeekTail()) return maxLen;
+        if (maxLen <= window && skb != sk.WriteQueue.PeekTail()) return maxLen;
         int needed = (int)Math.Min((uint)skb.Len, window);
         if (maxLen <= needed) return maxLen;
         int partial = needed % mss;
@@ -366,7 +359,7 @@ public sealed partial class TcpProtocol
         uint congWin = (sk.SndCwnd - inFlight) * (uint)sk.MssCache;
         uint limit = Math.Min(sendWin, congWin);
         if (limit >= (uint)(maxSegs * sk.MssCache)) return false;
-        if (skb != sk.Queue.PeekTail() && limit >= skb.Len) return false;
+        if (skb != sk.WriteQueue.PeekTail() && limit >= skb.Len) return false;
         int divisor = Sysctls.TcpTsoWinDivisor;
         if (divisor > 0)
         {
@@ -374,7 +367,7 @@ public sealed partial class TcpProtocol
             if (limit >= chunk) return false;
         }
         else if (limit > 3 * (uint)sk.MssCache) return false;
-        var head = sk.Queue.Peek();
+        var head = sk.WriteQueue.Peek();
         if (head is null || head == sk.SendHead) return false;
         long delta = Now.Nanoseconds - head.Cb.SentAtNs;
         if (delta < (sk.SrttUs >> 4) * 1000) return false;
@@ -388,7 +381,7 @@ public sealed partial class TcpProtocol
     {
         int rest = skb.Len - len;
         // A new tail keeps room to grow to the size goal: later writes append to it, as to any unsent tail.
-        int capacity = skb == sk.Queue.PeekTail() ? Math.Max(rest, SizeGoal(sk)) : rest;
+        int capacity = skb == sk.WriteQueue.PeekTail() ? Math.Max(rest, SizeGoal(sk)) : rest;
         var buff = _pool.Alloc(MaxTcpHeader + capacity);
         buff.Reserve(MaxTcpHeader);
         skb.CopyBits(len, buff.Put(rest));
@@ -405,7 +398,7 @@ public sealed partial class TcpProtocol
         buff.Cb.SentAtNs = skb.Cb.SentAtNs;
         buff.Cb.Flags = skb.Cb.Flags; // the end of record goes with the second part (tcp_skb_fragment_eor)
         skb.Cb.Flags &= ~EorFlag;
-        sk.Queue.InsertAfter(skb, buff);
+        sk.WriteQueue.InsertAfter(skb, buff);
     }
 
     /// <summary>tcp_event_new_data_sent(): snd_nxt moves on, the segments count as in flight, the RTO is armed.</summary>
@@ -633,8 +626,8 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_send_fin()</remarks>
     private void SendFin(TcpSock sk)
     {
-        var tail = sk.Queue.PeekTail();
-        if (tail is not null && SkbUnsent(sk, tail) && (tail.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0)
+        var tail = sk.WriteQueue.PeekTail();
+        if (tail is not null && sk.SendHead is not null && (tail.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0)
         {
             tail.Cb.TcpFlags |= TcpFlags.Fin;
             tail.Cb.EndSeq++;

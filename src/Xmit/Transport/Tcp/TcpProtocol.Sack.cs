@@ -24,7 +24,7 @@ public sealed partial class TcpProtocol
         {
             var (start, end) = opt.Sack(b);
             if (!Before(start, end) || !After(end, sk.SndUna) || After(end, sk.SndNxt)) continue; // old, D-SACK or bogus
-            for (var s = sk.Queue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
+            for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
             {
                 if (!After(s.Cb.EndSeq, start)) continue;
                 if (!Before(s.Cb.Seq, end)) break;
@@ -108,7 +108,7 @@ public sealed partial class TcpProtocol
         long timeoutUs = 0;
         uint newlyLost = 0;
         int mss = sk.MssCache;
-        for (var s = sk.Queue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
+        for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
         {
             if ((s.Cb.Sacked & SackedAcked) != 0) continue;
             if ((s.Cb.Sacked & SackedLost) != 0 && (s.Cb.Sacked & SackedRetrans) == 0) continue;

@@ -22,7 +22,7 @@ public sealed partial class TcpProtocol
             return;
         }
         var when = Now + sk.Rto;
-        if (wasProbe && sk.Queue.Peek() is { } head && (head.Cb.TcpFlags & TcpFlags.Syn) == 0)
+        if (wasProbe && sk.WriteQueue.Peek() is { } head && (head.Cb.TcpFlags & TcpFlags.Syn) == 0)
             when = Instant.Max(new Instant(head.Cb.SentAtNs) + sk.Rto, Now + Duration.FromMicroseconds(1));
         _clock.Arm(sk.RetransmitTimer, when);
     }
@@ -47,7 +47,7 @@ public sealed partial class TcpProtocol
             OnReorderTimeout(sk);
             return;
         }
-        var head = sk.Queue.Peek();
+        var head = sk.WriteQueue.Peek();
         if (sk.PacketsOut == 0 && sk.SendHead is not null && sk.State is not (TcpState.Close or TcpState.Listen or TcpState.TimeWait))
         {
             PushPendingFrames(sk, SendMss(sk, out _), sk.NonAgle); // the probe timer: retry what local congestion dropped
@@ -90,7 +90,7 @@ public sealed partial class TcpProtocol
         sk.LostOut = 0;
         sk.RetransOut = 0;
         if (!sk.SackOk) sk.SackedOut = 0; // Reno's counted duplicate ACKs; SACKed segments stay SACKed
-        for (var s = sk.Queue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
+        for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
         {
             if ((s.Cb.Sacked & SackedAcked) != 0) continue;
             s.Cb.Sacked = SackedLost;
@@ -123,13 +123,13 @@ public sealed partial class TcpProtocol
     /// <summary>tcp_xmit_retransmit_queue(): resend lost segments while cwnd allows.</summary>
     private void RetransmitQueue(TcpSock sk)
     {
-        for (var s = sk.Queue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
+        for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
         {
             if (sk.InFlight >= sk.SndCwnd) break;
             if ((s.Cb.Sacked & (SackedLost | SackedRetrans | SackedAcked)) != SackedLost) continue;
             if (!RetransmitSkb(sk, s, (int)(sk.SndCwnd - sk.InFlight))) break;
             if (sk.CaState == TcpCaState.Recovery) sk.PrrOut += (uint)Pcount(s, sk.MssCache);
-            if (s == sk.Queue.Peek()) RearmRto(sk);
+            if (s == sk.WriteQueue.Peek()) RearmRto(sk);
         }
     }
 

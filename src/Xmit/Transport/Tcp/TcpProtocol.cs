@@ -85,10 +85,8 @@ public sealed partial class TcpProtocol : IIpProtocol
                 if (s != sk && s.LocalPort == port && (s.LocalAddress.IsUnspecified || address.IsUnspecified || s.LocalAddress == address)
                     && !(s.ReuseAddr && sk.ReuseAddr && s.State != TcpState.Listen))
                     return -(int)Errno.EADDRINUSE;
-            sk.PortLocked = true;
         }
         sk.LocalAddress = address;
-        sk.AddressLocked = !address.IsUnspecified;
         sk.LocalPort = port;
         return 0;
     }
@@ -139,7 +137,6 @@ public sealed partial class TcpProtocol : IIpProtocol
         }
         var child = listener.AcceptQueue.Dequeue();
         child.Parent = null;
-        child.Accepted = true;
         return child;
     }
 
@@ -355,7 +352,7 @@ public sealed partial class TcpProtocol : IIpProtocol
 
     private static void PurgeWriteQueue(TcpSock sk)
     {
-        while (sk.Queue.Dequeue() is { } skb)
+        while (sk.WriteQueue.Dequeue() is { } skb)
         {
             sk.WmemQueued -= skb.Truesize;
             skb.Free(SkbDropReason.Consumed);
@@ -389,10 +386,9 @@ public sealed partial class TcpProtocol : IIpProtocol
         return listener;
     }
 
+    /// <summary>ICMP errors about TCP segments (PMTU, unreachable during SYN-SENT) are not modelled yet: ignored.</summary>
     public void Error(ReadOnlySpan<byte> offending, byte icmpType, byte icmpCode, uint info)
     {
-        // ICMP errors for TCP (PMTU, unreachable during SYN-SENT) are not modelled yet; counted only.
-        Mib.IcmpErrorsIgnored++;
     }
 }
 
@@ -400,7 +396,7 @@ public sealed partial class TcpProtocol : IIpProtocol
 public sealed class TcpMib
 {
     public long ActiveOpens, PassiveOpens, AttemptFails, EstabResets, InSegs, OutSegs, RetransSegs, InErrs, OutRsts;
-    public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, IcmpErrorsIgnored, Timeouts, FastRetrans, LossProbes;
+    public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, Timeouts, FastRetrans, LossProbes;
 
     public IEnumerable<(string, long)> All()
     {

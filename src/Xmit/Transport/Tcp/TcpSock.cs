@@ -46,7 +46,6 @@ public sealed class TcpSock : InetSock
     public uint MaxWindow { get; internal set; }
 
     // ---- receive sequence space ----
-    public uint Irs { get; internal set; }
     public uint RcvNxt { get; internal set; }
     /// <summary>copied_seq: the next byte the application will read.</summary>
     public uint CopiedSeq { get; internal set; }
@@ -144,8 +143,10 @@ public sealed class TcpSock : InetSock
     public int NonAgle { get; internal set; }
 
     // ---- queues ----
-    /// <summary>sk_write_queue and the retransmit queue in one list: sent skbs, then unsent from <see cref="SendHead"/>.</summary>
-    internal SkBuffQueue Queue { get; } = new();
+    /// <summary>
+    /// <see cref="InetSock.WriteQueue"/> holds the retransmit queue and sk_write_queue in one list: sent skbs, then
+    /// the unsent ones from here on.
+    /// </summary>
     internal SkBuff? SendHead;
     /// <summary>sk_wmem_queued: truesize of every skb on the write queue (what SO_SNDBUF limits for TCP).</summary>
     public long WmemQueued { get; internal set; }
@@ -158,15 +159,12 @@ public sealed class TcpSock : InetSock
     internal TcpSock? Parent;
     internal int Backlog;
     internal Queue<TcpSock> AcceptQueue { get; } = new();
-    internal int SynQueueLength;
-    internal bool Accepted;
 
     /// <summary>A connection waits in the accept queue.</summary>
     public bool HasPendingConnection => AcceptQueue.Count > 0;
 
     /// <summary>The application closed the socket (SOCK_DEAD): no more wake-ups, free on CLOSE.</summary>
     public bool Dead { get; internal set; }
-    internal bool AddressLocked, PortLocked;
     public bool ReuseAddr { get; internal set; }
     /// <summary>SO_LINGER: on with a zero time, close() aborts with a RST.</summary>
     public bool Linger { get; internal set; }
