@@ -91,18 +91,13 @@ public sealed partial class TcpProtocol : IIpProtocol
         return 0;
     }
 
-    private ushort PickEphemeral()
+    private ushort PickEphemeral() => EphemeralPort.Pick(_random, Sysctls.LocalPortRange, PortUsed);
+
+    private bool PortUsed(ushort port)
     {
-        int low = Sysctls.LocalPortRange.Low, count = Sysctls.LocalPortRange.High - low + 1;
-        int start = (int)_random.NextUInt32((uint)count);
-        for (int i = 0; i < count; i++)
-        {
-            ushort candidate = (ushort)(low + (start + i) % count);
-            bool used = false;
-            foreach (var s in _sockets) used |= s.LocalPort == candidate;
-            if (!used) return candidate;
-        }
-        return 0;
+        foreach (var s in _sockets)
+            if (s.LocalPort == port) return true;
+        return false;
     }
 
     /// <summary>listen(): an unbound socket gets an ephemeral port; the backlog is capped by somaxconn (4096).</summary>

@@ -100,17 +100,7 @@ public sealed class UdpProtocol : IIpProtocol
         return false;
     }
 
-    private ushort PickEphemeral(Ipv4Address address)
-    {
-        int low = Sysctls.LocalPortRange.Low, count = Sysctls.LocalPortRange.High - Sysctls.LocalPortRange.Low + 1;
-        int start = (int)_random.NextUInt32((uint)count);
-        for (int i = 0; i < count; i++)
-        {
-            ushort candidate = (ushort)(low + (start + i) % count);
-            if (!InUse(address, candidate)) return candidate;
-        }
-        return 0;
-    }
+    private ushort PickEphemeral(Ipv4Address address) => EphemeralPort.Pick(_random, Sysctls.LocalPortRange, port => InUse(address, port));
 
     /// <summary>
     /// connect(): route to the peer, take a source address and a port if unbound, remember the peer, and
