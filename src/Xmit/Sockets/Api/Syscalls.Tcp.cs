@@ -34,6 +34,7 @@ public sealed partial class Syscalls
     }
 
     /// <summary>accept(): the next established connection as a new descriptor; waits for one unless non-blocking.</summary>
+    /// <remarks>Linux: net/ipv4/af_inet.c inet_accept(); net/ipv4/inet_connection_sock.c inet_csk_accept()</remarks>
     public int Accept(int fd, out SockAddrIn peer)
     {
         peer = default;

@@ -23,6 +23,7 @@ public sealed class Cubic
     public uint DelayMinUs { get; private set; }
 
     /// <summary>bictcp_reset(): forget the curve (on entering Loss).</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c bictcp_reset()</remarks>
     public void Reset()
     {
         _cnt = _lastMaxCwnd = _lastCwnd = _lastTime = _originPoint = _k = _epochStart = _ackCnt = _tcpCwnd = 0;
@@ -30,6 +31,7 @@ public sealed class Cubic
     }
 
     /// <summary>cubictcp_acked(): the smallest RTT seen.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_acked()</remarks>
     public void OnRttSample(long rttUs)
     {
         uint d = (uint)Math.Clamp(rttUs, 1, uint.MaxValue);
@@ -37,6 +39,7 @@ public sealed class Cubic
     }
 
     /// <summary>cubictcp_recalc_ssthresh(): end the epoch, remember W_max (with fast convergence), ssthresh = β·cwnd.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_recalc_ssthresh()</remarks>
     public uint RecalcSsthresh(uint cwnd)
     {
         _epochStart = 0;
@@ -45,6 +48,7 @@ public sealed class Cubic
     }
 
     /// <summary>cubictcp_cwnd_event(CA_EVENT_TX_START): after an idle period, shift the epoch so the curve resumes where it was.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_cwnd_event()</remarks>
     public void OnTransmitStart(uint nowJiffies, uint lastSendJiffies)
     {
         int delta = (int)(nowJiffies - lastSendJiffies);
@@ -56,6 +60,7 @@ public sealed class Cubic
     }
 
     /// <summary>bictcp_update(): the number of ACKs after which cwnd grows by one segment.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c bictcp_update()</remarks>
     public uint Update(uint cwnd, uint acked, uint nowJiffies)
     {
         _ackCnt += acked;

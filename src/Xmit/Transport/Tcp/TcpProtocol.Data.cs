@@ -93,6 +93,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_event_data_recv(): ACK scheduling — quick ACKs for a new flow, then ato follows the gaps between segments.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_event_data_recv(), tcp_measure_rcv_mss()</remarks>
     private void EventDataRecv(TcpSock sk, int len)
     {
         sk.AckPending = true;
@@ -113,6 +114,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_incr_quickack(): about half a window of segments are ACKed at once, up to 16.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_incr_quickack()</remarks>
     private static void IncrQuickAck(TcpSock sk, int max)
     {
         int quick = (int)(sk.RcvWnd / (uint)(2 * Math.Max(sk.RcvMss, 1)));
@@ -230,6 +232,7 @@ public sealed partial class TcpProtocol
         _clock.WaitUntil(() => sk.ReceiveQueue.Peek() is not null || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0 || sk.State == TcpState.Close, deadline);
 
     /// <summary>tcp_cleanup_rbuf(): after reading, ACK a pending delayed ACK if it has waited for the reader, or announce a much larger window.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_cleanup_rbuf()</remarks>
     private void CleanupRbuf(TcpSock sk)
     {
         if (sk.State is not (TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)) return;

@@ -103,6 +103,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_initialize_rcv_mss(): a first guess of the peer's segment size, at most 536.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_initialize_rcv_mss()</remarks>
     private static void InitRcvMss(TcpSock sk)
     {
         int hint = Math.Min(sk.AdvMss, sk.MssCache);
@@ -170,6 +171,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_init_transfer(): cwnd 10 (reset to 1 after a lost SYN is left to tcp_init_cwnd — not modelled), pacing rate.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_init_transfer()</remarks>
     private void InitTransfer(TcpSock sk)
     {
         sk.SndCwnd = 10;
@@ -366,6 +368,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_clean_rtx_queue(): free fully acknowledged skbs, trim a partly acknowledged one, take an RTT sample (Karn).</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_clean_rtx_queue(); net/ipv4/tcp_output.c tcp_trim_head()</remarks>
     private uint CleanRtxQueue(TcpSock sk, uint ack, in TcpOptions opt, uint priorFack)
     {
         uint reord = sk.SndNxt; // the lowest never-retransmitted, never-SACKed segment this ACK covers
@@ -538,6 +541,7 @@ public sealed partial class TcpProtocol
     private uint Jiffies => (uint)(Now.Nanoseconds / 1_000_000);
 
     /// <summary>tcp_update_pacing_rate(): 200 % of cwnd × mss / srtt in slow start, 120 % after.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_update_pacing_rate()</remarks>
     private static void UpdatePacingRate(TcpSock sk)
     {
         if (sk.SrttUs == 0) return;

@@ -31,6 +31,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_set_xmit_timer(): after an ACK, a loss probe if one may be scheduled, else the RTO.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_set_xmit_timer()</remarks>
     private void SetXmitTimer(TcpSock sk)
     {
         if (!ScheduleLossProbe(sk, advancingRto: true)) RearmRto(sk);
@@ -82,6 +83,7 @@ public sealed partial class TcpProtocol
     /// tcp_process_tlp_ack(): an ACK beyond the probe's snd_nxt after a retransmitted probe means a segment
     /// was really lost — reduce cwnd once (CWR to ssthresh); otherwise the episode just ends.
     /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_process_tlp_ack()</remarks>
     private static void ProcessTlpAck(TcpSock sk, uint ack, bool advanced)
     {
         if (sk.TlpHighSeq == 0 || Before(ack, sk.TlpHighSeq)) return;

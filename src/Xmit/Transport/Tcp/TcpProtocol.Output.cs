@@ -169,6 +169,7 @@ public sealed partial class TcpProtocol
     private const int EorFlag = 1;
 
     /// <summary>tcp_skb_can_collapse_to(): data may join the skb unless it carries SYN/FIN or ends a record.</summary>
+    /// <remarks>Linux: include/net/tcp.h tcp_skb_can_collapse_to()</remarks>
     private static bool CanCollapseTo(SkBuff skb) => (skb.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && (skb.Cb.Flags & EorFlag) == 0;
 
     private static bool ForcedPush(TcpSock sk) => After(sk.WriteSeq, sk.PushedSeq + (sk.MaxWindow >> 1));
@@ -193,6 +194,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>__tcp_push_pending_frames(): write what may be sent; arm the probe timer if nothing is in flight.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c __tcp_push_pending_frames(); include/net/tcp.h tcp_check_probe_timer()</remarks>
     internal void PushPendingFrames(TcpSock sk, int mss, int nonagle)
     {
         if (sk.State == TcpState.Close || sk.SendHead is null) return;
@@ -230,6 +232,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_sync_mss(): MSS from the path MTU, clamped by the peer's MSS and TCP_MAXSEG, less the timestamp option.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_sync_mss()</remarks>
     internal void SyncMss(TcpSock sk, int pmtu)
     {
         int mss = pmtu - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength;
@@ -291,6 +294,7 @@ public sealed partial class TcpProtocol
     /// tcp_cwnd_test(): the segments cwnd still allows, but at most half the window so at least two TSO skbs
     /// are in flight; the final FIN (alone in its segment) is not held back by cwnd.
     /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_cwnd_test()</remarks>
     private static uint CwndTest(TcpSock sk, SkBuff skb, int mss)
     {
         if ((skb.Cb.TcpFlags & TcpFlags.Fin) != 0 && Pcount(skb, mss) == 1) return 1;
@@ -310,6 +314,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_nagle_check(): hold a partial segment when corked, or (Minshall) while a small segment is unacknowledged.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_nagle_check(), tcp_minshall_check()</remarks>
     private static bool NagleCheck(bool partial, TcpSock sk, int nonagle) =>
         partial && ((nonagle & NagleCork) != 0 || (nonagle == 0 && sk.PacketsOut > 0 && After(sk.SndSml, sk.SndUna) && !After(sk.SndSml, sk.SndNxt)));
 
@@ -335,6 +340,7 @@ public sealed partial class TcpProtocol
     /// tcp_tso_autosize() / tcp_tso_segs(): segments per TSO skb — about 1 ms of the pacing rate, at least
     /// tcp_min_tso_segs, at most what 64 KiB holds.
     /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_tso_autosize(), tcp_tso_segs()</remarks>
     private int TsoSegs(TcpSock sk, int mss)
     {
         ulong bytes = sk.PacingRate == ulong.MaxValue ? 65536 : sk.PacingRate >> 10;
@@ -350,6 +356,7 @@ public sealed partial class TcpProtocol
     /// bigger one can be sent — unless a full skb fits, the allowed part is at least 1/tso_win_divisor of the
     /// window, the last send was over a jiffy ago, or the next ACK is due later than half an RTT.
     /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_tso_should_defer()</remarks>
     private bool TsoShouldDefer(TcpSock sk, SkBuff skb, int maxSegs, ref bool cwndLimited)
     {
         if (sk.CaState >= TcpCaState.Recovery) return false;
@@ -402,6 +409,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_event_new_data_sent(): snd_nxt moves on, the segments count as in flight, the RTO is armed.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_event_new_data_sent()</remarks>
     private void EventNewDataSent(TcpSock sk, SkBuff skb, int mss)
     {
         uint priorPackets = sk.PacketsOut;
@@ -412,6 +420,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_cwnd_validate(): remember how much of cwnd was used, for tcp_is_cwnd_limited().</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_cwnd_validate()</remarks>
     private static void CwndValidate(TcpSock sk, bool cwndLimited)
     {
         if (!Before(sk.SndUna, sk.CwndUsageSeq) || cwndLimited || (!sk.IsCwndLimited && sk.PacketsOut > sk.MaxPacketsOut))
@@ -499,6 +508,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_established_options(): the timestamp, and SACK blocks for out-of-order data held.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_established_options()</remarks>
     private void WriteEstablishedOptions(TcpSock sk, ref TcpOptionWriter w)
     {
         if (sk.TimestampOk) w.Timestamp(TsNow, sk.TsRecent, sackPermitted: false);
@@ -548,6 +558,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_event_ack_sent(): the ACK went out — no delayed ACK pending, one fewer quick ACK.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_event_ack_sent()</remarks>
     private void EventAckSent(TcpSock sk, int segs)
     {
         if (sk.QuickAcks > 0)
@@ -564,6 +575,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_event_data_sent(): a reply within the ACK timeout of the last data received means ping-pong traffic.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_event_data_sent()</remarks>
     private void EventDataSent(TcpSock sk)
     {
         if (sk.InFlight == 0) sk.Cubic.OnTransmitStart(Jiffies, (uint)(sk.LastSendTime.Nanoseconds / 1_000_000)); // CA_EVENT_TX_START
@@ -590,6 +602,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_send_active_reset(): RST|ACK at snd_nxt.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_send_active_reset()</remarks>
     internal void SendActiveReset(TcpSock sk) => SendControl(sk, TcpFlags.Rst | TcpFlags.Ack, sk.SndNxt);
 
     /// <summary>

@@ -61,6 +61,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_highest_sack_seq(): the end of the highest SACKed data, or snd_una when none is SACKed.</summary>
+    /// <remarks>Linux: include/net/tcp.h tcp_highest_sack_seq()</remarks>
     private static uint HighestSackSeq(TcpSock sk) =>
         sk.SackedOut > 0 && sk.HighestSackEnd != 0 && After(sk.HighestSackEnd, sk.SndUna) ? sk.HighestSackEnd : sk.SndUna;
 
@@ -154,6 +155,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_enter_recovery() / tcp_init_cwnd_reduction(): ssthresh from CUBIC, PRR counters start.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_enter_recovery(), tcp_init_cwnd_reduction()</remarks>
     private void EnterRecovery(TcpSock sk)
     {
         sk.PriorCwnd = sk.SndCwnd;

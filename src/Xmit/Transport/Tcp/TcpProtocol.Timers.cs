@@ -11,6 +11,7 @@ public sealed partial class TcpProtocol
     /// tcp_rearm_rto(): the retransmission timer RTO from now — or, replacing a pending loss probe, RTO from
     /// when the head was sent (tcp_rto_delta_us); off when nothing is in flight.
     /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rearm_rto()</remarks>
     internal void RearmRto(TcpSock sk)
     {
         bool wasProbe = sk.ProbeArmed || sk.ReoArmed;
@@ -73,6 +74,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_enter_loss(): ssthresh from the congestion control, cwnd 1, all outstanding segments lost.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_enter_loss()</remarks>
     private void EnterLoss(TcpSock sk)
     {
         if (sk.CaState < TcpCaState.Loss || sk.Backoff == 0)
@@ -121,6 +123,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_xmit_retransmit_queue(): resend lost segments while cwnd allows.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_xmit_retransmit_queue()</remarks>
     private void RetransmitQueue(TcpSock sk)
     {
         for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))

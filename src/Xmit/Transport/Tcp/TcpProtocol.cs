@@ -239,6 +239,7 @@ public sealed partial class TcpProtocol : IIpProtocol
     }
 
     /// <summary>tcp_close_state(): the state after our FIN is queued.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_close_state()</remarks>
     private static void CloseState(TcpSock sk)
     {
         sk.State = sk.State switch

@@ -198,6 +198,7 @@ public sealed class TcpSock : InetSock
     public bool StreamWriteable => SndBuf - WmemQueued >= WmemQueued / 2;
 
     /// <summary>tcp_packets_in_flight(): packets out, less those SACKed or lost, plus retransmissions.</summary>
+    /// <remarks>Linux: include/net/tcp.h tcp_packets_in_flight()</remarks>
     internal uint InFlight => PacketsOut - Math.Min(PacketsOut, SackedOut + LostOut) + RetransOut;
 
     /// <summary>tp->delivered: segments the peer has acknowledged (or reported by duplicate ACK).</summary>
