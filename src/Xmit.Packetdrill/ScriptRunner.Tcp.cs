@@ -113,7 +113,7 @@ public sealed partial class ScriptRunner
         var seg = f[34..];
         opts[..ol].CopyTo(seg[TcpSegment.MinHeaderLength..]);
         seg[(TcpSegment.MinHeaderLength + ol)..].Clear();
-        new TcpHeaderRepr { SourcePort = sport, DestinationPort = dport, Seq = (uint)spec.Start, Ack = ack, Flags = flags, Window = (ushort)spec.Window.Value }
+        new TcpHeaderRepr { SourcePort = sport, DestinationPort = dport, Seq = new TcpSeq((uint)spec.Start), Ack = new TcpSeq(ack), Flags = flags, Window = (ushort)spec.Window.Value }
             .Emit(seg[..tcpLen], ol, _remote, _local);
         new Ipv4Repr(_remote, _local, IpProtocol.Tcp, tcpLen, Tos: (byte)(spec.Ip?.Tos ?? 0)).Emit(f[14..]);
         _tun.Receive(skb);
@@ -211,7 +211,7 @@ public sealed partial class ScriptRunner
         view = default;
         if (!Ipv4Packet.TryCreate(frame.AsSpan(14), out var ip) || ip.Protocol != IpProtocol.Tcp || !TcpSegment.TryCreate(ip.Payload, out var seg)) return false;
         if (ip.Source != _local || ip.Destination != _remote) return false;
-        view = new TcpView(seg.SourcePort, seg.DestinationPort, seg.Seq, seg.Ack, seg.Flags, seg.Window, seg.Payload.Length, seg.Options.ToArray());
+        view = new TcpView(seg.SourcePort, seg.DestinationPort, seg.Seq.Value, seg.Ack.Value, seg.Flags, seg.Window, seg.Payload.Length, seg.Options.ToArray());
         return true;
     }
 

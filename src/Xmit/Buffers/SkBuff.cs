@@ -1,3 +1,6 @@
+using Xmit.Time;
+using Xmit.Wire;
+
 namespace Xmit.Buffers;
 
 /// <summary>How much of the checksum work is still to be done for an outgoing skb, or was done for an incoming one.</summary>
@@ -25,6 +28,20 @@ public interface ISkbOwner
     void SetOwnerW(SkBuff skb);
 }
 
+/// <summary>The TCP scoreboard bits of a sent skb (tcp_skb_cb sacked, TCPCB_SACKED_ACKED …).</summary>
+/// <remarks>Linux: include/net/tcp.h TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS, TCPCB_LOST</remarks>
+[Flags]
+public enum TcpSacked : byte
+{
+    None = 0,
+    /// <summary>The peer SACKed it.</summary>
+    Acked = 0x01,
+    /// <summary>It was retransmitted (and the retransmission is still out).</summary>
+    Retrans = 0x02,
+    /// <summary>It is considered lost (RTO, RACK or a duplicate-ACK count).</summary>
+    Lost = 0x04,
+}
+
 /// <summary>Per-layer scratch space that travels with the skb, like Linux's skb->cb[48].</summary>
 public struct SkbControlBlock
 {
@@ -33,13 +50,13 @@ public struct SkbControlBlock
     /// <summary>Per-layer flags.</summary>
     public int Flags;
     /// <summary>TCP: the sequence range the skb covers (tcp_skb_cb seq / end_seq, SYN and FIN count one).</summary>
-    public uint Seq, EndSeq;
+    public TcpSeq Seq, EndSeq;
     /// <summary>TCP: header flags to send with the skb (tcp_skb_cb tcp_flags).</summary>
     public byte TcpFlags;
-    /// <summary>TCP: scoreboard bits (tcp_skb_cb sacked: lost, retransmitted).</summary>
-    public byte Sacked;
-    /// <summary>TCP: when the skb was last sent (skb->skb_mstamp_ns), in nanoseconds of host time.</summary>
-    public long SentAtNs;
+    /// <summary>TCP: the scoreboard bits (tcp_skb_cb sacked).</summary>
+    public TcpSacked Sacked;
+    /// <summary>TCP: when the skb was last sent (skb->skb_mstamp_ns).</summary>
+    public Instant SentAt;
 }
 
 /// <summary>

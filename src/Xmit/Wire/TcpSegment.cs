@@ -40,8 +40,8 @@ public readonly ref struct TcpSegment
 
     public ushort SourcePort => BinaryPrimitives.ReadUInt16BigEndian(_b);
     public ushort DestinationPort => BinaryPrimitives.ReadUInt16BigEndian(_b[2..]);
-    public uint Seq => BinaryPrimitives.ReadUInt32BigEndian(_b[4..]);
-    public uint Ack => BinaryPrimitives.ReadUInt32BigEndian(_b[8..]);
+    public TcpSeq Seq => new(BinaryPrimitives.ReadUInt32BigEndian(_b[4..]));
+    public TcpSeq Ack => new(BinaryPrimitives.ReadUInt32BigEndian(_b[8..]));
     public int HeaderLength => (_b[12] >> 4) * 4;
     public byte Flags => _b[13];
     public ushort Window => BinaryPrimitives.ReadUInt16BigEndian(_b[14..]);
@@ -123,8 +123,8 @@ public readonly ref struct TcpHeaderRepr
 {
     public ushort SourcePort { get; init; }
     public ushort DestinationPort { get; init; }
-    public uint Seq { get; init; }
-    public uint Ack { get; init; }
+    public TcpSeq Seq { get; init; }
+    public TcpSeq Ack { get; init; }
     public byte Flags { get; init; }
     public ushort Window { get; init; }
 
@@ -133,8 +133,8 @@ public readonly ref struct TcpHeaderRepr
     {
         BinaryPrimitives.WriteUInt16BigEndian(segment, SourcePort);
         BinaryPrimitives.WriteUInt16BigEndian(segment[2..], DestinationPort);
-        BinaryPrimitives.WriteUInt32BigEndian(segment[4..], Seq);
-        BinaryPrimitives.WriteUInt32BigEndian(segment[8..], Ack);
+        BinaryPrimitives.WriteUInt32BigEndian(segment[4..], Seq.Value);
+        BinaryPrimitives.WriteUInt32BigEndian(segment[8..], Ack.Value);
         segment[12] = (byte)(((TcpSegment.MinHeaderLength + optionLength) / 4) << 4);
         segment[13] = Flags;
         BinaryPrimitives.WriteUInt16BigEndian(segment[14..], Window);

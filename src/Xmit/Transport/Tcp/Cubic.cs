@@ -7,7 +7,7 @@ namespace Xmit.Transport.Tcp;
 /// and the epoch shifted across idle periods. HyStart is not modelled.
 /// </summary>
 /// <remarks>Linux: net/ipv4/tcp_cubic.c bictcp_update(), cubictcp_cong_avoid(), cubictcp_recalc_ssthresh(), cubictcp_state(), cubictcp_cwnd_event(), cubictcp_acked()</remarks>
-public sealed class Cubic
+public sealed class Cubic : ITcpCongestionOps
 {
     private const int BetaScale = 1024;
     private const int Beta = 717;
@@ -109,6 +109,43 @@ public sealed class Cubic
         _cnt = Math.Max(_cnt, 2u);
         return _cnt;
     }
+
+    public string Name => "cubic";
+
+    /// <summary>cubictcp_recalc_ssthresh() as the ssthresh hook.</summary>
+    public uint SsThresh(TcpSock sk) => RecalcSsthresh(sk.SndCwnd);
+
+    /// <summary>cubictcp_cong_avoid(): nothing unless cwnd limited the sender; slow start, then one segment per <see cref="Update"/> ACKs.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_cong_avoid()</remarks>
+    public void CongAvoid(TcpSock sk, uint acked, uint nowJiffies)
+    {
+        if (!TcpCongestion.IsCwndLimited(sk)) return;
+        if (TcpCongestion.InSlowStart(sk))
+        {
+            acked = TcpCongestion.SlowStart(sk, acked);
+            if (acked == 0) return;
+        }
+        TcpCongestion.CongAvoidAi(sk, Update(sk.SndCwnd, acked, nowJiffies), acked);
+    }
+
+    /// <summary>cubictcp_state(): entering Loss forgets the curve.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_state()</remarks>
+    public void SetState(TcpSock sk, TcpCaState newState)
+    {
+        if (newState == TcpCaState.Loss) Reset();
+    }
+
+    public void CwndEvent(TcpSock sk, TcpCaEvent ev, uint nowJiffies)
+    {
+        if (ev == TcpCaEvent.TxStart) OnTransmitStart(nowJiffies, (uint)(sk.LastSendTime.Nanoseconds / 1_000_000));
+    }
+
+    public void PktsAcked(TcpSock sk, uint acked, long rttUs)
+    {
+        if (rttUs >= 0) OnRttSample(rttUs);
+    }
+
+    public uint UndoCwnd(TcpSock sk) => TcpCongestion.RenoUndoCwnd(sk);
 
     /// <summary>The integer cube root (Linux approximates it with a table and one Newton step).</summary>
     private static uint CubeRoot(ulong a)

@@ -15,12 +15,12 @@ public sealed partial class TcpProtocol
     /// SACK blocks; a duplicate is ACKed at once.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_data_queue(), tcp_ofo_queue(), tcp_fin(), tcp_event_data_recv()</remarks>
-    private void DataQueue(TcpSock sk, SkBuff skb, uint seq, uint endSeq, bool fin)
+    private void DataQueue(TcpSock sk, SkBuff skb, TcpSeq seq, TcpSeq endSeq, bool fin)
     {
         skb.Cb.Seq = seq;
         skb.Cb.EndSeq = endSeq;
         skb.Cb.TcpFlags = fin ? TcpFlags.Fin : (byte)0;
-        if (!After(endSeq, sk.RcvNxt))
+        if (endSeq <= sk.RcvNxt)
         {
             // All old: a retransmission we already have.
             skb.Free(SkbDropReason.Consumed);
@@ -28,7 +28,7 @@ public sealed partial class TcpProtocol
             SendAck(sk);
             return;
         }
-        if (After(seq, sk.RcvNxt))
+        if (seq > sk.RcvNxt)
         {
             InsertOutOfOrder(sk, skb);
             SendAck(sk); // ICSK_ACK_NOW with SACK
@@ -42,10 +42,10 @@ public sealed partial class TcpProtocol
             skb.Cb.Seq = sk.RcvNxt;
         }
         QueueInOrder(sk, skb);
-        while (sk.OutOfOrder.Peek() is { } next && !After(next.Cb.Seq, sk.RcvNxt))
+        while (sk.OutOfOrder.Peek() is { } next && next.Cb.Seq <= sk.RcvNxt)
         {
             sk.OutOfOrder.Unlink(next);
-            if (!After(next.Cb.EndSeq, sk.RcvNxt))
+            if (next.Cb.EndSeq <= sk.RcvNxt)
             {
                 next.Free(SkbDropReason.Consumed);
                 continue;
@@ -54,7 +54,7 @@ public sealed partial class TcpProtocol
             if (d > 0) { next.Pull(d); next.Cb.Seq = sk.RcvNxt; }
             QueueInOrder(sk, next);
         }
-        if (!sk.OutOfOrder.IsEmpty) sk.AckPending = true;
+        if (!sk.OutOfOrder.IsEmpty) sk.Delack.Pending = true;
         sk.RaiseDataReady();
     }
 
@@ -77,13 +77,13 @@ public sealed partial class TcpProtocol
         SkBuff? after = null;
         for (var s = sk.OutOfOrder.PeekTail(); s is not null; s = SkBuffQueue.PrevOf(s))
         {
-            if (!After(s.Cb.Seq, skb.Cb.Seq))
+            if (s.Cb.Seq <= skb.Cb.Seq)
             {
                 after = s;
                 break;
             }
         }
-        if (after is not null && !After(skb.Cb.EndSeq, after.Cb.EndSeq))
+        if (after is not null && skb.Cb.EndSeq <= after.Cb.EndSeq)
         {
             skb.Free(SkbDropReason.Consumed); // already held
             return;
@@ -96,21 +96,21 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_event_data_recv(), tcp_measure_rcv_mss()</remarks>
     private void EventDataRecv(TcpSock sk, int len)
     {
-        sk.AckPending = true;
+        sk.Delack.Pending = true;
         if (len >= sk.RcvMss) sk.RcvMss = Math.Min(len, sk.AdvMss); // tcp_measure_rcv_mss
-        if (sk.Ato == Duration.Zero)
+        if (sk.Delack.Ato == Duration.Zero)
         {
             IncrQuickAck(sk, MaxQuickAcks);
-            sk.Ato = AtoMin;
+            sk.Delack.Ato = AtoMin;
         }
         else
         {
-            var m = Now - sk.LastReceiveTime;
-            if (m <= AtoMin / 2) sk.Ato = sk.Ato / 2 + AtoMin / 2;
-            else if (m < sk.Ato) sk.Ato = Duration.Min(sk.Ato / 2 + m, sk.Rto);
-            else if (m > sk.Rto) IncrQuickAck(sk, MaxQuickAcks);
+            var m = Now - sk.Delack.LastReceived;
+            if (m <= AtoMin / 2) sk.Delack.Ato = sk.Delack.Ato / 2 + AtoMin / 2;
+            else if (m < sk.Delack.Ato) sk.Delack.Ato = Duration.Min(sk.Delack.Ato / 2 + m, sk.Rtt.Rto);
+            else if (m > sk.Rtt.Rto) IncrQuickAck(sk, MaxQuickAcks);
         }
-        sk.LastReceiveTime = Now;
+        sk.Delack.LastReceived = Now;
     }
 
     /// <summary>tcp_incr_quickack(): about half a window of segments are ACKed at once, up to 16.</summary>
@@ -120,14 +120,14 @@ public sealed partial class TcpProtocol
         int quick = (int)(sk.RcvWnd / (uint)(2 * Math.Max(sk.RcvMss, 1)));
         if (quick == 0) quick = 2;
         quick = Math.Min(quick, max);
-        if (quick > sk.QuickAcks) sk.QuickAcks = quick;
+        if (quick > sk.Delack.QuickAcks) sk.Delack.QuickAcks = quick;
     }
 
     private static void EnterQuickAck(TcpSock sk)
     {
         IncrQuickAck(sk, MaxQuickAcks);
-        sk.PingPong = false;
-        sk.Ato = AtoMin;
+        sk.Delack.PingPong = false;
+        sk.Delack.Ato = AtoMin;
     }
 
     /// <summary>tcp_fin(): the peer finished sending — CLOSE-WAIT, CLOSING or TIME-WAIT; readers see EOF; the FIN is ACKed at once.</summary>
@@ -136,9 +136,9 @@ public sealed partial class TcpProtocol
     {
         sk.FinReceived = true;
         sk.Shutdown |= Sock.RcvShutdown;
-        sk.AckPending = true;
-        sk.QuickAcks = Math.Max(sk.QuickAcks, 1);
-        sk.PingPong = false;
+        sk.Delack.Pending = true;
+        sk.Delack.QuickAcks = Math.Max(sk.Delack.QuickAcks, 1);
+        sk.Delack.PingPong = false;
         switch (sk.State)
         {
             case TcpState.Established:
@@ -159,7 +159,7 @@ public sealed partial class TcpProtocol
     {
         sk.State = TcpState.TimeWait;
         _clock.Disarm(sk.RetransmitTimer);
-        _clock.Disarm(sk.DelackTimer);
+        _clock.Disarm(sk.Delack.Timer);
         _clock.Arm(sk.TimeWaitTimer, Now + TimeWaitLength);
         sk.RaiseStateChange();
     }
@@ -171,8 +171,8 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_input.c __tcp_ack_snd_check(); include/net/tcp.h tcp_in_quickack_mode()</remarks>
     private void AckSndCheck(TcpSock sk)
     {
-        if (!sk.AckPending || sk.State is TcpState.Close or TcpState.TimeWait) return;
-        bool quick = sk.QuickAcks > 0 && !sk.PingPong;
+        if (!sk.Delack.Pending || sk.State is TcpState.Close or TcpState.TimeWait) return;
+        bool quick = sk.Delack.QuickAcks > 0 && !sk.Delack.PingPong;
         if ((sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss) || quick || !sk.OutOfOrder.IsEmpty)
             SendAck(sk);
         else
@@ -239,7 +239,7 @@ public sealed partial class TcpProtocol
         uint rcvWindowNow = sk.RcvWup + sk.RcvWnd - sk.RcvNxt;
         long free = Math.Max(0, (sk.RcvBuf - sk.RmemAlloc) / 2);
         if (free > sk.RcvSsthresh) free = sk.RcvSsthresh;
-        if (sk.AckPending && sk.ReceiveQueue.IsEmpty && sk.PingPong && sk.DelackTimer.IsArmed && sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss)
+        if (sk.Delack.Pending && sk.ReceiveQueue.IsEmpty && sk.Delack.PingPong && sk.Delack.Timer.IsArmed && sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss)
         {
             SendAck(sk);
             return;

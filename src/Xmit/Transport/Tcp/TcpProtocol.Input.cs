@@ -71,9 +71,11 @@ public sealed partial class TcpProtocol
             DefaultTtl = listener.DefaultTtl, Parent = listener, LocalAddress = destination, LocalPort = seg.DestinationPort,
             RemoteAddress = source, RemotePort = seg.SourcePort, Tos = listener.Tos, Ttl = listener.Ttl, NonAgle = listener.NonAgle,
             UserMss = listener.UserMss, SndTimeo = listener.SndTimeo, RcvTimeo = listener.RcvTimeo,
+            // The child runs the listener's algorithm with state of its own (tcp_assign_congestion_control).
+            CongestionOps = TcpCongestion.Create(listener.CongestionOps.Name) ?? new Cubic(),
         };
         _sockets.Add(child);
-        child.Iss = _random.NextUInt32();
+        child.Iss = new TcpSeq(_random.NextUInt32());
         child.InetId = (ushort)_random.NextUInt32(0x10000);
         InitConnection(child, route.EffectiveMtu);
         child.RcvNxt = child.CopiedSeq = child.RcvWup = seg.Seq + 1;
@@ -163,11 +165,11 @@ public sealed partial class TcpProtocol
         sk.LostOut = 0;
         _clock.Disarm(sk.RetransmitTimer);
         // A retransmitted SYN gives no RTT sample (Karn) unless the timestamp echo says which one was answered.
-        if (sk.Retransmits == 0) RttEstimator(sk, (Now - sk.SynSentAt).Nanoseconds / 1000);
-        else if (sk.TimestampOk && opt.TsEcr != 0) RttEstimator(sk, (long)(TsNow - opt.TsEcr) * 1000);
+        if (sk.Retransmits == 0) sk.Rtt.Sample((Now - sk.SynSentAt).Nanoseconds / 1000, sk.SndUna, sk.SndNxt);
+        else if (sk.TimestampOk && opt.TsEcr != 0) sk.Rtt.Sample((long)(TsNow - opt.TsEcr) * 1000, sk.SndUna, sk.SndNxt);
         sk.Retransmits = 0;
         sk.Backoff = 0;
-        SetRto(sk);
+        sk.Rtt.SetRto();
     }
 
     /// <summary>tcp_init_transfer(): cwnd 10 (reset to 1 after a lost SYN is left to tcp_init_cwnd — not modelled), pacing rate.</summary>
@@ -176,7 +178,7 @@ public sealed partial class TcpProtocol
     {
         sk.SndCwnd = 10;
         sk.LastSendTime = Now;
-        sk.LastReceiveTime = Now; // icsk_ack.lrcvtime starts at the handshake (tcp_finish_connect)
+        sk.Delack.LastReceived = Now; // icsk_ack.lrcvtime starts at the handshake (tcp_finish_connect)
         UpdatePacingRate(sk);
         sk.WriteSeq = sk.SndNxt;
         sk.PushedSeq = sk.SndNxt;
@@ -191,14 +193,14 @@ public sealed partial class TcpProtocol
     private void StateProcess(TcpSock sk, SkBuff skb, TcpSegment seg)
     {
         byte f = seg.Flags;
-        uint seq = seg.Seq;
+        var seq = seg.Seq;
         int len = seg.Payload.Length;
-        uint endSeq = seq + (uint)len + ((f & TcpFlags.Fin) != 0 ? 1u : 0);
+        var endSeq = seq + (uint)len + ((f & TcpFlags.Fin) != 0 ? 1u : 0);
         var opt = TcpOptions.Parse(seg.Options, syn: false);
 
         // tcp_sequence(): acceptable if it overlaps the receive window.
-        uint wndEnd = sk.RcvNxt + Math.Max(sk.RcvWnd, 0);
-        bool acceptable = !Before(endSeq, sk.RcvWup) && !After(seq, wndEnd) || (len == 0 && seq == sk.RcvNxt);
+        var wndEnd = sk.RcvNxt + sk.RcvWnd;
+        bool acceptable = endSeq >= sk.RcvWup && seq <= wndEnd || (len == 0 && seq == sk.RcvNxt);
         if (!acceptable)
         {
             if ((f & TcpFlags.Rst) == 0) SendAck(sk); // tcp_send_dupack
@@ -252,7 +254,7 @@ public sealed partial class TcpProtocol
             return;
         }
         // tcp_replace_ts_recent(): only a segment that passed the checks (and the ACK) may update ts_recent.
-        if (sk.TimestampOk && opt.HasTimestamp && !After(seq, sk.RcvWup)) sk.TsRecent = opt.TsVal;
+        if (sk.TimestampOk && opt.HasTimestamp && seq <= sk.RcvWup) sk.TsRecent = opt.TsVal;
 
         // States after our FIN was acknowledged.
         bool finAcked = sk.SndUna == sk.WriteSeq && sk.WriteQueue.IsEmpty;
@@ -319,9 +321,9 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_ack(), tcp_ack_update_window(), tcp_clean_rtx_queue(), tcp_cong_avoid(), tcp_fastretrans_alert()</remarks>
     private bool Ack(TcpSock sk, TcpSegment seg, in TcpOptions opt)
     {
-        uint ack = seg.Ack;
-        uint priorUna = sk.SndUna;
-        if (Before(ack, priorUna))
+        var ack = seg.Ack;
+        var priorUna = sk.SndUna;
+        if (ack < priorUna)
         {
             // An old ACK: its SACK blocks still count (tcp_ack's old_ack path), the rest is ignored; data is processed.
             if (sk.SackOk && opt.SackBlockCount > 0 && sk.PacketsOut > 0)
@@ -332,17 +334,17 @@ public sealed partial class TcpProtocol
             }
             return true;
         }
-        if (After(ack, sk.SndNxt)) return false; // ACK of data not sent yet: discarded (RFC 793 §3.9)
+        if (ack > sk.SndNxt) return false; // ACK of data not sent yet: discarded (RFC 793 §3.9)
         uint nwin = (uint)seg.Window << sk.SndWscale;
         bool windowChanged = false;
-        if (After(ack, sk.SndUna) || After(seg.Seq, sk.SndWl1) || (seg.Seq == sk.SndWl1 && nwin != sk.SndWnd))
+        if (ack > sk.SndUna || seg.Seq > sk.SndWl1 || (seg.Seq == sk.SndWl1 && nwin != sk.SndWnd))
         {
             windowChanged = nwin != sk.SndWnd;
             sk.SndWl1 = seg.Seq;
             sk.SndWnd = nwin;
             if (nwin > sk.MaxWindow) sk.MaxWindow = nwin;
         }
-        uint priorFack = sk.SackOk ? HighestSackSeq(sk) : priorUna;
+        var priorFack = sk.SackOk ? HighestSackSeq(sk) : priorUna;
         uint acked = CleanRtxQueue(sk, ack, opt, priorFack);
         sk.SndUna = ack;
         ProcessTlpAck(sk, ack, acked > 0);
@@ -369,9 +371,9 @@ public sealed partial class TcpProtocol
 
     /// <summary>tcp_clean_rtx_queue(): free fully acknowledged skbs, trim a partly acknowledged one, take an RTT sample (Karn).</summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_clean_rtx_queue(); net/ipv4/tcp_output.c tcp_trim_head()</remarks>
-    private uint CleanRtxQueue(TcpSock sk, uint ack, in TcpOptions opt, uint priorFack)
+    private uint CleanRtxQueue(TcpSock sk, TcpSeq ack, in TcpOptions opt, TcpSeq priorFack)
     {
-        uint reord = sk.SndNxt; // the lowest never-retransmitted, never-SACKed segment this ACK covers
+        var reord = sk.SndNxt; // the lowest never-retransmitted, never-SACKed segment this ACK covers
         uint ackedSegs = 0;
         bool progressed = false;
         long rttSampleNs = -1;
@@ -379,12 +381,12 @@ public sealed partial class TcpProtocol
         int mss = sk.MssCache;
         while (sk.WriteQueue.Peek() is { } skb && skb != sk.SendHead)
         {
-            if (After(skb.Cb.EndSeq, ack))
+            if (skb.Cb.EndSeq > ack)
             {
-                if (!After(ack, skb.Cb.Seq) || (skb.Cb.TcpFlags & TcpFlags.Syn) != 0) break;
+                if (ack <= skb.Cb.Seq || (skb.Cb.TcpFlags & TcpFlags.Syn) != 0) break;
                 // Partly acknowledged TSO skb: tcp_trim_head.
                 int before = Pcount(skb, mss);
-                if ((skb.Cb.Sacked & (SackedRetrans | SackedAcked)) == 0 && Before(skb.Cb.Seq, reord)) reord = skb.Cb.Seq;
+                if ((skb.Cb.Sacked & (TcpSacked.Retrans | TcpSacked.Acked)) == 0 && skb.Cb.Seq < reord) reord = skb.Cb.Seq;
                 int n = (int)(ack - skb.Cb.Seq);
                 skb.Pull(n);
                 skb.Truesize -= n;
@@ -394,22 +396,22 @@ public sealed partial class TcpProtocol
                 ackedSegs += segs;
                 progressed = true;
                 SubtractOut(sk, skb, segs);
-                if ((skb.Cb.Sacked & SackedRetrans) == 0) rttSampleNs = Now.Nanoseconds - skb.Cb.SentAtNs;
+                if ((skb.Cb.Sacked & TcpSacked.Retrans) == 0) rttSampleNs = (Now - skb.Cb.SentAt).Nanoseconds;
                 else retransAcked = true;
                 break;
             }
             uint pc = (uint)Pcount(skb, mss);
             progressed = true;
-            if ((skb.Cb.Sacked & SackedAcked) != 0) sk.SackedOut -= Math.Min(sk.SackedOut, pc);
+            if ((skb.Cb.Sacked & TcpSacked.Acked) != 0) sk.SackedOut -= Math.Min(sk.SackedOut, pc);
             else
             {
-                if ((skb.Cb.Sacked & SackedRetrans) == 0 && Before(skb.Cb.Seq, reord)) reord = skb.Cb.Seq;
+                if ((skb.Cb.Sacked & TcpSacked.Retrans) == 0 && skb.Cb.Seq < reord) reord = skb.Cb.Seq;
                 ackedSegs += pc;
                 RackAdvance(sk, skb);
             }
             SubtractOut(sk, skb, pc);
-            if ((skb.Cb.Sacked & SackedRetrans) != 0) retransAcked = true;
-            else rttSampleNs = Now.Nanoseconds - skb.Cb.SentAtNs;
+            if ((skb.Cb.Sacked & TcpSacked.Retrans) != 0) retransAcked = true;
+            else rttSampleNs = (Now - skb.Cb.SentAt).Nanoseconds;
             sk.WriteQueue.Unlink(skb);
             sk.WmemQueued -= skb.Truesize;
             skb.Free(SkbDropReason.Consumed);
@@ -417,18 +419,19 @@ public sealed partial class TcpProtocol
         sk.RetransDataAcked = retransAcked;
         if (!progressed) return 0;
         // Data cumulatively acknowledged below the highest SACK was delivered out of order.
-        if (sk.SackOk && Before(reord, priorFack)) CheckSackReordering(sk, reord, priorFack);
+        if (sk.SackOk && reord < priorFack) CheckSackReordering(sk, reord, priorFack);
         sk.Delivered += ackedSegs;
         long sampleUs = sk.TimestampOk && opt.HasTimestamp && opt.TsEcr != 0 ? (long)(TsNow - opt.TsEcr) * 1000
             : rttSampleNs >= 0 && !retransAcked ? rttSampleNs / 1000 : -1;
         if (sampleUs >= 0)
         {
-            RttEstimator(sk, sampleUs);
-            if (rttSampleNs >= 0) sk.Cubic.OnRttSample(rttSampleNs / 1000); // cubictcp_acked: the sequence RTT of newly acked data
+            sk.Rtt.Sample(sampleUs, sk.SndUna, sk.SndNxt);
+            // pkts_acked: the congestion control sees the sequence RTT of newly acked data
+            if (rttSampleNs >= 0) sk.CongestionOps.PktsAcked(sk, ackedSegs, rttSampleNs / 1000);
         }
         sk.Backoff = 0;
         sk.Retransmits = 0;
-        SetRto(sk);
+        sk.Rtt.SetRto();
         SetXmitTimer(sk);
         return ackedSegs;
     }
@@ -436,8 +439,8 @@ public sealed partial class TcpProtocol
     private static void SubtractOut(TcpSock sk, SkBuff skb, uint segs)
     {
         sk.PacketsOut -= Math.Min(sk.PacketsOut, segs);
-        if ((skb.Cb.Sacked & SackedLost) != 0) sk.LostOut -= Math.Min(sk.LostOut, segs);
-        if ((skb.Cb.Sacked & SackedRetrans) != 0) sk.RetransOut -= Math.Min(sk.RetransOut, segs);
+        if ((skb.Cb.Sacked & TcpSacked.Lost) != 0) sk.LostOut -= Math.Min(sk.LostOut, segs);
+        if ((skb.Cb.Sacked & TcpSacked.Retrans) != 0) sk.RetransOut -= Math.Min(sk.RetransOut, segs);
     }
 
     /// <summary>
@@ -455,7 +458,7 @@ public sealed partial class TcpProtocol
         if (sk.CaState == TcpCaState.Open && sk.DupAcks >= sk.Reordering && sk.WriteQueue.Peek() is { } head)
         {
             sk.PriorCwnd = sk.SndCwnd;
-            sk.SndSsthresh = CubicSsthresh(sk);
+            sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
             sk.SndCwnd = sk.SndSsthresh;
             sk.CaState = TcpCaState.Recovery;
             sk.HighSeq = sk.SndNxt;
@@ -468,9 +471,9 @@ public sealed partial class TcpProtocol
 
     private void MarkLost(TcpSock sk, SkBuff skb)
     {
-        if ((skb.Cb.Sacked & SackedLost) != 0) return;
+        if ((skb.Cb.Sacked & TcpSacked.Lost) != 0) return;
         if (skb.Len > sk.MssCache) Fragment(sk, skb, sk.MssCache);
-        skb.Cb.Sacked |= SackedLost;
+        skb.Cb.Sacked |= TcpSacked.Lost;
         sk.LostOut += (uint)Pcount(skb, sk.MssCache);
     }
 
@@ -488,7 +491,7 @@ public sealed partial class TcpProtocol
         }
         if (sk.CaState >= TcpCaState.Recovery)
         {
-            if (!Before(sk.SndUna, sk.HighSeq))
+            if (sk.SndUna >= sk.HighSeq)
             {
                 if (sk.CaState == TcpCaState.Recovery) sk.SndCwnd = sk.SndSsthresh;
                 sk.CaState = TcpCaState.Open;
@@ -505,98 +508,22 @@ public sealed partial class TcpProtocol
         CongAvoid(sk, acked);
     }
 
-    /// <summary>
-    /// tcp_cong_avoid() with CUBIC: nothing unless cwnd limited the sender (tcp_is_cwnd_limited); slow start up
-    /// to ssthresh, then one segment per <see cref="Cubic.Update"/> ACKs (tcp_cong_avoid_ai).
-    /// </summary>
-    /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_cong_avoid(); net/ipv4/tcp_cong.c tcp_slow_start(), tcp_cong_avoid_ai(); include/net/tcp.h tcp_is_cwnd_limited()</remarks>
-    private void CongAvoid(TcpSock sk, uint acked)
-    {
-        bool slowStart = sk.SndCwnd < sk.SndSsthresh;
-        bool limited = sk.IsCwndLimited || (slowStart && sk.SndCwnd < 2 * sk.MaxPacketsOut);
-        if (!limited) return;
-        if (slowStart)
-        {
-            uint cwnd = Math.Min(sk.SndCwnd + acked, sk.SndSsthresh);
-            acked -= cwnd - sk.SndCwnd;
-            sk.SndCwnd = cwnd;
-            if (acked == 0) return;
-        }
-        uint w = sk.Cubic.Update(sk.SndCwnd, acked, Jiffies);
-        if (sk.SndCwndCnt >= w)
-        {
-            sk.SndCwndCnt = 0;
-            sk.SndCwnd++;
-        }
-        sk.SndCwndCnt += acked;
-        if (sk.SndCwndCnt >= w)
-        {
-            uint delta = sk.SndCwndCnt / w;
-            sk.SndCwndCnt -= delta * w;
-            sk.SndCwnd += delta;
-        }
-    }
+    /// <summary>tcp_cong_avoid(): the congestion control grows cwnd for what was newly delivered.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_cong_avoid()</remarks>
+    private void CongAvoid(TcpSock sk, uint acked) => sk.CongestionOps.CongAvoid(sk, acked, Jiffies);
 
     /// <summary>tcp_jiffies32 at HZ=1000.</summary>
     private uint Jiffies => (uint)(Now.Nanoseconds / 1_000_000);
 
-    /// <summary>tcp_update_pacing_rate(): 200 % of cwnd × mss / srtt in slow start, 120 % after.</summary>
+    /// <summary>tcp_update_pacing_rate(): 200 % of cwnd × mss / srtt in slow start, 120 % after (srtt_us is scaled by 8, as is the rate's numerator).</summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_update_pacing_rate()</remarks>
     private static void UpdatePacingRate(TcpSock sk)
     {
-        if (sk.SrttUs == 0) return;
+        if (!sk.Rtt.HasSample) return;
         ulong rate = (ulong)sk.MssCache * 8 * 1_000_000 / 100;
         rate *= sk.SndCwnd < sk.SndSsthresh / 2 ? 200u : 120u;
         rate *= Math.Max(sk.SndCwnd, sk.PacketsOut);
-        rate /= (ulong)sk.SrttUs;
+        rate /= (ulong)sk.Rtt.ScaledSrttUs;
         sk.PacingRate = rate;
-    }
-
-    /// <summary>tcp_rtt_estimator(): Jacobson/Karels with Linux's scaled srtt and the rttvar floor of TCP_RTO_MIN.</summary>
-    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rtt_estimator(), tcp_set_rto()</remarks>
-    private static void RttEstimator(TcpSock sk, long mrttUs)
-    {
-        long m = Math.Max(mrttUs, 1);
-        if (m < sk.MinRttUs) sk.MinRttUs = m;
-        long rtoMinUs = RtoMin.Nanoseconds / 1000;
-        if (sk.SrttUs != 0)
-        {
-            m -= sk.SrttUs >> 3;
-            sk.SrttUs += m;
-            if (m < 0)
-            {
-                m = -m;
-                m -= sk.MdevUs >> 2;
-                if (m > 0) m >>= 3;
-            }
-            else m -= sk.MdevUs >> 2;
-            sk.MdevUs += m;
-            if (sk.MdevUs > sk.MdevMaxUs)
-            {
-                sk.MdevMaxUs = sk.MdevUs;
-                if (sk.MdevMaxUs > sk.RttvarUs) sk.RttvarUs = sk.MdevMaxUs;
-            }
-            if (After(sk.SndUna, sk.RttSeq))
-            {
-                if (sk.MdevMaxUs < sk.RttvarUs) sk.RttvarUs -= (sk.RttvarUs - sk.MdevMaxUs) >> 2;
-                sk.RttSeq = sk.SndNxt;
-                sk.MdevMaxUs = rtoMinUs;
-            }
-        }
-        else
-        {
-            sk.SrttUs = m << 3;
-            sk.MdevUs = m << 1;
-            sk.RttvarUs = Math.Max(sk.MdevUs, rtoMinUs);
-            sk.MdevMaxUs = sk.RttvarUs;
-            sk.RttSeq = sk.SndNxt;
-        }
-    }
-
-    private static void SetRto(TcpSock sk)
-    {
-        if (sk.SrttUs == 0) return;
-        var rto = Duration.FromMicroseconds((sk.SrttUs >> 3) + sk.RttvarUs);
-        sk.Rto = Duration.Min(rto, RtoMax);
     }
 }

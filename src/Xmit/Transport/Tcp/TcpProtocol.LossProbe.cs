@@ -19,13 +19,13 @@ public sealed partial class TcpProtocol
     {
         if (Sysctls.TcpEarlyRetrans is not (3 or 4) || sk.PacketsOut == 0 || !sk.SackOk || sk.CaState is not (TcpCaState.Open or TcpCaState.Cwr))
             return false;
-        var timeout = sk.SrttUs > 0
-            ? Duration.FromMicroseconds(sk.SrttUs >> 2) + (sk.PacketsOut == 1 ? RtoMin : TimeoutMin)
+        var timeout = sk.Rtt.HasSample
+            ? Duration.FromMicroseconds(sk.Rtt.ScaledSrttUs >> 2) + (sk.PacketsOut == 1 ? RtoMin : TimeoutMin)
             : InitialRto;
-        var rtoDelta = advancingRto ? sk.Rto
-            : sk.WriteQueue.Peek() is { } head ? new Instant(head.Cb.SentAtNs) + sk.Rto - Now : sk.Rto;
+        var rtoDelta = advancingRto ? sk.Rtt.Rto
+            : sk.WriteQueue.Peek() is { } head ? head.Cb.SentAt + sk.Rtt.Rto - Now : sk.Rtt.Rto;
         if (rtoDelta > Duration.Zero && rtoDelta < timeout) timeout = rtoDelta;
-        sk.ProbeArmed = true;
+        sk.PendingTimer = TcpXmitTimer.LossProbe;
         _clock.Arm(sk.RetransmitTimer, Now + timeout);
         return true;
     }
@@ -45,7 +45,7 @@ public sealed partial class TcpProtocol
     private void SendLossProbe(TcpSock sk)
     {
         int mss = sk.MssCache;
-        if (sk.TlpHighSeq == 0)
+        if (sk.TlpHighSeq == default)
         {
             bool sent = false;
             sk.TlpRetrans = false;
@@ -84,15 +84,15 @@ public sealed partial class TcpProtocol
     /// was really lost — reduce cwnd once (CWR to ssthresh); otherwise the episode just ends.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_process_tlp_ack()</remarks>
-    private static void ProcessTlpAck(TcpSock sk, uint ack, bool advanced)
+    private static void ProcessTlpAck(TcpSock sk, TcpSeq ack, bool advanced)
     {
-        if (sk.TlpHighSeq == 0 || Before(ack, sk.TlpHighSeq)) return;
-        if (sk.TlpRetrans && After(ack, sk.TlpHighSeq))
+        if (sk.TlpHighSeq == default || ack < sk.TlpHighSeq) return;
+        if (sk.TlpRetrans && ack > sk.TlpHighSeq)
         {
-            sk.SndSsthresh = CubicSsthresh(sk);
+            sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
             sk.SndCwnd = Math.Min(sk.SndCwnd, sk.SndSsthresh);
         }
         else if (sk.TlpRetrans && advanced) return;
-        sk.TlpHighSeq = 0;
+        sk.TlpHighSeq = default;
     }
 }

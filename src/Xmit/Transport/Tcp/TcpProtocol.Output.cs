@@ -8,9 +8,7 @@ namespace Xmit.Transport.Tcp;
 
 public sealed partial class TcpProtocol
 {
-    /// <summary>nonagle bits: TCP_NAGLE_OFF (TCP_NODELAY), TCP_NAGLE_CORK (TCP_CORK), TCP_NAGLE_PUSH (send now).</summary>
-    internal const int NagleOff = 1, NagleCork = 2, NaglePush = 4;
-    private const byte SackedLost = 1, SackedRetrans = 2;
+    internal const NagleMode NagleOff = NagleMode.Off, NagleCork = NagleMode.Cork, NaglePush = NagleMode.Push;
 
     /// <summary>
     /// tcp_sendmsg(): copy <paramref name="data"/> into skbs of the size goal at the tail of the write queue and
@@ -127,10 +125,10 @@ public sealed partial class TcpProtocol
     {
         if (on)
         {
-            sk.PingPong = false;
-            if (sk.AckPending && sk.State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait) SendAck(sk);
+            sk.Delack.PingPong = false;
+            if (sk.Delack.Pending && sk.State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait) SendAck(sk);
         }
-        else sk.PingPong = true;
+        else sk.Delack.PingPong = true;
         return 0;
     }
 
@@ -172,7 +170,7 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: include/net/tcp.h tcp_skb_can_collapse_to()</remarks>
     private static bool CanCollapseTo(SkBuff skb) => (skb.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && (skb.Cb.Flags & EorFlag) == 0;
 
-    private static bool ForcedPush(TcpSock sk) => After(sk.WriteSeq, sk.PushedSeq + (sk.MaxWindow >> 1));
+    private static bool ForcedPush(TcpSock sk) => sk.WriteSeq > sk.PushedSeq + (sk.MaxWindow >> 1);
 
     private static void MarkPush(TcpSock sk, SkBuff skb)
     {
@@ -182,7 +180,7 @@ public sealed partial class TcpProtocol
 
     /// <summary>tcp_push(): PSH on the tail (unless MSG_MORE), autocorking while earlier data is still in the host, then tcp_write_xmit.</summary>
     /// <remarks>Linux: net/ipv4/tcp.c tcp_push(), tcp_should_autocork()</remarks>
-    private void Push(TcpSock sk, MsgFlags flags, int mss, int nonagle, int sizeGoal)
+    private void Push(TcpSock sk, MsgFlags flags, int mss, NagleMode nonagle, int sizeGoal)
     {
         var tail = sk.WriteQueue.PeekTail();
         if (tail is null || sk.SendHead is null) return;
@@ -195,14 +193,17 @@ public sealed partial class TcpProtocol
 
     /// <summary>__tcp_push_pending_frames(): write what may be sent; arm the probe timer if nothing is in flight.</summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c __tcp_push_pending_frames(); include/net/tcp.h tcp_check_probe_timer()</remarks>
-    internal void PushPendingFrames(TcpSock sk, int mss, int nonagle)
+    internal void PushPendingFrames(TcpSock sk, int mss, NagleMode nonagle)
     {
         if (sk.State == TcpState.Close || sk.SendHead is null) return;
         WriteXmit(sk, mss, nonagle, pushOne: false);
         // tcp_check_probe_timer(): data queued but nothing in flight to clock it out (the qdisc dropped it):
         // try again later. Zero-window probes themselves are not modelled.
         if (sk.PacketsOut == 0 && sk.SendHead is not null && !sk.RetransmitTimer.IsArmed)
+        {
+            sk.PendingTimer = TcpXmitTimer.Probe0;
             _clock.Arm(sk.RetransmitTimer, Now + ResourceProbeInterval);
+        }
     }
 
     /// <summary>TCP_RESOURCE_PROBE_INTERVAL: the retry pace when local congestion dropped what TCP sent.</summary>
@@ -250,7 +251,7 @@ public sealed partial class TcpProtocol
     /// (tcp_mss_split_point / tso_fragment) and to the TSO autosize. Then tcp_cwnd_validate.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_write_xmit(), tcp_cwnd_test(), tcp_snd_wnd_test(), tcp_nagle_test(), tcp_tso_should_defer(), tcp_mss_split_point(), tcp_cwnd_validate()</remarks>
-    internal bool WriteXmit(TcpSock sk, int mss, int nonagle, bool pushOne, bool lossProbe = false)
+    internal bool WriteXmit(TcpSock sk, int mss, NagleMode nonagle, bool pushOne, bool lossProbe = false)
     {
         int sent = 0;
         bool cwndLimited = false;
@@ -304,28 +305,28 @@ public sealed partial class TcpProtocol
         return Math.Min(half, cwnd - inFlight);
     }
 
-    private static uint WndEnd(TcpSock sk) => sk.SndUna + sk.SndWnd;
+    private static TcpSeq WndEnd(TcpSock sk) => sk.SndUna + sk.SndWnd;
 
     private static bool SndWndTest(TcpSock sk, SkBuff skb, int mss)
     {
-        uint end = skb.Cb.EndSeq;
+        var end = skb.Cb.EndSeq;
         if (skb.Len > mss) end = skb.Cb.Seq + (uint)mss;
-        return !After(end, WndEnd(sk));
+        return end <= WndEnd(sk);
     }
 
     /// <summary>tcp_nagle_check(): hold a partial segment when corked, or (Minshall) while a small segment is unacknowledged.</summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_nagle_check(), tcp_minshall_check()</remarks>
-    private static bool NagleCheck(bool partial, TcpSock sk, int nonagle) =>
-        partial && ((nonagle & NagleCork) != 0 || (nonagle == 0 && sk.PacketsOut > 0 && After(sk.SndSml, sk.SndUna) && !After(sk.SndSml, sk.SndNxt)));
+    private static bool NagleCheck(bool partial, TcpSock sk, NagleMode nonagle) =>
+        partial && ((nonagle & NagleCork) != 0 || (nonagle == NagleMode.On && sk.PacketsOut > 0 && sk.SndSml > sk.SndUna && sk.SndSml <= sk.SndNxt));
 
-    private static bool NagleTest(TcpSock sk, SkBuff skb, int mss, int nonagle)
+    private static bool NagleTest(TcpSock sk, SkBuff skb, int mss, NagleMode nonagle)
     {
         if ((nonagle & NaglePush) != 0) return true;
         if ((skb.Cb.TcpFlags & TcpFlags.Fin) != 0) return true;
         return !NagleCheck(skb.Len < mss, sk, nonagle);
     }
 
-    private static int MssSplitPoint(TcpSock sk, SkBuff skb, int mss, int maxSegs, int nonagle)
+    private static int MssSplitPoint(TcpSock sk, SkBuff skb, int mss, int maxSegs, NagleMode nonagle)
     {
         uint window = WndEnd(sk) - skb.Cb.Seq;
         int maxLen = mss * maxSegs;
@@ -344,7 +345,7 @@ public sealed partial class TcpProtocol
     private int TsoSegs(TcpSock sk, int mss)
     {
         ulong bytes = sk.PacingRate == ulong.MaxValue ? 65536 : sk.PacingRate >> 10;
-        long minRttUs = sk.SrttUs > 0 ? sk.SrttUs >> 3 : 0;
+        long minRttUs = sk.Rtt.HasSample ? sk.Rtt.SrttUs : 0;
         long r = minRttUs >> 9; // tcp_tso_rtt_log = 9
         if (r < 32) bytes += (ulong)(65536 >> (int)r);
         bytes = Math.Min(bytes, 65536);
@@ -376,8 +377,8 @@ public sealed partial class TcpProtocol
         else if (limit > 3 * (uint)sk.MssCache) return false;
         var head = sk.WriteQueue.Peek();
         if (head is null || head == sk.SendHead) return false;
-        long delta = Now.Nanoseconds - head.Cb.SentAtNs;
-        if (delta < (sk.SrttUs >> 4) * 1000) return false;
+        long delta = (Now - head.Cb.SentAt).Nanoseconds;
+        if (delta < (sk.Rtt.ScaledSrttUs >> 4) * 1000) return false;
         if (congWin < sendWin && congWin <= skb.Len) cwndLimited = true;
         return true;
     }
@@ -402,7 +403,7 @@ public sealed partial class TcpProtocol
         buff.Cb.TcpFlags = skb.Cb.TcpFlags;
         skb.Cb.TcpFlags = (byte)(skb.Cb.TcpFlags & ~(TcpFlags.Fin | TcpFlags.Psh));
         buff.Cb.Sacked = skb.Cb.Sacked;
-        buff.Cb.SentAtNs = skb.Cb.SentAtNs;
+        buff.Cb.SentAt = skb.Cb.SentAt;
         buff.Cb.Flags = skb.Cb.Flags; // the end of record goes with the second part (tcp_skb_fragment_eor)
         skb.Cb.Flags &= ~EorFlag;
         sk.WriteQueue.InsertAfter(skb, buff);
@@ -416,14 +417,14 @@ public sealed partial class TcpProtocol
         sk.SendHead = SkBuffQueue.NextOf(skb);
         sk.SndNxt = skb.Cb.EndSeq;
         sk.PacketsOut += (uint)Pcount(skb, mss);
-        if (priorPackets == 0 || sk.ProbeArmed || !sk.RetransmitTimer.IsArmed) RearmRto(sk);
+        if (priorPackets == 0 || sk.PendingTimer == TcpXmitTimer.LossProbe || !sk.RetransmitTimer.IsArmed) RearmRto(sk);
     }
 
     /// <summary>tcp_cwnd_validate(): remember how much of cwnd was used, for tcp_is_cwnd_limited().</summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_cwnd_validate()</remarks>
     private static void CwndValidate(TcpSock sk, bool cwndLimited)
     {
-        if (!Before(sk.SndUna, sk.CwndUsageSeq) || cwndLimited || (!sk.IsCwndLimited && sk.PacketsOut > sk.MaxPacketsOut))
+        if (sk.SndUna >= sk.CwndUsageSeq || cwndLimited || (!sk.IsCwndLimited && sk.PacketsOut > sk.MaxPacketsOut))
         {
             sk.IsCwndLimited = cwndLimited;
             sk.MaxPacketsOut = sk.PacketsOut;
@@ -450,7 +451,7 @@ public sealed partial class TcpProtocol
             skb.CopyBits(0, pkt.Put(skb.Len));
         }
         else pkt = _pool.Clone(skb);
-        if (clone) skb.Cb.SentAtNs = Now.Nanoseconds;
+        if (clone) skb.Cb.SentAt = Now;
         byte flags = skb.Cb.TcpFlags;
         bool syn = (flags & TcpFlags.Syn) != 0;
         // "Force a PSH flag on all (GSO) packets to expedite GRO flush at receiver": a multi-segment skb goes
@@ -470,7 +471,7 @@ public sealed partial class TcpProtocol
         new TcpHeaderRepr
         {
             SourcePort = sk.LocalPort, DestinationPort = sk.RemotePort, Seq = skb.Cb.Seq,
-            Ack = (flags & TcpFlags.Ack) != 0 ? sk.RcvNxt : 0, Flags = flags, Window = window,
+            Ack = (flags & TcpFlags.Ack) != 0 ? sk.RcvNxt : default, Flags = flags, Window = window,
         }.Emit(pkt.Data, optLen, sk.LocalAddress, sk.RemoteAddress);
         int mss = sk.MssCache;
         if (payload > mss)
@@ -519,14 +520,14 @@ public sealed partial class TcpProtocol
         // The most recent block first (RFC 2018), then the others; the queue is kept in sequence order.
         for (var s = sk.OutOfOrder.PeekTail(); s is not null && n < maxBlocks * 2; s = SkBuffQueue.PrevOf(s))
         {
-            uint start = s.Cb.Seq, end = s.Cb.EndSeq;
+            TcpSeq start = s.Cb.Seq, end = s.Cb.EndSeq;
             while (SkBuffQueue.PrevOf(s) is { } p && p.Cb.EndSeq == start)
             {
                 s = p;
                 start = p.Cb.Seq;
             }
-            edges[n++] = start;
-            edges[n++] = end;
+            edges[n++] = start.Value;
+            edges[n++] = end.Value;
         }
         w.SackBlocks(edges[..n]);
     }
@@ -561,30 +562,30 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_event_ack_sent()</remarks>
     private void EventAckSent(TcpSock sk, int segs)
     {
-        if (sk.QuickAcks > 0)
+        if (sk.Delack.QuickAcks > 0)
         {
-            if (segs >= sk.QuickAcks)
+            if (segs >= sk.Delack.QuickAcks)
             {
-                sk.QuickAcks = 0;
-                sk.Ato = AtoMin;
+                sk.Delack.QuickAcks = 0;
+                sk.Delack.Ato = AtoMin;
             }
-            else sk.QuickAcks -= segs;
+            else sk.Delack.QuickAcks -= segs;
         }
-        sk.AckPending = false;
-        _clock.Disarm(sk.DelackTimer);
+        sk.Delack.Pending = false;
+        _clock.Disarm(sk.Delack.Timer);
     }
 
     /// <summary>tcp_event_data_sent(): a reply within the ACK timeout of the last data received means ping-pong traffic.</summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_event_data_sent()</remarks>
     private void EventDataSent(TcpSock sk)
     {
-        if (sk.InFlight == 0) sk.Cubic.OnTransmitStart(Jiffies, (uint)(sk.LastSendTime.Nanoseconds / 1_000_000)); // CA_EVENT_TX_START
-        if (Now - sk.LastReceiveTime < sk.Ato) sk.PingPong = true;
+        if (sk.InFlight == 0) sk.CongestionOps.CwndEvent(sk, TcpCaEvent.TxStart, Jiffies);
+        if (Now - sk.Delack.LastReceived < sk.Delack.Ato) sk.Delack.PingPong = true;
         sk.LastSendTime = Now;
     }
 
     /// <summary>A header-only segment from the socket (pure ACK, RST, FIN when the queue is empty).</summary>
-    private int SendControl(TcpSock sk, byte flags, uint seq)
+    private int SendControl(TcpSock sk, byte flags, TcpSeq seq)
     {
         var skb = _pool.Alloc(MaxTcpHeader);
         skb.Reserve(MaxTcpHeader);
@@ -625,7 +626,7 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>A header-only skb for the write queue (SYN, FIN), charged like Linux's (tcp_stream_alloc_skb with no data).</summary>
-    private SkBuff NewControlSkb(uint seq, byte flags)
+    private SkBuff NewControlSkb(TcpSeq seq, byte flags)
     {
         var skb = _pool.Alloc(MaxTcpHeader);
         skb.Reserve(MaxTcpHeader);
@@ -663,7 +664,7 @@ public sealed partial class TcpProtocol
     private void SendResetFor(Ipv4Address local, Ipv4Address remote, TcpSegment seg)
     {
         if ((seg.Flags & TcpFlags.Rst) != 0) return;
-        uint seq = 0, ack = 0;
+        TcpSeq seq = default, ack = default;
         byte flags = TcpFlags.Rst;
         if ((seg.Flags & TcpFlags.Ack) != 0) seq = seg.Ack;
         else

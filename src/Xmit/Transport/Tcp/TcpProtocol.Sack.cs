@@ -6,8 +6,6 @@ namespace Xmit.Transport.Tcp;
 
 public sealed partial class TcpProtocol
 {
-    private const byte SackedAcked = 4;
-
     /// <summary>
     /// tcp_sacktag_write_queue(): mark the sent skbs the peer's SACK blocks cover (cutting TSO skbs at MSS
     /// boundaries inside a block), move them out of lost / retransmitted, and note for RACK the most recently
@@ -18,61 +16,62 @@ public sealed partial class TcpProtocol
     {
         uint newly = 0;
         int mss = sk.MssCache;
-        uint priorFack = HighestSackSeq(sk);
-        uint reord = sk.SndNxt;
+        var priorFack = HighestSackSeq(sk);
+        var reord = sk.SndNxt;
         for (int b = 0; b < opt.SackBlockCount; b++)
         {
-            var (start, end) = opt.Sack(b);
-            if (!Before(start, end) || !After(end, sk.SndUna) || After(end, sk.SndNxt)) continue; // old, D-SACK or bogus
+            var (startValue, endValue) = opt.Sack(b);
+            TcpSeq start = new(startValue), end = new(endValue);
+            if (start >= end || end <= sk.SndUna || end > sk.SndNxt) continue; // old, D-SACK or bogus
             for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
             {
-                if (!After(s.Cb.EndSeq, start)) continue;
-                if (!Before(s.Cb.Seq, end)) break;
-                if ((s.Cb.Sacked & SackedAcked) != 0) continue;
+                if (s.Cb.EndSeq <= start) continue;
+                if (s.Cb.Seq >= end) break;
+                if ((s.Cb.Sacked & TcpSacked.Acked) != 0) continue;
                 // A block covering part of a TSO skb: cut at the block's edges when they fall on MSS boundaries.
-                if (Before(s.Cb.Seq, start))
+                if (s.Cb.Seq < start)
                 {
                     int head = (int)(start - s.Cb.Seq);
                     if (head % mss != 0) continue;
                     Fragment(sk, s, head);
                     continue; // the next skb starts at the block
                 }
-                if (After(s.Cb.EndSeq, end))
+                if (s.Cb.EndSeq > end)
                 {
                     int inside = (int)(end - s.Cb.Seq);
                     if (inside % mss != 0) continue;
                     Fragment(sk, s, inside);
                 }
                 uint pc = (uint)Pcount(s, mss);
-                if ((s.Cb.Sacked & SackedLost) != 0) sk.LostOut -= Math.Min(sk.LostOut, pc);
-                if ((s.Cb.Sacked & SackedRetrans) != 0) sk.RetransOut -= Math.Min(sk.RetransOut, pc);
+                if ((s.Cb.Sacked & TcpSacked.Lost) != 0) sk.LostOut -= Math.Min(sk.LostOut, pc);
+                if ((s.Cb.Sacked & TcpSacked.Retrans) != 0) sk.RetransOut -= Math.Min(sk.RetransOut, pc);
                 // A never-retransmitted segment SACKed below the highest SACK arrived out of order (tcp_sacktag_one).
-                if ((s.Cb.Sacked & SackedRetrans) == 0 && Before(s.Cb.Seq, priorFack) && Before(s.Cb.Seq, reord)) reord = s.Cb.Seq;
+                if ((s.Cb.Sacked & TcpSacked.Retrans) == 0 && s.Cb.Seq < priorFack && s.Cb.Seq < reord) reord = s.Cb.Seq;
                 RackAdvance(sk, s);
-                s.Cb.Sacked = SackedAcked;
+                s.Cb.Sacked = TcpSacked.Acked;
                 sk.SackedOut += pc;
                 sk.Delivered += pc;
                 newly += pc;
-                if (After(s.Cb.EndSeq, sk.HighestSackEnd) || sk.HighestSackEnd == 0) sk.HighestSackEnd = s.Cb.EndSeq;
+                if (s.Cb.EndSeq > sk.HighestSackEnd || sk.HighestSackEnd == default) sk.HighestSackEnd = s.Cb.EndSeq;
             }
         }
-        if (Before(reord, priorFack)) CheckSackReordering(sk, reord, HighestSackSeq(sk));
+        if (reord < priorFack) CheckSackReordering(sk, reord, HighestSackSeq(sk));
         return newly;
     }
 
     /// <summary>tcp_highest_sack_seq(): the end of the highest SACKed data, or snd_una when none is SACKed.</summary>
     /// <remarks>Linux: include/net/tcp.h tcp_highest_sack_seq()</remarks>
-    private static uint HighestSackSeq(TcpSock sk) =>
-        sk.SackedOut > 0 && sk.HighestSackEnd != 0 && After(sk.HighestSackEnd, sk.SndUna) ? sk.HighestSackEnd : sk.SndUna;
+    private static TcpSeq HighestSackSeq(TcpSock sk) =>
+        sk.SackedOut > 0 && sk.HighestSackEnd != default && sk.HighestSackEnd > sk.SndUna ? sk.HighestSackEnd : sk.SndUna;
 
     /// <summary>
     /// tcp_check_sack_reordering(): a segment delivered below the highest SACK shows the path reorders by
     /// (fack − seq) bytes; the reordering degree grows to that many segments (at most tcp_max_reordering, 300).
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_check_sack_reordering()</remarks>
-    private static void CheckSackReordering(TcpSock sk, uint lowSeq, uint fack)
+    private static void CheckSackReordering(TcpSock sk, TcpSeq lowSeq, TcpSeq fack)
     {
-        if (!Before(lowSeq, fack)) return;
+        if (lowSeq >= fack) return;
         uint metric = fack - lowSeq;
         uint mss = (uint)sk.MssCache;
         if (metric > sk.Reordering * mss) sk.Reordering = Math.Min((metric + mss - 1) / mss, 300u);
@@ -83,15 +82,15 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_recovery.c tcp_rack_advance()</remarks>
     private void RackAdvance(TcpSock sk, SkBuff skb)
     {
-        long sent = skb.Cb.SentAtNs;
-        long rttUs = (Now.Nanoseconds - sent) / 1000;
+        var sent = skb.Cb.SentAt;
+        long rttUs = (Now - sent).Nanoseconds / 1000;
         // A retransmission acknowledged sooner than min_rtt could be the original's ACK: ignore it.
-        if ((skb.Cb.Sacked & SackedRetrans) != 0 && rttUs < sk.MinRttUs) return;
-        sk.RackRttUs = rttUs;
-        if (sent > sk.RackSentNs || (sent == sk.RackSentNs && After(skb.Cb.EndSeq, sk.RackEndSeq)))
+        if ((skb.Cb.Sacked & TcpSacked.Retrans) != 0 && rttUs < sk.Rtt.MinRttUs) return;
+        sk.Rack.RttUs = rttUs;
+        if (sent > sk.Rack.SentAt || (sent == sk.Rack.SentAt && skb.Cb.EndSeq > sk.Rack.EndSeq))
         {
-            sk.RackSentNs = sent;
-            sk.RackEndSeq = skb.Cb.EndSeq;
+            sk.Rack.SentAt = sent;
+            sk.Rack.EndSeq = skb.Cb.EndSeq;
         }
     }
 
@@ -103,24 +102,24 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_recovery.c tcp_rack_detect_loss(), tcp_rack_reo_wnd(), tcp_rack_mark_lost()</remarks>
     private uint RackDetectLoss(TcpSock sk)
     {
-        if (sk.RackSentNs == 0) return 0;
+        if (!sk.Rack.HasSample) return 0;
         long reoWndUs = sk.ReordSeen == 0 && (sk.CaState >= TcpCaState.Recovery || sk.SackedOut >= sk.Reordering)
-            ? 0 : Math.Min(sk.MinRttUs / 4, sk.SrttUs >> 3);
+            ? 0 : Math.Min(sk.Rtt.MinRttUs / 4, sk.Rtt.SrttUs);
         long timeoutUs = 0;
         uint newlyLost = 0;
         int mss = sk.MssCache;
         for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
         {
-            if ((s.Cb.Sacked & SackedAcked) != 0) continue;
-            if ((s.Cb.Sacked & SackedLost) != 0 && (s.Cb.Sacked & SackedRetrans) == 0) continue;
-            bool sentBefore = s.Cb.SentAtNs < sk.RackSentNs || (s.Cb.SentAtNs == sk.RackSentNs && Before(s.Cb.EndSeq, sk.RackEndSeq));
+            if ((s.Cb.Sacked & TcpSacked.Acked) != 0) continue;
+            if ((s.Cb.Sacked & TcpSacked.Lost) != 0 && (s.Cb.Sacked & TcpSacked.Retrans) == 0) continue;
+            bool sentBefore = s.Cb.SentAt < sk.Rack.SentAt || (s.Cb.SentAt == sk.Rack.SentAt && s.Cb.EndSeq < sk.Rack.EndSeq);
             if (!sentBefore) continue;
-            long remainingUs = (s.Cb.SentAtNs - Now.Nanoseconds) / 1000 + sk.RackRttUs + reoWndUs;
+            long remainingUs = (s.Cb.SentAt - Now).Nanoseconds / 1000 + sk.Rack.RttUs + reoWndUs;
             if (remainingUs <= 0)
             {
                 uint pc = (uint)Pcount(s, mss);
-                if ((s.Cb.Sacked & SackedRetrans) != 0) sk.RetransOut -= Math.Min(sk.RetransOut, pc);
-                s.Cb.Sacked = SackedLost;
+                if ((s.Cb.Sacked & TcpSacked.Retrans) != 0) sk.RetransOut -= Math.Min(sk.RetransOut, pc);
+                s.Cb.Sacked = TcpSacked.Lost;
                 sk.LostOut += pc;
                 newlyLost += pc;
             }
@@ -129,8 +128,7 @@ public sealed partial class TcpProtocol
         if (timeoutUs > 0)
         {
             // tcp_rack_mark_lost(): the wait, rounded up to jiffies, plus TCP_TIMEOUT_MIN.
-            sk.ReoArmed = true;
-            sk.ProbeArmed = false;
+            sk.PendingTimer = TcpXmitTimer.ReorderTimeout;
             long ms = (timeoutUs + 999) / 1000;
             _clock.Arm(sk.RetransmitTimer, Now + Duration.FromMilliseconds(ms) + TimeoutMin);
         }
@@ -151,7 +149,7 @@ public sealed partial class TcpProtocol
             }
             RetransmitQueue(sk);
         }
-        if (!sk.ReoArmed) RearmRto(sk);
+        if (sk.PendingTimer != TcpXmitTimer.ReorderTimeout) RearmRto(sk);
     }
 
     /// <summary>tcp_enter_recovery() / tcp_init_cwnd_reduction(): ssthresh from CUBIC, PRR counters start.</summary>
@@ -159,12 +157,12 @@ public sealed partial class TcpProtocol
     private void EnterRecovery(TcpSock sk)
     {
         sk.PriorCwnd = sk.SndCwnd;
-        sk.SndSsthresh = CubicSsthresh(sk);
+        sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
         sk.PrrDelivered = 0;
         sk.PrrOut = 0;
         sk.CaState = TcpCaState.Recovery;
         sk.HighSeq = sk.SndNxt;
-        sk.TlpHighSeq = 0;
+        sk.TlpHighSeq = default;
         Mib.FastRetrans++;
     }
 
@@ -200,7 +198,7 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_fastretrans_alert(), tcp_end_cwnd_reduction(), tcp_try_to_open()</remarks>
     private void SackCongestionState(TcpSock sk, uint acked, uint newlySacked, uint newlyLost)
     {
-        if (sk.CaState == TcpCaState.Recovery && !Before(sk.SndUna, sk.HighSeq))
+        if (sk.CaState == TcpCaState.Recovery && sk.SndUna >= sk.HighSeq)
         {
             if (sk.SndSsthresh < InfiniteSsthresh) sk.SndCwnd = sk.SndSsthresh;
             sk.CaState = TcpCaState.Open;

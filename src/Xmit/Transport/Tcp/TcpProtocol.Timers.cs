@@ -14,17 +14,17 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rearm_rto()</remarks>
     internal void RearmRto(TcpSock sk)
     {
-        bool wasProbe = sk.ProbeArmed || sk.ReoArmed;
-        sk.ProbeArmed = false;
-        sk.ReoArmed = false;
+        bool wasProbe = sk.PendingTimer is TcpXmitTimer.LossProbe or TcpXmitTimer.ReorderTimeout;
         if (sk.PacketsOut == 0)
         {
+            sk.PendingTimer = TcpXmitTimer.None;
             _clock.Disarm(sk.RetransmitTimer);
             return;
         }
-        var when = Now + sk.Rto;
+        sk.PendingTimer = TcpXmitTimer.Retransmit;
+        var when = Now + sk.Rtt.Rto;
         if (wasProbe && sk.WriteQueue.Peek() is { } head && (head.Cb.TcpFlags & TcpFlags.Syn) == 0)
-            when = Instant.Max(new Instant(head.Cb.SentAtNs) + sk.Rto, Now + Duration.FromMicroseconds(1));
+            when = Instant.Max(head.Cb.SentAt + sk.Rtt.Rto, Now + Duration.FromMicroseconds(1));
         _clock.Arm(sk.RetransmitTimer, when);
     }
 
@@ -36,15 +36,15 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_retransmit_timer(), tcp_write_timeout(); net/ipv4/tcp_input.c tcp_enter_loss()</remarks>
     internal void OnRetransmitTimer(TcpSock sk)
     {
-        if (sk.ProbeArmed)
+        var pending = sk.PendingTimer;
+        sk.PendingTimer = TcpXmitTimer.None;
+        if (pending == TcpXmitTimer.LossProbe)
         {
-            sk.ProbeArmed = false;
             SendLossProbe(sk);
             return;
         }
-        if (sk.ReoArmed)
+        if (pending == TcpXmitTimer.ReorderTimeout)
         {
-            sk.ReoArmed = false;
             OnReorderTimeout(sk);
             return;
         }
@@ -69,8 +69,9 @@ public sealed partial class TcpProtocol
         RetransmitSkb(sk, head);
         sk.Retransmits++;
         sk.Backoff++;
-        sk.Rto = Duration.Min(sk.Rto * 2, RtoMax);
-        _clock.Arm(sk.RetransmitTimer, Now + sk.Rto);
+        sk.Rtt.Backoff();
+        sk.PendingTimer = TcpXmitTimer.Retransmit;
+        _clock.Arm(sk.RetransmitTimer, Now + sk.Rtt.Rto);
     }
 
     /// <summary>tcp_enter_loss(): ssthresh from the congestion control, cwnd 1, all outstanding segments lost.</summary>
@@ -80,29 +81,32 @@ public sealed partial class TcpProtocol
         if (sk.CaState < TcpCaState.Loss || sk.Backoff == 0)
         {
             sk.PriorCwnd = sk.SndCwnd;
-            sk.SndSsthresh = CubicSsthresh(sk);
+            sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
         }
         sk.SndCwnd = 1;
         sk.SndCwndCnt = 0;
-        sk.CaState = TcpCaState.Loss;
-        sk.Cubic.Reset(); // cubictcp_state(TCP_CA_Loss): bictcp_reset
+        SetCaState(sk, TcpCaState.Loss);
         sk.HighSeq = sk.SndNxt;
-        sk.TlpHighSeq = 0; // an RTO ends the probe's episode
+        sk.TlpHighSeq = default; // an RTO ends the probe's episode
         sk.DupAcks = 0;
         sk.LostOut = 0;
         sk.RetransOut = 0;
         if (!sk.SackOk) sk.SackedOut = 0; // Reno's counted duplicate ACKs; SACKed segments stay SACKed
         for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
         {
-            if ((s.Cb.Sacked & SackedAcked) != 0) continue;
-            s.Cb.Sacked = SackedLost;
+            if ((s.Cb.Sacked & TcpSacked.Acked) != 0) continue;
+            s.Cb.Sacked = TcpSacked.Lost;
             sk.LostOut += (uint)Pcount(s, sk.MssCache);
         }
     }
 
-    /// <summary>CUBIC's ssthresh on loss: cwnd × β (717/1024), at least 2; W_max remembered for the next curve.</summary>
-    /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_recalc_ssthresh()</remarks>
-    private static uint CubicSsthresh(TcpSock sk) => sk.Cubic.RecalcSsthresh(sk.SndCwnd);
+    /// <summary>tcp_set_ca_state(): tell the congestion control, then move.</summary>
+    /// <remarks>Linux: include/net/tcp.h tcp_set_ca_state()</remarks>
+    private static void SetCaState(TcpSock sk, TcpCaState state)
+    {
+        sk.CongestionOps.SetState(sk, state);
+        sk.CaState = state;
+    }
 
     /// <summary>
     /// tcp_retransmit_skb(): resend a queued skb, cut to <paramref name="segs"/> segments (one for the RTO and
@@ -116,8 +120,8 @@ public sealed partial class TcpProtocol
         // The pieces of a sent skb add up to the segments already counted in flight.
         if (skb.Len > len && (skb.Cb.TcpFlags & TcpFlags.Syn) == 0) Fragment(sk, skb, len);
         if (TransmitSkb(sk, skb, clone: true) < 0) return false; // not sent (local congestion): stays unmarked
-        if ((skb.Cb.Sacked & SackedRetrans) == 0) sk.RetransOut += (uint)Pcount(skb, mss);
-        skb.Cb.Sacked |= SackedRetrans;
+        if ((skb.Cb.Sacked & TcpSacked.Retrans) == 0) sk.RetransOut += (uint)Pcount(skb, mss);
+        skb.Cb.Sacked |= TcpSacked.Retrans;
         Mib.RetransSegs += Pcount(skb, mss);
         return true;
     }
@@ -129,7 +133,7 @@ public sealed partial class TcpProtocol
         for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
         {
             if (sk.InFlight >= sk.SndCwnd) break;
-            if ((s.Cb.Sacked & (SackedLost | SackedRetrans | SackedAcked)) != SackedLost) continue;
+            if ((s.Cb.Sacked & (TcpSacked.Lost | TcpSacked.Retrans | TcpSacked.Acked)) != TcpSacked.Lost) continue;
             if (!RetransmitSkb(sk, s, (int)(sk.SndCwnd - sk.InFlight))) break;
             if (sk.CaState == TcpCaState.Recovery) sk.PrrOut += (uint)Pcount(s, sk.MssCache);
             if (s == sk.WriteQueue.Peek()) RearmRto(sk);
@@ -140,12 +144,12 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_delack_timer_handler()</remarks>
     internal void OnDelackTimer(TcpSock sk)
     {
-        if (!sk.AckPending || sk.State is TcpState.Close or TcpState.Listen) return;
-        if (!sk.PingPong) sk.Ato = Duration.Min(sk.Ato * 2, sk.Rto);
+        if (!sk.Delack.Pending || sk.State is TcpState.Close or TcpState.Listen) return;
+        if (!sk.Delack.PingPong) sk.Delack.Ato = Duration.Min(sk.Delack.Ato * 2, sk.Rtt.Rto);
         else
         {
-            sk.PingPong = false;
-            sk.Ato = AtoMin;
+            sk.Delack.PingPong = false;
+            sk.Delack.Ato = AtoMin;
         }
         Mib.DelayedAcks++;
         SendAck(sk);
@@ -163,28 +167,28 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_send_delayed_ack()</remarks>
     private void SendDelayedAck(TcpSock sk)
     {
-        var ato = sk.Ato;
+        var ato = sk.Delack.Ato;
         if (ato > AtoMin)
         {
-            var max = sk.PingPong ? DelackMax : Duration.FromMilliseconds(500);
-            if (sk.SrttUs > 0)
+            var max = sk.Delack.PingPong ? DelackMax : Duration.FromMilliseconds(500);
+            if (sk.Rtt.HasSample)
             {
-                var rtt = Duration.Max(Duration.FromMicroseconds(sk.SrttUs >> 3), AtoMin);
+                var rtt = Duration.Max(Duration.FromMicroseconds(sk.Rtt.SrttUs), AtoMin);
                 if (rtt < max) max = rtt;
             }
             ato = Duration.Min(ato, max);
         }
         var timeout = Now + ato;
-        if (sk.AckPending && sk.DelackTimer.IsArmed)
+        if (sk.Delack.Pending && sk.Delack.Timer.IsArmed)
         {
-            if (sk.DelackTimer.Expires <= Now + ato / 4)
+            if (sk.Delack.Timer.Expires <= Now + ato / 4)
             {
                 SendAck(sk);
                 return;
             }
-            if (timeout > sk.DelackTimer.Expires) timeout = sk.DelackTimer.Expires;
+            if (timeout > sk.Delack.Timer.Expires) timeout = sk.Delack.Timer.Expires;
         }
-        sk.AckPending = true;
-        _clock.Arm(sk.DelackTimer, timeout);
+        sk.Delack.Pending = true;
+        _clock.Arm(sk.Delack.Timer, timeout);
     }
 }

@@ -56,14 +56,15 @@ public sealed partial class TcpProtocol : IIpProtocol
     public TcpMib Mib { get; } = new();
     private Instant Now => _clock.Now;
 
-    internal static bool Before(uint a, uint b) => (int)(a - b) < 0;
-    internal static bool After(uint a, uint b) => (int)(b - a) < 0;
-
     /// <summary>socket(AF_INET, SOCK_STREAM, 0): buffers from tcp_wmem[1] / tcp_rmem[1].</summary>
     /// <remarks>Linux: net/ipv4/tcp.c tcp_init_sock()</remarks>
     public TcpSock Create()
     {
-        var sk = new TcpSock(this, _clock, Sysctls.TcpWmem.Default, Sysctls.TcpRmem.Default) { DefaultTtl = (byte)Sysctls.IpDefaultTtl };
+        var sk = new TcpSock(this, _clock, Sysctls.TcpWmem.Default, Sysctls.TcpRmem.Default)
+        {
+            DefaultTtl = (byte)Sysctls.IpDefaultTtl,
+            CongestionOps = TcpCongestion.Create(Sysctls.TcpCongestionControl) ?? new Cubic(),
+        };
         _sockets.Add(sk);
         return sk;
     }
@@ -164,7 +165,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         sk.RemoteAddress = address;
         sk.RemotePort = port;
         sk.InetId = (ushort)_random.NextUInt32(0x10000);
-        sk.Iss = _random.NextUInt32();
+        sk.Iss = new TcpSeq(_random.NextUInt32());
         InitConnection(sk, route.EffectiveMtu);
         sk.RcvWscale = ChooseWscale(sk);
         sk.State = TcpState.SynSent;
@@ -186,7 +187,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         sk.RcvSsthresh = sk.RcvWnd;
         sk.SndCwnd = 10;
         sk.SndSsthresh = InfiniteSsthresh;
-        sk.Rto = InitialRto;
+        sk.Rtt.Rto = InitialRto;
         sk.Reordering = (uint)Sysctls.TcpReordering;
     }
 
@@ -331,9 +332,9 @@ public sealed partial class TcpProtocol : IIpProtocol
     private void StopTimers(TcpSock sk)
     {
         _clock.Disarm(sk.RetransmitTimer);
-        _clock.Disarm(sk.DelackTimer);
+        _clock.Disarm(sk.Delack.Timer);
         _clock.Disarm(sk.TimeWaitTimer);
-        sk.AckPending = false;
+        sk.Delack.Pending = false;
     }
 
     private void Destroy(TcpSock sk)

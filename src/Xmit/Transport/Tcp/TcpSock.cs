@@ -1,6 +1,7 @@
 using Xmit.Buffers;
 using Xmit.Network.Ipv4;
 using Xmit.Time;
+using Xmit.Wire;
 
 namespace Xmit.Transport.Tcp;
 
@@ -13,9 +14,10 @@ public enum TcpState : byte
 
 /// <summary>
 /// A TCP socket's kernel side: the sequence space (snd_una / snd_nxt / write_seq, rcv_nxt / copied_seq),
-/// windows and scaling, negotiated options, congestion state, RTT estimator and timers, the write queue
-/// (sent-but-unacked skbs followed by unsent ones, from <see cref="SendHead"/>) and the receive queues.
-/// Field names follow struct tcp_sock so the code reads next to the kernel's.
+/// windows and scaling, negotiated options and congestion state; the RTT estimator, delayed-ACK state,
+/// RACK state and congestion control as components of their own; the write queue (sent-but-unacked skbs
+/// followed by unsent ones, from <see cref="SendHead"/>) and the receive queues. Field names follow struct
+/// tcp_sock so the code reads next to the kernel's.
 /// </summary>
 /// <remarks>Linux: include/linux/tcp.h struct tcp_sock; include/net/inet_connection_sock.h</remarks>
 public sealed class TcpSock : InetSock
@@ -24,7 +26,7 @@ public sealed class TcpSock : InetSock
     {
         Protocol = proto;
         RetransmitTimer = new Timer(clock, () => proto.OnRetransmitTimer(this), "tcp-retransmit");
-        DelackTimer = new Timer(clock, () => proto.OnDelackTimer(this), "tcp-delack");
+        Delack = new DelayedAck(new Timer(clock, () => proto.OnDelackTimer(this), "tcp-delack"));
         TimeWaitTimer = new Timer(clock, () => proto.OnTimeWaitTimer(this), "tcp-timewait");
     }
 
@@ -32,25 +34,25 @@ public sealed class TcpSock : InetSock
     public TcpState State { get; internal set; } = TcpState.Close;
 
     // ---- send sequence space ----
-    public uint Iss { get; internal set; }
-    public uint SndUna { get; internal set; }
-    public uint SndNxt { get; internal set; }
+    public TcpSeq Iss { get; internal set; }
+    public TcpSeq SndUna { get; internal set; }
+    public TcpSeq SndNxt { get; internal set; }
     /// <summary>write_seq: the sequence number after the last byte the application wrote.</summary>
-    public uint WriteSeq { get; internal set; }
+    public TcpSeq WriteSeq { get; internal set; }
     /// <summary>pushed_seq: the last sequence number marked PSH.</summary>
-    internal uint PushedSeq;
+    internal TcpSeq PushedSeq;
     /// <summary>snd_sml: end of the last small (sub-MSS) segment sent, for Minshall's Nagle.</summary>
-    internal uint SndSml;
+    internal TcpSeq SndSml;
     public uint SndWnd { get; internal set; }
-    internal uint SndWl1;
+    internal TcpSeq SndWl1;
     public uint MaxWindow { get; internal set; }
 
     // ---- receive sequence space ----
-    public uint RcvNxt { get; internal set; }
+    public TcpSeq RcvNxt { get; internal set; }
     /// <summary>copied_seq: the next byte the application will read.</summary>
-    public uint CopiedSeq { get; internal set; }
+    public TcpSeq CopiedSeq { get; internal set; }
     /// <summary>rcv_wup: rcv_nxt when the window was last announced.</summary>
-    internal uint RcvWup;
+    internal TcpSeq RcvWup;
     public uint RcvWnd { get; internal set; }
     internal uint RcvSsthresh;
 
@@ -84,63 +86,48 @@ public sealed class TcpSock : InetSock
     /// <summary>max_packets_out / is_cwnd_limited, for deciding whether cwnd may grow (tcp_is_cwnd_limited).</summary>
     internal uint MaxPacketsOut;
     internal bool IsCwndLimited;
-    internal uint CwndUsageSeq;
+    internal TcpSeq CwndUsageSeq;
     /// <summary>Duplicate ACKs in a row (the NewReno-style dupthresh count).</summary>
     internal int DupAcks;
     /// <summary>icsk_ca_state: Open, or Recovery / Loss until snd_una passes <see cref="HighSeq"/>.</summary>
     public TcpCaState CaState { get; internal set; }
-    internal uint HighSeq;
+    internal TcpSeq HighSeq;
     internal uint PriorCwnd;
-    /// <summary>The congestion control's state (CUBIC, Linux's default).</summary>
-    public Cubic Cubic { get; } = new();
+    /// <summary>The congestion control and its per-connection state (CUBIC, Linux's default, unless the sysctl says otherwise).</summary>
+    public ITcpCongestionOps CongestionOps { get; internal set; } = new Cubic();
     /// <summary>sk_pacing_rate in bytes per second (for TSO autosizing).</summary>
     public ulong PacingRate { get; internal set; } = ulong.MaxValue;
 
     // ---- RTT and timers ----
-    /// <summary>srtt_us (scaled by 8), mdev_us / mdev_max_us / rttvar_us (scaled by 4), as tcp_rtt_estimator keeps them.</summary>
-    internal long SrttUs, MdevUs, MdevMaxUs, RttvarUs;
-    internal uint RttSeq;
-    public Duration Rto { get; internal set; } = TcpProtocol.InitialRto;
+    public RttEstimator Rtt { get; } = new();
     internal int Backoff;
     internal int Retransmits;
     internal Timer RetransmitTimer { get; }
-    /// <summary>The retransmission timer is armed for a tail loss probe (ICSK_TIME_LOSS_PROBE), not an RTO.</summary>
-    internal bool ProbeArmed;
+    /// <summary>icsk_pending: what <see cref="RetransmitTimer"/> is armed for.</summary>
+    internal TcpXmitTimer PendingTimer;
     /// <summary>tlp_high_seq (0: no probe outstanding) and whether the probe was a retransmission.</summary>
-    internal uint TlpHighSeq;
+    internal TcpSeq TlpHighSeq;
     internal bool TlpRetrans;
-    /// <summary>The retransmission timer is armed for RACK's reordering window (ICSK_TIME_REO_TIMEOUT).</summary>
-    internal bool ReoArmed;
-    /// <summary>RACK: send time and end of the latest-sent delivered skb, and its RTT.</summary>
-    internal long RackSentNs, RackRttUs;
-    internal uint RackEndSeq;
-    /// <summary>min_rtt in microseconds (the smallest RTT sample; Linux windows it over 5 minutes).</summary>
-    internal long MinRttUs = long.MaxValue;
+    internal RackState Rack { get; } = new();
     /// <summary>tp->reordering: how far out of order SACKs have shown segments to arrive (starts at tcp_reordering).</summary>
     public uint Reordering { get; internal set; } = 3;
     /// <summary>reord_seen: reordering was detected (RACK then keeps its reordering window).</summary>
     public int ReordSeen { get; internal set; }
     /// <summary>The end of the highest SACKed sequence (tcp_highest_sack_seq), 0 for none.</summary>
-    internal uint HighestSackEnd;
+    internal TcpSeq HighestSackEnd;
     /// <summary>The ACK being processed acknowledged retransmitted data (FLAG_RETRANS_DATA_ACKED).</summary>
     internal bool RetransDataAcked;
     /// <summary>PRR: segments delivered and sent since recovery began.</summary>
     internal uint PrrDelivered, PrrOut;
-    internal Timer DelackTimer { get; }
     internal Timer TimeWaitTimer { get; }
     /// <summary>lsndtime: when data was last sent (for pingpong and TSO deferral).</summary>
     internal Instant LastSendTime;
     internal Instant SynSentAt;
 
-    // ---- delayed ACK (icsk_ack) ----
-    internal bool AckPending;
-    internal int QuickAcks;
-    internal bool PingPong;
-    internal Duration Ato;
-    internal Instant LastReceiveTime;
+    internal DelayedAck Delack { get; }
 
-    /// <summary>TCP_NODELAY / TCP_CORK (nonagle bits: 1 = off, 2 = cork).</summary>
-    public int NonAgle { get; internal set; }
+    /// <summary>TCP_NODELAY / TCP_CORK (the nonagle bits).</summary>
+    public NagleMode NonAgle { get; internal set; }
 
     // ---- queues ----
     /// <summary>
@@ -205,13 +192,13 @@ public sealed class TcpSock : InetSock
     public long Delivered { get; internal set; }
 
     /// <summary>When in-order data last arrived (tcpi_last_data_recv).</summary>
-    public Instant LastDataReceived => LastReceiveTime;
+    public Instant LastDataReceived => Delack.LastReceived;
 
     /// <summary>srtt in microseconds (tcpi_rtt), 0 before a sample.</summary>
-    public long SmoothedRttUs => SrttUs >> 3;
+    public long SmoothedRttUs => Rtt.SrttUs;
 
     /// <summary>rttvar in microseconds (tcpi_rttvar).</summary>
-    public long RttVarUs => MdevUs >> 2;
+    public long RttVarUs => Rtt.RttVarUs;
 
     public override string ToString() => $"tcp {LocalAddress}:{LocalPort} > {RemoteAddress}:{RemotePort} {State}";
 }
