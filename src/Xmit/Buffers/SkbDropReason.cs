@@ -31,4 +31,10 @@ public enum SkbDropReason
     TxRingFull,
     LinkLoss,
     ArpInvalid,
+    /// <summary>TCP data outside the receive window (SKB_DROP_REASON_TCP_OVERWINDOW, _ZEROWINDOW).</summary>
+    TcpOverWindow,
+    /// <summary>No receive memory for it, even after pruning (SKB_DROP_REASON_PROTO_MEM).</summary>
+    ProtoMem,
+    /// <summary>Pruned from the out-of-order queue (SKB_DROP_REASON_TCP_OFO_DROP).</summary>
+    TcpOfoDrop,
 }

@@ -22,7 +22,7 @@ public sealed class Sysctls
     public (ushort Low, ushort High) LocalPortRange { get; set; } = (32768, 60999);
 
     /// <summary>net.ipv4.tcp_rmem / tcp_wmem: min, default (a new socket's buffer) and max (autotuning cap) in bytes.</summary>
-    public (int Min, int Default, int Max) TcpRmem { get; set; } = (4096, 131072, 6291456);
+    public (int Min, int Default, int Max) TcpRmem { get; set; } = (4096, 131072, 33554432); // 6.18: tcp_rmem[2] is 32 MiB
     public (int Min, int Default, int Max) TcpWmem { get; set; } = (4096, 16384, 4194304);
     public int TcpTimestamps { get; set; } = 1;
     public int TcpSack { get; set; } = 1;

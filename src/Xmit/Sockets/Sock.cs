@@ -42,6 +42,26 @@ public abstract class Sock : ISkbOwner
     public int SndBuf { get; set; }
     public int RcvBuf { get; set; }
 
+    /// <summary>SOCK_SNDBUF_LOCK / SOCK_RCVBUF_LOCK (sk_userlocks): the application set the size, so autotuning leaves it alone.</summary>
+    public bool SndBufLocked { get; internal set; }
+    public bool RcvBufLocked { get; internal set; }
+
+    /// <summary>SO_RCVBUF: the size as <see cref="RcvBufFromUser"/> computes it, locked against autotuning.</summary>
+    /// <remarks>Linux: net/core/sock.c __sock_set_rcvbuf()</remarks>
+    public void SetRcvBufFromUser(int value, int rmemMax)
+    {
+        RcvBuf = RcvBufFromUser(value, rmemMax);
+        RcvBufLocked = true;
+    }
+
+    /// <summary>SO_SNDBUF: the size as <see cref="SndBufFromUser"/> computes it, locked against autotuning.</summary>
+    /// <remarks>Linux: net/core/sock.c sk_setsockopt() SO_SNDBUF</remarks>
+    public void SetSndBufFromUser(int value, int wmemMax)
+    {
+        SndBuf = SndBufFromUser(value, wmemMax);
+        SndBufLocked = true;
+    }
+
     /// <summary>SO_SNDTIMEO (Never = block forever).</summary>
     public Time.Duration SndTimeo { get; set; } = Time.Duration.FromNanoseconds(long.MaxValue);
 

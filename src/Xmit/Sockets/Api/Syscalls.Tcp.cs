@@ -103,11 +103,11 @@ public sealed partial class Syscalls
                 sk.ReuseAddr = value != 0;
                 return 0;
             case (SockOpt.SOL_SOCKET, SockOpt.SO_SNDBUF):
-                sk.SndBuf = Sock.SndBufFromUser(value, Host.Sysctls.WmemMax);
+                sk.SetSndBufFromUser(value, Host.Sysctls.WmemMax);
                 sk.RaiseWriteSpace();
                 return 0;
             case (SockOpt.SOL_SOCKET, SockOpt.SO_RCVBUF):
-                sk.RcvBuf = Sock.RcvBufFromUser(value, Host.Sysctls.RmemMax);
+                sk.SetRcvBufFromUser(value, Host.Sysctls.RmemMax);
                 return 0;
             case (SockOpt.SOL_SOCKET, SockOpt.SO_KEEPALIVE or SockOpt.SO_REUSEPORT):
                 return 0; // keepalive probes are not modelled; the flag alone changes nothing a script sees

@@ -202,11 +202,11 @@ public sealed partial class Syscalls(Host host)
         switch (level, name)
         {
             case (SockOpt.SOL_SOCKET, SockOpt.SO_SNDBUF):
-                sk.SndBuf = Sock.SndBufFromUser(value, Host.Sysctls.WmemMax);
+                sk.SetSndBufFromUser(value, Host.Sysctls.WmemMax);
                 sk.NotifyWriteSpace(); // "wake up sending tasks if we upped the value"
                 return 0;
             case (SockOpt.SOL_SOCKET, SockOpt.SO_RCVBUF):
-                sk.RcvBuf = Sock.RcvBufFromUser(value, Host.Sysctls.RmemMax);
+                sk.SetRcvBufFromUser(value, Host.Sysctls.RmemMax);
                 return 0;
             case (SockOpt.SOL_SOCKET, SockOpt.SO_PRIORITY):
                 sk.Priority = (uint)value;

@@ -12,9 +12,11 @@ public sealed partial class TcpProtocol
     /// <summary>
     /// tcp_data_queue(): in-order data joins the receive queue (and pulls in what the out-of-order queue now
     /// continues), a FIN moves the state on; data beyond rcv_nxt waits out of order and is ACKed at once with
-    /// SACK blocks; a duplicate is ACKed at once.
+    /// SACK blocks; a duplicate is ACKed at once. Data the window has no room for (a zero window, or beyond its
+    /// right edge) is dropped and answered with an ACK; data the receive buffer has no room for is dropped
+    /// after pruning (tcp_try_rmem_schedule).
     /// </summary>
-    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_data_queue(), tcp_ofo_queue(), tcp_fin(), tcp_event_data_recv()</remarks>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_data_queue(), tcp_data_queue_ofo(), tcp_ofo_queue(), tcp_fin(), tcp_event_data_recv()</remarks>
     private void DataQueue(TcpSock sk, SkBuff skb, TcpSeq seq, TcpSeq endSeq, bool fin)
     {
         skb.Cb.Seq = seq;
@@ -28,10 +30,31 @@ public sealed partial class TcpProtocol
             SendAck(sk);
             return;
         }
+        if ((seq > sk.RcvNxt && seq >= sk.RcvNxt + ReceiveWindow(sk)) || (seq <= sk.RcvNxt && ReceiveWindow(sk) == 0 && endSeq - sk.RcvNxt > (fin ? 1u : 0)))
+        {
+            // out_of_window: nothing of it fits the window we announced.
+            if (ReceiveWindow(sk) == 0) Mib.ZeroWindowDrop++;
+            skb.Free(SkbDropReason.TcpOverWindow);
+            EnterQuickAck(sk);
+            SendAck(sk);
+            return;
+        }
         if (seq > sk.RcvNxt)
         {
-            InsertOutOfOrder(sk, skb);
+            if (TryRmemSchedule(sk, skb)) InsertOutOfOrder(sk, skb);
+            else
+            {
+                Mib.OfoDrop++;
+                skb.Free(SkbDropReason.ProtoMem);
+            }
             SendAck(sk); // ICSK_ACK_NOW with SACK
+            return;
+        }
+        if (!sk.ReceiveQueue.IsEmpty && !TryRmemSchedule(sk, skb))
+        {
+            Mib.RcvQDrop++;
+            skb.Free(SkbDropReason.ProtoMem);
+            sk.RaiseDataReady();
             return;
         }
         // Overlap with what we have: drop the old part.
@@ -58,21 +81,48 @@ public sealed partial class TcpProtocol
         sk.RaiseDataReady();
     }
 
+    /// <summary>tcp_queue_rcv(): the skb joins the receive queue, charged to rmem once (an skb from the out-of-order queue already is).</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_queue_rcv(), tcp_ofo_queue()</remarks>
     private void QueueInOrder(TcpSock sk, SkBuff skb)
     {
         bool fin = (skb.Cb.TcpFlags & TcpFlags.Fin) != 0;
-        if (skb.Len > 0) EventDataRecv(sk, skb.Len);
         sk.RcvNxt = skb.Cb.EndSeq;
         if (skb.Len > 0 || fin)
         {
-            sk.SetOwnerR(skb);
+            if (skb.Sk != sk) sk.SetOwnerR(skb);
             sk.ReceiveQueue.Enqueue(skb);
+            if (skb.Len > 0) EventDataRecv(sk, skb);
         }
         else skb.Free(SkbDropReason.Consumed);
         if (fin) Fin(sk);
     }
 
-    private static void InsertOutOfOrder(TcpSock sk, SkBuff skb)
+    /// <summary>
+    /// tcp_try_rmem_schedule(): room for <paramref name="skb"/> while rmem is within rcvbuf; otherwise prune —
+    /// the out-of-order queue goes first (tcp_prune_ofo_queue; collapsing skbs into compact copies is not
+    /// modelled) — and fail if that did not bring rmem back under rcvbuf.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_try_rmem_schedule(), tcp_prune_queue(), tcp_prune_ofo_queue()</remarks>
+    private bool TryRmemSchedule(TcpSock sk, SkBuff skb)
+    {
+        if (sk.RmemAlloc + skb.Truesize <= sk.RcvBuf) return true;
+        Mib.PruneCalled++;
+        if (!sk.OutOfOrder.IsEmpty)
+        {
+            // tcp_prune_ofo_queue(): drop from the highest sequence down, never the data just before this skb.
+            while (sk.OutOfOrder.PeekTail() is { } tail && tail.Cb.Seq > skb.Cb.Seq && sk.RmemAlloc + skb.Truesize > sk.RcvBuf)
+            {
+                sk.OutOfOrder.Unlink(tail);
+                tail.Free(SkbDropReason.TcpOfoDrop);
+            }
+            Mib.OfoPruned++;
+        }
+        if (sk.RmemAlloc + skb.Truesize <= sk.RcvBuf) return true;
+        Mib.RcvPruned++;
+        return false;
+    }
+
+    private void InsertOutOfOrder(TcpSock sk, SkBuff skb)
     {
         SkBuff? after = null;
         for (var s = sk.OutOfOrder.PeekTail(); s is not null; s = SkBuffQueue.PrevOf(s))
@@ -90,12 +140,14 @@ public sealed partial class TcpProtocol
         }
         sk.SetOwnerR(skb);
         sk.OutOfOrder.InsertAfter(after, skb);
+        Mib.OfoQueue++;
     }
 
-    /// <summary>tcp_event_data_recv(): ACK scheduling — quick ACKs for a new flow, then ato follows the gaps between segments.</summary>
+    /// <summary>tcp_event_data_recv(): ACK scheduling — quick ACKs for a new flow, then ato follows the gaps between segments — and the window's growth.</summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_event_data_recv(), tcp_measure_rcv_mss()</remarks>
-    private void EventDataRecv(TcpSock sk, int len)
+    private void EventDataRecv(TcpSock sk, SkBuff skb)
     {
+        int len = skb.Len;
         sk.Delack.Pending = true;
         if (len >= sk.RcvMss) sk.RcvMss = Math.Min(len, sk.AdvMss); // tcp_measure_rcv_mss
         if (sk.Delack.Ato == Duration.Zero)
@@ -111,6 +163,7 @@ public sealed partial class TcpProtocol
             else if (m > sk.Rtt.Rto) IncrQuickAck(sk, MaxQuickAcks);
         }
         sk.Delack.LastReceived = Now;
+        if (len >= 128) GrowWindow(sk, skb);
     }
 
     /// <summary>tcp_incr_quickack(): about half a window of segments are ACKed at once, up to 16.</summary>
@@ -231,19 +284,24 @@ public sealed partial class TcpProtocol
     private bool WaitForData(TcpSock sk, Instant deadline) =>
         _clock.WaitUntil(() => sk.ReceiveQueue.Peek() is not null || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0 || sk.State == TcpState.Close, deadline);
 
-    /// <summary>tcp_cleanup_rbuf(): after reading, ACK a pending delayed ACK if it has waited for the reader, or announce a much larger window.</summary>
-    /// <remarks>Linux: net/ipv4/tcp.c tcp_cleanup_rbuf()</remarks>
+    /// <summary>
+    /// tcp_cleanup_rbuf(): after reading, ACK a pending delayed ACK if it has waited for the reader, or — when
+    /// what is left of the announced window is at most half the clamp — announce the window the read opened if
+    /// it is at least twice as large (the window update a stalled sender waits for).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c __tcp_cleanup_rbuf()</remarks>
     private void CleanupRbuf(TcpSock sk)
     {
         if (sk.State is not (TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)) return;
-        uint rcvWindowNow = sk.RcvWup + sk.RcvWnd - sk.RcvNxt;
-        long free = Math.Max(0, (sk.RcvBuf - sk.RmemAlloc) / 2);
-        if (free > sk.RcvSsthresh) free = sk.RcvSsthresh;
         if (sk.Delack.Pending && sk.ReceiveQueue.IsEmpty && sk.Delack.PingPong && sk.Delack.Timer.IsArmed && sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss)
         {
             SendAck(sk);
             return;
         }
-        if (2 * rcvWindowNow <= sk.RcvWnd && free >= 2 * rcvWindowNow && free - rcvWindowNow >= (1L << sk.RcvWscale)) SendAck(sk);
+        if ((sk.Shutdown & Sock.RcvShutdown) != 0) return;
+        uint rcvWindowNow = ReceiveWindow(sk);
+        if (2L * rcvWindowNow > sk.WindowClamp) return;
+        uint newWindow = SelectWindowFree(sk);
+        if (newWindow != 0 && newWindow >= 2L * rcvWindowNow) SendAck(sk);
     }
 }

@@ -70,6 +70,7 @@ public sealed partial class TcpProtocol
         {
             DefaultTtl = listener.DefaultTtl, Parent = listener, LocalAddress = destination, LocalPort = seg.DestinationPort,
             RemoteAddress = source, RemotePort = seg.SourcePort, Tos = listener.Tos, Ttl = listener.Ttl, NonAgle = listener.NonAgle,
+            SndBufLocked = listener.SndBufLocked, RcvBufLocked = listener.RcvBufLocked,
             UserMss = listener.UserMss, SndTimeo = listener.SndTimeo, RcvTimeo = listener.RcvTimeo,
             // The child runs the listener's algorithm with state of its own (tcp_assign_congestion_control).
             CongestionOps = TcpCongestion.Create(listener.CongestionOps.Name) ?? new Cubic(),
@@ -95,11 +96,17 @@ public sealed partial class TcpProtocol
         if (sk.UserMss > 0 && sk.UserMss < sk.MssClamp) sk.MssClamp = sk.UserMss;
         sk.WscaleOk = opt.WindowScale >= 0 && Sysctls.TcpWindowScaling != 0;
         sk.SndWscale = sk.WscaleOk ? (byte)opt.WindowScale : (byte)0;
-        if (sk.RcvWscale == 0 && sk.WscaleOk && sk.State != TcpState.SynSent) sk.RcvWscale = ChooseWscale(sk);
-        if (!sk.WscaleOk) sk.RcvWscale = 0;
         sk.SackOk = opt.SackPermitted && Sysctls.TcpSack != 0;
         sk.TimestampOk = opt.HasTimestamp && Sysctls.TcpTimestamps != 0;
         if (sk.TimestampOk) sk.TsRecent = opt.TsVal;
+        if (sk.State != TcpState.SynSent)
+        {
+            // tcp_openreq_init_rwin(): the SYN-ACK's window in segments of advmss less the timestamp option.
+            SelectInitialWindow(sk, FullSpace(sk), sk.AdvMss - (sk.TimestampOk ? TimestampOptionLength : 0), sk.WscaleOk);
+            sk.RcvSsthresh = sk.RcvWnd;
+        }
+        else if (!sk.WscaleOk) sk.WindowClamp = Math.Min(sk.WindowClamp, 65535u); // tcp_rcv_synsent_state_process
+        if (!sk.WscaleOk) sk.RcvWscale = 0;
         SyncMss(sk, pmtu);
         InitRcvMss(sk);
     }
@@ -140,6 +147,7 @@ public sealed partial class TcpProtocol
         var opt = TcpOptions.Parse(seg.Options, syn: true);
         sk.RcvNxt = sk.CopiedSeq = sk.RcvWup = seg.Seq + 1;
         NegotiateOptions(sk, opt, route?.EffectiveMtu ?? 1500);
+        if (sk.TimestampOk) sk.AdvMss -= TimestampOptionLength; // the option takes room from every segment
         sk.SndWnd = seg.Window;
         sk.SndWl1 = seg.Seq;
         sk.MaxWindow = sk.SndWnd;
@@ -177,6 +185,7 @@ public sealed partial class TcpProtocol
     private void InitTransfer(TcpSock sk)
     {
         sk.SndCwnd = 10;
+        InitBufferSpace(sk);
         sk.LastSendTime = Now;
         sk.Delack.LastReceived = Now; // icsk_ack.lrcvtime starts at the handshake (tcp_finish_connect)
         UpdatePacingRate(sk);
@@ -199,7 +208,7 @@ public sealed partial class TcpProtocol
         var opt = TcpOptions.Parse(seg.Options, syn: false);
 
         // tcp_sequence(): acceptable if it overlaps the receive window.
-        var wndEnd = sk.RcvNxt + sk.RcvWnd;
+        var wndEnd = sk.RcvNxt + ReceiveWindow(sk);
         bool acceptable = endSeq >= sk.RcvWup && seq <= wndEnd || (len == 0 && seq == sk.RcvNxt);
         if (!acceptable)
         {
@@ -236,6 +245,7 @@ public sealed partial class TcpProtocol
                 return;
             }
             AckSyn(sk, opt);
+            if (sk.TimestampOk) sk.AdvMss -= TimestampOptionLength;
             sk.SndWnd = (uint)seg.Window << sk.SndWscale;
             sk.SndWl1 = seq;
             sk.MaxWindow = Math.Max(sk.MaxWindow, sk.SndWnd);
@@ -323,6 +333,7 @@ public sealed partial class TcpProtocol
     {
         var ack = seg.Ack;
         var priorUna = sk.SndUna;
+        uint priorPackets = sk.PacketsOut;
         if (ack < priorUna)
         {
             // An old ACK: its SACK blocks still count (tcp_ack's old_ack path), the rest is ignored; data is processed.
@@ -344,6 +355,7 @@ public sealed partial class TcpProtocol
             sk.SndWnd = nwin;
             if (nwin > sk.MaxWindow) sk.MaxWindow = nwin;
         }
+        sk.ProbesOut = 0; // the peer answers: no probe is unanswered
         var priorFack = sk.SackOk ? HighestSackSeq(sk) : priorUna;
         uint acked = CleanRtxQueue(sk, ack, opt, priorFack);
         sk.SndUna = ack;
@@ -361,6 +373,7 @@ public sealed partial class TcpProtocol
         {
             AckAdvanced(sk, acked);
         }
+        if (priorPackets == 0) AckProbe(sk);
         if (acked > 0 || windowChanged)
         {
             UpdatePacingRate(sk);

@@ -197,17 +197,11 @@ public sealed partial class TcpProtocol
     {
         if (sk.State == TcpState.Close || sk.SendHead is null) return;
         WriteXmit(sk, mss, nonagle, pushOne: false);
-        // tcp_check_probe_timer(): data queued but nothing in flight to clock it out (the qdisc dropped it):
-        // try again later. Zero-window probes themselves are not modelled.
+        // tcp_check_probe_timer(): data queued but nothing in flight to clock it out (a zero window, or the
+        // qdisc dropped it): the probe timer.
         if (sk.PacketsOut == 0 && sk.SendHead is not null && !sk.RetransmitTimer.IsArmed)
-        {
-            sk.PendingTimer = TcpXmitTimer.Probe0;
-            _clock.Arm(sk.RetransmitTimer, Now + ResourceProbeInterval);
-        }
+            ArmProbe0(sk, ProbeBase(sk));
     }
-
-    /// <summary>TCP_RESOURCE_PROBE_INTERVAL: the retry pace when local congestion dropped what TCP sent.</summary>
-    private static readonly Duration ResourceProbeInterval = Duration.FromMilliseconds(500);
 
     /// <summary>
     /// tcp_current_mss() and tcp_send_mss(): the MSS for this moment (path MTU, peer's MSS, TCP_MAXSEG, options)
@@ -239,9 +233,12 @@ public sealed partial class TcpProtocol
         int mss = pmtu - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength;
         if (mss > sk.MssClamp) mss = sk.MssClamp;
         if (sk.UserMss > 0 && mss > sk.UserMss) mss = sk.UserMss;
-        if (sk.TimestampOk) mss -= 12;
+        if (sk.TimestampOk) mss -= TimestampOptionLength;
         sk.MssCache = Math.Max(mss, 48); // TCP_MIN_SND_MSS
     }
+
+    /// <summary>TCPOLEN_TSTAMP_ALIGNED: the timestamp option with its two NOPs.</summary>
+    private const int TimestampOptionLength = 12;
 
     private static int Pcount(SkBuff skb, int mss) => skb.Len <= mss ? 1 : (skb.Len + mss - 1) / mss;
 
@@ -530,32 +527,6 @@ public sealed partial class TcpProtocol
             edges[n++] = end.Value;
         }
         w.SackBlocks(edges[..n]);
-    }
-
-    /// <summary>
-    /// tcp_select_window(): the free receive space (half the buffer, up to rcv_ssthresh), rounded to the scale
-    /// so it survives scaling, never less than what was offered before; rcv_wup remembers rcv_nxt.
-    /// </summary>
-    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_select_window(), __tcp_select_window()</remarks>
-    private static ushort SelectWindow(TcpSock sk)
-    {
-        long cur = Math.Max(0, (long)(sk.RcvWup + sk.RcvWnd - sk.RcvNxt));
-        long free = Math.Max(0, (sk.RcvBuf - sk.RmemAlloc) / 2);
-        if (free > sk.RcvSsthresh) free = sk.RcvSsthresh;
-        long window;
-        int scale = sk.RcvWscale;
-        if (scale > 0) window = (free + (1L << scale) - 1) & ~((1L << scale) - 1);
-        else
-        {
-            window = sk.RcvWnd;
-            int mss = Math.Max(sk.RcvMss, 1);
-            if (window <= free - mss || window > free) window = free / mss * mss;
-        }
-        if (window < cur) window = (cur + (1L << scale) - 1) & ~((1L << scale) - 1);
-        sk.RcvWnd = (uint)window;
-        sk.RcvWup = sk.RcvNxt;
-        window = Math.Min(window, 65535L << scale);
-        return (ushort)(window >> scale);
     }
 
     /// <summary>tcp_event_ack_sent(): the ACK went out — no delayed ACK pending, one fewer quick ACK.</summary>

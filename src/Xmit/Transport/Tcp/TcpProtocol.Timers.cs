@@ -49,9 +49,9 @@ public sealed partial class TcpProtocol
             return;
         }
         var head = sk.WriteQueue.Peek();
-        if (sk.PacketsOut == 0 && sk.SendHead is not null && sk.State is not (TcpState.Close or TcpState.Listen or TcpState.TimeWait))
+        if (pending == TcpXmitTimer.Probe0)
         {
-            PushPendingFrames(sk, SendMss(sk, out _), sk.NonAgle); // the probe timer: retry what local congestion dropped
+            if (sk.State is not (TcpState.Close or TcpState.Listen or TcpState.TimeWait)) ProbeTimer(sk);
             return;
         }
         if (head is null || sk.PacketsOut == 0 || sk.State is TcpState.Close or TcpState.Listen or TcpState.TimeWait) return;

@@ -167,7 +167,9 @@ public sealed partial class TcpProtocol : IIpProtocol
         sk.InetId = (ushort)_random.NextUInt32(0x10000);
         sk.Iss = new TcpSeq(_random.NextUInt32());
         InitConnection(sk, route.EffectiveMtu);
-        sk.RcvWscale = ChooseWscale(sk);
+        // tcp_connect_init(): no timestamp has been seen yet, so the window is cut to whole advmss segments.
+        SelectInitialWindow(sk, FullSpace(sk), sk.AdvMss, Sysctls.TcpWindowScaling != 0);
+        sk.RcvSsthresh = sk.RcvWnd;
         sk.State = TcpState.SynSent;
         Mib.ActiveOpens++;
         SendSyn(sk);
@@ -182,28 +184,10 @@ public sealed partial class TcpProtocol : IIpProtocol
         sk.AdvMss = mtu - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength;
         if (sk.UserMss > 0 && sk.UserMss < sk.AdvMss) sk.AdvMss = sk.UserMss;
         sk.MssCache = Math.Min(sk.AdvMss, MssDefault);
-        // tcp_select_initial_window(): with window scaling the first window is capped at 64 KiB − 1 all the same.
-        sk.RcvWnd = 65535;
-        sk.RcvSsthresh = sk.RcvWnd;
         sk.SndCwnd = 10;
         sk.SndSsthresh = InfiniteSsthresh;
         sk.Rtt.Rto = InitialRto;
         sk.Reordering = (uint)Sysctls.TcpReordering;
-    }
-
-    /// <summary>The receive window scale: the smallest shift that lets the largest receive buffer (tcp_rmem[2], rmem_max) be announced.</summary>
-    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_select_initial_window()</remarks>
-    private byte ChooseWscale(TcpSock sk)
-    {
-        if (Sysctls.TcpWindowScaling == 0) return 0;
-        long space = Math.Max(Sysctls.TcpRmem.Max, Sysctls.RmemMax);
-        byte ws = 0;
-        while (space > 65535 && ws < 14)
-        {
-            space >>= 1;
-            ws++;
-        }
-        return ws;
     }
 
     /// <summary>
@@ -394,6 +378,7 @@ public sealed class TcpMib
 {
     public long ActiveOpens, PassiveOpens, AttemptFails, EstabResets, InSegs, OutSegs, RetransSegs, InErrs, OutRsts;
     public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, Timeouts, FastRetrans, LossProbes;
+    public long WantZeroWindowAdv, ToZeroWindowAdv, FromZeroWindowAdv, ZeroWindowDrop, RcvQDrop, OfoQueue, OfoDrop, PruneCalled, OfoPruned, RcvPruned, WinProbe;
 
     public IEnumerable<(string, long)> All()
     {
@@ -414,5 +399,16 @@ public sealed class TcpMib
         yield return ("TCPTimeouts", Timeouts);
         yield return ("TCPFastRetrans", FastRetrans);
         yield return ("TCPLossProbes", LossProbes);
+        yield return ("TCPWantZeroWindowAdv", WantZeroWindowAdv);
+        yield return ("TCPToZeroWindowAdv", ToZeroWindowAdv);
+        yield return ("TCPFromZeroWindowAdv", FromZeroWindowAdv);
+        yield return ("TCPZeroWindowDrop", ZeroWindowDrop);
+        yield return ("TCPRcvQDrop", RcvQDrop);
+        yield return ("TCPOFOQueue", OfoQueue);
+        yield return ("TCPOFODrop", OfoDrop);
+        yield return ("PruneCalled", PruneCalled);
+        yield return ("OfoPruned", OfoPruned);
+        yield return ("RcvPruned", RcvPruned);
+        yield return ("TCPWinProbe", WinProbe);
     }
 }

@@ -54,7 +54,10 @@ public sealed class TcpSock : InetSock
     /// <summary>rcv_wup: rcv_nxt when the window was last announced.</summary>
     internal TcpSeq RcvWup;
     public uint RcvWnd { get; internal set; }
-    internal uint RcvSsthresh;
+    /// <summary>rcv_ssthresh: the window may grow up to this, which grows as data shows the buffer holds it (tcp_grow_window).</summary>
+    public uint RcvSsthresh { get; internal set; }
+    /// <summary>window_clamp: the largest window ever announced (0 before the SYN: no clamp).</summary>
+    public uint WindowClamp { get; internal set; }
 
     // ---- options ----
     public int MssCache { get; internal set; } = 536;
@@ -100,7 +103,10 @@ public sealed class TcpSock : InetSock
 
     // ---- RTT and timers ----
     public RttEstimator Rtt { get; } = new();
-    internal int Backoff;
+    /// <summary>icsk_backoff: how many times the RTO (or the zero-window probe interval) has doubled.</summary>
+    public int Backoff { get; internal set; }
+    /// <summary>icsk_probes_out: zero-window probes sent without an answer (tcpi_probes).</summary>
+    public int ProbesOut { get; internal set; }
     internal int Retransmits;
     internal Timer RetransmitTimer { get; }
     /// <summary>icsk_pending: what <see cref="RetransmitTimer"/> is armed for.</summary>
