@@ -37,7 +37,7 @@ public sealed partial class ScriptRunner
     private int? _mtuOption;
     private byte[]? _lastUdpSent;
     private readonly BlockingCall _blocking;
-    private Hosting.Sysctls? _sysctlsBefore;
+    private Configuration.Sysctls? _sysctlsBefore;
     private int _blockingLine;
 
     private ScriptRunner(Script script, Stream? pcap)
