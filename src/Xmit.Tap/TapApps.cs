@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
+using Xmit.Applications;
 using Xmit.Hosting;
-using Xmit.Sockets;
 using Xmit.Time;
 using Xmit.Wire;
 

@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using Xmit.Applications;
 using Xmit.Hosting;
 using Xmit.Link.Drivers;
 using Xmit.Network.Ipv4;
-using Xmit.Sockets;
 using Xmit.Time;
 using Xmit.Wire;
 
