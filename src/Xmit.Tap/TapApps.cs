@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
 using Xmit.Applications;
-using Xmit.Hosting;
 using Xmit.Time;
 using Xmit.Wire;
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Xmit.Applications;
-using Xmit.Hosting;
 using Xmit.Link.Qdiscs;
 using Xmit.Simulation;
 using Xmit.Time;

@@ -1,5 +1,4 @@
 using Xmit.Applications;
-using Xmit.Hosting;
 using Xmit.Network.Ipv4;
 using Xmit.Neighbour;
 using Xmit.Wire;

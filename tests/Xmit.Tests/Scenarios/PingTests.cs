@@ -1,5 +1,4 @@
 using Xmit.Applications;
-using Xmit.Hosting;
 using Xmit.Link.Drivers;
 using Xmit.Simulation;
 using Xmit.Tests.Support;

@@ -1,5 +1,4 @@
 using Xmit.Applications;
-using Xmit.Hosting;
 using Xmit.Simulation;
 using Xmit.Time;
 using Xmit.Wire;
