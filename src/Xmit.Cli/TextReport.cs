@@ -1,5 +1,4 @@
 using System.Globalization;
-using Xmit.Simulation;
 
 namespace Xmit.Cli;
 

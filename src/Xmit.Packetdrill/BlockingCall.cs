@@ -11,25 +11,26 @@ namespace Xmit.Packetdrill;
 /// every injected packet) the script thread resumes it if what it waits for happened or its deadline passed.
 /// One thread runs at a time, so runs stay deterministic.
 /// </summary>
-internal sealed class BlockingCall : ICooperativeBlocking, IDisposable
+internal sealed class BlockingCall : IDisposable
 {
-    private readonly VirtualScheduler _scheduler;
+    private readonly CooperativeScheduler _scheduler;
     private readonly SemaphoreSlim _toHelper = new(0), _toScript = new(0);
     private readonly Timer _deadlineTimer;
     private Func<bool>? _ready;
     private Instant _deadline;
     private int _helperThreadId = -1;
 
-    public BlockingCall(VirtualScheduler scheduler)
+    public BlockingCall(CooperativeScheduler scheduler)
     {
         _scheduler = scheduler;
         _deadlineTimer = new Timer(scheduler, static () => { }, "blocking-call-deadline");
-        scheduler.Cooperative = this;
+        scheduler.Blocking = this;
     }
 
     /// <summary>A call was started and has not returned yet.</summary>
     public bool Pending { get; private set; }
 
+    /// <summary>True on the helper thread running the call.</summary>
     public bool OnHelperThread => Pending && Environment.CurrentManagedThreadId == _helperThreadId;
 
     /// <summary>What the call's own check said (null: it returned as the script expected).</summary>
@@ -77,6 +78,7 @@ internal sealed class BlockingCall : ICooperativeBlocking, IDisposable
         return ready();
     }
 
+    /// <summary>Called on the script thread after every event: resumes the parked call if it became ready.</summary>
     public void AfterEvent() => Poll();
 
     /// <summary>On the script thread: resume the parked call if it can go on; returns when it parks again or returns.</summary>
@@ -100,7 +102,7 @@ internal sealed class BlockingCall : ICooperativeBlocking, IDisposable
 
     public void Dispose()
     {
-        _scheduler.Cooperative = null;
+        _scheduler.Blocking = null;
         if (Pending) return; // a call still blocked when the script ended stays parked: a background thread, never resumed
         _toHelper.Dispose();
         _toScript.Dispose();

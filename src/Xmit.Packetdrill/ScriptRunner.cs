@@ -36,14 +36,15 @@ public sealed partial class ScriptRunner
     private ushort _lastLocalPort;
     private int? _mtuOption;
     private byte[]? _lastUdpSent;
+    private readonly CooperativeScheduler _scheduler = new();
     private readonly BlockingCall _blocking;
-    private Hosting.Sysctls? _sysctlsBefore;
+    private Configuration.Sysctls? _sysctlsBefore;
     private int _blockingLine;
 
     private ScriptRunner(Script script, Stream? pcap)
     {
         _script = script;
-        _sim = new Simulation.Simulation(1, trackAllocations: false);
+        _sim = new Simulation.Simulation(1, trackAllocations: false, _scheduler);
         foreach (var o in script.Options)
         {
             switch (o.Name)
@@ -65,7 +66,7 @@ public sealed partial class ScriptRunner
         _host.Neighbours.AddPermanent(_tun, _remote, _remoteMac);
         if (pcap is not null) _sim.Capture(_tun, pcap);
         _sys = new Syscalls(_host);
-        _blocking = new BlockingCall(_sim.Scheduler);
+        _blocking = new BlockingCall(_scheduler);
     }
 
     /// <summary>Runs <paramref name="script"/>; never throws for anything the script does.</summary>

@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
-using Xmit.Hosting;
-using Xmit.Sockets;
+using Xmit.Applications;
 using Xmit.Time;
 using Xmit.Wire;
 

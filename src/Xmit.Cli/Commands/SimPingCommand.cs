@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Xmit.Hosting;
+using Xmit.Applications;
 using Xmit.Link.Qdiscs;
 using Xmit.Simulation;
 using Xmit.Time;

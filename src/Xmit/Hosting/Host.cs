@@ -1,4 +1,5 @@
 using Xmit.Buffers;
+using Xmit.Configuration;
 using Xmit.Diagnostics;
 using Xmit.Link;
 using Xmit.Neighbour;

@@ -16,8 +16,8 @@ public abstract class Sock : ISkbOwner
     /// <summary>SOCK_MIN_RCVBUF.</summary>
     public const int MinRcvBuf = 2304;
 
-    /// <summary>Stock Linux's net.core.{w,r}mem_{default,max} (SK_WMEM_MAX): the host's sysctls start from it.</summary>
-    public const int DefaultBufferMax = 212992;
+    /// <summary>SK_WMEM_MAX (<see cref="Configuration.Sysctls.SkMemMax"/>): the cap of SO_SNDBUF / SO_RCVBUF when no wmem_max / rmem_max is given.</summary>
+    public const int DefaultBufferMax = Configuration.Sysctls.SkMemMax;
 
     /// <summary>setsockopt(SO_SNDBUF, v): capped at wmem_max, doubled for overhead, at least SOCK_MIN_SNDBUF.</summary>
     /// <remarks>Linux: net/core/sock.c sk_setsockopt() SO_SNDBUF</remarks>

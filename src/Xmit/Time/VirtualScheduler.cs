@@ -2,9 +2,11 @@ namespace Xmit.Time;
 
 /// <summary>
 /// A deterministic discrete-event scheduler. Timers due at the same instant fire in the order they were
-/// armed, so the same inputs give the same sequence of events and the same bytes.
+/// armed, so the same inputs give the same sequence of events and the same bytes. A driver that needs more
+/// (the packetdrill runner's blocking calls) derives from it and overrides <see cref="RunOne"/> and
+/// <see cref="WaitUntil"/>; the core itself never starts or parks a thread.
 /// </summary>
-public sealed class VirtualScheduler : IScheduler
+public class VirtualScheduler : IScheduler
 {
     private readonly TimerHeap _timers = new();
 
@@ -24,14 +26,13 @@ public sealed class VirtualScheduler : IScheduler
     public Instant NextEvent => _timers.Next;
 
     /// <summary>Runs one event if one is due at or before <paramref name="limit"/>.</summary>
-    public bool RunOne(Instant limit)
+    public virtual bool RunOne(Instant limit)
     {
         var timer = _timers.TakeDue(limit, out var when);
         if (timer is null) return false;
         Now = when;
         EventsRun++;
         timer.Fire();
-        Cooperative?.AfterEvent();
         return true;
     }
 
@@ -50,16 +51,9 @@ public sealed class VirtualScheduler : IScheduler
 
     public void RunFor(Duration d) => RunUntil(Now + d);
 
-    /// <summary>
-    /// Set by a driver that runs blocking calls of scripted processes on helper threads, one thread running at a
-    /// time (packetdrill's blocking system calls): there WaitUntil parks the helper, and the driving thread
-    /// resumes it after an event makes it ready.
-    /// </summary>
-    public ICooperativeBlocking? Cooperative { get; set; }
-
-    public bool WaitUntil(Func<bool> ready, Instant deadline)
+    /// <summary>Runs the events in between until <paramref name="ready"/> holds or time reaches <paramref name="deadline"/>.</summary>
+    public virtual bool WaitUntil(Func<bool> ready, Instant deadline)
     {
-        if (Cooperative is { OnHelperThread: true } c) return c.Park(ready, deadline);
         while (!ready())
         {
             if (!RunOne(deadline))
@@ -70,17 +64,4 @@ public sealed class VirtualScheduler : IScheduler
         }
         return true;
     }
-}
-
-/// <summary>Hands control between a driving thread and a helper thread blocked in a call (see <see cref="VirtualScheduler.Cooperative"/>).</summary>
-public interface ICooperativeBlocking
-{
-    /// <summary>True on the helper thread running a blocking call.</summary>
-    bool OnHelperThread { get; }
-
-    /// <summary>Parks the helper until <paramref name="ready"/> holds or <paramref name="deadline"/> passes; returns ready().</summary>
-    bool Park(Func<bool> ready, Instant deadline);
-
-    /// <summary>Called on the driving thread after every event: resumes a parked helper that became ready.</summary>
-    void AfterEvent();
 }

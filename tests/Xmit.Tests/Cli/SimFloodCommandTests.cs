@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Xmit.Cli.Commands;
-using Xmit.Simulation;
+using Xmit.Cli;
 using Xmit.Time;
 
 namespace Xmit.Tests.Cli;

@@ -1,4 +1,4 @@
-using Xmit.Hosting;
+using Xmit.Applications;
 using Xmit.Network.Ipv4;
 using Xmit.Neighbour;
 using Xmit.Wire;

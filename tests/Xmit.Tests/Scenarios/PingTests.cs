@@ -1,4 +1,4 @@
-using Xmit.Hosting;
+using Xmit.Applications;
 using Xmit.Link.Drivers;
 using Xmit.Simulation;
 using Xmit.Tests.Support;

@@ -1,3 +1,4 @@
+using Xmit.Cli;
 using Xmit.Link.Qdiscs;
 using Xmit.Simulation;
 using Xmit.Time;

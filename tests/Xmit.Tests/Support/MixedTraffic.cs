@@ -1,4 +1,4 @@
-using Xmit.Hosting;
+using Xmit.Applications;
 using Xmit.Simulation;
 using Xmit.Time;
 using Xmit.Wire;

@@ -1,6 +1,6 @@
 using Xmit.Buffers;
+using Xmit.Configuration;
 using Xmit.Diagnostics;
-using Xmit.Hosting;
 using Xmit.Network.Ipv4;
 using Xmit.Sockets;
 using Xmit.Time;

@@ -40,7 +40,7 @@ public sealed class UdpProtocol : IIpProtocol
     public const int MaxSegments = 128;
 
     /// <summary>The host's tunables: default buffer sizes, port range, TTL.</summary>
-    public Hosting.Sysctls Sysctls { get; init; } = new();
+    public Configuration.Sysctls Sysctls { get; init; } = new();
 
     public byte Protocol => IpProtocol.Udp;
     public Icmp? Icmp { get; set; }

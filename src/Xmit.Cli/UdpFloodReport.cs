@@ -1,4 +1,4 @@
-namespace Xmit.Simulation;
+namespace Xmit.Cli;
 
 /// <summary>Everything `xmit sim` reports, in plain numbers (times in milliseconds of virtual time) so it serialises as is.</summary>
 public sealed record UdpFloodReport

@@ -1,8 +1,9 @@
+using Xmit.Hosting;
 using Xmit.Network.Ipv4;
 using Xmit.Time;
 using Xmit.Wire;
 
-namespace Xmit.Hosting;
+namespace Xmit.Applications;
 
 /// <summary>One answered echo.</summary>
 public readonly record struct PingReply(ushort Sequence, Duration Rtt, int Bytes, byte Ttl);

@@ -1,13 +1,14 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using Xmit.Applications;
 using Xmit.Hosting;
 using Xmit.Link.Drivers;
 using Xmit.Network.Ipv4;
-using Xmit.Sockets;
+using Xmit.Simulation;
 using Xmit.Time;
 using Xmit.Wire;
 
-namespace Xmit.Simulation;
+namespace Xmit.Cli;
 
 /// <summary>
 /// `xmit sim`'s story: host A sends UDP to host B as fast as it can — non-blocking with epoll (or blocking) —
@@ -22,7 +23,7 @@ public sealed class UdpFlood
     private const int MaxEvents = 10_000;
 
     private readonly UdpFloodConfig _c;
-    private readonly Simulation _sim;
+    private readonly Simulation.Simulation _sim;
     private readonly Host _a;
     private readonly Host _b;
     private readonly SimulatedConnection _conn;
@@ -57,7 +58,7 @@ public sealed class UdpFlood
     {
         if (config.Validate() is { } error) throw new ArgumentException(error, nameof(config));
         _c = config;
-        _sim = new Simulation(config.Seed);
+        _sim = new Simulation.Simulation(config.Seed);
         _a = _sim.AddHost("A");
         _b = _sim.AddHost("B");
         var link = new LinkConfig { RateBitsPerSecond = config.RateBitsPerSecond, Propagation = config.Propagation, LossRate = config.LossRate };
@@ -79,7 +80,7 @@ public sealed class UdpFlood
     }
 
     public UdpFloodConfig Config => _c;
-    public Simulation Simulation => _sim;
+    public Simulation.Simulation Simulation => _sim;
 
     /// <summary>Runs the scenario; <paramref name="progress"/> gets the fraction done now and then.</summary>
     public UdpFloodReport Run(Action<double>? progress = null)

@@ -1,6 +1,7 @@
+using Xmit.Simulation;
 using Xmit.Time;
 
-namespace Xmit.Simulation;
+namespace Xmit.Cli;
 
 /// <summary>
 /// The knobs of `xmit sim`: host A sends UDP to host B as fast as it can across one simulated link.

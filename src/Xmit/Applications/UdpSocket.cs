@@ -4,7 +4,7 @@ using Xmit.Sockets.Api;
 using Xmit.Time;
 using Xmit.Wire;
 
-namespace Xmit.Sockets;
+namespace Xmit.Applications;
 
 /// <summary>The outcome of a send or receive: a byte count, or the errno Linux would return.</summary>
 public readonly record struct SocketResult(int Bytes, Errno Error)

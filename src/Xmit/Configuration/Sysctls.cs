@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Xmit.Hosting;
+namespace Xmit.Configuration;
 
 /// <summary>
 /// The host's tunables, named and defaulted as in stock Linux (/proc/sys): what `sysctl -w` and
@@ -10,12 +10,15 @@ namespace Xmit.Hosting;
 /// <remarks>Linux: net/core/sysctl_net_core.c (wmem_default, wmem_max, rmem_default, rmem_max); net/ipv4/sysctl_net_ipv4.c (ip_default_ttl, ip_local_port_range)</remarks>
 public sealed class Sysctls
 {
+    /// <summary>SK_WMEM_MAX (= SK_RMEM_MAX): stock Linux's net.core.{w,r}mem_{default,max}.</summary>
+    public const int SkMemMax = 212992;
+
     /// <summary>net.core.wmem_default: sndbuf of a new socket.</summary>
-    public int WmemDefault { get; set; } = Sockets.Sock.DefaultBufferMax;
+    public int WmemDefault { get; set; } = SkMemMax;
     /// <summary>net.core.wmem_max: the cap on SO_SNDBUF (before doubling).</summary>
-    public int WmemMax { get; set; } = Sockets.Sock.DefaultBufferMax;
-    public int RmemDefault { get; set; } = Sockets.Sock.DefaultBufferMax;
-    public int RmemMax { get; set; } = Sockets.Sock.DefaultBufferMax;
+    public int WmemMax { get; set; } = SkMemMax;
+    public int RmemDefault { get; set; } = SkMemMax;
+    public int RmemMax { get; set; } = SkMemMax;
     /// <summary>net.ipv4.ip_default_ttl.</summary>
     public int IpDefaultTtl { get; set; } = 64;
     /// <summary>net.ipv4.ip_local_port_range.</summary>

@@ -25,16 +25,20 @@ public sealed class Simulation : IDisposable
     private readonly List<SimulatedConnection> _links = [];
     private readonly List<PcapWriter> _captures = [];
 
-    public Simulation(ulong seed, bool trackAllocations = false)
+    /// <param name="seed">The one seed every random choice of the network is forked from.</param>
+    /// <param name="trackAllocations">Whether the pool records where each skb was rented (leak reports).</param>
+    /// <param name="scheduler">The virtual clock to run on (a derived one, for a driver that needs hooks); a new one by default.</param>
+    public Simulation(ulong seed, bool trackAllocations = false, VirtualScheduler? scheduler = null)
     {
         Seed = seed;
+        Scheduler = scheduler ?? new VirtualScheduler();
         Random = new DeterministicRandom(seed);
         Pool = new SkBuffPool(trackAllocations);
     }
 
     public ulong Seed { get; }
     public DeterministicRandom Random { get; }
-    public VirtualScheduler Scheduler { get; } = new();
+    public VirtualScheduler Scheduler { get; }
     public SkBuffPool Pool { get; }
     public IReadOnlyList<Host> Hosts => _hosts;
     public IReadOnlyList<SimulatedConnection> Links => _links;
