@@ -2,7 +2,7 @@ using Xmit.Time;
 
 namespace Xmit.Simulation;
 
-/// <summary>A point-to-point simulated Ethernet link: rate, propagation delay, random loss.</summary>
+/// <summary>A point-to-point simulated Ethernet link: rate, propagation delay, random loss and the other <see cref="LinkFaults"/>.</summary>
 public sealed record LinkConfig
 {
     /// <summary>Preamble + SFD (8), FCS (4) and the inter-frame gap (12): bytes a real Ethernet spends per frame beyond the frame the stack built.</summary>
@@ -14,6 +14,9 @@ public sealed record LinkConfig
 
     /// <summary>Probability that a frame is lost on the wire (taken from the seeded generator).</summary>
     public double LossRate { get; init; }
+
+    /// <summary>Reordering, duplication, corruption, jitter and bursty loss (none by default).</summary>
+    public LinkFaults Faults { get; init; } = new();
 
     /// <summary>Count preamble, FCS, padding to 64 bytes and inter-frame gap in the serialization time.</summary>
     public bool EthernetOverhead { get; init; } = true;
@@ -33,6 +36,6 @@ public sealed record LinkConfig
         if (RateBitsPerSecond < 0) return "link rate must not be negative";
         if (Propagation < Duration.Zero) return "propagation delay must not be negative";
         if (LossRate is < 0 or > 1 || double.IsNaN(LossRate)) return "loss rate must be between 0 and 1";
-        return null;
+        return Faults.Validate();
     }
 }

@@ -7,8 +7,9 @@ namespace Xmit.Simulation;
 
 /// <summary>
 /// A full-duplex point-to-point wire between two devices. Each direction serializes frames at the link
-/// rate, loses some at random (seeded), and delivers each one a propagation delay after its last bit
-/// left, into a receive buffer the far device allocates (netdev_alloc_skb), then up its receive path.
+/// rate, applies the configured faults (loss, reordering, duplication, corruption, jitter; seeded), and
+/// delivers each frame a propagation delay after its last bit left, into a receive buffer the far device
+/// allocates (netdev_alloc_skb), then up its receive path.
 /// </summary>
 public sealed class SimulatedLink
 {
@@ -40,7 +41,6 @@ public sealed class SimulatedLink
     {
         private readonly SimulatedLink _link;
         private readonly IScheduler _scheduler;
-        private readonly DeterministicRandom _random;
         private readonly SkBuffQueue _inFlight = new();
         private readonly Timer _arrival;
         private Instant _busyUntil;
@@ -49,7 +49,7 @@ public sealed class SimulatedLink
         {
             _link = link;
             _scheduler = scheduler;
-            _random = random;
+            Faults = new FaultInjector(link.Config.Faults, link.Config.LossRate, random);
             Name = name;
             _arrival = new Timer(scheduler, Deliver, "wire-" + name);
         }
@@ -59,7 +59,10 @@ public sealed class SimulatedLink
 
         public long Frames { get; private set; }
         public long Bytes { get; private set; }
-        public long Lost { get; private set; }
+        public long Lost => Faults.Lost;
+
+        /// <summary>The faults this direction injects, with their counts.</summary>
+        public FaultInjector Faults { get; }
 
         /// <summary>Time the wire spent sending frames (for utilisation).</summary>
         public Duration BusyTime { get; private set; }
@@ -79,18 +82,24 @@ public sealed class SimulatedLink
             Frames++;
             Bytes += frame.Len;
             BusyTime += serialization;
-            if (Receiver is null || _link.Config.LossRate > 0 && _random.NextDouble() < _link.Config.LossRate)
-            {
-                Lost++;
-                return end;
-            }
-            // The receiving NIC DMAs the frame into a buffer of its own.
-            var copy = Receiver.Pool.AllocNetdev(frame.Len);
-            frame.CopyBits(0, copy.Put(frame.Len));
-            copy.Timestamp = end + _link.Config.Propagation;
-            _inFlight.Enqueue(copy);
-            _arrival.ArmNoLaterThan(_inFlight.Peek()!.Timestamp);
+            if (Receiver is null || Faults.Lose()) return end;
+            Deliver(frame, end);
+            if (Faults.Duplicate()) Deliver(frame, end);
             return end;
+        }
+
+        /// <summary>The receiving NIC DMAs the frame into a buffer of its own; it arrives after the propagation delay (and any fault's).</summary>
+        private void Deliver(SkBuff frame, Instant end)
+        {
+            var copy = Receiver!.Pool.AllocNetdev(frame.Len);
+            frame.CopyBits(0, copy.Put(frame.Len));
+            Faults.MaybeCorrupt(copy);
+            copy.Timestamp = end + _link.Config.Propagation + Faults.ExtraDelay();
+            // Frames are kept in arrival order: a delayed one is overtaken by those behind it.
+            var before = _inFlight.PeekTail();
+            while (before is not null && before.Timestamp > copy.Timestamp) before = SkBuffQueue.PrevOf(before);
+            _inFlight.InsertAfter(before, copy);
+            _arrival.ArmNoLaterThan(_inFlight.Peek()!.Timestamp);
         }
 
         private void Deliver()

@@ -1,0 +1,40 @@
+using Xmit.Time;
+
+namespace Xmit.Simulation;
+
+/// <summary>
+/// What goes wrong on a simulated wire besides random loss, each drawn from the link's seeded generator (as
+/// netem does on Linux): reordering, duplication, corruption, delay jitter and bursty (Gilbert–Elliott) loss.
+/// </summary>
+public sealed record LinkFaults
+{
+    /// <summary>Probability that a frame is held back by <see cref="ReorderDelay"/>, so frames sent after it overtake it.</summary>
+    public double ReorderRate { get; init; }
+    public Duration ReorderDelay { get; init; } = Duration.FromMilliseconds(1);
+
+    /// <summary>Probability that a frame arrives twice.</summary>
+    public double DuplicateRate { get; init; }
+
+    /// <summary>Probability that one bit of a frame (past its Ethernet header) is flipped; the receiver's checksums must catch it.</summary>
+    public double CorruptRate { get; init; }
+
+    /// <summary>Extra delay, uniform in [0, Jitter], for every frame (frames may overtake each other, as with netem).</summary>
+    public Duration Jitter { get; init; }
+
+    /// <summary>Gilbert–Elliott loss: p (good → bad), r (bad → good), and the loss probability in the bad state; null for none.</summary>
+    public (double P, double R, double BadLoss)? Burst { get; init; }
+
+    public bool Any => ReorderRate > 0 || DuplicateRate > 0 || CorruptRate > 0 || Jitter > Duration.Zero || Burst is not null;
+
+    public string? Validate()
+    {
+        static bool Probability(double p) => p is >= 0 and <= 1;
+        if (!Probability(ReorderRate)) return "reorder probability must be between 0 and 1";
+        if (!Probability(DuplicateRate)) return "duplicate probability must be between 0 and 1";
+        if (!Probability(CorruptRate)) return "corrupt probability must be between 0 and 1";
+        if (ReorderDelay < Duration.Zero) return "reorder delay must not be negative";
+        if (Jitter < Duration.Zero) return "jitter must not be negative";
+        if (Burst is { } b && !(Probability(b.P) && Probability(b.R) && Probability(b.BadLoss))) return "burst loss probabilities must be between 0 and 1";
+        return null;
+    }
+}
