@@ -71,6 +71,7 @@ public sealed partial class TcpProtocol
             DefaultTtl = listener.DefaultTtl, Parent = listener, LocalAddress = destination, LocalPort = seg.DestinationPort,
             RemoteAddress = source, RemotePort = seg.SourcePort, Tos = listener.Tos, Ttl = listener.Ttl, NonAgle = listener.NonAgle,
             UserMss = listener.UserMss, SndTimeo = listener.SndTimeo, RcvTimeo = listener.RcvTimeo,
+            Priority = listener.Priority, // sk_clone_lock() copies sk_priority
         };
         _sockets.Add(child);
         child.Iss = _random.NextUInt32();
