@@ -14,6 +14,26 @@ public class SocketPriorityTests
 {
     private const int NonBlockingStream = SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK;
 
+    private static readonly SockAddrIn Server = new(TwoHosts.AddrB, 5000);
+
+    /// <summary>A non-blocking listener on B's port 5000, with <paramref name="priority"/> set before it listens.</summary>
+    private static int Listen(Syscalls sb, int priority = 0)
+    {
+        int listener = sb.Socket(Af.AF_INET, NonBlockingStream, 0);
+        Assert.Equal(0, sb.SetSockOpt(listener, SOL_SOCKET, SO_PRIORITY, priority));
+        Assert.Equal(0, sb.Bind(listener, Server));
+        Assert.Equal(0, sb.Listen(listener, 8));
+        return listener;
+    }
+
+    /// <summary>A non-blocking connect to the listener: the SYN is out.</summary>
+    private static int StartConnect(Syscalls sa)
+    {
+        int fd = sa.Socket(Af.AF_INET, NonBlockingStream, 0);
+        Assert.Equal(-(int)Errno.EINPROGRESS, sa.Connect(fd, Server));
+        return fd;
+    }
+
     private static int Priority(Syscalls sys, int fd)
     {
         Assert.Equal(0, sys.GetSockOpt(fd, SOL_SOCKET, SO_PRIORITY, out int prio));
@@ -77,12 +97,8 @@ public class SocketPriorityTests
         Assert.Equal(0, sa.SetSockOpt(fd, SOL_SOCKET, SO_PRIORITY, 0));
         Assert.Equal(0, Priority(sa, fd));
 
-        int listener = sb.Socket(Af.AF_INET, NonBlockingStream, 0);
-        Assert.Equal(0, sb.SetSockOpt(listener, SOL_SOCKET, SO_PRIORITY, 6));
-        Assert.Equal(0, sb.Bind(listener, new SockAddrIn(TwoHosts.AddrB, 5000)));
-        Assert.Equal(0, sb.Listen(listener, 8));
-        int client = sa.Socket(Af.AF_INET, NonBlockingStream, 0);
-        Assert.Equal(-(int)Errno.EINPROGRESS, sa.Connect(client, new SockAddrIn(TwoHosts.AddrB, 5000)));
+        int listener = Listen(sb, priority: 6);
+        StartConnect(sa);
         net.RunForMs(20);
         int server = sb.Accept(listener, out _);
         Assert.True(server >= 0, $"accept: {server}");
@@ -95,8 +111,9 @@ public class SocketPriorityTests
     /// <summary>
     /// With A's TX queue stopped, what the sockets send waits in pfifo_fast: each TCP connection's data segment
     /// sits in the band of its socket's priority (priomap 1 2 2 2 1 2 0 0 …): IP_TOS 0x10 (priority 6) in band 0,
-    /// the default (0) in band 1, SO_PRIORITY 2 in band 2; pfifo_fast_dequeue() then serves band 0 first. A UDP datagram sent first takes the requeue slot, which
-    /// sch_direct_xmit() uses for the packet it could not hand to a stopped queue.
+    /// the default (0) in band 1, SO_PRIORITY 2 in band 2; pfifo_fast_dequeue() then serves band 0 first. A UDP
+    /// datagram sent first takes the requeue slot, which sch_direct_xmit() uses for the packet it could not hand
+    /// to a stopped queue.
     /// </summary>
     [Fact]
     public void Tcp_segments_land_in_the_pfifo_fast_band_of_their_priority()
@@ -105,17 +122,10 @@ public class SocketPriorityTests
         net.WarmUp();
         var sa = new Syscalls(net.A);
         var sb = new Syscalls(net.B);
-        int listener = sb.Socket(Af.AF_INET, NonBlockingStream, 0);
-        Assert.Equal(0, sb.Bind(listener, new SockAddrIn(TwoHosts.AddrB, 5000)));
-        Assert.Equal(0, sb.Listen(listener, 8));
-        var clients = new int[3];
-        for (int i = 0; i < clients.Length; i++)
-        {
-            clients[i] = sa.Socket(Af.AF_INET, NonBlockingStream, 0);
-            Assert.Equal(-(int)Errno.EINPROGRESS, sa.Connect(clients[i], new SockAddrIn(TwoHosts.AddrB, 5000)));
-        }
+        int listener = Listen(sb);
+        int[] clients = [StartConnect(sa), StartConnect(sa), StartConnect(sa)];
         net.RunForMs(20);
-        foreach (int c in clients) Assert.Equal(0, sa.Connect(c, new SockAddrIn(TwoHosts.AddrB, 5000)));
+        foreach (int c in clients) Assert.Equal(0, sa.Connect(c, Server));
         Assert.Equal(0, sa.SetSockOpt(clients[0], IPPROTO_IP, IP_TOS, 0x10)); // priority 6 → band 0
         Assert.Equal(0, sa.SetSockOpt(clients[2], SOL_SOCKET, SO_PRIORITY, 2)); // band 2
 
