@@ -1,30 +1,32 @@
 using BenchmarkDotNet.Attributes;
-using Xmit.Hosting;
+using Xmit.Network.Ipv4;
 using Xmit.Simulation;
+using Xmit.Sockets.Api;
 using Xmit.Time;
-using Xmit.Transport.Udp;
 using Xmit.Wire;
 
 namespace Xmit.Benchmarks;
 
 /// <summary>
-/// One UDP datagram per operation through ip_local_out → qdisc → driver ring → simulated wire → the peer's
-/// receive path → TX completion (skb freed, socket memory returned). The memory diagnoser's "Allocated"
-/// column is the per-packet allocation in steady state: it must read 0 (or "-").
+/// One UDP datagram per operation through the real sendto() (the fd façade → udp_sendmsg → ip_append_data /
+/// sock_alloc_send_skb → ip_local_out) → qdisc → driver ring → simulated wire → the peer's receive path and
+/// recvfrom() → TX completion (skb freed, socket memory returned). The memory diagnoser's "Allocated" column
+/// is the per-packet allocation in steady state: it must read 0 (or "-").
 /// </summary>
 [MemoryDiagnoser]
 public class HotPathBenchmarks
 {
     private const int PacketsPerOp = 100;
     private Simulation.Simulation _sim = null!;
-    private Host _a = null!;
-    private Host _b = null!;
-    private UdpSock _sk = null!;
-    private UdpSock _sink = null!;
+    private Syscalls _sa = null!;
+    private Syscalls _sb = null!;
+    private int _fd;
+    private int _sink;
     private readonly byte[] _payload = new byte[1000];
     private readonly byte[] _buffer = new byte[2048];
     private static readonly Ipv4Address AddrA = new(198, 18, 0, 1);
     private static readonly Ipv4Address AddrB = new(198, 18, 0, 2);
+    private static readonly SockAddrIn To = new(AddrB, 9);
 
     [Params(64, 1000)]
     public int Payload { get; set; }
@@ -33,11 +35,15 @@ public class HotPathBenchmarks
     public void Setup()
     {
         _sim = new Simulation.Simulation(1);
-        _a = _sim.AddHost("A");
-        _b = _sim.AddHost("B");
-        _sim.Connect(_a, AddrA, _b, AddrB, 24, new LinkConfig { RateBitsPerSecond = 10_000_000_000 });
-        _sk = _a.Udp.Bind(AddrA, 7000);
-        _sink = _b.Udp.Bind(AddrB, 9);
+        var a = _sim.AddHost("A");
+        var b = _sim.AddHost("B");
+        _sim.Connect(a, AddrA, b, AddrB, 24, new LinkConfig { RateBitsPerSecond = 10_000_000_000 });
+        _sa = new Syscalls(a);
+        _sb = new Syscalls(b);
+        _fd = _sa.Socket(Af.AF_INET, SockType.SOCK_DGRAM, 0);
+        _sa.Bind(_fd, new SockAddrIn(AddrA, 7000));
+        _sink = _sb.Socket(Af.AF_INET, SockType.SOCK_DGRAM | SockType.SOCK_NONBLOCK, 0);
+        _sb.Bind(_sink, To);
         for (int i = 0; i < 10_000; i++) SendOne(); // ARP resolved, pools and queues warm
     }
 
@@ -49,8 +55,8 @@ public class HotPathBenchmarks
 
     private void SendOne()
     {
-        _a.Udp.SendDatagram(_sk, AddrA, 7000, AddrB, 9, _payload.AsSpan(0, Payload));
+        _sa.SendTo(_fd, _payload.AsSpan(0, Payload), MsgFlags.None, To);
         _sim.RunFor(Duration.FromMicroseconds(20));
-        while (_b.Udp.Receive(_sink, _buffer) is not null) { }
+        while (_sb.RecvFrom(_sink, _buffer, MsgFlags.None, out _) > 0) { }
     }
 }

@@ -69,7 +69,7 @@ public sealed partial class ScriptRunner
 
     private int LiveFd(long scriptFd) => _fdMap.TryGetValue(scriptFd, out var live) ? live : (int)scriptFd;
 
-    private ushort? LocalPort(int fd) => _sys.File(fd) is { } f ? f.Udp?.LocalPort ?? f.Tcp?.LocalPort : null;
+    private ushort? LocalPort(int fd) => (_sys.File(fd) as InetSocketFile)?.Sk.LocalPort;
 
     private ScriptResult? Call(SyscallAction c, Event e, Instant start)
     {

@@ -47,8 +47,8 @@ public sealed class UdpSocket : IDisposable
         _epIn = Check(sys.EpollCreate());
         Check(sys.EpollCtl(_epOut, Ev.EPOLL_CTL_ADD, _fd, new EpollEvent(Ev.EPOLLOUT | Ev.EPOLLET, 0)));
         Check(sys.EpollCtl(_epIn, Ev.EPOLL_CTL_ADD, _fd, new EpollEvent(Ev.EPOLLIN | Ev.EPOLLET, 0)));
-        sys.File(_epOut)!.Epoll!.Readied += _ => Complete(ref _writable);
-        sys.File(_epIn)!.Epoll!.Readied += _ => Complete(ref _readable);
+        ((EpollFile)sys.File(_epOut)!).Epoll.Readied += _ => Complete(ref _writable);
+        ((EpollFile)sys.File(_epIn)!).Epoll.Readied += _ => Complete(ref _readable);
     }
 
     public UdpSocket(Host host, bool blocking = false) : this(new Syscalls(host), blocking) { }
@@ -57,7 +57,7 @@ public sealed class UdpSocket : IDisposable
     public int Descriptor => _fd;
 
     /// <summary>The kernel-side socket, for reading its state (wmem_alloc, sndbuf, counters).</summary>
-    public Transport.Udp.UdpSock Kernel => _sys.File(_fd)!.Udp!;
+    public Transport.Udp.UdpSock Kernel => ((UdpSocketFile)_sys.File(_fd)!).Sk;
 
     public bool Blocking
     {

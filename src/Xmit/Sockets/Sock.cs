@@ -179,13 +179,23 @@ public abstract class Sock : ISkbOwner
             NoSpace = true;
             error = Errno.EAGAIN;
             if (clock.Now >= deadline) return null;
-            long wakeups = WriteSpaceWakeups;
             // Nothing left that could wake us (a simulation with no events): EAGAIN rather than hang.
-            if (!clock.WaitUntil(() => WriteSpaceWakeups != wakeups || Error != Errno.OK, deadline) && deadline == Time.Instant.Never) return null;
+            if (!WaitForWmem(clock, deadline) && deadline == Time.Instant.Never) return null;
         }
         var skb = pool.Alloc(size);
         SetOwnerW(skb);
         return skb;
+    }
+
+    /// <summary>
+    /// sock_wait_for_wmem(): sleep until write space wakes us, an error is set, or the deadline. A method of its
+    /// own so that the closure is allocated only when a sender really waits, not on every send.
+    /// </summary>
+    /// <remarks>Linux: net/core/sock.c sock_wait_for_wmem()</remarks>
+    private bool WaitForWmem(Time.IScheduler clock, Time.Instant deadline)
+    {
+        long wakeups = WriteSpaceWakeups;
+        return clock.WaitUntil(() => WriteSpaceWakeups != wakeups || Error != Errno.OK, deadline);
     }
 
     private sealed class WFreeDestructor(Sock sk) : ISkbDestructor

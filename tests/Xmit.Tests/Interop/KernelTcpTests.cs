@@ -95,7 +95,7 @@ public class KernelTcpTests
         var sys = new Syscalls(net.Host.Host);
         int fd = sys.Socket(Af.AF_INET, SockType.SOCK_STREAM, 0);
         Assert.Equal(0, sys.Connect(fd, new SockAddrIn(net.Kernel, 9101))); // blocking: ARP and handshake in real time
-        var sk = sys.File(fd)!.Tcp!;
+        var sk = ((TcpSocketFile)sys.File(fd)!).Sk;
         Assert.True(sk.TimestampOk && sk.SackOk && sk.WscaleOk, "the kernel offers timestamps, SACK and window scaling");
         Assert.Equal(1448, sk.MssCache); // 1500 − 40 − 12 bytes of timestamp option
         var data = Pattern(100_000);

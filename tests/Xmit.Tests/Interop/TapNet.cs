@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Xmit.Tests.Support;
 using Xmit.Tap;
 using Xmit.Time;
 using Xmit.Wire;
@@ -78,16 +78,8 @@ public sealed class TapNet : IDisposable
         Host.Dispose();
         try
         {
-            var psi = new ProcessStartInfo("tshark") { RedirectStandardOutput = true, RedirectStandardError = true };
-            string filter = _offload ? "_ws.malformed"
-                : "_ws.malformed || _ws.expert.severity >= 8388608 || ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0";
-            foreach (var a in new[] { "-r", _pcap, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-Y", filter })
-                psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            string bad = p.StandardOutput.ReadToEnd();
-            p.WaitForExit(60_000);
-            Assert.True(p.ExitCode == 0, "tshark could not read the capture " + _pcap);
-            Assert.True(bad.Trim().Length == 0, "tshark found problems in the capture:\n" + bad);
+            Tshark.AssertNone(_pcap, _offload ? "_ws.malformed"
+                : "_ws.malformed || _ws.expert.severity >= 8388608 || ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0");
         }
         finally
         {

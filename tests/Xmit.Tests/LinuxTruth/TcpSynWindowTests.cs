@@ -76,7 +76,7 @@ public class TcpSynWindowTests
         Assert.True(run.GetProperty("SYN_ACK").GetProperty("window").GetInt32() == synAck.Window, $"{what}: SYN-ACK window {synAck.Window}");
         Assert.True(run.GetProperty("SYN_ACK").GetProperty("wscale").GetInt32() == synAck.WindowScale, $"{what}: SYN-ACK wscale {synAck.WindowScale}");
 
-        var tcpA = sa.File(client)!.Tcp!;
+        var tcpA = ((TcpSocketFile)sa.File(client)!).Sk;
         var linuxClient = run.GetProperty("client_after_handshake");
         Assert.True(linuxClient.GetProperty("advmss").GetInt32() == tcpA.AdvMss, $"{what}: client advmss {tcpA.AdvMss}");
         Assert.True(linuxClient.GetProperty("rcv_ssthresh").GetInt64() == tcpA.RcvSsthresh, $"{what}: client rcv_ssthresh {tcpA.RcvSsthresh}");

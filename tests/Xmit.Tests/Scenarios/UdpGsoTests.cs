@@ -66,7 +66,7 @@ public class UdpGsoTests
             Assert.Equal(-(int)Errno.EIO, sys.Send(fd, new byte[5000]));
             Assert.Equal(0, sys.SetSockOpt(fd, SockOpt.IPPROTO_UDP, SockOpt.UDP_SEGMENT, 1473)); // 1473 + 28 > MTU 1500
             Assert.Equal(-(int)Errno.EINVAL, sys.Send(fd, new byte[5000]));
-            Assert.Equal(0, sys.File(fd)!.Udp!.WmemAlloc);
+            Assert.Equal(0, ((UdpSocketFile)sys.File(fd)!).Sk.WmemAlloc);
             Assert.Equal(0, sys.SetSockOpt(fd, SockOpt.IPPROTO_UDP, SockOpt.UDP_SEGMENT, 0));
             Assert.Equal(5000, sys.Send(fd, new byte[5000])); // off again: a plain fragmented datagram
             sys.CloseAll();

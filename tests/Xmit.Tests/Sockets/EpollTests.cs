@@ -42,7 +42,7 @@ public class EpollTests
             var t0 = net.Sim.Now;
             Assert.Equal(1, sys.EpollWait(ep, evs, -1));
             Assert.Equal(EPOLLOUT, evs[0].Events); // revents are masked by the registered events
-            Assert.Equal(16128, sys.File(fd)!.Udp!.WmemAlloc); // linux-truth: wmem at EPOLLOUT, sndbuf 32768
+            Assert.Equal(16128, ((UdpSocketFile)sys.File(fd)!).Sk.WmemAlloc); // linux-truth: wmem at EPOLLOUT, sndbuf 32768
             Assert.InRange((net.Sim.Now - t0).TotalMilliseconds, 91, 93);
             sys.CloseAll();
         }

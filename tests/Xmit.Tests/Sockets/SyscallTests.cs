@@ -28,7 +28,7 @@ public class SyscallTests
         Assert.Equal(E(Errno.EADDRNOTAVAIL), sys.Bind(fd, new SockAddrIn(new Ipv4Address(198, 18, 9, 9), 5000)));
         // send() autobinds before it finds no destination (inet_send_prepare), as in Linux.
         Assert.Equal(E(Errno.EDESTADDRREQ), sys.Send(fd, new byte[1]));
-        Assert.NotEqual(0, sys.File(fd)!.Udp!.LocalPort);
+        Assert.NotEqual(0, ((UdpSocketFile)sys.File(fd)!).Sk.LocalPort);
         Assert.Equal(E(Errno.EINVAL), sys.SendTo(fd, new byte[1], MsgFlags.None, new SockAddrIn(TwoHosts.AddrB, 0)));
         Assert.Equal(E(Errno.ENETUNREACH), sys.SendTo(fd, new byte[1], MsgFlags.None, new SockAddrIn(new Ipv4Address(203, 0, 113, 1), 9)));
         Assert.Equal(E(Errno.EMSGSIZE), sys.SendTo(fd, new byte[65508], MsgFlags.None, new SockAddrIn(TwoHosts.AddrB, 9)));
@@ -177,7 +177,7 @@ public class SyscallTests
         sysB.Bind(rx, new SockAddrIn(Ipv4Address.Any, 9));
         int fd = sys.Socket(Af.AF_INET, SockType.SOCK_DGRAM, 0);
         Assert.Equal(0, sys.Bind(fd, new SockAddrIn(Ipv4Address.Any, 0)));
-        ushort port = sys.File(fd)!.Udp!.LocalPort;
+        ushort port = ((UdpSocketFile)sys.File(fd)!).Sk.LocalPort;
         Assert.InRange(port, (ushort)32768, (ushort)60999);
         ReadOnlyMemory<byte>[] iov = ["ab"u8.ToArray(), "cde"u8.ToArray()];
         Assert.Equal(5, sys.SendMsg(fd, iov, MsgFlags.Confirm, new SockAddrIn(TwoHosts.AddrB, 9)));

@@ -42,15 +42,18 @@ public sealed class TwoHosts : IDisposable
         RunForMs(10);
     }
 
+    /// <summary>
+    /// Shuts the network down, then fails if any socket still has memory charged or any skb is outstanding.
+    /// The sockets are taken before the shutdown, which closes them and takes them off the hosts' lists.
+    /// </summary>
     public void Dispose()
     {
+        var sockets = Sim.Hosts.SelectMany(h => h.Udp.Sockets.Select(sk => (Host: h, Sk: (Xmit.Sockets.Sock)sk))
+            .Concat(h.Tcp.Sockets.Select(sk => (Host: h, Sk: (Xmit.Sockets.Sock)sk)))).ToList();
         Sim.Shutdown();
-        foreach (var h in Sim.Hosts)
-        {
-            foreach (var sk in h.Udp.Sockets)
-                Assert.True(sk.WmemAlloc == 0, $"socket on {h} still has wmem {sk.WmemAlloc}");
-            Assert.Empty(h.Tcp.Sockets); // Host.Shutdown frees every TCP socket
-        }
+        foreach (var (h, sk) in sockets)
+            Assert.True(sk.WmemAlloc == 0, $"socket {sk} on {h} still has wmem {sk.WmemAlloc}");
+        foreach (var h in Sim.Hosts) Assert.Empty(h.Tcp.Sockets); // Host.Shutdown frees every TCP socket
         Assert.True(Sim.Pool.Outstanding == 0, Sim.Pool.DescribeOutstanding());
         Assert.Equal(0, Sim.Pool.OutstandingBuffers);
         Assert.Equal(0, Sim.Pool.OutstandingPages);

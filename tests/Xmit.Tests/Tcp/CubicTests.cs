@@ -23,6 +23,31 @@ public class CubicTests
         Assert.Equal(3u, early.Update(7, 1, 1000 + 500));
     }
 
+    /// <summary>
+    /// Fast convergence, then an epoch that starts above W_max, worked by hand with the arithmetic of net/ipv4/tcp_cubic.c
+    /// cubictcp_recalc_ssthresh() and bictcp_update()
+    /// (beta = 717, BICTCP_BETA_SCALE = 1024, cube_rtt_scale = bic_scale · 10 = 410, BICTCP_HZ = 10, HZ = 1000,
+    /// beta_scale = 8·(1024 + 717) / 3 / (1024 − 717) = 13928 / 3 / 307 = 4642 / 307 = 15; delay_min = 0, so
+    /// usecs_to_jiffies(delay_min) adds nothing to t):
+    /// <code>
+    /// recalc_ssthresh(cwnd 10): last_max_cwnd = 10;  ssthresh = max(10·717/1024, 2) = 7170/1024 = 7
+    /// recalc_ssthresh(cwnd 7):  7 &lt; 10, so last_max_cwnd = 7·(1024+717)/(2·1024) = 12187/2048 = 5;
+    ///                           ssthresh = 7·717/1024 = 5019/1024 = 4
+    /// update(7, acked 1, t 5000): epoch_start = 5000, ack_cnt = 1, tcp_cwnd = 7; last_max 5 ≤ 7: K = 0, origin 7
+    ///     t = ((5000 − 5000) &lt;&lt; 10) / 1000 = 0, offs = 0, delta = 0, bic_target = 7 + 0 = 7, not above cwnd:
+    ///     cnt = 100·7 = 700 (last_max_cwnd ≠ 0: no cap at 20)
+    ///     friendliness: delta = (7·15) &gt;&gt; 3 = 105 &gt;&gt; 3 = 13; ack_cnt 1 ≤ 13; tcp_cwnd 7 not above 7  → 700
+    /// update(7, acked 13, t 5032): same cwnd, 32 jiffies &gt; HZ/32 = 31 since last_time: recompute
+    ///     t = (32 &lt;&lt; 10) / 1000 = 32768/1000 = 32, offs = 32, delta = 410·32³ &gt;&gt; 40 = 13434880 &gt;&gt; 40 = 0:
+    ///     bic_target = 7, cnt = 700
+    ///     friendliness: ack_cnt = 1 + 13 = 14 &gt; 13: ack_cnt = 1, tcp_cwnd = 8; 8 &gt; 7: max_cnt = 7/(8−7) = 7,
+    ///     cnt = min(700, 7) = 7                                                                       → 7
+    /// update(7, acked 1, t 7000): t = (2000 &lt;&lt; 10) / 1000 = 2048, offs = 2048,
+    ///     delta = 410·2048³ &gt;&gt; 40 = 410·2³³ &gt;&gt; 40 = 410/128 = 3 (3.2 floored): bic_target = 10,
+    ///     cnt = 7/(10−7) = 2
+    ///     friendliness: ack_cnt = 2 ≤ 13; tcp_cwnd 8 &gt; 7: max_cnt = 7, cnt 2 stays; max(2, 2)      → 2
+    /// </code>
+    /// </summary>
     [Fact]
     public void A_second_loss_below_wmax_lowers_wmax_further_fast_convergence()
     {
@@ -30,7 +55,13 @@ public class CubicTests
         Assert.Equal(7u, cubic.RecalcSsthresh(10));
         // cwnd 7 < W_max 10: W_max becomes 7 × (1 + β)/2 ≈ 5.95 → 5, and ssthresh 7 × β = 4.
         Assert.Equal(4u, cubic.RecalcSsthresh(7));
-        // With W_max (5) below cwnd the new epoch starts at its origin: K = 0, the curve only grows.
-        Assert.True(cubic.Update(7, 1, 5000) <= 100 * 7);
+        // With W_max (5) below cwnd the new epoch starts at its origin: K = 0 and the target is cwnd itself, so
+        // CUBIC asks for the "very small increment" of one segment per 100 · cwnd ACKs.
+        Assert.Equal(700u, cubic.Update(7, 1, 5000));
+        // 32 ms on the curve has barely moved, but 14 ACKs are one Reno segment (13 per segment at cwnd 7):
+        // the TCP-friendly estimate is ahead and caps the count at cwnd / 1.
+        Assert.Equal(7u, cubic.Update(7, 13, 5032));
+        // Two seconds into the epoch the curve is 3 segments above cwnd: one segment per 7 / 3 = 2 ACKs.
+        Assert.Equal(2u, cubic.Update(7, 1, 7000));
     }
 }

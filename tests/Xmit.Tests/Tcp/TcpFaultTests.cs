@@ -79,8 +79,8 @@ public class TcpFaultTests
             else net.RunFor(Duration.FromMicroseconds(200));
         }
         var elapsed = net.Sim.Now - start;
-        var tcp = sa.File(client)!.Tcp!;
-        var peer = server >= 0 ? sb.File(server)!.Tcp! : null;
+        var tcp = ((TcpSocketFile)sa.File(client)!).Sk;
+        var peer = server >= 0 ? ((TcpSocketFile)sb.File(server)!).Sk : null;
         string state = $"A {tcp.State} sent {sent} received {received} una {tcp.SndUna - tcp.Iss} nxt {tcp.SndNxt - tcp.Iss} wnd {tcp.SndWnd} cwnd {tcp.SndCwnd} probes {tcp.ProbesOut} backoff {tcp.Backoff} pending {tcp.PendingTimer} armed {tcp.RetransmitTimer.IsArmed} wmemq {tcp.WmemQueued} sndbuf {tcp.SndBuf}"
             + (peer is null ? "" : $" | B rcvnxt {peer.RcvNxt - peer.Iss} rcvwnd {peer.RcvWnd} wup {peer.RcvWup - peer.Iss} rmem {peer.RmemAlloc} rcvbuf {peer.RcvBuf} clamp {peer.WindowClamp} ssth {peer.RcvSsthresh} q {peer.ReceiveQueue.Count} ofo {peer.OutOfOrder.Count}");
         if (received < Bytes) return "STALLED " + state;

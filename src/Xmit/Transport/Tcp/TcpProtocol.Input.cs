@@ -74,6 +74,7 @@ public sealed partial class TcpProtocol
             UserMss = listener.UserMss, SndTimeo = listener.SndTimeo, RcvTimeo = listener.RcvTimeo,
             // The child runs the listener's algorithm with state of its own (tcp_assign_congestion_control).
             CongestionOps = TcpCongestion.Create(listener.CongestionOps.Name) ?? new Cubic(),
+            Priority = listener.Priority, // sk_clone_lock() copies sk_priority
         };
         _sockets.Add(child);
         child.Iss = new TcpSeq(_random.NextUInt32());

@@ -482,7 +482,9 @@ public sealed partial class TcpProtocol
         if ((flags & TcpFlags.Ack) != 0) EventAckSent(sk, segs);
         if (payload > 0) EventDataSent(sk);
         if ((flags & TcpFlags.Rst) != 0) Mib.OutRsts++;
-        // ip_queue_xmit(): DF on every segment unless IP_MTU_DISCOVER says DONT (ip_dont_fragment()).
+        // ip_queue_xmit(): DF on every segment unless IP_MTU_DISCOVER says DONT (ip_dont_fragment()); the socket's
+        // priority picks the qdisc band (skb->priority = sk->sk_priority, net/ipv4/ip_output.c __ip_queue_xmit()).
+        pkt.Priority = sk.Priority;
         var df = sk.PmtuDisc is PmtuDisc.Dont or PmtuDisc.Omit ? PmtuDisc.Dont : PmtuDisc.Do;
         int rc = _output.Send(pkt, new IpSendParams(sk.LocalAddress, sk.RemoteAddress, IpProtocol.Tcp, sk.EffectiveTtl, sk.Tos,
             df, sk.InetId));

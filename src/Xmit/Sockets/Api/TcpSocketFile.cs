@@ -1,0 +1,220 @@
+using Xmit.Network.Ipv4;
+using Xmit.Time;
+using Xmit.Transport.Tcp;
+using Xmit.Wire;
+
+namespace Xmit.Sockets.Api;
+
+/// <summary>
+/// A stream socket's file: tcp_prot's operations behind inet_stream_ops, and struct socket's state (whether
+/// connect() was called and has been reported).
+/// </summary>
+/// <remarks>Linux: net/ipv4/af_inet.c inet_stream_ops, inet_stream_connect(), inet_accept(), inet_listen(); net/ipv4/tcp.c do_tcp_setsockopt(), do_tcp_getsockopt(), tcp_ioctl()</remarks>
+public sealed class TcpSocketFile : InetSocketFile
+{
+    private readonly TcpProtocol _tcp;
+
+    internal TcpSocketFile(TcpProtocol tcp, IScheduler clock, TcpSock sk, SocketState state = SocketState.Unconnected) : base(clock, tcp.Sysctls)
+    {
+        _tcp = tcp;
+        Sk = sk;
+        State = state;
+        sk.DataReady += _ => WakeWatchers(Ev.EPOLLIN | Ev.EPOLLPRI | Ev.EPOLLRDNORM | Ev.EPOLLRDBAND);
+        sk.StreamWriteSpace += _ => WakeWatchers(Ev.EPOLLOUT | Ev.EPOLLWRNORM | Ev.EPOLLWRBAND);
+        sk.StateChange += _ => WakeAll();
+    }
+
+    public override TcpSock Sk { get; }
+
+    public override int Type => SockType.SOCK_STREAM;
+
+    /// <summary>sock->state.</summary>
+    public SocketState State { get; private set; }
+
+    private protected override bool ReuseAddr { get => Sk.ReuseAddr; set => Sk.ReuseAddr = value; }
+
+    /// <summary>sk_stream_write_space().</summary>
+    private protected override void WriteSpace() => Sk.RaiseWriteSpace();
+
+    /// <summary>
+    /// tcp_poll(): a listener is readable with a connection to accept; HUP when shut down both ways or closed;
+    /// readable with data or after the peer's FIN; writable while the send buffer has a third free (not
+    /// during the handshake); ERR for a pending error.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_poll(); include/net/sock.h __sk_stream_is_writeable()</remarks>
+    public override uint PollMask()
+    {
+        var sk = Sk;
+        if (sk.State == TcpState.Listen) return sk.HasPendingConnection ? Ev.EPOLLIN | Ev.EPOLLRDNORM : 0;
+        uint mask = 0;
+        if (sk.Shutdown == (Sock.RcvShutdown | Sock.SendShutdown) || sk.State == TcpState.Close) mask |= Ev.EPOLLHUP;
+        if ((sk.Shutdown & Sock.RcvShutdown) != 0) mask |= Ev.EPOLLIN | Ev.EPOLLRDNORM | Ev.EPOLLRDHUP;
+        if (sk.State is not (TcpState.SynSent or TcpState.SynRecv))
+        {
+            if (sk.ReadableBytes > 0) mask |= Ev.EPOLLIN | Ev.EPOLLRDNORM;
+            if ((sk.Shutdown & Sock.SendShutdown) != 0 || sk.StreamWriteable) mask |= Ev.EPOLLOUT | Ev.EPOLLWRNORM;
+            else sk.NoSpace = true;
+        }
+        if (sk.Error != Errno.OK) mask |= Ev.EPOLLERR;
+        return mask;
+    }
+
+    private protected override int Bind(Ipv4Address address, ushort port) => _tcp.Bind(Sk, address, port);
+
+    /// <remarks>Linux: net/ipv4/af_inet.c inet_listen()</remarks>
+    internal override int Listen(int backlog) => State != SocketState.Unconnected ? -(int)Errno.EINVAL : _tcp.Listen(Sk, backlog);
+
+    /// <summary>accept(): the next established connection as a new file; waits for one unless non-blocking.</summary>
+    /// <remarks>Linux: net/ipv4/af_inet.c inet_accept(); net/ipv4/inet_connection_sock.c inet_csk_accept()</remarks>
+    internal override int Accept(out SocketFile? child, out SockAddrIn peer)
+    {
+        child = null;
+        peer = default;
+        var sk = Sk;
+        var deadline = Deadline(NonBlocking, sk.RcvTimeo);
+        while (true)
+        {
+            var next = _tcp.Accept(sk, out var error);
+            if (next is not null)
+            {
+                peer = new SockAddrIn(next.RemoteAddress, next.RemotePort);
+                child = new TcpSocketFile(_tcp, Clock, next, SocketState.Connected);
+                return 0;
+            }
+            if (error != Errno.EAGAIN || Clock.Now >= deadline) return -(int)error;
+            if (!Clock.WaitUntil(() => sk.HasPendingConnection || sk.State != TcpState.Listen, deadline) && deadline == Instant.Never) return -(int)Errno.EAGAIN;
+        }
+    }
+
+    /// <summary>
+    /// connect() on a stream socket: sends the SYN and waits for the handshake (EINPROGRESS when non-blocking;
+    /// EALREADY while it runs; the call after it completed returns 0, later ones EISCONN; a refused or timed out
+    /// attempt reports its error).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/af_inet.c __inet_stream_connect()</remarks>
+    private protected override int Connect(SockAddrIn a)
+    {
+        if (a.Family != Af.AF_INET) return -(int)Errno.EAFNOSUPPORT;
+        var sk = Sk;
+        int rc;
+        switch (State)
+        {
+            case SocketState.Connected:
+                return -(int)Errno.EISCONN;
+            case SocketState.Connecting:
+                rc = -(int)Errno.EALREADY;
+                break;
+            default:
+                rc = _tcp.Connect(sk, a.Address, a.Port);
+                if (rc != -(int)Errno.EINPROGRESS) return rc;
+                State = SocketState.Connecting;
+                break;
+        }
+        if (sk.State is TcpState.SynSent or TcpState.SynRecv)
+        {
+            if (NonBlocking) return rc;
+            Clock.WaitUntil(() => sk.State is not (TcpState.SynSent or TcpState.SynRecv), Deadline(false, sk.SndTimeo));
+            if (sk.State is TcpState.SynSent or TcpState.SynRecv) return -(int)Errno.EINPROGRESS;
+        }
+        if (sk.State == TcpState.Close)
+        {
+            State = SocketState.Unconnected;
+            var err = sk.TakeError();
+            return -(int)(err != Errno.OK ? err : Errno.ECONNABORTED);
+        }
+        State = SocketState.Connected;
+        return 0;
+    }
+
+    /// <summary>send() on a stream socket: EPIPE unless connected (or connecting).</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked()</remarks>
+    internal override int SendTo(ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to)
+    {
+        if (State != SocketState.Connected && Sk.State is TcpState.Close or TcpState.Listen) return -(int)Errno.EPIPE;
+        return _tcp.SendMsg(Sk, buffer, flags, NoBlock(flags));
+    }
+
+    /// <summary>recv() on a stream socket: ENOTCONN on a socket that never connected.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_recvmsg_locked()</remarks>
+    internal override int RecvFrom(Span<byte> buffer, MsgFlags flags, out SockAddrIn from)
+    {
+        from = default;
+        if (Sk.State is TcpState.Close && State != SocketState.Connected) return -(int)Errno.ENOTCONN;
+        return _tcp.RecvMsg(Sk, buffer, flags, NoBlock(flags));
+    }
+
+    /// <summary>do_tcp_setsockopt(): TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_QUICKACK.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c do_tcp_setsockopt()</remarks>
+    private protected override int SetProtocolOption(int level, int name, int value)
+    {
+        switch (level, name)
+        {
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY):
+                return _tcp.SetNoDelay(Sk, value != 0);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_CORK):
+                return _tcp.SetCork(Sk, value != 0);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_MAXSEG):
+                return _tcp.SetMaxSeg(Sk, value);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_QUICKACK):
+                return _tcp.SetQuickAck(Sk, value != 0);
+            default:
+                return -(int)Errno.ENOPROTOOPT;
+        }
+    }
+
+    /// <summary>do_tcp_getsockopt(): TCP_MAXSEG is the current MSS once connected, else user_mss or the default.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c do_tcp_getsockopt()</remarks>
+    private protected override int? GetProtocolOption(int level, int name) => (level, name) switch
+    {
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY) => (Sk.NonAgle & TcpProtocol.NagleOff) != 0 ? 1 : 0,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_CORK) => (Sk.NonAgle & TcpProtocol.NagleCork) != 0 ? 1 : 0,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_MAXSEG) =>
+            Sk.State is TcpState.Close or TcpState.Listen ? (Sk.UserMss > 0 ? Sk.UserMss : TcpProtocol.MssDefault) : Sk.MssCache,
+        _ => null,
+    };
+
+    /// <summary>SIOCINQ: bytes readable (EINVAL on a listener); SIOCOUTQ: bytes not yet acknowledged; SIOCOUTQNSD: bytes not yet sent.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_ioctl()</remarks>
+    internal override int Ioctl(uint request, out int value)
+    {
+        var sk = Sk;
+        value = 0;
+        switch (request)
+        {
+            case Api.Ioctl.SIOCINQ:
+                if (sk.State == TcpState.Listen) return -(int)Errno.EINVAL;
+                value = sk.ReadableBytes;
+                return 0;
+            case Api.Ioctl.SIOCOUTQ:
+                if (sk.State == TcpState.Listen) return -(int)Errno.EINVAL;
+                value = sk.UnackedBytes;
+                return 0;
+            case Api.Ioctl.SIOCOUTQNSD:
+                if (sk.State == TcpState.Listen) return -(int)Errno.EINVAL;
+                value = sk.State is TcpState.SynSent or TcpState.Close ? 0 : sk.NotSentBytes;
+                return 0;
+            default:
+                return -(int)Errno.ENOTTY;
+        }
+    }
+
+    /// <summary>setsockopt(SO_LINGER) with a struct linger: how close() ends the connection.</summary>
+    /// <remarks>Linux: net/core/sock.c sk_setsockopt() SO_LINGER</remarks>
+    internal override int SetLinger(bool on, int seconds)
+    {
+        Sk.Linger = on;
+        Sk.LingerTime = Duration.FromSeconds(Math.Max(seconds, 0));
+        return 0;
+    }
+
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_shutdown()</remarks>
+    private protected override int ShutdownProtocol(int how)
+    {
+        int rc = _tcp.Shutdown(Sk, how);
+        if (State == SocketState.Connecting && Sk.State == TcpState.Close) State = SocketState.Unconnected; // the connect was abandoned
+        return rc;
+    }
+
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_close()</remarks>
+    internal override void Release() => _tcp.Close(Sk);
+}
