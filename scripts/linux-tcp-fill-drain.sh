@@ -5,7 +5,8 @@
 # Two network namespaces (lmfA, lmfB) joined by veth (198.18.10.0/24, MTU 1500, pfifo on A), default sysctls.
 # One Python process opens the sockets of both sides (setns), so every step is sequenced exactly;
 # tshark captures on A's veth. Needs root; deletes its namespaces on exit. Prints one JSON document.
-# Usage: sudo scripts/linux-tcp-fill-drain.sh > data/tcp-fill-drain.json
+# CC=cubic (the default; Xmit models cubic and reno) sets net.ipv4.tcp_congestion_control in both namespaces.
+# Usage: sudo [CC=cubic] scripts/linux-tcp-fill-drain.sh > tests/Xmit.Tests/Data/linux-truth/tcp-fill-drain.json
 set -euo pipefail
 A=lmfA B=lmfB
 tmp=$(mktemp -d /tmp/linux-tcp-fill-drain.XXXXXX)
@@ -23,6 +24,7 @@ for ns in $A $B; do ip -n $ns link set lo up; done
 ip -n $A link set va up
 ip -n $B link set vb up
 ip netns exec $A tc qdisc add dev va root pfifo
+for ns in $A $B; do ip netns exec $ns sysctl -q -w net.ipv4.tcp_congestion_control="${CC:-cubic}"; done
 sleep 0.5
 cat > "$tmp/prog.py" <<'PY'
 import ctypes, ctypes.util, errno, fcntl, json, os, select, signal, socket, struct, subprocess, sys, time

@@ -41,6 +41,8 @@ public sealed class Sysctls
     public int TcpEarlyRetrans { get; set; } = 3;
     /// <summary>net.ipv4.tcp_congestion_control: the algorithm new connections start with (cubic or reno).</summary>
     public string TcpCongestionControl { get; set; } = "cubic";
+    /// <summary>net.ipv4.tcp_moderate_rcvbuf: receive-buffer autotuning (tcp_rcv_space_adjust).</summary>
+    public int TcpModerateRcvbuf { get; set; } = 1;
 
     /// <summary>
     /// TCP knobs of features not modelled here, with the values under which the model is what Linux does (or
@@ -110,6 +112,7 @@ public sealed class Sysctls
             case "net.ipv4.tcp_retries2" when Int(out var v): TcpRetries2 = v; return true;
             case "net.ipv4.tcp_reordering" when Int(out var v) && v >= 1: TcpReordering = v; return true;
             case "net.ipv4.tcp_early_retrans" when Int(out var v) && v <= 4: TcpEarlyRetrans = v; return true;
+            case "net.ipv4.tcp_moderate_rcvbuf" when Int(out var v) && v <= 1: TcpModerateRcvbuf = v; return true;
             case "net.ipv4.tcp_congestion_control" when value.Trim() is "cubic" or "reno":
                 TcpCongestionControl = value.Trim();
                 return true;
@@ -124,7 +127,7 @@ public sealed class Sysctls
             case "net.core.wmem_default" or "net.core.wmem_max" or "net.core.rmem_default" or "net.core.rmem_max" or "net.ipv4.ip_default_ttl"
                 or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"
-                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control":
+                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf":
                 break;
             default:
                 error = $"sysctl {name} is not modelled";

@@ -163,6 +163,7 @@ public sealed partial class TcpProtocol
             else if (m > sk.Rtt.Rto) IncrQuickAck(sk, MaxQuickAcks);
         }
         sk.Delack.LastReceived = Now;
+        RcvRttMeasure(sk, skb, sk.RcvTsEcr);
         if (len >= 128) GrowWindow(sk, skb);
     }
 
@@ -276,7 +277,11 @@ public sealed partial class TcpProtocol
             if (Now >= deadline) return copied > 0 ? copied : -(int)Errno.EAGAIN;
             if (!WaitForData(sk, deadline) && deadline == Instant.Never) return copied > 0 ? copied : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
         }
-        if (copied > 0 && (flags & MsgFlags.Peek) == 0) CleanupRbuf(sk);
+        if (copied > 0 && (flags & MsgFlags.Peek) == 0)
+        {
+            RcvSpaceAdjust(sk);
+            CleanupRbuf(sk);
+        }
         return copied;
     }
 

@@ -207,6 +207,7 @@ public sealed partial class TcpProtocol
         int len = seg.Payload.Length;
         var endSeq = seq + (uint)len + ((f & TcpFlags.Fin) != 0 ? 1u : 0);
         var opt = TcpOptions.Parse(seg.Options, syn: false);
+        sk.RcvTsEcr = opt.HasTimestamp ? opt.TsEcr : 0;
 
         // tcp_sequence(): acceptable if it overlaps the receive window.
         var wndEnd = sk.RcvNxt + ReceiveWindow(sk);
@@ -305,6 +306,7 @@ public sealed partial class TcpProtocol
         if (sk.State != TcpState.Close)
         {
             PushPendingFrames(sk, SendMss(sk, out _), sk.NonAgle); // tcp_data_snd_check
+            CheckSpace(sk);
             AckSndCheck(sk);
         }
     }
@@ -375,11 +377,7 @@ public sealed partial class TcpProtocol
             AckAdvanced(sk, acked);
         }
         if (priorPackets == 0) AckProbe(sk);
-        if (acked > 0 || windowChanged)
-        {
-            UpdatePacingRate(sk);
-            if (sk.StreamWriteable) sk.RaiseWriteSpace();
-        }
+        if (acked > 0 || windowChanged) UpdatePacingRate(sk);
         return true;
     }
 

@@ -647,7 +647,7 @@ public sealed partial class TcpProtocol
         }
         var skb = _pool.Alloc(MaxTcpHeader);
         skb.Reserve(MaxTcpHeader);
-        var h = skb.Put(TcpSegment.MinHeaderLength);
+        var h = skb.Push(TcpSegment.MinHeaderLength); // the header goes into the headroom, as every TCP header does
         new TcpHeaderRepr { SourcePort = seg.DestinationPort, DestinationPort = seg.SourcePort, Seq = seq, Ack = ack, Flags = flags }
             .Emit(h, 0, local, remote);
         skb.TransportHeader = skb.DataOffset;

@@ -69,12 +69,15 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>
-    /// tcp_init_buffer_space(): at the end of the handshake, clamp the window to what the buffer holds less one
+    /// tcp_init_buffer_space(): at the end of the handshake, size the send buffer for the initial window, clamp the window to what the buffer holds less one
     /// segment reserved for the application, and rcv_ssthresh to the clamp.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_init_buffer_space()</remarks>
-    private static void InitBufferSpace(TcpSock sk)
+    private void InitBufferSpace(TcpSock sk)
     {
+        if (!sk.SndBufLocked) SndbufExpand(sk);
+        sk.RcvqSpaceTime = Now;
+        sk.RcvqSpaceSeq = sk.CopiedSeq;
         long maxwin = FullSpace(sk);
         long clamp = sk.WindowClamp;
         if (clamp >= maxwin)
@@ -85,6 +88,7 @@ public sealed partial class TcpProtocol
         if (clamp > 2L * sk.AdvMss && clamp + sk.AdvMss > maxwin) clamp = Math.Max(2L * sk.AdvMss, maxwin - sk.AdvMss);
         sk.WindowClamp = (uint)clamp;
         sk.RcvSsthresh = Math.Min(sk.RcvSsthresh, sk.WindowClamp);
+        sk.RcvqSpace = (int)Math.Min(Math.Min(sk.RcvSsthresh, sk.RcvWnd), (uint)(InitCwnd * sk.AdvMss));
     }
 
     /// <summary>

@@ -58,6 +58,17 @@ public sealed class TcpSock : InetSock
     public uint RcvSsthresh { get; internal set; }
     /// <summary>window_clamp: the largest window ever announced (0 before the SYN: no clamp).</summary>
     public uint WindowClamp { get; internal set; }
+    /// <summary>rx_opt.rcv_tsecr: the timestamp echo of the segment being processed.</summary>
+    internal uint RcvTsEcr;
+    /// <summary>rcv_rtt_est: the receiver's RTT estimate (µs × 8), and the state of its measurement.</summary>
+    internal long RcvRttUs8;
+    internal uint RcvRttLastTsEcr;
+    internal TcpSeq RcvRttSeq;
+    internal Instant RcvRttTime;
+    /// <summary>rcvq_space: bytes the application read in the last receiver RTT, from where and since when.</summary>
+    internal int RcvqSpace;
+    internal TcpSeq RcvqSpaceSeq;
+    internal Instant RcvqSpaceTime;
 
     // ---- options ----
     public int MssCache { get; internal set; } = 536;

@@ -1,0 +1,116 @@
+using Xmit.Buffers;
+using Xmit.Sockets;
+
+namespace Xmit.Transport.Tcp;
+
+/// <summary>
+/// Buffer autotuning: the send buffer grows with the congestion window (tcp_sndbuf_expand), the receive
+/// buffer with what the application reads per RTT (tcp_rcv_space_adjust, measured with the receiver's RTT
+/// estimate) — neither once the application has set the size (SO_SNDBUF / SO_RCVBUF lock it).
+/// </summary>
+public sealed partial class TcpProtocol
+{
+    /// <summary>TCP_INIT_CWND.</summary>
+    private const int InitCwnd = 10;
+
+    /// <summary>
+    /// tcp_sndbuf_expand(): room for twice (Fast Recovery needs ~1.7×) the larger of cwnd, the initial window and
+    /// reordering+1 segments, each counted as a worst-case non-GSO skb (a power-of-two head plus struct sk_buff).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_sndbuf_expand()</remarks>
+    private void SndbufExpand(TcpSock sk)
+    {
+        long perMss = Math.Max(sk.MssClamp, sk.MssCache) + MaxTcpHeader + Truesize.SharedInfo;
+        perMss = (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)perMss) + Truesize.SkBuffStruct;
+        long segs = Math.Max(InitCwnd, sk.SndCwnd);
+        segs = Math.Max(segs, sk.Reordering + 1);
+        long sndmem = 2 * segs * perMss;
+        if (sk.SndBuf < sndmem) sk.SndBuf = (int)Math.Min(sndmem, Sysctls.TcpWmem.Max);
+    }
+
+    /// <summary>
+    /// tcp_check_space() / tcp_new_space(): after an ACK, a sender that ran out of send buffer gets a larger one
+    /// if cwnd was not the limit (tcp_should_expand_sndbuf), then the write-space wake-up (sk_stream_write_space).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_check_space(), tcp_new_space(), tcp_should_expand_sndbuf(); net/core/stream.c sk_stream_write_space()</remarks>
+    private void CheckSpace(TcpSock sk)
+    {
+        if (!sk.NoSpace) return;
+        if (!sk.SndBufLocked && sk.InFlight < sk.SndCwnd) SndbufExpand(sk);
+        if (sk.StreamMemoryFree && sk.StreamWriteable)
+        {
+            sk.NoSpace = false;
+            sk.RaiseWriteSpace();
+        }
+    }
+
+    /// <summary>
+    /// tcp_rcv_rtt_measure_ts() / tcp_rcv_rtt_measure(): the receiver's RTT estimate — from the echo of our
+    /// timestamp in a full-sized segment, or without timestamps once per window of data — kept as the minimum
+    /// (×8) so slow readers do not inflate it.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rcv_rtt_measure_ts(), tcp_rcv_rtt_measure(), tcp_rcv_rtt_update()</remarks>
+    private void RcvRttMeasure(TcpSock sk, SkBuff skb, uint tsEcr)
+    {
+        if (sk.TimestampOk)
+        {
+            if (tsEcr == 0 || tsEcr == sk.RcvRttLastTsEcr || skb.Cb.EndSeq - skb.Cb.Seq < (uint)sk.RcvMss) return;
+            sk.RcvRttLastTsEcr = tsEcr;
+            long deltaMs = (int)(TsNow - tsEcr);
+            if (deltaMs > 0) RcvRttUpdate(sk, deltaMs * 1000, windowDependent: false);
+            return;
+        }
+        if (sk.RcvRttTime != default && sk.RcvNxt >= sk.RcvRttSeq)
+            RcvRttUpdate(sk, (Now - sk.RcvRttTime).Nanoseconds / 1000, windowDependent: true);
+        if (sk.RcvRttTime == default || sk.RcvNxt >= sk.RcvRttSeq)
+        {
+            sk.RcvRttSeq = sk.RcvNxt + sk.RcvWnd;
+            sk.RcvRttTime = Now;
+        }
+    }
+
+    private static void RcvRttUpdate(TcpSock sk, long sampleUs, bool windowDependent)
+    {
+        long m = sampleUs << 3;
+        long old = sk.RcvRttUs8;
+        if (old == 0 || m < old) sk.RcvRttUs8 = m;
+        else if (!windowDependent) sk.RcvRttUs8 = old - (old >> 3) + sampleUs;
+    }
+
+    /// <summary>
+    /// tcp_rcv_space_adjust(): once per receiver RTT, if the application read more than in the last one, size
+    /// the buffer for twice that plus the sender's growth (up to tcp_rmem[2]) and let the window clamp follow.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rcv_space_adjust()</remarks>
+    private void RcvSpaceAdjust(TcpSock sk)
+    {
+        if (sk.RcvRttUs8 == 0) return;
+        long time = (Now - sk.RcvqSpaceTime).Nanoseconds / 1000;
+        if (time < sk.RcvRttUs8 >> 3) return;
+        long copied = (int)(sk.CopiedSeq - sk.RcvqSpaceSeq);
+        long inq = (int)(sk.RcvNxt - sk.CopiedSeq);
+        copied -= inq;
+        if (copied > sk.RcvqSpace)
+        {
+            if (Sysctls.TcpModerateRcvbuf != 0 && !sk.RcvBufLocked)
+            {
+                long rcvwin = (copied << 1) + 16L * sk.AdvMss;
+                long grow = rcvwin * (copied - sk.RcvqSpace) / Math.Max(sk.RcvqSpace, 1);
+                rcvwin += grow << 1;
+                long rcvbuf = Math.Min(SpaceFromWin(rcvwin), Sysctls.TcpRmem.Max);
+                if (rcvbuf > sk.RcvBuf)
+                {
+                    sk.RcvBuf = (int)rcvbuf;
+                    sk.WindowClamp = (uint)WinFromSpace(rcvbuf);
+                }
+            }
+            sk.RcvqSpace = (int)copied;
+        }
+        sk.RcvqSpaceSeq = sk.CopiedSeq;
+        sk.RcvqSpaceTime = Now;
+    }
+
+    /// <summary>tcp_space_from_win(): the buffer a window of <paramref name="win"/> bytes needs.</summary>
+    /// <remarks>Linux: include/net/tcp.h tcp_space_from_win()</remarks>
+    private static long SpaceFromWin(long win) => (win << RmemToWinScale) / DefaultScalingRatio;
+}
