@@ -98,28 +98,40 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>
-    /// tcp_try_rmem_schedule(): room for <paramref name="skb"/> while rmem is within rcvbuf; otherwise prune —
-    /// the out-of-order queue goes first (tcp_prune_ofo_queue; collapsing skbs into compact copies is not
-    /// modelled) — and fail if that did not bring rmem back under rcvbuf.
+    /// tcp_try_rmem_schedule() / tcp_prune_queue(): room for <paramref name="skb"/> while rmem is not over rcvbuf
+    /// (one skb may overshoot, as in Linux); otherwise tcp_clamp_window lets an unlocked buffer grow to what is
+    /// allocated, and failing that the out-of-order queue is pruned from the top (collapsing skbs into compact
+    /// copies is not modelled); the data is dropped if nothing brought rmem back within rcvbuf.
     /// </summary>
-    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_try_rmem_schedule(), tcp_prune_queue(), tcp_prune_ofo_queue()</remarks>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_try_rmem_schedule(), tcp_prune_queue(), tcp_clamp_window(), tcp_prune_ofo_queue()</remarks>
     private bool TryRmemSchedule(TcpSock sk, SkBuff skb)
     {
-        if (sk.RmemAlloc + skb.Truesize <= sk.RcvBuf) return true;
+        if (sk.RmemAlloc <= sk.RcvBuf) return true;
         Mib.PruneCalled++;
+        if (sk.RmemAlloc >= sk.RcvBuf) ClampWindow(sk);
+        if (sk.RmemAlloc <= sk.RcvBuf) return true;
         if (!sk.OutOfOrder.IsEmpty)
         {
             // tcp_prune_ofo_queue(): drop from the highest sequence down, never the data just before this skb.
-            while (sk.OutOfOrder.PeekTail() is { } tail && tail.Cb.Seq > skb.Cb.Seq && sk.RmemAlloc + skb.Truesize > sk.RcvBuf)
+            while (sk.OutOfOrder.PeekTail() is { } tail && tail.Cb.Seq > skb.Cb.Seq && sk.RmemAlloc > sk.RcvBuf)
             {
                 sk.OutOfOrder.Unlink(tail);
                 tail.Free(SkbDropReason.TcpOfoDrop);
             }
             Mib.OfoPruned++;
         }
-        if (sk.RmemAlloc + skb.Truesize <= sk.RcvBuf) return true;
+        if (sk.RmemAlloc <= sk.RcvBuf) return true;
         Mib.RcvPruned++;
         return false;
+    }
+
+    /// <summary>tcp_clamp_window(): the buffer is full — an unlocked one grows to what is allocated (up to tcp_rmem[2]); if still over, rcv_ssthresh drops to two segments.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_clamp_window()</remarks>
+    private void ClampWindow(TcpSock sk)
+    {
+        sk.Delack.QuickAcks = 0;
+        if (sk.RcvBuf < Sysctls.TcpRmem.Max && !sk.RcvBufLocked) sk.RcvBuf = (int)Math.Min(sk.RmemAlloc, Sysctls.TcpRmem.Max);
+        if (sk.RmemAlloc > sk.RcvBuf) sk.RcvSsthresh = Math.Min(sk.WindowClamp, 2u * (uint)sk.AdvMss);
     }
 
     private void InsertOutOfOrder(TcpSock sk, SkBuff skb)
