@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Xmit.Link.Qdiscs;
 using Xmit.Time;
 
@@ -42,29 +43,40 @@ public static class CliOptions
 
     public static Option<int> Int(string name, string alias, string description, int defaultValue, int min, int max)
     {
-        var o = new Option<int>(name, alias)
+        return new Option<int>(name, alias)
         {
             Description = description,
             DefaultValueFactory = _ => defaultValue,
+            CustomParser = r =>
+            {
+                if (r.Tokens.Count == 0) return defaultValue;
+                var text = r.Tokens[0].Value;
+                if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max) return v;
+                r.AddError($"{name} must be between {min} and {max}, not {text}");
+                return defaultValue;
+            },
         };
-        o.Validators.Add(r =>
-        {
-            int v = r.GetValueOrDefault<int>();
-            if (v < min || v > max) r.AddError($"{name} must be between {min} and {max}, not {v}");
-        });
-        return o;
     }
 
+    /// <summary>A probability from 0 to 1 (as --loss takes it: a plain number, no percent sign).</summary>
     public static Option<double> Probability(string name, string description)
     {
-        var o = new Option<double>(name) { Description = description + " (0 to 1, default 0)" };
-        o.Validators.Add(r =>
+        return new Option<double>(name)
         {
-            double v = r.GetValueOrDefault<double>();
-            if (v is < 0 or > 1 || double.IsNaN(v)) r.AddError($"{name} must be between 0 and 1, not {v}");
-        });
-        return o;
+            Description = description + " (0 to 1, default 0)",
+            CustomParser = r =>
+            {
+                if (r.Tokens.Count == 0) return 0;
+                var text = r.Tokens[0].Value;
+                if (TryParseProbability(text, out double v)) return v;
+                r.AddError($"{name} must be between 0 and 1, not {text}");
+                return 0;
+            },
+        };
     }
+
+    private static bool TryParseProbability(string text, out double value) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && value is >= 0 and <= 1;
 
     public static Option<ulong> Seed() => new("--seed")
     {
