@@ -78,6 +78,29 @@ public static class CliOptions
     private static bool TryParseProbability(string text, out double value) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && value is >= 0 and <= 1;
 
+    /// <summary>Gilbert–Elliott loss as "P,R" or "P,R,BADLOSS" (BADLOSS defaults to 1): each a probability from 0 to 1.</summary>
+    public static Option<(double P, double R, double BadLoss)?> GilbertElliott(string name, string description)
+    {
+        return new Option<(double P, double R, double BadLoss)?>(name)
+        {
+            Description = description,
+            HelpName = "P,R[,BADLOSS]",
+            CustomParser = r =>
+            {
+                if (r.Tokens.Count == 0) return null;
+                var text = r.Tokens[0].Value;
+                var parts = text.Split(',');
+                if (parts.Length is 2 or 3 && TryParseProbability(parts[0], out double p) && TryParseProbability(parts[1], out double rr))
+                {
+                    double bad = 1;
+                    if (parts.Length == 2 || TryParseProbability(parts[2], out bad)) return (p, rr, bad);
+                }
+                r.AddError($"{name} must be P,R or P,R,BADLOSS, each between 0 and 1 (e.g. 0.01,0.3), not {text}");
+                return null;
+            },
+        };
+    }
+
     public static Option<ulong> Seed() => new("--seed")
     {
         Description = "Seed for every random choice; the same seed gives the same run, byte for byte",
