@@ -9,7 +9,7 @@ using Xmit.Time;
 
 namespace Xmit.Tests.Cli;
 
-/// <summary>The wire faults on the command line of `xmit sim`, and in their reports.</summary>
+/// <summary>The wire faults on the command line of `xmit sim` and `xmit sim ping`, and in their reports.</summary>
 public class SimFaultsCommandTests
 {
     private const string Faulty = "--corrupt 0.05 --duplicate 0.05 --reorder 0.2 --seed 3 --duration 200ms";
@@ -69,7 +69,7 @@ public class SimFaultsCommandTests
     [InlineData("--loss-burst 0.1,0.2,0.3,0.4", "not 0.1,0.2,0.3,0.4")]
     public void Bad_fault_values_are_one_line_naming_the_option_and_its_range(string args, string message)
     {
-        foreach (var command in new[] { "sim" })
+        foreach (var command in new[] { "sim", "sim ping" })
         {
             var (code, _, err) = SimPingCommandTests.Xmit($"{command} {args}");
             Assert.NotEqual(0, code);
@@ -82,7 +82,7 @@ public class SimFaultsCommandTests
     [Fact]
     public void Help_describes_the_fault_options()
     {
-        foreach (var command in new[] { "sim" })
+        foreach (var command in new[] { "sim", "sim ping" })
         {
             var (code, output, _) = SimPingCommandTests.Xmit(command + " --help");
             Assert.Equal(0, code);
@@ -183,5 +183,24 @@ public class SimFaultsCommandTests
         Assert.Equal(0, SimFloodCommand.Run(new UdpFloodConfig { Duration = Duration.FromMilliseconds(20) }, null, false, null, text, TextWriter.Null));
         Assert.DoesNotContain("faults:", text.ToString());
         Assert.Matches(@"a->b: \d+ frames, 0 lost, 0 reordered, 0 duplicated, 0 corrupted", text.ToString());
+    }
+
+    [Fact]
+    public void Ping_counts_the_faults_and_the_checksum_drops_of_both_hosts()
+    {
+        var o = new StringWriter();
+        var faults = new LinkFaults { CorruptRate = 0.2, DuplicateRate = 0.2, ReorderRate = 0.3 };
+        int rc = SimPingCommand.Run(3, null, 40, 56, Duration.FromMilliseconds(10), 100_000_000, Duration.FromMicroseconds(50), 0, 1500, o, faults);
+        var text = o.ToString();
+        Assert.True(rc is 0 or 1, text);
+        Assert.Contains("reorder 0.3 (held 1 ms), duplicate 0.2, corrupt 0.2, MTU 1500", text);
+        var m = Regex.Match(text, @"faults A->B (\d+) reordered, (\d+) duplicated, (\d+) corrupted");
+        Assert.True(m.Success, text);
+        Assert.True(long.Parse(m.Groups[3].Value) > 0, text);
+        Assert.Matches(@"faults B->A \d+ reordered, \d+ duplicated, \d+ corrupted", text);
+        var drops = Regex.Match(text, @"checksum drops at B: Ip InHdrErrors (\d+) \(InCsumErrors \d+\), Icmp InCsumErrors (\d+)");
+        Assert.True(drops.Success, text);
+        Assert.True(long.Parse(drops.Groups[1].Value) + long.Parse(drops.Groups[2].Value) > 0, text);
+        Assert.Contains("checksum drops at A:", text);
     }
 }
