@@ -58,6 +58,10 @@ public static class HtmlReport
         Row(sb, "bytes sat (avg): qdisc / ring", $"{r.BytesSat.QdiscAvgBytes:0} / {r.BytesSat.RingAvgBytes:0}");
         Row(sb, "ring stops / wakes / BQL stops", $"{r.Device.QueueStops} / {r.Device.QueueWakes} / {r.Device.BqlStops} (BQL limit {r.Device.BqlLimit} bytes)");
         Row(sb, "link utilisation / goodput", $"{r.Link.Utilisation * 100:0.#}% / {r.Link.GoodputBitsPerSecond / 1e6:0.##} Mbit/s");
+        if (r.Link.Faults.Description.Length > 0) Row(sb, "wire faults", r.Link.Faults.Description);
+        foreach (var w in r.Link.Directions)
+            Row(sb, $"wire {w.Name}: frames / lost / reordered / duplicated / corrupted", $"{w.Frames} / {w.Lost} / {w.Reordered} / {w.Duplicated} / {w.Corrupted}");
+        Row(sb, "checksum drops at B", TextReport.ChecksumDrops(r.ReceiverCounters));
         Row(sb, "one-way latency p50 / p99 / max", $"{r.Latency.P50Ms:0.###} / {r.Latency.P99Ms:0.###} / {r.Latency.MaxMs:0.###} ms");
         sb.Append("</table>");
     }

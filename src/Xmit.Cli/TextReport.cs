@@ -44,6 +44,11 @@ public static class TextReport
         var l = r.Link;
         o.WriteLine("link");
         o.WriteLine(F($"  {l.Frames} frames ({l.Lost} lost), utilisation {l.Utilisation * 100:0.#}%, goodput {l.GoodputBitsPerSecond / 1e6:0.##} Mbit/s"));
+        if (l.Faults.Description.Length > 0) o.WriteLine("  faults: " + l.Faults.Description);
+        foreach (var dir in l.Directions)
+            o.WriteLine(F($"  {dir.Name}: {dir.Frames} frames, {dir.Lost} lost, {dir.Reordered} reordered, {dir.Duplicated} duplicated, {dir.Corrupted} corrupted"));
+        if (l.Directions.FirstOrDefault(x => x.Name == "a->b") is { Corrupted: > 0 } ab)
+            o.WriteLine(F($"  B's header and checksum checks dropped the {ab.Corrupted} corrupted frames: {ChecksumDrops(r.ReceiverCounters)}"));
         var lat = r.Latency;
         o.WriteLine(F($"one-way latency A→B socket to socket ({lat.Count} datagrams)"));
         o.WriteLine(F($"  min {lat.MinMs:0.###} ms, p50 {lat.P50Ms:0.###} ms, p90 {lat.P90Ms:0.###} ms, p99 {lat.P99Ms:0.###} ms, max {lat.MaxMs:0.###} ms"));
@@ -54,5 +59,12 @@ public static class TextReport
     }
 
     private static bool Interesting(string key) => key.StartsWith("Udp:", StringComparison.Ordinal) ||
-        key is "Ip:OutRequests" or "Ip:OutDiscards" or "Ip:FragCreates" or "Ip:FragFails" or "Ip:InReceives" or "Ip:ReasmOKs";
+        key is "Ip:OutRequests" or "Ip:OutDiscards" or "Ip:FragCreates" or "Ip:FragFails" or "Ip:InReceives" or "Ip:ReasmOKs"
+            or "Ip:InHdrErrors" or "Ip:InCsumErrors" or "Ip:InTruncatedPkts" or "Ip:ReasmFails";
+
+    /// <summary>The receive-side counters a flipped bit ends up in (IP header checksum, UDP checksum or length), zeros included.</summary>
+    public static readonly string[] ChecksumCounters = ["Ip:InHdrErrors", "Ip:InCsumErrors", "Udp:InCsumErrors", "Udp:InErrors"];
+
+    public static string ChecksumDrops(IReadOnlyDictionary<string, long> counters) =>
+        string.Join(", ", ChecksumCounters.Select(k => $"{k} {counters.GetValueOrDefault(k)}"));
 }

@@ -61,7 +61,7 @@ public sealed class UdpFlood
         _sim = new Simulation.Simulation(config.Seed);
         _a = _sim.AddHost("A");
         _b = _sim.AddHost("B");
-        var link = new LinkConfig { RateBitsPerSecond = config.RateBitsPerSecond, Propagation = config.Propagation, LossRate = config.LossRate };
+        var link = new LinkConfig { RateBitsPerSecond = config.RateBitsPerSecond, Propagation = config.Propagation, LossRate = config.LossRate, Faults = config.Faults };
         var ring = new RingDriverConfig { RingSize = config.RingSize, WakeThreshold = Math.Min(64, config.RingSize / 2) };
         _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, ring, config.Mtu);
         _conn.DeviceA.TxQueueLen = config.TxQueueLen;
@@ -113,7 +113,7 @@ public sealed class UdpFlood
             if (app.IsFaulted) break;
         }
         _sampler.Disarm();
-        _sim.RunFor(Duration.FromMilliseconds(500) + _c.Propagation * 2); // let what is in flight arrive
+        _sim.RunFor(Duration.FromMilliseconds(500) + (_c.Propagation + LinkFaultOptions.MaxExtraDelay(_c.Faults)) * 2); // let what is in flight arrive
         if (app.IsFaulted) app.GetAwaiter().GetResult();
         wall.Stop();
         var report = BuildReport(start, wall.Elapsed.TotalSeconds);
@@ -292,7 +292,8 @@ public sealed class UdpFlood
             Device = new DeviceSummary(dev.Name, _c.RingSize, dev.Stats.TxPackets, dev.Stats.TxBytes, txq.Stops, txq.Wakes, txq.BqlStops,
                 txq.Dql.Limit, _conn.RingA.Interrupts, _ringMaxBytes),
             Link = new LinkSummary(_c.RateBitsPerSecond, _c.Propagation.TotalMilliseconds, _c.LossRate, wire.Frames, wire.Lost,
-                (_busyAtEnd - _busyAtStart) / (double)_c.Duration.Nanoseconds, _delivered * (double)_payload.Length * _c.Cork * 8 / seconds),
+                (_busyAtEnd - _busyAtStart) / (double)_c.Duration.Nanoseconds, _delivered * (double)_payload.Length * _c.Cork * 8 / seconds,
+                FaultsSummary.Of(_c.Faults), [WireDirection.Of(wire), WireDirection.Of(_conn.Link.B)]),
             Latency = new LatencySummary(_latencies.Count, P(0.5), P(0.9), P(0.99), _latencies.Count == 0 ? 0 : _latencies[^1] / 1e6,
                 _latencies.Count == 0 ? 0 : _latencies[0] / 1e6),
             BytesSat = new WhereBytesSat(_sumQdisc / n, _sumRing / n, _sumAwaiting / n, _sumWmem / n, _qdiscMaxBytes, _ringMaxBytes),
@@ -316,6 +317,6 @@ public sealed class UdpFlood
     public string Describe() =>
         $"A ({AddrA}) → B ({AddrB}) :{Port}, {(_c.Blocking ? "blocking sends" : "non-blocking sends with epoll")}, " +
         $"{_c.Payload}-byte datagrams{(_c.Cork > 1 ? $" corked ×{_c.Cork}" : "")}, sndbuf {(_c.SndBuf is { } s ? $"{s} (set)" : "default")}; " +
-        $"link {Link.Qdiscs.TcUnits.FormatRate(_c.RateBitsPerSecond)}/s, delay {_c.Propagation}, loss {_c.LossRate:0.###}, MTU {_c.Mtu}; " +
+        $"link {Link.Qdiscs.TcUnits.FormatRate(_c.RateBitsPerSecond)}/s, delay {_c.Propagation}, loss {_c.LossRate:0.###}{(_c.Faults.Any ? ", " + LinkFaultOptions.Describe(_c.Faults) : "")}, MTU {_c.Mtu}; " +
         $"qdisc {_c.Qdisc}, txqueuelen {_c.TxQueueLen}, ring {_c.RingSize}; {_c.Duration} of virtual time, seed {_c.Seed}";
 }

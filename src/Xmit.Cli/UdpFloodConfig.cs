@@ -15,6 +15,8 @@ public sealed record UdpFloodConfig
     public long RateBitsPerSecond { get; init; } = 100_000_000;
     public Duration Propagation { get; init; } = Duration.FromMicroseconds(50);
     public double LossRate { get; init; }
+    /// <summary>Reordering, duplication, corruption, jitter and bursty loss on the wire (both directions).</summary>
+    public LinkFaults Faults { get; init; } = new();
     public QdiscSpec Qdisc { get; init; } = new("pfifo_fast");
     public int TxQueueLen { get; init; } = 1000;
     public int Mtu { get; init; } = 1500;
@@ -45,6 +47,6 @@ public sealed record UdpFloodConfig
         if ((long)Cork * Payload > 65507) return "cork × payload must fit one datagram (65507 bytes)";
         if (SyscallCost < Time.Duration.Zero) return "syscall cost must not be negative";
         if (Samples is < 10 or > 100_000) return "samples must be 10 to 100000";
-        return Qdisc.Validate();
+        return Faults.Validate() ?? Qdisc.Validate();
     }
 }

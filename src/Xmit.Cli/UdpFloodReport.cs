@@ -39,8 +39,24 @@ public sealed record QdiscSummary(string Description, long SentPackets, long Sen
 public sealed record DeviceSummary(string Name, int RingSize, long TxPackets, long TxBytes, long QueueStops, long QueueWakes,
     long BqlStops, long BqlLimit, long TxInterrupts, long RingBytesMax);
 
+/// <summary>The wire; <see cref="Frames"/> and <see cref="Lost"/> are A→B's, <see cref="Directions"/> has both with their fault counts.</summary>
 public sealed record LinkSummary(long RateBitsPerSecond, double PropagationMs, double LossRate, long Frames, long Lost, double Utilisation,
-    double GoodputBitsPerSecond);
+    double GoodputBitsPerSecond, FaultsSummary Faults, IReadOnlyList<WireDirection> Directions);
+
+/// <summary>The faults configured on the wire (probabilities 0 to 1; burst fields null without --loss-burst).</summary>
+public sealed record FaultsSummary(string Description, double ReorderRate, double ReorderDelayMs, double DuplicateRate, double CorruptRate,
+    double JitterMs, double? BurstP, double? BurstR, double? BurstBadLoss)
+{
+    public static FaultsSummary Of(Simulation.LinkFaults f) => new(LinkFaultOptions.Describe(f), f.ReorderRate, f.ReorderDelay.TotalMilliseconds,
+        f.DuplicateRate, f.CorruptRate, f.Jitter.TotalMilliseconds, f.Burst?.P, f.Burst?.R, f.Burst?.BadLoss);
+}
+
+/// <summary>One direction of the wire ("a->b" or "b->a"): frames sent onto it and what the faults did to them.</summary>
+public sealed record WireDirection(string Name, long Frames, long Bytes, long Lost, long Reordered, long Duplicated, long Corrupted)
+{
+    public static WireDirection Of(Simulation.SimulatedLink.Direction d) =>
+        new(d.Name, d.Frames, d.Bytes, d.Faults.Lost, d.Faults.Reordered, d.Faults.Duplicated, d.Faults.Corrupted);
+}
 
 public sealed record LatencySummary(long Count, double P50Ms, double P90Ms, double P99Ms, double MaxMs, double MinMs);
 

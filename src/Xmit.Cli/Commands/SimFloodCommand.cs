@@ -34,8 +34,11 @@ public static class SimFloodCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of text" };
         var html = new Option<FileInfo?>("--html") { Description = "Write the report and its plots to this self-contained HTML file" };
 
+        var faults = new LinkFaultOptions();
+
         foreach (var o in new Option[] { payload, sndbuf, rate, delay, loss, qdisc, limit, tbfRate, burst, peakrate, tbfMtu, txqueuelen, mtu, ring, duration, blocking, cork, cost, json, html })
             sim.Options.Add(o);
+        faults.AddTo(sim);
 
         sim.SetAction(r =>
         {
@@ -60,6 +63,7 @@ public static class SimFloodCommand
                 RateBitsPerSecond = r.GetValue(rate),
                 Propagation = r.GetValue(delay),
                 LossRate = r.GetValue(loss),
+                Faults = faults.Read(r),
                 Qdisc = spec,
                 TxQueueLen = r.GetValue(txqueuelen),
                 Mtu = r.GetValue(mtu),

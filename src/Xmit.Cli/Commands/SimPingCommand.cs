@@ -20,20 +20,29 @@ public static class SimPingCommand
         var delay = CliOptions.Duration("--delay", "One-way propagation delay", "50us");
         var loss = CliOptions.Probability("--loss", "Probability that a frame is lost on the wire");
         var mtu = CliOptions.Int("--mtu", "-m", "MTU of both devices", 1500, 68, 65535);
+        var faults = new LinkFaultOptions();
 
         var cmd = new Command("ping", "Host A (198.18.0.1) pings host B (198.18.0.2) across a simulated Ethernet link and explains each RTT")
         {
             count, size, interval, rate, delay, loss, mtu,
         };
+        faults.AddTo(cmd);
         cmd.SetAction(r => Run(r.GetValue(seed), r.GetValue(pcap), r.GetValue(count), r.GetValue(size), r.GetValue(interval),
-            r.GetValue(rate), r.GetValue(delay), r.GetValue(loss), r.GetValue(mtu), Console.Out));
+            r.GetValue(rate), r.GetValue(delay), r.GetValue(loss), r.GetValue(mtu), Console.Out, faults.Read(r)));
         return cmd;
     }
 
-    public static int Run(ulong seed, FileInfo? pcap, int count, int size, Duration interval, long rate, Duration delay, double loss, int mtu, TextWriter o)
+    public static int Run(ulong seed, FileInfo? pcap, int count, int size, Duration interval, long rate, Duration delay, double loss, int mtu, TextWriter o,
+        LinkFaults? faults = null)
     {
         var inv = CultureInfo.InvariantCulture;
-        var linkConfig = new LinkConfig { RateBitsPerSecond = rate, Propagation = delay, LossRate = loss };
+        faults ??= new LinkFaults();
+        var linkConfig = new LinkConfig { RateBitsPerSecond = rate, Propagation = delay, LossRate = loss, Faults = faults };
+        if (linkConfig.Validate() is { } invalid)
+        {
+            Console.Error.WriteLine("xmit sim ping: " + invalid);
+            return 2;
+        }
         using var sim = new Simulation.Simulation(seed);
         var a = sim.AddHost("A");
         var b = sim.AddHost("B");
@@ -53,11 +62,11 @@ public static class SimPingCommand
         var ping = new PingSession(a, addrB, count, interval, size);
         int ipLen = size + 8 + 20;
         o.WriteLine(string.Create(inv, $"PING {addrB} from {addrA} {conn.DeviceA.Name}: {size}({ipLen}) bytes of data"));
-        o.WriteLine(string.Create(inv, $"  simulated link: {TcUnits.FormatRate(rate)}/s, propagation {DurationText.Format(delay)}, loss {loss:0.###}, MTU {mtu}, seed {seed}"));
+        o.WriteLine(string.Create(inv, $"  simulated link: {TcUnits.FormatRate(rate)}/s, propagation {DurationText.Format(delay)}, loss {loss:0.###}{(faults.Any ? ", " + LinkFaultOptions.Describe(faults) : "")}, MTU {mtu}, seed {seed}"));
         ping.OnReplyReceived = reply => o.WriteLine(string.Create(inv,
             $"{reply.Bytes} bytes from {addrB}: icmp_seq={reply.Sequence} ttl={reply.Ttl} time={DurationText.Format(reply.Rtt)}{(reply.Sequence == 1 ? "  (includes ARP resolution)" : "")}"));
         ping.Start();
-        sim.RunUntil(Instant.Zero + interval * (count - 1) + Duration.FromSeconds(2));
+        sim.RunUntil(Instant.Zero + interval * (count - 1) + Duration.FromSeconds(2) + LinkFaultOptions.MaxExtraDelay(faults) * 2);
 
         o.WriteLine();
         o.WriteLine($"--- {addrB} ping statistics ---");
@@ -84,6 +93,14 @@ public static class SimPingCommand
         o.WriteLine($"  {conn.DeviceA.TxQueues[0].Qdisc.Describe()}");
         o.WriteLine(string.Create(inv, $"  {conn.DeviceA.Name}  tx {conn.DeviceA.Stats.TxPackets} pkts {conn.DeviceA.Stats.TxBytes} bytes, rx {conn.DeviceA.Stats.RxPackets} pkts {conn.DeviceA.Stats.RxBytes} bytes; ring stops {conn.DeviceA.TxQueues[0].Stops}; TX interrupts {conn.RingA.Interrupts}"));
         o.WriteLine(string.Create(inv, $"  wire  A->B {conn.Link.A.Frames} frames ({conn.Link.A.Lost} lost), B->A {conn.Link.B.Frames} frames ({conn.Link.B.Lost} lost)"));
+        if (faults.Any)
+        {
+            foreach (var (name, w) in new[] { ("A->B", conn.Link.A.Faults), ("B->A", conn.Link.B.Faults) })
+                o.WriteLine(string.Create(inv, $"  faults {name} {w.Reordered} reordered, {w.Duplicated} duplicated, {w.Corrupted} corrupted"));
+            // A flipped bit is caught by the receiver's IP header or ICMP checksum.
+            foreach (var (name, h) in new[] { ("A", a), ("B", b) })
+                o.WriteLine(string.Create(inv, $"  checksum drops at {name}: Ip InHdrErrors {h.Mib.Ip.InHdrErrors} (InCsumErrors {h.Mib.Ip.InCsumErrors}), Icmp InCsumErrors {h.Mib.Icmp.InCsumErrors}"));
+        }
 
         sim.Shutdown();
         if (pcap is not null) o.WriteLine($"capture: {pcap.FullName}");

@@ -77,10 +77,13 @@ public class SimFloodCommandTests
     [InlineData("--duration -1s", "")]
     [InlineData("--qdisc tbf --burst lots", "--burst")]
     [InlineData("--cork 40 --payload 2000", "cork")]
+    [InlineData("--payload abc", "--payload must be between 16 and 65507, not abc")]
+    [InlineData("--loss abc", "--loss must be between 0 and 1, not abc")]
     public void Bad_values_fail_with_a_clear_message(string args, string message)
     {
         var (code, _, err) = SimPingCommandTests.Xmit("sim " + args);
         Assert.NotEqual(0, code);
         Assert.Contains(message, err);
+        Assert.DoesNotContain("Exception", err); // a message, never a stack trace
     }
 }

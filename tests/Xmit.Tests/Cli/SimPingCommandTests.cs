@@ -35,6 +35,7 @@ public class SimPingCommandTests
     [InlineData("--delay 5 parsecs", "")]
     [InlineData("--count 0", "--count must be between")]
     [InlineData("--loss 2", "--loss must be between 0 and 1")]
+    [InlineData("--count abc", "--count must be between 1 and 1000000, not abc")]
     [InlineData("--mtu 20", "--mtu must be between")]
     public void Bad_options_fail_with_a_clear_message(string args, string message)
     {
