@@ -31,7 +31,7 @@ public sealed partial class ScriptRunner
         ["SOCK_STREAM"] = SockType.SOCK_STREAM, ["IPPROTO_TCP"] = SockOpt.IPPROTO_TCP, ["SOL_TCP"] = SockOpt.IPPROTO_TCP,
         ["SO_REUSEADDR"] = SockOpt.SO_REUSEADDR, ["SO_REUSEPORT"] = SockOpt.SO_REUSEPORT, ["SO_KEEPALIVE"] = SockOpt.SO_KEEPALIVE,
         ["SO_LINGER"] = SockOpt.SO_LINGER, ["TCP_NODELAY"] = SockOpt.TCP_NODELAY, ["TCP_MAXSEG"] = SockOpt.TCP_MAXSEG,
-        ["TCP_CORK"] = SockOpt.TCP_CORK, ["TCP_QUICKACK"] = SockOpt.TCP_QUICKACK, ["SIOCOUTQNSD"] = Ioctl.SIOCOUTQNSD,
+        ["TCP_CORK"] = SockOpt.TCP_CORK, ["TCP_QUICKACK"] = SockOpt.TCP_QUICKACK, ["TCP_NOTSENT_LOWAT"] = SockOpt.TCP_NOTSENT_LOWAT, ["SIOCOUTQNSD"] = Ioctl.SIOCOUTQNSD,
         ["MSG_WAITALL"] = (long)MsgFlags.WaitAll, ["MSG_EOR"] = (long)MsgFlags.Eor,
         ["EINPROGRESS"] = (long)Errno.EINPROGRESS,
         ["MSG_PEEK"] = (long)MsgFlags.Peek, ["MSG_TRUNC"] = (long)MsgFlags.Trunc, ["MSG_OOB"] = (long)MsgFlags.Oob,
@@ -226,7 +226,8 @@ public sealed partial class ScriptRunner
                 : rc == want;
             if (!ok) return Fail(e, $"{c.Name} returned something else", expected, actual, start);
         }
-        if (outValue is { } got2 && outExpected is not null and not EllipsisExpr && Value(outExpected, line) != got2)
+        // The option is a 4-byte int: [0xffffffff] in a script is the -1 a C int holds.
+        if (outValue is { } got2 && outExpected is not null and not EllipsisExpr && (uint)Value(outExpected, line) != (uint)got2)
             return Fail(e, $"{c.Name} gave another value", $"[{Value(outExpected, line)}]", $"[{got2}]", start);
         return null;
     }

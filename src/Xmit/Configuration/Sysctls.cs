@@ -43,6 +43,8 @@ public sealed class Sysctls
     public string TcpCongestionControl { get; set; } = "cubic";
     /// <summary>net.ipv4.tcp_moderate_rcvbuf: receive-buffer autotuning (tcp_rcv_space_adjust).</summary>
     public int TcpModerateRcvbuf { get; set; } = 1;
+    /// <summary>net.ipv4.tcp_notsent_lowat: a socket is writable only while fewer unsent bytes are queued (no limit by default).</summary>
+    public uint TcpNotsentLowat { get; set; } = uint.MaxValue;
 
     /// <summary>
     /// TCP knobs of features not modelled here, with the values under which the model is what Linux does (or
@@ -51,7 +53,7 @@ public sealed class Sysctls
     private static readonly Dictionary<string, string[]?> Unmodelled = new()
     {
         ["net.ipv4.tcp_ecn"] = ["0"], ["net.ipv4.tcp_ecn_option"] = null,
-        ["net.ipv4.tcp_slow_start_after_idle"] = ["0"], ["net.ipv4.tcp_notsent_lowat"] = ["4294967295"],
+        ["net.ipv4.tcp_slow_start_after_idle"] = ["0"],
         ["net.ipv4.tcp_pacing_ss_ratio"] = ["200"], ["net.ipv4.tcp_pacing_ca_ratio"] = ["120"],
         // Loss-recovery refinements (F-RTO, DSACK, RACK, TLP) are not modelled: scripts that depend on them fail, visibly.
         ["net.ipv4.tcp_frto"] = null, ["net.ipv4.tcp_dsack"] = null, ["net.ipv4.tcp_fack"] = null,
@@ -112,6 +114,9 @@ public sealed class Sysctls
             case "net.ipv4.tcp_retries2" when Int(out var v): TcpRetries2 = v; return true;
             case "net.ipv4.tcp_reordering" when Int(out var v) && v >= 1: TcpReordering = v; return true;
             case "net.ipv4.tcp_early_retrans" when Int(out var v) && v <= 4: TcpEarlyRetrans = v; return true;
+            case "net.ipv4.tcp_notsent_lowat" when uint.TryParse(value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var u):
+                TcpNotsentLowat = u;
+                return true;
             case "net.ipv4.tcp_moderate_rcvbuf" when Int(out var v) && v <= 1: TcpModerateRcvbuf = v; return true;
             case "net.ipv4.tcp_congestion_control" when value.Trim() is "cubic" or "reno":
                 TcpCongestionControl = value.Trim();
@@ -127,7 +132,7 @@ public sealed class Sysctls
             case "net.core.wmem_default" or "net.core.wmem_max" or "net.core.rmem_default" or "net.core.rmem_max" or "net.ipv4.ip_default_ttl"
                 or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"
-                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf":
+                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_notsent_lowat":
                 break;
             default:
                 error = $"sysctl {name} is not modelled";

@@ -46,6 +46,7 @@ public static class SockOpt
     public const int TCP_MAXSEG = 2;
     public const int TCP_CORK = 3;
     public const int TCP_QUICKACK = 12;
+    public const int TCP_NOTSENT_LOWAT = 25;
     public const int UDP_CORK = 1;
     public const int UDP_SEGMENT = 103;
 }

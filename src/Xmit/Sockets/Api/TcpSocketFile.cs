@@ -143,7 +143,7 @@ public sealed class TcpSocketFile : InetSocketFile
         return _tcp.RecvMsg(Sk, buffer, flags, NoBlock(flags));
     }
 
-    /// <summary>do_tcp_setsockopt(): TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_QUICKACK.</summary>
+    /// <summary>do_tcp_setsockopt(): TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_QUICKACK, TCP_NOTSENT_LOWAT (which may make the socket writable at once).</summary>
     /// <remarks>Linux: net/ipv4/tcp.c do_tcp_setsockopt()</remarks>
     private protected override int SetProtocolOption(int level, int name, int value)
     {
@@ -157,6 +157,10 @@ public sealed class TcpSocketFile : InetSocketFile
                 return _tcp.SetMaxSeg(Sk, value);
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_QUICKACK):
                 return _tcp.SetQuickAck(Sk, value != 0);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_NOTSENT_LOWAT):
+                Sk.NotsentLowat = (uint)value;
+                if (Sk.StreamWriteable) Sk.RaiseWriteSpace(); // sk_stream_write_space
+                return 0;
             default:
                 return -(int)Errno.ENOPROTOOPT;
         }
@@ -168,6 +172,7 @@ public sealed class TcpSocketFile : InetSocketFile
     {
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY) => (Sk.NonAgle & TcpProtocol.NagleOff) != 0 ? 1 : 0,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_CORK) => (Sk.NonAgle & TcpProtocol.NagleCork) != 0 ? 1 : 0,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_NOTSENT_LOWAT) => (int)Sk.NotsentLowat,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_MAXSEG) =>
             Sk.State is TcpState.Close or TcpState.Listen ? (Sk.UserMss > 0 ? Sk.UserMss : TcpProtocol.MssDefault) : Sk.MssCache,
         _ => null,

@@ -194,12 +194,21 @@ public sealed class TcpSock : InetSock
     /// <summary>SIOCOUTQNSD: bytes written and not yet sent (write_seq − snd_nxt).</summary>
     public int NotSentBytes => (int)(WriteSeq - SndNxt);
 
-    /// <summary>sk_stream_memory_free(): wmem_queued below sndbuf.</summary>
-    public bool StreamMemoryFree => WmemQueued < SndBuf;
+    /// <summary>TCP_NOTSENT_LOWAT (0: net.ipv4.tcp_notsent_lowat applies).</summary>
+    public uint NotsentLowat { get; internal set; }
 
-    /// <summary>sk_stream_is_writeable(): free space at least a third of what is queued (sk_stream_min_wspace).</summary>
-    /// <remarks>Linux: include/net/sock.h sk_stream_wspace(), sk_stream_min_wspace()</remarks>
-    public bool StreamWriteable => SndBuf - WmemQueued >= WmemQueued / 2;
+    /// <summary>tcp_stream_memory_free(): fewer unsent bytes than the low-water mark (doubled when deciding a wake-up).</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_stream_memory_free(); include/net/tcp.h tcp_notsent_lowat()</remarks>
+    private bool NotsentBelowLowat(int wake) =>
+        ((ulong)(uint)NotSentBytes << wake) < (NotsentLowat != 0 ? NotsentLowat : Protocol.Sysctls.TcpNotsentLowat);
+
+    /// <summary>sk_stream_memory_free(): wmem_queued below sndbuf, and the unsent bytes below TCP_NOTSENT_LOWAT.</summary>
+    /// <remarks>Linux: include/net/sock.h __sk_stream_memory_free()</remarks>
+    public bool StreamMemoryFree => WmemQueued < SndBuf && NotsentBelowLowat(0);
+
+    /// <summary>__sk_stream_is_writeable(sk, 1): free space at least a third of what is queued (sk_stream_min_wspace) and memory free for a wake-up.</summary>
+    /// <remarks>Linux: include/net/sock.h __sk_stream_is_writeable(), sk_stream_wspace(), sk_stream_min_wspace()</remarks>
+    public bool StreamWriteable => SndBuf - WmemQueued >= WmemQueued / 2 && WmemQueued < SndBuf && NotsentBelowLowat(1);
 
     /// <summary>tcp_packets_in_flight(): packets out, less those SACKed or lost, plus retransmissions.</summary>
     /// <remarks>Linux: include/net/tcp.h tcp_packets_in_flight()</remarks>
