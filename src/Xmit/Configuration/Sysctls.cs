@@ -37,7 +37,7 @@ public sealed class Sysctls
     public int TcpSynackRetries { get; set; } = 5;
     public int TcpRetries2 { get; set; } = 15;
     public int TcpReordering { get; set; } = 3;
-    /// <summary>net.ipv4.tcp_early_retrans: 3 and 4 enable tail loss probes (TLP); RACK's reordering window is not modelled.</summary>
+    /// <summary>net.ipv4.tcp_early_retrans: 3 and 4 enable tail loss probes (TLP); RACK's loss detection runs whatever it says.</summary>
     public int TcpEarlyRetrans { get; set; } = 3;
     /// <summary>net.ipv4.tcp_congestion_control: the algorithm new connections start with (cubic or reno).</summary>
     public string TcpCongestionControl { get; set; } = "cubic";
@@ -55,7 +55,7 @@ public sealed class Sysctls
         ["net.ipv4.tcp_ecn"] = ["0"], ["net.ipv4.tcp_ecn_option"] = null,
         ["net.ipv4.tcp_slow_start_after_idle"] = ["0"],
         ["net.ipv4.tcp_pacing_ss_ratio"] = ["200"], ["net.ipv4.tcp_pacing_ca_ratio"] = ["120"],
-        // Loss-recovery refinements (F-RTO, DSACK, RACK, TLP) are not modelled: scripts that depend on them fail, visibly.
+        // F-RTO, DSACK and FACK are not modelled (RACK and TLP are, with their defaults): scripts that change them fail, visibly.
         ["net.ipv4.tcp_frto"] = null, ["net.ipv4.tcp_dsack"] = null, ["net.ipv4.tcp_fack"] = null,
         ["net.ipv4.tcp_recovery"] = null,
         // Fast Open and SYN cookies matter only to calls and overflows the runner refuses or does not reach.

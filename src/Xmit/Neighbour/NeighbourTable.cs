@@ -171,6 +171,8 @@ public sealed class NeighbourTable
         n.Probes++;
     }
 
+    /// <summary>neigh_max_probes(): unicast + application + multicast probes (plus the reprobes in PROBE).</summary>
+    /// <remarks>Linux: net/core/neighbour.c neigh_max_probes()</remarks>
     private int MaxProbes(NeighbourEntry n) =>
         Params.UcastSolicit + Params.AppSolicit + (n.State == NudState.Probe ? Params.McastResolicit : Params.McastSolicit);
 

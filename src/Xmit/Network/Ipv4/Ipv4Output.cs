@@ -126,8 +126,8 @@ public sealed class Ipv4Output
         var ip = Header(skb);
         if (ip.DontFragment && !skb.IgnoreDf)
         {
-            // The sender asked for DF and may not be fragmented: Linux also sends itself an ICMP
-            // frag-needed here (PMTU learning is not modelled yet).
+            // The sender asked for DF and may not be fragmented: EMSGSIZE. Linux also sends itself an ICMP
+            // frag-needed here; Xmit skips that loop-back (a frag-needed that arrives updates the route: Route.UpdatePmtu).
             _mib.FragFails++;
             skb.Free(SkbDropReason.IpFragFails);
             return NetXmit.FromErrno(Errno.EMSGSIZE);

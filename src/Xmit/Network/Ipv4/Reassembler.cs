@@ -11,7 +11,7 @@ namespace Xmit.Network.Ipv4;
 /// (RFC 5722 behaviour), a queue not completed within 30 s times out (with ICMP time exceeded if its first
 /// fragment arrived), and fragments are refused while queued fragments use more than the memory limit.
 /// </summary>
-/// <remarks>Linux: net/ipv4/ip_fragment.c ip_defrag(), ip_frag_queue(), ip_frag_reasm(), ip_expire(); net/ipv4/inet_fragment.c</remarks>
+/// <remarks>Linux: net/ipv4/ip_fragment.c ip_defrag(), ip_frag_queue(), ip_frag_reasm(), ip_expire(); net/ipv4/inet_fragment.c inet_frag_find()</remarks>
 public sealed class Reassembler
 {
     private readonly Dictionary<(uint Src, uint Dst, ushort Id, byte Proto), FragQueue> _queues = new();

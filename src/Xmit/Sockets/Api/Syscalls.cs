@@ -180,6 +180,7 @@ public sealed class Syscalls(Host host)
     }
 
     /// <summary>poll(): each fd's ready events among those asked (plus ERR/HUP/NVAL); waits up to <paramref name="timeoutMs"/> (-1: forever).</summary>
+    /// <remarks>Linux: fs/select.c do_sys_poll()</remarks>
     public int Poll(Span<PollFd> fds, int timeoutMs)
     {
         var deadline = Deadline(timeoutMs);

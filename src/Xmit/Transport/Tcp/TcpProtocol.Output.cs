@@ -170,8 +170,12 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: include/net/tcp.h tcp_skb_can_collapse_to()</remarks>
     private static bool CanCollapseTo(SkBuff skb) => (skb.Cb.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && (skb.Cb.Flags & EorFlag) == 0;
 
+    /// <summary>forced_push(): more than half the largest window written since the last PSH.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c forced_push()</remarks>
     private static bool ForcedPush(TcpSock sk) => sk.WriteSeq > sk.PushedSeq + (sk.MaxWindow >> 1);
 
+    /// <summary>tcp_mark_push(): PSH on the skb, pushed_seq moves to write_seq.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_mark_push()</remarks>
     private static void MarkPush(TcpSock sk, SkBuff skb)
     {
         skb.Cb.TcpFlags |= TcpFlags.Psh;
