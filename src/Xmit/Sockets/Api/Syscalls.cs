@@ -1,5 +1,4 @@
 using System.Buffers;
-using Xmit.Hosting;
 using Xmit.Network.Ipv4;
 using Xmit.Time;
 
@@ -11,11 +10,11 @@ namespace Xmit.Sockets.Api;
 /// time (virtual in a simulation), honouring SO_SNDTIMEO / SO_RCVTIMEO, and wake when Linux would.
 /// </summary>
 /// <remarks>Linux: net/socket.c (__sys_socket, __sys_bind, __sys_connect, __sys_sendto, __sys_recvfrom, …), fs/eventpoll.c, fs/select.c</remarks>
-public sealed class Syscalls(Host host)
+public sealed class Syscalls(INetworkStack host)
 {
     private readonly Dictionary<int, SocketFile> _files = new();
 
-    public Host Host { get; } = host;
+    public INetworkStack Host { get; } = host;
     private IScheduler Clock => Host.Scheduler;
 
     /// <summary>The open file behind <paramref name="fd"/>, for tools that look inside (null if none).</summary>

@@ -4,6 +4,7 @@ using Xmit.Diagnostics;
 using Xmit.Link;
 using Xmit.Neighbour;
 using Xmit.Network.Ipv4;
+using Xmit.Sockets.Api;
 using Xmit.Time;
 using Xmit.Transport.Tcp;
 using Xmit.Transport.Udp;
@@ -15,7 +16,7 @@ namespace Xmit.Hosting;
 /// One host: its devices, addresses, routes, neighbour table, IPv4, ICMP, UDP and TCP, its counters, and the
 /// NET_TX softirq of its (single) CPU. Time and randomness come from outside; the host owns no thread.
 /// </summary>
-public sealed class Host
+public sealed class Host : INetworkStack
 {
     private readonly List<NetDevice> _devices = [];
 
