@@ -106,7 +106,7 @@ public sealed partial class ScriptRunner
         if (ol % 4 != 0) throw new UnsupportedException($"line {line}: TCP options of {ol} bytes do not fill 32-bit words");
         int tcpLen = TcpSegment.MinHeaderLength + ol + spec.Length;
         int total = 14 + 20 + tcpLen;
-        var skb = _sim.Pool.AllocNetdev(total);
+        var skb = TunSkb(total);
         var f = skb.Put(total);
         EthernetFrame.TryCreate(f, out var eth);
         new EthernetRepr(_tun.Mac, _remoteMac, EtherType.Ipv4).Emit(eth);
@@ -414,6 +414,12 @@ public sealed partial class ScriptRunner
             "tcpi_reord_seen" => sk.ReordSeen,
             "tcpi_last_data_recv" => (long)(_sim.Now - sk.LastDataReceived).TotalMilliseconds,
             "tcpi_options" => (sk.TimestampOk ? 1 : 0) | (sk.SackOk ? 2 : 0) | (sk.WscaleOk ? 4 : 0),
+            "tcpi_rto" => sk.Rtt.Rto.Nanoseconds / 1000,
+            "tcpi_probes" => sk.ProbesOut,
+            "tcpi_backoff" => sk.Backoff,
+            "tcpi_snd_wnd" => sk.SndWnd,
+            "tcpi_rcv_wnd" => sk.RcvWnd,
+            "tcpi_rcv_ssthresh" => sk.RcvSsthresh,
             _ => null,
         };
     }

@@ -378,7 +378,7 @@ public sealed partial class ScriptRunner
         ushort sport = ports?.Src ?? DefaultPort;
         ushort dport = ports?.Dst ?? _lastLocalPort;
         int total = 14 + 20 + 8 + length;
-        var skb = _sim.Pool.AllocNetdev(total);
+        var skb = TunSkb(total);
         var f = skb.Put(total);
         EthernetFrame.TryCreate(f, out var eth);
         new EthernetRepr(_tun.Mac, _remoteMac, EtherType.Ipv4).Emit(eth);
@@ -412,7 +412,7 @@ public sealed partial class ScriptRunner
         var quoted = _lastUdpSent.AsSpan(14, Math.Min(28, _lastUdpSent.Length - 14));
         int icmpLen = IcmpPacket.HeaderLength + quoted.Length;
         int total = 14 + 20 + icmpLen;
-        var skb = _sim.Pool.AllocNetdev(total);
+        var skb = TunSkb(total);
         var f = skb.Put(total);
         EthernetFrame.TryCreate(f, out var eth);
         new EthernetRepr(_tun.Mac, _remoteMac, EtherType.Ipv4).Emit(eth);
@@ -497,4 +497,13 @@ public sealed partial class ScriptRunner
         };
         return $"{ip.Source} > {ip.Destination}: {l4}";
     }
+
+    /// <summary>
+    /// The skb an injected packet arrives in. packetdrill writes it to a tun device, whose driver copies it
+    /// into one linear buffer from alloc_skb (not a NIC's netdev_alloc_skb), so its truesize — which TCP's
+    /// scaling_ratio and window follow — is alloc_skb's.
+    /// </summary>
+    /// <remarks>Linux: drivers/net/tun.c tun_get_user(), tun_alloc_skb(); net/core/sock.c sock_alloc_send_pskb()</remarks>
+    private SkBuff TunSkb(int length) => _sim.Pool.Alloc(length);
+
 }

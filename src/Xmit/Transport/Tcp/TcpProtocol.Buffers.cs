@@ -97,11 +97,11 @@ public sealed partial class TcpProtocol
                 long rcvwin = (copied << 1) + 16L * sk.AdvMss;
                 long grow = rcvwin * (copied - sk.RcvqSpace) / Math.Max(sk.RcvqSpace, 1);
                 rcvwin += grow << 1;
-                long rcvbuf = Math.Min(SpaceFromWin(rcvwin), Sysctls.TcpRmem.Max);
+                long rcvbuf = Math.Min(SpaceFromWin(sk, rcvwin), Sysctls.TcpRmem.Max);
                 if (rcvbuf > sk.RcvBuf)
                 {
                     sk.RcvBuf = (int)rcvbuf;
-                    sk.WindowClamp = (uint)WinFromSpace(rcvbuf);
+                    sk.WindowClamp = (uint)WinFromSpace(sk, rcvbuf);
                 }
             }
             sk.RcvqSpace = (int)copied;
@@ -112,5 +112,5 @@ public sealed partial class TcpProtocol
 
     /// <summary>tcp_space_from_win(): the buffer a window of <paramref name="win"/> bytes needs.</summary>
     /// <remarks>Linux: include/net/tcp.h tcp_space_from_win()</remarks>
-    private static long SpaceFromWin(long win) => (win << RmemToWinScale) / DefaultScalingRatio;
+    private static long SpaceFromWin(TcpSock sk, long win) => (win << RmemToWinScale) / sk.ScalingRatio;
 }

@@ -161,7 +161,7 @@ public sealed partial class TcpProtocol
     {
         int len = skb.Len;
         sk.Delack.Pending = true;
-        if (len >= sk.RcvMss) sk.RcvMss = Math.Min(len, sk.AdvMss); // tcp_measure_rcv_mss
+        MeasureRcvMss(sk, skb);
         if (sk.Delack.Ato == Duration.Zero)
         {
             IncrQuickAck(sk, MaxQuickAcks);
@@ -231,15 +231,18 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>
-    /// __tcp_ack_snd_check(): ACK now when more than one full segment arrived since the last ACK, in quick-ACK
-    /// mode, or while out-of-order data is held; otherwise delay it.
+    /// __tcp_ack_snd_check(): ACK now when more than one full segment arrived since the last ACK and the
+    /// window's right edge would move on (or nothing is left unread), in quick-ACK mode, or while out-of-order
+    /// data is held; otherwise delay it.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c __tcp_ack_snd_check(); include/net/tcp.h tcp_in_quickack_mode()</remarks>
     private void AckSndCheck(TcpSock sk)
     {
         if (!sk.Delack.Pending || sk.State is TcpState.Close or TcpState.TimeWait) return;
         bool quick = sk.Delack.QuickAcks > 0 && !sk.Delack.PingPong;
-        if ((sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss) || quick || !sk.OutOfOrder.IsEmpty)
+        bool fullFrames = sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss
+            && (sk.RcvNxt - sk.CopiedSeq < 1 || SelectWindowFree(sk) >= sk.RcvWnd); // SO_RCVLOWAT is 1
+        if (fullFrames || quick || !sk.OutOfOrder.IsEmpty)
             SendAck(sk);
         else
             SendDelayedAck(sk);
@@ -302,15 +305,17 @@ public sealed partial class TcpProtocol
         _clock.WaitUntil(() => sk.ReceiveQueue.Peek() is not null || sk.Error != Errno.OK || (sk.Shutdown & Sock.RcvShutdown) != 0 || sk.State == TcpState.Close, deadline);
 
     /// <summary>
-    /// tcp_cleanup_rbuf(): after reading, ACK a pending delayed ACK if it has waited for the reader, or — when
-    /// what is left of the announced window is at most half the clamp — announce the window the read opened if
-    /// it is at least twice as large (the window update a stalled sender waits for).
+    /// tcp_cleanup_rbuf(): after reading, send a pending delayed ACK if more than a segment is unacknowledged
+    /// (or the read emptied the buffer after a small pushed segment), or — when what is left of the announced
+    /// window is at most half the clamp — announce the window the read opened if it is at least twice as large
+    /// (the window update a stalled sender waits for).
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp.c __tcp_cleanup_rbuf()</remarks>
     private void CleanupRbuf(TcpSock sk)
     {
         if (sk.State is not (TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)) return;
-        if (sk.Delack.Pending && sk.ReceiveQueue.IsEmpty && sk.Delack.PingPong && sk.Delack.Timer.IsArmed && sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss)
+        if (sk.Delack.Pending && (sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss
+            || ((sk.Delack.Pushed2 || (sk.Delack.Pushed && !sk.Delack.PingPong)) && sk.RmemAlloc == 0)))
         {
             SendAck(sk);
             return;

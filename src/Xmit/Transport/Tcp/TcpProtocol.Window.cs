@@ -1,4 +1,5 @@
 using Xmit.Buffers;
+using Xmit.Sockets;
 
 namespace Xmit.Transport.Tcp;
 
@@ -14,9 +15,9 @@ public sealed partial class TcpProtocol
 
     /// <summary>
     /// TCP_DEFAULT_SCALING_RATIO: half the receive buffer is window, half overhead, until data has shown the
-    /// real payload-to-truesize ratio. Xmit keeps the default (the per-skb update of tcp_measure_rcv_mss is not modelled).
+    /// real payload-to-truesize ratio (tcp_measure_rcv_mss).
     /// </summary>
-    private const int DefaultScalingRatio = 1 << (RmemToWinScale - 1);
+    internal const int DefaultScalingRatio = 1 << (RmemToWinScale - 1);
 
     /// <summary>TCP_MAX_WSCALE.</summary>
     private const int MaxWscale = 14;
@@ -24,17 +25,17 @@ public sealed partial class TcpProtocol
     /// <summary>sysctl_tcp_app_win: the share of the buffer reserved for the application (1/2^31: one segment).</summary>
     private const int AppWin = 31;
 
-    /// <summary>tcp_win_from_space(): the window a buffer of <paramref name="space"/> bytes can hold.</summary>
+    /// <summary>tcp_win_from_space(): the window a buffer of <paramref name="space"/> bytes can hold, by the connection's scaling_ratio.</summary>
     /// <remarks>Linux: include/net/tcp.h tcp_win_from_space(), __tcp_win_from_space()</remarks>
-    private static long WinFromSpace(long space) => space <= 0 ? 0 : space * DefaultScalingRatio >> RmemToWinScale;
+    private static long WinFromSpace(TcpSock sk, long space) => space <= 0 ? 0 : space * sk.ScalingRatio >> RmemToWinScale;
 
     /// <summary>tcp_space(): the window the free part of the receive buffer can hold.</summary>
     /// <remarks>Linux: include/net/tcp.h tcp_space()</remarks>
-    private static long TcpSpace(TcpSock sk) => WinFromSpace(sk.RcvBuf - sk.RmemAlloc);
+    private static long TcpSpace(TcpSock sk) => WinFromSpace(sk, sk.RcvBuf - sk.RmemAlloc);
 
     /// <summary>tcp_full_space(): the window the whole receive buffer can hold.</summary>
     /// <remarks>Linux: include/net/tcp.h tcp_full_space()</remarks>
-    private static long FullSpace(TcpSock sk) => WinFromSpace(sk.RcvBuf);
+    private static long FullSpace(TcpSock sk) => WinFromSpace(sk, sk.RcvBuf);
 
     /// <summary>tcp_receive_window(): what is left of the window last announced (never negative).</summary>
     /// <remarks>Linux: include/net/tcp.h tcp_receive_window()</remarks>
@@ -164,12 +165,12 @@ public sealed partial class TcpProtocol
         long room = Math.Min(sk.WindowClamp, TcpSpace(sk)) - sk.RcvSsthresh;
         if (room <= 0) return;
         long incr;
-        if (WinFromSpace(skb.Truesize) <= skb.Len) incr = 2L * sk.AdvMss;
+        if (WinFromSpace(sk, skb.Truesize) <= skb.Len) incr = 2L * sk.AdvMss;
         else
         {
             incr = 0;
-            long truesize = WinFromSpace(skb.Truesize) >> 1;
-            long window = WinFromSpace(Sysctls.TcpRmem.Max) >> 1;
+            long truesize = WinFromSpace(sk, skb.Truesize) >> 1;
+            long window = WinFromSpace(sk, Sysctls.TcpRmem.Max) >> 1;
             while (sk.RcvSsthresh <= window)
             {
                 if (truesize <= skb.Len)
@@ -185,5 +186,47 @@ public sealed partial class TcpProtocol
         incr = Math.Max(incr, 2L * skb.Len);
         sk.RcvSsthresh += (uint)Math.Min(room, incr);
         sk.Delack.QuickAcks |= 1;
+    }
+
+    /// <summary>
+    /// tcp_measure_rcv_mss(): a segment at least as large as the receive MSS estimate resets it (up to advmss);
+    /// when it changes, the segment's payload-to-truesize ratio becomes the scaling_ratio, and the window clamp
+    /// follows the buffer's new window (tcp_set_window_clamp).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_measure_rcv_mss(); net/ipv4/tcp.c tcp_set_window_clamp()</remarks>
+    private static void MeasureRcvMss(TcpSock sk, SkBuff skb)
+    {
+        int len = skb.Len;
+        if (len < sk.RcvMss)
+        {
+            // A short segment: the sender pushed; the reader's emptying the buffer is then worth an ACK.
+            if (sk.Delack.Pushed) sk.Delack.Pushed2 = true;
+            sk.Delack.Pushed = true;
+            return;
+        }
+        if (len != sk.RcvMss)
+        {
+            long ratio = ((long)skb.Len << RmemToWinScale) / Math.Max(skb.Truesize, 1);
+            byte old = sk.ScalingRatio;
+            sk.ScalingRatio = (byte)Math.Clamp(ratio, 1, 255);
+            if (old != sk.ScalingRatio)
+            {
+                SetWindowClamp(sk, (uint)FullSpace(sk));
+                if (sk.WindowClamp < sk.RcvqSpace) sk.RcvqSpace = (int)sk.WindowClamp;
+            }
+        }
+        sk.RcvMss = Math.Min(len, sk.AdvMss);
+    }
+
+    /// <summary>tcp_set_window_clamp(): a smaller clamp pulls rcv_ssthresh down, a larger one lets it up to the window.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_set_window_clamp(), __tcp_adjust_rcv_ssthresh()</remarks>
+    private static void SetWindowClamp(TcpSock sk, uint value)
+    {
+        uint old = sk.WindowClamp;
+        uint clamp = Math.Max(Sock.MinRcvBuf / 2u, value);
+        if (clamp == old) return;
+        sk.WindowClamp = clamp;
+        if (clamp < old) sk.RcvSsthresh = Math.Min(sk.RcvSsthresh, clamp);
+        else sk.RcvSsthresh = Math.Max(Math.Min(sk.RcvWnd, clamp), sk.RcvSsthresh);
     }
 }

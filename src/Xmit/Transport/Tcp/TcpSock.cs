@@ -58,6 +58,8 @@ public sealed class TcpSock : InetSock
     public uint RcvSsthresh { get; internal set; }
     /// <summary>window_clamp: the largest window ever announced (0 before the SYN: no clamp).</summary>
     public uint WindowClamp { get; internal set; }
+    /// <summary>scaling_ratio: payload per 256 bytes of receive buffer, as the last full segment showed.</summary>
+    internal byte ScalingRatio = TcpProtocol.DefaultScalingRatio;
     /// <summary>rx_opt.rcv_tsecr: the timestamp echo of the segment being processed.</summary>
     internal uint RcvTsEcr;
     /// <summary>rcv_rtt_est: the receiver's RTT estimate (µs × 8), and the state of its measurement.</summary>
