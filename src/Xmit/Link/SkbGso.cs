@@ -54,6 +54,22 @@ public static class SkbGso
         skb.Consume();
     }
 
+    /// <summary>skb_gso_segment() in software, for a qdisc that must see the segments: TCP or UDP by the skb's GSO type. Takes ownership of <paramref name="skb"/>.</summary>
+    /// <remarks>Linux: net/core/gso.c __skb_gso_segment()</remarks>
+    public static void Segment(SkBuff skb, List<SkBuff> segments)
+    {
+        if (skb.GsoType == GsoType.TcpV4) SegmentTcp(skb, skb.Pool, segments);
+        else SegmentUdp(skb, skb.Pool, hardwareChecksum: false, segments);
+    }
+
+    /// <summary>skb_gso_network_seglen() + the link header: the length of each segment the skb would become.</summary>
+    /// <remarks>Linux: net/core/gso.c skb_gso_validate_mac_len(), skb_gso_mac_seglen()</remarks>
+    public static int SegmentLength(SkBuff skb)
+    {
+        int l4 = skb.GsoType == GsoType.TcpV4 ? (skb.Head[skb.TransportHeader + 12] >> 4) * 4 : UdpDatagram.HeaderLength;
+        return skb.TransportHeader - skb.DataOffset + l4 + skb.GsoSize;
+    }
+
     /// <summary>
     /// Segments a TCP GSO skb (data at the link header) into MSS-sized segments: sequence numbers advance, PSH
     /// and FIN stay only on the last segment and CWR only on the first, IP IDs are consecutive, checksums are

@@ -148,6 +148,9 @@ public abstract class Sock : ISkbOwner
     /// <summary>Times sk_write_space found the socket writeable and woke waiters (blocked senders, epoll).</summary>
     public long WriteSpaceWakeups { get; private set; }
 
+    /// <summary>The destructor of an skb charged to write memory ran: sock_wfree wakes writers; TCP's tcp_wfree does its own.</summary>
+    protected virtual void OnWmemFreed() => OnWriteSpace();
+
     /// <summary>sock_def_write_space(): wake writers once the socket is writeable.</summary>
     protected virtual void OnWriteSpace()
     {
@@ -204,7 +207,7 @@ public abstract class Sock : ISkbOwner
         {
             sk.WmemAlloc -= skb.Truesize;
             if (sk.WmemAlloc < 0) ThrowHelper.Bug("sk_wmem_alloc went negative");
-            sk.OnWriteSpace();
+            sk.OnWmemFreed();
         }
     }
 

@@ -75,11 +75,46 @@ public sealed class TbfQdisc : Qdisc
 
     protected override int DoEnqueue(SkBuff skb)
     {
-        // A packet larger than the bucket could never leave: drop it (GSO packets would be segmented).
-        if (skb.Len > MaxSize) return Drop(skb);
+        // A packet larger than the bucket could never leave: a GSO skb whose segments fit is cut into them
+        // (tbf_segment), anything else is dropped.
+        if (skb.Len > MaxSize)
+            return skb.GsoType != GsoType.None && SkbGso.SegmentLength(skb) <= MaxSize ? Segment(skb) : Drop(skb);
         int rc = _inner.Enqueue(skb);
         if (rc != NetXmit.Success) Stats.Drops++;
         return rc;
+    }
+
+    private readonly List<SkBuff> _segments = [];
+
+    /// <summary>
+    /// tbf_segment(): software GSO at enqueue; each segment joins the inner queue on its own (and keeps the
+    /// socket's charge), the counts become those of the segments queued; all dropped means a drop.
+    /// </summary>
+    /// <remarks>Linux: net/sched/sch_tbf.c tbf_segment(); net/core/gso.c skb_gso_validate_mac_len()</remarks>
+    private int Segment(SkBuff skb)
+    {
+        int prevLen = skb.Len;
+        var segs = _segments;
+        segs.Clear();
+        SkbGso.Segment(skb, segs); // takes ownership of skb
+        int queued = 0;
+        long bytes = 0;
+        foreach (var seg in segs)
+        {
+            int len = seg.Len;
+            if (_inner.Enqueue(seg) == NetXmit.Success)
+            {
+                queued++;
+                bytes += len;
+            }
+            else Stats.Drops++;
+        }
+        segs.Clear();
+        if (queued == 0) return NetXmit.Drop;
+        // The caller counts one packet of the original length: make that the segments (qdisc_tree_reduce_backlog).
+        QLen += queued - 1;
+        Backlog += bytes - prevLen;
+        return NetXmit.Success;
     }
 
     protected override SkBuff? DoDequeue()

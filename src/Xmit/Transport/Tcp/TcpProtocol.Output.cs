@@ -190,7 +190,12 @@ public sealed partial class TcpProtocol
         if (tail is null || sk.SendHead is null) return;
         if ((flags & MsgFlags.More) == 0 || ForcedPush(sk)) MarkPush(sk, tail);
         if (tail.Len < sizeGoal && Sysctls.TcpAutocorking != 0 && tail != sk.WriteQueue.Peek() && sk.WmemAlloc > tail.Truesize)
-            return; // autocork: the TX completion of what is in flight will push it (tcp_tsq_handler)
+        {
+            // tcp_should_autocork(): hold the tail; the TX completion of what is below TCP pushes it (tcp_tsq_handler).
+            if (!sk.TsqThrottled) Mib.AutoCorking++;
+            sk.TsqThrottled = true;
+            if (sk.WmemAlloc > tail.Truesize) return;
+        }
         if ((flags & MsgFlags.More) != 0) nonagle = NagleCork;
         PushPendingFrames(sk, mss, nonagle);
     }
@@ -279,6 +284,7 @@ public sealed partial class TcpProtocol
             int limit = mss;
             if (tsoSegs > 1) limit = MssSplitPoint(sk, skb, mss, (int)Math.Min(quota, (uint)maxSegs), nonagle);
             if (skb.Len > limit) Fragment(sk, skb, limit);
+            if (SmallQueueCheck(sk, skb, 0)) break;
             if (TransmitSkb(sk, skb, clone: true) < 0) break;
             EventNewDataSent(sk, skb, mss);
             if (sk.CaState == TcpCaState.Recovery) sk.PrrOut += (uint)Pcount(skb, mss);

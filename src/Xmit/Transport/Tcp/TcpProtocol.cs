@@ -322,6 +322,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         _clock.Disarm(sk.RetransmitTimer);
         _clock.Disarm(sk.Delack.Timer);
         _clock.Disarm(sk.TimeWaitTimer);
+        _clock.Disarm(sk.TsqTasklet);
         sk.Delack.Pending = false;
     }
 
@@ -382,6 +383,7 @@ public sealed class TcpMib
 {
     public long ActiveOpens, PassiveOpens, AttemptFails, EstabResets, InSegs, OutSegs, RetransSegs, InErrs, OutRsts;
     public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, Timeouts, FastRetrans, LossProbes;
+    public long AutoCorking, TsqThrottled;
     public long WantZeroWindowAdv, ToZeroWindowAdv, FromZeroWindowAdv, ZeroWindowDrop, RcvQDrop, OfoQueue, OfoDrop, PruneCalled, OfoPruned, RcvPruned, WinProbe;
 
     public IEnumerable<(string, long)> All()
@@ -403,6 +405,8 @@ public sealed class TcpMib
         yield return ("TCPTimeouts", Timeouts);
         yield return ("TCPFastRetrans", FastRetrans);
         yield return ("TCPLossProbes", LossProbes);
+        yield return ("TCPAutoCorking", AutoCorking);
+        yield return ("TCPTSQThrottled", TsqThrottled);
         yield return ("TCPWantZeroWindowAdv", WantZeroWindowAdv);
         yield return ("TCPToZeroWindowAdv", ToZeroWindowAdv);
         yield return ("TCPFromZeroWindowAdv", FromZeroWindowAdv);

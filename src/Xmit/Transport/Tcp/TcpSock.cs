@@ -27,6 +27,7 @@ public sealed class TcpSock : InetSock
         Protocol = proto;
         RetransmitTimer = new Timer(clock, () => proto.OnRetransmitTimer(this), "tcp-retransmit");
         Delack = new DelayedAck(new Timer(clock, () => proto.OnDelackTimer(this), "tcp-delack"));
+        TsqTasklet = new Timer(clock, () => proto.TsqHandler(this), "tcp-tsq");
         TimeWaitTimer = new Timer(clock, () => proto.OnTimeWaitTimer(this), "tcp-timewait");
     }
 
@@ -144,6 +145,20 @@ public sealed class TcpSock : InetSock
     internal Instant SynSentAt;
 
     internal DelayedAck Delack { get; }
+
+    /// <summary>TSQ_THROTTLED: tcp_write_xmit stopped for TCP Small Queues (or autocorking) and waits for a TX completion.</summary>
+    internal bool TsqThrottled;
+    /// <summary>TSQ_QUEUED: a TX completion scheduled the push (the tsq tasklet, run as a zero-delay timer).</summary>
+    internal Timer TsqTasklet { get; }
+
+    /// <summary>tcp_wfree(): a transmitted clone was freed; a throttled socket gets its push scheduled.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_wfree()</remarks>
+    protected override void OnWmemFreed()
+    {
+        if (!TsqThrottled || TsqTasklet.IsArmed || Dead) return;
+        TsqThrottled = false;
+        Protocol.ScheduleTsq(this);
+    }
 
     /// <summary>TCP_NODELAY / TCP_CORK (the nonagle bits).</summary>
     public NagleMode NonAgle { get; internal set; }

@@ -1,0 +1,65 @@
+using Xmit.Link.Qdiscs;
+using Xmit.Sockets.Api;
+using Xmit.Tests.Support;
+using Xmit.Time;
+
+namespace Xmit.Tests.Tcp;
+
+/// <summary>
+/// Bulk TCP from A to B over a veth whose root qdisc is `tbf rate R burst 15140 limit 4000000`: TCP's 64 KB
+/// GSO skbs are longer than the bucket, so tbf must cut them into segments at enqueue (tbf_segment) instead of
+/// dropping them — which once stalled every such transfer after 46 kB — and the transfer runs at the tbf rate.
+/// </summary>
+public class TcpThroughTbfTests
+{
+    [Theory]
+    [InlineData(10_000_000L, 2.0)]
+    [InlineData(100_000_000L, 1.0)]
+    [InlineData(1_000_000_000L, 0.5)]
+    public void Bulk_tcp_through_tbf_runs_at_the_tbf_rate_and_nothing_is_dropped_for_its_size(long rate, double seconds)
+    {
+        using var sim = new Simulation.Simulation(1);
+        var a = sim.AddHost("A");
+        var b = sim.AddHost("B");
+        var link = sim.ConnectVeth(a, TwoHosts.AddrA, b, TwoHosts.AddrB, 24);
+        var tbf = new TbfQdisc(sim.Scheduler, new TbfConfig(rate, 15140, 4_000_000));
+        link.DeviceA.SetQdisc(_ => tbf);
+        var sa = new Syscalls(a);
+        var sb = new Syscalls(b);
+        int listener = sb.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
+        sb.Bind(listener, new SockAddrIn(TwoHosts.AddrB, 5000));
+        sb.Listen(listener, 8);
+        int client = sa.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
+        sa.Connect(client, new SockAddrIn(TwoHosts.AddrB, 5000));
+        sim.RunFor(Duration.FromMilliseconds(10));
+        int server = sb.Accept(listener, out _);
+        Assert.True(server >= 0, $"accept {server}");
+        sb.Fcntl(server, Fcntl.F_SETFL, Fcntl.O_RDWR | Fcntl.O_NONBLOCK);
+
+        var chunk = new byte[65536];
+        var buf = new byte[65536];
+        long received = 0, atHalf = 0;
+        var start = sim.Now;
+        var half = start + Duration.FromSeconds(seconds / 2);
+        var end = start + Duration.FromSeconds(seconds);
+        while (sim.Now < end)
+        {
+            sa.Write(client, chunk);
+            int r = sb.Read(server, buf);
+            if (r > 0) received += r;
+            else sim.RunFor(Duration.FromMicroseconds(50));
+            if (atHalf == 0 && sim.Now >= half) atHalf = received;
+        }
+        // The second half is past slow start. Each 1448-byte payload is a 1514-byte packet to tbf (12 bytes of
+        // timestamp option, TCP, IP and Ethernet headers).
+        double goodput = (received - atHalf) * 8 / (seconds / 2);
+        double share = goodput / rate * 1514 / 1448;
+        Assert.True(share > 0.9, $"{goodput / 1e6:F2} Mbit/s of payload through tbf {rate / 1e6} Mbit/s ({share:P1}); received {received}, tbf drops {tbf.Stats.Drops}");
+        Assert.Equal(0, tbf.Stats.Drops);
+        sa.Close(client);
+        sb.Close(server);
+        sb.Close(listener);
+        sim.RunFor(Duration.FromSeconds(61));
+        sim.Shutdown();
+    }
+}
