@@ -1,0 +1,72 @@
+using Xmit.Buffers;
+using Xmit.Link;
+using Xmit.Simulation;
+using Xmit.Sockets.Api;
+using Xmit.Tests.Support;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Tests.Tcp;
+
+/// <summary>
+/// Autocorking: with TCP_NODELAY, a small write made while the previous segment is still below TCP (in the
+/// qdisc or the driver ring) is held (tcp_should_autocork) and leaves when that segment's TX completion frees
+/// its memory — tcp_wfree schedules the push (tcp_tsq_handler) — not a round trip later when the ACK comes.
+/// </summary>
+public class TcpAutocorkTests
+{
+    private sealed class Departures : IPacketTap
+    {
+        public readonly List<(Instant At, int Payload)> Data = [];
+        private readonly Simulation.Simulation _sim;
+        public Departures(Simulation.Simulation sim) => _sim = sim;
+
+        public void OnPacket(NetDevice device, SkBuff skb, bool outgoing)
+        {
+            if (!outgoing || !EthernetFrame.TryCreate(skb.Data, out var eth) || !Ipv4Packet.TryCreate(eth.Payload, out var ip)
+                || ip.Protocol != IpProtocol.Tcp || !TcpSegment.TryCreate(ip.Payload, out var seg) || seg.Payload.Length == 0) return;
+            Data.Add((_sim.Now, seg.Payload.Length));
+        }
+    }
+
+    [Fact]
+    public void A_small_write_behind_a_segment_in_the_ring_leaves_at_that_segments_tx_completion()
+    {
+        var link = new LinkConfig { RateBitsPerSecond = 1_000_000, Propagation = Duration.FromMilliseconds(50) };
+        using var net = new TwoHosts(link);
+        net.WarmUp();
+        var sa = new Syscalls(net.A);
+        var sb = new Syscalls(net.B);
+        int listener = sb.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
+        sb.Bind(listener, new SockAddrIn(TwoHosts.AddrB, 5000));
+        sb.Listen(listener, 8);
+        int client = sa.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
+        Assert.Equal(0, sa.SetSockOpt(client, SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY, 1));
+        sa.Connect(client, new SockAddrIn(TwoHosts.AddrB, 5000));
+        net.RunForMs(300);
+        int server = sb.Accept(listener, out _);
+        Assert.True(server >= 0);
+        var departures = new Departures(net.Sim);
+        net.DevA.AddTap(departures);
+
+        var start = net.Sim.Now;
+        Assert.Equal(1000, sa.Write(client, new byte[1000]));
+        Assert.Equal(100, sa.Write(client, new byte[100]));
+        long corked = net.A.Tcp.Mib.AutoCorking;
+        net.RunForMs(300);
+
+        Assert.Equal(1, corked);
+        Assert.Equal(2, departures.Data.Count);
+        Assert.Equal(1000, departures.Data[0].Payload);
+        Assert.Equal(100, departures.Data[1].Payload);
+        // The first segment's 1090 bytes take 8.9 ms at 1 Mbit/s (with Ethernet's framing); the second goes
+        // when the driver completes it, long before the ACK could come back (100 ms).
+        var first = link.SerializationTime(14 + 20 + 32 + 1000);
+        var second = departures.Data[1].At - start;
+        Assert.True(second >= first && second <= first + Duration.FromMilliseconds(2), $"the 100 bytes left at {second}, the 1000-byte segment took {first} on the wire");
+        sa.Close(client);
+        sb.Close(server);
+        sb.Close(listener);
+        net.RunFor(Duration.FromSeconds(61));
+    }
+}
