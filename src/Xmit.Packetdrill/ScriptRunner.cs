@@ -270,6 +270,9 @@ public sealed partial class ScriptRunner
 
     // ---- shell commands: the few that configure what the stack has ----
 
+    private static readonly System.Text.RegularExpressions.Regex CubicParameterWrite =
+        new(@"^echo\s+(\S+)\s*>\s*/sys/module/tcp_cubic/parameters/(\w+)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
     /// <summary>What `../common/defaults.sh` of the corpus does, for a script whose copy of it is not next to it.</summary>
     private static readonly string[] BuiltInDefaults =
     [
@@ -288,6 +291,13 @@ public sealed partial class ScriptRunner
     {
         foreach (var raw in command.Replace("\\\n", " ", StringComparison.Ordinal).Split('\n'))
         {
+            if (CubicParameterWrite.Match(raw.Trim()) is { Success: true } echo)
+            {
+                // `echo N > /sys/module/tcp_cubic/parameters/NAME`: the module's parameters are the host's here.
+                if (!_host.Sysctls.Cubic.TrySet(echo.Groups[2].Value, echo.Groups[1].Value))
+                    throw new UnsupportedException($"line {line}: tcp_cubic parameter not modelled: {raw.Trim()}");
+                continue;
+            }
             var cmd = Shell.StripRedirections(raw.Trim());
             if (cmd.Length == 0 || cmd.StartsWith('#')) continue;
             var words = Shell.Words(cmd);

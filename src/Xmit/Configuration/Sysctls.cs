@@ -43,6 +43,8 @@ public sealed class Sysctls
     public string TcpCongestionControl { get; set; } = "cubic";
     /// <summary>net.ipv4.tcp_moderate_rcvbuf: receive-buffer autotuning (tcp_rcv_space_adjust).</summary>
     public int TcpModerateRcvbuf { get; set; } = 1;
+    /// <summary>tcp_cubic's module parameters (HyStart).</summary>
+    public CubicParameters Cubic { get; private set; } = new();
     /// <summary>net.ipv4.tcp_limit_output_bytes: TCP Small Queues' ceiling on bytes below TCP per socket (4 MiB on 6.18).</summary>
     public int TcpLimitOutputBytes { get; set; } = 4194304;
     /// <summary>net.ipv4.tcp_notsent_lowat: a socket is writable only while fewer unsent bytes are queued (no limit by default).</summary>
@@ -79,6 +81,7 @@ public sealed class Sysctls
     {
         foreach (var p in typeof(Sysctls).GetProperties())
             if (p.CanWrite) p.SetValue(this, p.GetValue(other));
+        Cubic = other.Cubic.Clone(); // a copy, not the same parameters object
         _unmodelledValues.Clear();
         foreach (var (k, v) in other._unmodelledValues) _unmodelledValues[k] = v;
     }

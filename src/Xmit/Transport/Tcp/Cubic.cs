@@ -4,11 +4,97 @@ namespace Xmit.Transport.Tcp;
 /// CUBIC congestion avoidance (RFC 9438) as Linux computes it: the window follows
 /// W(t) = C·(t − K)³ + W_max in BIC's fixed-point units (time in 1/1024 s, C = 41/1024 · 10, β = 717/1024),
 /// updated at most once per jiffy, with the TCP-friendly (Reno) estimate as a floor, fast convergence,
-/// and the epoch shifted across idle periods. HyStart is not modelled.
+/// and the epoch shifted across idle periods; HyStart ends slow start early when ACKs of a round keep
+/// coming for longer than half the minimum RTT (ack train) or the round's RTT rises above the minimum.
 /// </summary>
-/// <remarks>Linux: net/ipv4/tcp_cubic.c bictcp_update(), cubictcp_cong_avoid(), cubictcp_recalc_ssthresh(), cubictcp_state(), cubictcp_cwnd_event(), cubictcp_acked()</remarks>
+/// <remarks>Linux: net/ipv4/tcp_cubic.c bictcp_update(), cubictcp_cong_avoid(), cubictcp_recalc_ssthresh(), cubictcp_state(), cubictcp_cwnd_event(), cubictcp_acked(), hystart_update(), bictcp_hystart_reset()</remarks>
 public sealed class Cubic : ITcpCongestionOps
 {
+    /// <summary>HYSTART_MIN_SAMPLES, HYSTART_DELAY_MIN / _MAX (µs).</summary>
+    private const int HystartMinSamples = 8;
+    private const uint HystartDelayMinUs = 4000, HystartDelayMaxUs = 16000;
+
+    private readonly Time.IScheduler? _clock;
+    private readonly Configuration.CubicParameters _params;
+    private bool _found;
+    private long _roundStartUs, _lastAckUs;
+    private Wire.TcpSeq _endSeq;
+    private uint _currRttUs;
+    private int _sampleCnt;
+
+    /// <summary>CUBIC without a clock: no HyStart (the arithmetic alone, as the tests use it).</summary>
+    public Cubic() => _params = new Configuration.CubicParameters { Hystart = false };
+
+    /// <summary>CUBIC for a connection: HyStart reads the host's clock and tcp_cubic's parameters.</summary>
+    public Cubic(Time.IScheduler clock, Configuration.CubicParameters parameters)
+    {
+        _clock = clock;
+        _params = parameters;
+    }
+
+    /// <summary>HyStart found the end of slow start (ssthresh was set to cwnd then).</summary>
+    public bool HystartFound => _found;
+
+    private long NowUs => _clock!.Now.Nanoseconds / 1000; // bictcp_clock_us(): tcp_mstamp
+    private uint Jiffies => (uint)(_clock!.Now.Nanoseconds / 1_000_000);
+
+    /// <summary>cubictcp_init(): the curve starts empty; HyStart's first round starts now.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_init()</remarks>
+    public void Init(TcpSock sk)
+    {
+        Reset();
+        if (_params.Hystart && _clock is not null) HystartReset(sk);
+    }
+
+    /// <summary>bictcp_hystart_reset(): a new round of ACKs, ending at snd_nxt.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c bictcp_hystart_reset()</remarks>
+    private void HystartReset(TcpSock sk)
+    {
+        _roundStartUs = _lastAckUs = NowUs;
+        _endSeq = sk.SndNxt;
+        _currRttUs = uint.MaxValue;
+        _sampleCnt = 0;
+    }
+
+    /// <summary>hystart_ack_delay(): room for TSO/GRO aggregation, the time of four 64 KB packets at the pacing rate, at most 1 ms.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c hystart_ack_delay()</remarks>
+    private static uint HystartAckDelayUs(TcpSock sk) =>
+        sk.PacingRate == 0 ? 0 : (uint)Math.Min(1000UL, 65536UL * 4 * 1_000_000 / sk.PacingRate);
+
+    /// <summary>hystart_update(): end slow start (ssthresh = cwnd) on an ACK train past delay_min/2 or an RTT rise.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c hystart_update()</remarks>
+    private void HystartUpdate(TcpSock sk, uint delayUs)
+    {
+        if (sk.SndUna > _endSeq) HystartReset(sk);
+        if (sk.SndCwnd < _params.HystartLowWindow) return;
+        if ((_params.HystartDetect & Configuration.CubicParameters.AckTrain) != 0)
+        {
+            long now = NowUs;
+            if (now - _lastAckUs <= _params.HystartAckDeltaUs)
+            {
+                _lastAckUs = now;
+                uint threshold = (DelayMinUs + HystartAckDelayUs(sk)) >> 1; // no pacing (SK_PACING_NONE): half
+                if (now - _roundStartUs > threshold)
+                {
+                    _found = true;
+                    sk.Protocol.Mib.HystartTrainDetect++;
+                    sk.SndSsthresh = sk.SndCwnd;
+                }
+            }
+        }
+        if ((_params.HystartDetect & Configuration.CubicParameters.Delay) != 0)
+        {
+            if (_currRttUs > delayUs) _currRttUs = delayUs;
+            if (_sampleCnt < HystartMinSamples) _sampleCnt++;
+            else if (_currRttUs > DelayMinUs + Math.Clamp(DelayMinUs >> 3, HystartDelayMinUs, HystartDelayMaxUs))
+            {
+                _found = true;
+                sk.Protocol.Mib.HystartDelayDetect++;
+                sk.SndSsthresh = sk.SndCwnd;
+            }
+        }
+    }
+
     private const int BetaScale = 1024;
     private const int Beta = 717;
     private const int BicHz = 10;
@@ -28,6 +114,7 @@ public sealed class Cubic : ITcpCongestionOps
     {
         _cnt = _lastMaxCwnd = _lastCwnd = _lastTime = _originPoint = _k = _epochStart = _ackCnt = _tcpCwnd = 0;
         DelayMinUs = 0;
+        _found = false;
     }
 
     /// <summary>cubictcp_acked(): the smallest RTT seen.</summary>
@@ -132,7 +219,9 @@ public sealed class Cubic : ITcpCongestionOps
     /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_state()</remarks>
     public void SetState(TcpSock sk, TcpCaState newState)
     {
-        if (newState == TcpCaState.Loss) Reset();
+        if (newState != TcpCaState.Loss) return;
+        Reset();
+        if (_params.Hystart && _clock is not null) HystartReset(sk);
     }
 
     public void CwndEvent(TcpSock sk, TcpCaEvent ev, uint nowJiffies)
@@ -140,9 +229,15 @@ public sealed class Cubic : ITcpCongestionOps
         if (ev == TcpCaEvent.TxStart) OnTransmitStart(nowJiffies, (uint)(sk.LastSendTime.Nanoseconds / 1_000_000));
     }
 
+    /// <summary>cubictcp_acked(): the minimum delay, and HyStart while in slow start (not within a second of a recovery's epoch start).</summary>
+    /// <remarks>Linux: net/ipv4/tcp_cubic.c cubictcp_acked()</remarks>
     public void PktsAcked(TcpSock sk, uint acked, long rttUs)
     {
-        if (rttUs >= 0) OnRttSample(rttUs);
+        if (rttUs < 0) return;
+        if (_clock is not null && _epochStart != 0 && (int)(Jiffies - _epochStart) < Hz) return;
+        OnRttSample(rttUs);
+        if (!_found && TcpCongestion.InSlowStart(sk) && _params.Hystart && _clock is not null)
+            HystartUpdate(sk, (uint)Math.Clamp(rttUs, 1, uint.MaxValue));
     }
 
     public uint UndoCwnd(TcpSock sk) => TcpCongestion.RenoUndoCwnd(sk);

@@ -18,6 +18,9 @@ public interface ITcpCongestionOps
     /// <summary>The name net.ipv4.tcp_congestion_control and TCP_CONGESTION use.</summary>
     string Name { get; }
 
+    /// <summary>init(): the connection is established; start the algorithm's state.</summary>
+    void Init(TcpSock sk);
+
     /// <summary>ssthresh(): the slow-start threshold after a loss.</summary>
     uint SsThresh(TcpSock sk);
 
@@ -44,10 +47,10 @@ public static class TcpCongestion
     /// <summary>The algorithms this stack has, by name.</summary>
     public static readonly IReadOnlyList<string> Available = ["cubic", "reno"];
 
-    /// <summary>A fresh instance of the named algorithm, or null when there is none of that name (tcp_ca_find).</summary>
-    public static ITcpCongestionOps? Create(string name) => name switch
+    /// <summary>A fresh instance of the named algorithm for a connection of a host with this clock and these tcp_cubic parameters, or null when there is none of that name (tcp_ca_find).</summary>
+    public static ITcpCongestionOps? Create(string name, Time.IScheduler clock, Configuration.CubicParameters cubic) => name switch
     {
-        "cubic" => new Cubic(),
+        "cubic" => new Cubic(clock, cubic),
         "reno" => new Reno(),
         _ => null,
     };
@@ -111,6 +114,7 @@ public sealed class Reno : ITcpCongestionOps
         TcpCongestion.CongAvoidAi(sk, sk.SndCwnd, acked);
     }
 
+    public void Init(TcpSock sk) { }
     public void SetState(TcpSock sk, TcpCaState newState) { }
     public void CwndEvent(TcpSock sk, TcpCaEvent ev, uint nowJiffies) { }
     public void PktsAcked(TcpSock sk, uint acked, long rttUs) { }

@@ -73,7 +73,7 @@ public sealed partial class TcpProtocol
             SndBufLocked = listener.SndBufLocked, RcvBufLocked = listener.RcvBufLocked,
             UserMss = listener.UserMss, SndTimeo = listener.SndTimeo, RcvTimeo = listener.RcvTimeo,
             // The child runs the listener's algorithm with state of its own (tcp_assign_congestion_control).
-            CongestionOps = TcpCongestion.Create(listener.CongestionOps.Name) ?? new Cubic(),
+            CongestionOps = NewCongestionOps(listener.CongestionOps.Name),
             Priority = listener.Priority, // sk_clone_lock() copies sk_priority
         };
         _sockets.Add(child);
@@ -186,6 +186,7 @@ public sealed partial class TcpProtocol
     private void InitTransfer(TcpSock sk)
     {
         sk.SndCwnd = 10;
+        sk.CongestionOps.Init(sk); // tcp_init_congestion_control
         InitBufferSpace(sk);
         sk.LastSendTime = Now;
         sk.Delack.LastReceived = Now; // icsk_ack.lrcvtime starts at the handshake (tcp_finish_connect)

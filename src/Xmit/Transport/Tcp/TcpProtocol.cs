@@ -67,11 +67,14 @@ public sealed partial class TcpProtocol : IIpProtocol
         var sk = new TcpSock(this, _clock, Sysctls.TcpWmem.Default, Sysctls.TcpRmem.Default)
         {
             DefaultTtl = (byte)Sysctls.IpDefaultTtl,
-            CongestionOps = TcpCongestion.Create(Sysctls.TcpCongestionControl) ?? new Cubic(),
+            CongestionOps = NewCongestionOps(Sysctls.TcpCongestionControl),
         };
         _sockets.Add(sk);
         return sk;
     }
+
+    private ITcpCongestionOps NewCongestionOps(string name) =>
+        TcpCongestion.Create(name, _clock, Sysctls.Cubic) ?? new Cubic(_clock, Sysctls.Cubic);
 
     /// <summary>bind(): a port in use by another socket is EADDRINUSE unless both set SO_REUSEADDR and neither listens.</summary>
     /// <remarks>Linux: net/ipv4/af_inet.c __inet_bind(); net/ipv4/inet_connection_sock.c inet_csk_get_port()</remarks>
@@ -383,7 +386,7 @@ public sealed class TcpMib
 {
     public long ActiveOpens, PassiveOpens, AttemptFails, EstabResets, InSegs, OutSegs, RetransSegs, InErrs, OutRsts;
     public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, Timeouts, FastRetrans, LossProbes;
-    public long AutoCorking, TsqThrottled;
+    public long AutoCorking, TsqThrottled, HystartTrainDetect, HystartDelayDetect;
     public long WantZeroWindowAdv, ToZeroWindowAdv, FromZeroWindowAdv, ZeroWindowDrop, RcvQDrop, OfoQueue, OfoDrop, PruneCalled, OfoPruned, RcvPruned, WinProbe;
 
     public IEnumerable<(string, long)> All()
@@ -406,6 +409,8 @@ public sealed class TcpMib
         yield return ("TCPFastRetrans", FastRetrans);
         yield return ("TCPLossProbes", LossProbes);
         yield return ("TCPAutoCorking", AutoCorking);
+        yield return ("TCPHystartTrainDetect", HystartTrainDetect);
+        yield return ("TCPHystartDelayDetect", HystartDelayDetect);
         yield return ("TCPTSQThrottled", TsqThrottled);
         yield return ("TCPWantZeroWindowAdv", WantZeroWindowAdv);
         yield return ("TCPToZeroWindowAdv", ToZeroWindowAdv);
