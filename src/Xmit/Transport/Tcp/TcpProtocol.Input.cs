@@ -357,6 +357,7 @@ public sealed partial class TcpProtocol
             windowChanged = nwin != sk.SndWnd;
             sk.SndWl1 = seg.Seq;
             sk.SndWnd = nwin;
+            if (windowChanged && sk.SendHead is not null) SlowStartAfterIdleCheck(sk); // tcp_ack_update_window
             if (nwin > sk.MaxWindow) sk.MaxWindow = nwin;
         }
         sk.ProbesOut = 0; // the peer answers: no probe is unanswered

@@ -156,8 +156,11 @@ public sealed partial class TcpProtocol
         return skb;
     }
 
-    private static void Entail(TcpSock sk, SkBuff skb)
+    /// <summary>tcp_skb_entail(): the skb joins the write queue, charged; a connection idle for an RTO restarts its window first.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_skb_entail()</remarks>
+    private void Entail(TcpSock sk, SkBuff skb)
     {
+        SlowStartAfterIdleCheck(sk);
         sk.WriteQueue.Enqueue(skb);
         sk.WmemQueued += skb.Truesize;
         sk.SendHead ??= skb;
@@ -664,5 +667,24 @@ public sealed partial class TcpProtocol
         Mib.OutSegs++;
         Mib.OutRsts++;
         _output.Send(skb, new IpSendParams(local, remote, IpProtocol.Tcp, (byte)Sysctls.IpDefaultTtl, 0, PmtuDisc.Do));
+    }
+
+    /// <summary>
+    /// tcp_slow_start_after_idle_check() / tcp_cwnd_restart(): nothing in flight and nothing sent for longer than
+    /// the RTO — the window halves once per RTO of idleness, down to the initial window, and ssthresh keeps
+    /// three quarters of what cwnd was.
+    /// </summary>
+    /// <remarks>Linux: include/net/tcp.h tcp_slow_start_after_idle_check(), tcp_current_ssthresh(); net/ipv4/tcp_output.c tcp_cwnd_restart()</remarks>
+    private void SlowStartAfterIdleCheck(TcpSock sk)
+    {
+        if (Sysctls.TcpSlowStartAfterIdle == 0 || sk.PacketsOut > 0 || sk.State is not (TcpState.Established or TcpState.CloseWait)) return;
+        var delta = Now - sk.LastSendTime;
+        var rto = sk.Rtt.Rto;
+        if (delta <= rto) return;
+        uint cwnd = sk.SndCwnd;
+        if (sk.CaState is not (TcpCaState.Cwr or TcpCaState.Recovery)) sk.SndSsthresh = Math.Max(sk.SndSsthresh, (cwnd >> 1) + (cwnd >> 2));
+        uint restart = Math.Min((uint)InitCwnd, cwnd);
+        while ((delta -= rto) > Duration.Zero && cwnd > restart) cwnd >>= 1;
+        sk.SndCwnd = Math.Max(cwnd, restart);
     }
 }
