@@ -56,6 +56,11 @@ public class TcpThroughTbfTests
         double share = goodput / rate * 1514 / 1448;
         Assert.True(share > 0.9, $"{goodput / 1e6:F2} Mbit/s of payload through tbf {rate / 1e6} Mbit/s ({share:P1}); received {received}, tbf drops {tbf.Stats.Drops}");
         Assert.Equal(0, tbf.Stats.Drops);
+        // The RTT comes from the skbs' send times in microseconds (tcp_ack_update_rtt prefers them to the
+        // millisecond timestamp echo): at least what the bytes queued in tbf take to drain, never a few µs.
+        var sk = ((TcpSocketFile)sa.File(client)!).Sk;
+        double oneSegmentUs = 1514 * 8 * 1e6 / rate;
+        Assert.True(sk.SmoothedRttUs > 4 * oneSegmentUs, $"srtt {sk.SmoothedRttUs} us, one segment takes {oneSegmentUs:F1} us through tbf");
         sa.Close(client);
         sb.Close(server);
         sb.Close(listener);

@@ -384,13 +384,13 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>tcp_clean_rtx_queue(): free fully acknowledged skbs, trim a partly acknowledged one, take an RTT sample (Karn).</summary>
-    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_clean_rtx_queue(); net/ipv4/tcp_output.c tcp_trim_head()</remarks>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_clean_rtx_queue(), tcp_ack_update_rtt(); net/ipv4/tcp_output.c tcp_trim_head()</remarks>
     private uint CleanRtxQueue(TcpSock sk, TcpSeq ack, in TcpOptions opt, TcpSeq priorFack)
     {
         var reord = sk.SndNxt; // the lowest never-retransmitted, never-SACKed segment this ACK covers
         uint ackedSegs = 0;
         bool progressed = false;
-        long rttSampleNs = -1;
+        long rttSampleNs = -1, firstAcktNs = -1; // ca_rtt (the newest skb acked) and seq_rtt (the oldest)
         bool retransAcked = false;
         int mss = sk.MssCache;
         while (sk.WriteQueue.Peek() is { } skb && skb != sk.SendHead)
@@ -410,7 +410,7 @@ public sealed partial class TcpProtocol
                 ackedSegs += segs;
                 progressed = true;
                 SubtractOut(sk, skb, segs);
-                if ((skb.Cb.Sacked & TcpSacked.Retrans) == 0) rttSampleNs = (Now - skb.Cb.SentAt).Nanoseconds;
+                if ((skb.Cb.Sacked & TcpSacked.Retrans) == 0) { rttSampleNs = (Now - skb.Cb.SentAt).Nanoseconds; if (firstAcktNs < 0) firstAcktNs = rttSampleNs; }
                 else retransAcked = true;
                 break;
             }
@@ -425,7 +425,11 @@ public sealed partial class TcpProtocol
             }
             SubtractOut(sk, skb, pc);
             if ((skb.Cb.Sacked & TcpSacked.Retrans) != 0) retransAcked = true;
-            else rttSampleNs = (Now - skb.Cb.SentAt).Nanoseconds;
+            else
+            {
+                rttSampleNs = (Now - skb.Cb.SentAt).Nanoseconds;
+                if (firstAcktNs < 0) firstAcktNs = rttSampleNs;
+            }
             sk.WriteQueue.Unlink(skb);
             sk.WmemQueued -= skb.Truesize;
             skb.Free(SkbDropReason.Consumed);
@@ -435,13 +439,15 @@ public sealed partial class TcpProtocol
         // Data cumulatively acknowledged below the highest SACK was delivered out of order.
         if (sk.SackOk && reord < priorFack) CheckSackReordering(sk, reord, priorFack);
         sk.Delivered += ackedSegs;
-        long sampleUs = sk.TimestampOk && opt.HasTimestamp && opt.TsEcr != 0 ? (long)(TsNow - opt.TsEcr) * 1000
-            : rttSampleNs >= 0 && !retransAcked ? rttSampleNs / 1000 : -1;
-        if (sampleUs >= 0)
+        // tcp_ack_update_rtt(): the ACK's timing against the skbs' send times first (Karn: not when retransmitted
+        // data is acknowledged), the timestamp echo (millisecond resolution) only when that gives nothing.
+        long seqRttUs = firstAcktNs >= 0 && !retransAcked ? firstAcktNs / 1000 : -1;
+        long caRttUs = firstAcktNs >= 0 && !retransAcked ? rttSampleNs / 1000 : -1;
+        if (seqRttUs < 0 && sk.TimestampOk && opt.HasTimestamp && opt.TsEcr != 0) seqRttUs = caRttUs = (long)(TsNow - opt.TsEcr) * 1000;
+        if (seqRttUs >= 0)
         {
-            sk.Rtt.Sample(sampleUs, sk.SndUna, sk.SndNxt);
-            // pkts_acked: the congestion control sees the sequence RTT of newly acked data
-            if (rttSampleNs >= 0) sk.CongestionOps.PktsAcked(sk, ackedSegs, rttSampleNs / 1000);
+            sk.Rtt.Sample(seqRttUs, sk.SndUna, sk.SndNxt);
+            sk.CongestionOps.PktsAcked(sk, ackedSegs, caRttUs); // pkts_acked: the RTT of the newest data acknowledged
         }
         sk.Backoff = 0;
         sk.Retransmits = 0;
