@@ -21,19 +21,8 @@ public class TcpFillDrainTests
     private static (Syscalls A, Syscalls B, int Client, int Server) Connect(TwoHosts net)
     {
         net.WarmUp();
-        var sa = new Syscalls(net.A);
-        var sb = new Syscalls(net.B);
-        int listener = sb.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        Assert.Equal(0, sb.Bind(listener, new SockAddrIn(TwoHosts.AddrB, 5001)));
-        Assert.Equal(0, sb.Listen(listener, 8));
-        int client = sa.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        sa.Connect(client, new SockAddrIn(TwoHosts.AddrB, 5001));
-        net.RunForMs(5);
-        int server = sb.Accept(listener, out _);
-        Assert.True(server >= 0);
-        Assert.Equal(0, sb.Fcntl(server, Fcntl.F_SETFL, Fcntl.O_RDWR | Fcntl.O_NONBLOCK));
-        sb.Close(listener);
-        return (sa, sb, client, server);
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, 5001);
+        return (tcp.A, tcp.B, tcp.Client, tcp.Server);
     }
 
     private static TcpSock Tcp(Syscalls s, int fd) => ((TcpSocketFile)s.File(fd)!).Sk;

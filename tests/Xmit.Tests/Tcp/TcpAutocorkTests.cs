@@ -35,23 +35,15 @@ public class TcpAutocorkTests
         var link = new LinkConfig { RateBitsPerSecond = 1_000_000, Propagation = Duration.FromMilliseconds(50) };
         using var net = new TwoHosts(link);
         net.WarmUp();
-        var sa = new Syscalls(net.A);
-        var sb = new Syscalls(net.B);
-        int listener = sb.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        sb.Bind(listener, new SockAddrIn(TwoHosts.AddrB, 5000));
-        sb.Listen(listener, 8);
-        int client = sa.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        Assert.Equal(0, sa.SetSockOpt(client, SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY, 1));
-        sa.Connect(client, new SockAddrIn(TwoHosts.AddrB, 5000));
-        net.RunForMs(300);
-        int server = sb.Accept(listener, out _);
-        Assert.True(server >= 0);
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB,
+            configureClient: (s, fd) => Assert.Equal(0, s.SetSockOpt(fd, SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY, 1)));
+        net.RunForMs(300); // the handshake's ACK is long delivered
         var departures = new Departures(net.Sim);
         net.DevA.AddTap(departures);
 
         var start = net.Sim.Now;
-        Assert.Equal(1000, sa.Write(client, new byte[1000]));
-        Assert.Equal(100, sa.Write(client, new byte[100]));
+        Assert.Equal(1000, tcp.A.Write(tcp.Client, new byte[1000]));
+        Assert.Equal(100, tcp.A.Write(tcp.Client, new byte[100]));
         long corked = net.A.Tcp.Mib.AutoCorking;
         net.RunForMs(300);
 
@@ -64,9 +56,6 @@ public class TcpAutocorkTests
         var first = link.SerializationTime(14 + 20 + 32 + 1000);
         var second = departures.Data[1].At - start;
         Assert.True(second >= first && second <= first + Duration.FromMilliseconds(2), $"the 100 bytes left at {second}, the 1000-byte segment took {first} on the wire");
-        sa.Close(client);
-        sb.Close(server);
-        sb.Close(listener);
-        net.RunFor(Duration.FromSeconds(61));
+        tcp.Close();
     }
 }

@@ -44,15 +44,8 @@ public class TcpFaultTests
         // Millions of skbs: count them, but do not take a stack trace of each (a leak is re-run with tracking).
         using var net = new TwoHosts(link, seed: seed, trackAllocations: false);
         net.WarmUp();
-        var sa = new Syscalls(net.A);
-        var sb = new Syscalls(net.B);
-        const int flags = SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK;
-        int listener = sb.Socket(Af.AF_INET, flags, 0);
-        sb.Bind(listener, new SockAddrIn(TwoHosts.AddrB, 5000));
-        sb.Listen(listener, 8);
-        int client = sa.Socket(Af.AF_INET, flags, 0);
-        sa.Connect(client, new SockAddrIn(TwoHosts.AddrB, 5000));
-        int server = -1;
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB);
+        var (sa, sb, client, server) = (tcp.A, tcp.B, tcp.Client, tcp.Server);
         var data = new byte[Bytes];
         new Random((int)seed).NextBytes(data); // the test's data; the stack's randomness comes from the simulation seed
         var expected = SHA256.HashData(data);
@@ -63,14 +56,12 @@ public class TcpFaultTests
         var deadline = start + Duration.FromSeconds(120);
         while (received < Bytes && net.Sim.Now < deadline)
         {
-            if (server < 0 && (server = sb.Accept(listener, out _)) >= 0)
-                sb.Fcntl(server, Fcntl.F_SETFL, Fcntl.O_RDWR | Fcntl.O_NONBLOCK); // accept() does not inherit O_NONBLOCK
             if (sent < Bytes)
             {
                 int n = sa.Write(client, data.AsSpan(sent));
                 if (n > 0) sent += n;
             }
-            int r = server >= 0 ? sb.Read(server, buf) : -1;
+            int r = sb.Read(server, buf);
             if (r > 0)
             {
                 got.AppendData(buf, 0, r);
@@ -79,15 +70,14 @@ public class TcpFaultTests
             else net.RunFor(Duration.FromMicroseconds(200));
         }
         var elapsed = net.Sim.Now - start;
-        var tcp = ((TcpSocketFile)sa.File(client)!).Sk;
-        var peer = server >= 0 ? ((TcpSocketFile)sb.File(server)!).Sk : null;
-        string state = $"A {tcp.State} sent {sent} received {received} una {tcp.SndUna - tcp.Iss} nxt {tcp.SndNxt - tcp.Iss} wnd {tcp.SndWnd} cwnd {tcp.SndCwnd} probes {tcp.ProbesOut} backoff {tcp.Backoff} pending {tcp.PendingTimer} armed {tcp.RetransmitTimer.IsArmed} wmemq {tcp.WmemQueued} sndbuf {tcp.SndBuf}"
-            + (peer is null ? "" : $" | B rcvnxt {peer.RcvNxt - peer.Iss} rcvwnd {peer.RcvWnd} wup {peer.RcvWup - peer.Iss} rmem {peer.RmemAlloc} rcvbuf {peer.RcvBuf} clamp {peer.WindowClamp} ssth {peer.RcvSsthresh} q {peer.ReceiveQueue.Count} ofo {peer.OutOfOrder.Count}");
+        var a = tcp.ClientSock;
+        var peer = tcp.ServerSock;
+        string state = $"A {a.State} sent {sent} received {received} una {a.SndUna - a.Iss} nxt {a.SndNxt - a.Iss} wnd {a.SndWnd} cwnd {a.SndCwnd} probes {a.ProbesOut} backoff {a.Backoff} pending {a.PendingTimer} wmemq {a.WmemQueued} sndbuf {a.SndBuf}"
+            + $" | B rcvwnd {peer.RcvWnd} rmem {peer.RmemAlloc} rcvbuf {peer.RcvBuf} clamp {peer.WindowClamp} ssth {peer.RcvSsthresh} q {peer.ReceiveQueue.Count} ofo {peer.OutOfOrder.Count}";
         if (received < Bytes) return "STALLED " + state;
         if (!got.GetHashAndReset().AsSpan().SequenceEqual(expected)) return "CORRUPT " + state;
         sa.Close(client);
         sb.Close(server);
-        sb.Close(listener);
         // The FINs (retransmitted across the same faults), then TIME-WAIT's 60 s.
         for (int s = 0; s < 300 && net.A.Tcp.Sockets.Count + net.B.Tcp.Sockets.Count != 0; s++) net.RunFor(Duration.FromSeconds(1));
         if (net.A.Tcp.Sockets.Count + net.B.Tcp.Sockets.Count != 0)

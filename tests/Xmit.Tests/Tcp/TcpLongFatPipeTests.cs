@@ -20,18 +20,10 @@ public class TcpLongFatPipeTests
         const int total = 100_000_000;
         using var net = new TwoHosts(new LinkConfig { RateBitsPerSecond = rate, Propagation = Duration.FromMilliseconds(10) }, trackAllocations: false);
         net.WarmUp();
-        var sa = new Syscalls(net.A);
-        var sb = new Syscalls(net.B);
-        int listener = sb.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        sb.Bind(listener, new SockAddrIn(TwoHosts.AddrB, 5000));
-        sb.Listen(listener, 8);
-        int client = sa.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        sa.Connect(client, new SockAddrIn(TwoHosts.AddrB, 5000));
-        net.RunForMs(50);
-        int server = sb.Accept(listener, out _);
-        sb.Fcntl(server, Fcntl.F_SETFL, Fcntl.O_RDWR | Fcntl.O_NONBLOCK);
-        var a = ((TcpSocketFile)sa.File(client)!).Sk;
-        var b = ((TcpSocketFile)sb.File(server)!).Sk;
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB);
+        var (sa, sb, client, server) = (tcp.A, tcp.B, tcp.Client, tcp.Server);
+        var a = tcp.ClientSock;
+        var b = tcp.ServerSock;
 
         var chunk = new byte[65536];
         var buf = new byte[65536];
@@ -63,9 +55,6 @@ public class TcpLongFatPipeTests
         Assert.True(wireShare >= 0.90, $"the second half ran at {goodput / 1e6:F0} Mbit/s of payload, {wireShare:P1} of the link; "
             + $"cwnd {a.SndCwnd} sndbuf {a.SndBuf} snd_wnd {a.SndWnd}, receiver rcvbuf {b.RcvBuf} clamp {b.WindowClamp} rcv_ssthresh {b.RcvSsthresh}");
         Assert.True(b.RcvBuf > 2 * 2_500_000, $"rcvbuf {b.RcvBuf}: the receive buffer grew to hold the bandwidth-delay product");
-        sa.Close(client);
-        sb.Close(server);
-        sb.Close(listener);
-        net.RunFor(Duration.FromSeconds(61));
+        tcp.Close();
     }
 }

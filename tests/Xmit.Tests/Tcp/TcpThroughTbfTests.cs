@@ -24,17 +24,8 @@ public class TcpThroughTbfTests
         var link = sim.ConnectVeth(a, TwoHosts.AddrA, b, TwoHosts.AddrB, 24);
         var tbf = new TbfQdisc(sim.Scheduler, new TbfConfig(rate, 15140, 4_000_000));
         link.DeviceA.SetQdisc(_ => tbf);
-        var sa = new Syscalls(a);
-        var sb = new Syscalls(b);
-        int listener = sb.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        sb.Bind(listener, new SockAddrIn(TwoHosts.AddrB, 5000));
-        sb.Listen(listener, 8);
-        int client = sa.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        sa.Connect(client, new SockAddrIn(TwoHosts.AddrB, 5000));
-        sim.RunFor(Duration.FromMilliseconds(10));
-        int server = sb.Accept(listener, out _);
-        Assert.True(server >= 0, $"accept {server}");
-        sb.Fcntl(server, Fcntl.F_SETFL, Fcntl.O_RDWR | Fcntl.O_NONBLOCK);
+        var tcp = TcpConnection.Open(sim, a, b, TwoHosts.AddrB);
+        var (sa, sb, client, server) = (tcp.A, tcp.B, tcp.Client, tcp.Server);
 
         var chunk = new byte[65536];
         var buf = new byte[65536];
@@ -58,13 +49,10 @@ public class TcpThroughTbfTests
         Assert.Equal(0, tbf.Stats.Drops);
         // The RTT comes from the skbs' send times in microseconds (tcp_ack_update_rtt prefers them to the
         // millisecond timestamp echo): at least what the bytes queued in tbf take to drain, never a few µs.
-        var sk = ((TcpSocketFile)sa.File(client)!).Sk;
+        var sk = tcp.ClientSock;
         double oneSegmentUs = 1514 * 8 * 1e6 / rate;
         Assert.True(sk.SmoothedRttUs > 4 * oneSegmentUs, $"srtt {sk.SmoothedRttUs} us, one segment takes {oneSegmentUs:F1} us through tbf");
-        sa.Close(client);
-        sb.Close(server);
-        sb.Close(listener);
-        sim.RunFor(Duration.FromSeconds(61));
+        tcp.Close();
         sim.Shutdown();
     }
 }
