@@ -43,6 +43,8 @@ public sealed class Sysctls
     public string TcpCongestionControl { get; set; } = "cubic";
     /// <summary>net.ipv4.tcp_moderate_rcvbuf: receive-buffer autotuning (tcp_rcv_space_adjust).</summary>
     public int TcpModerateRcvbuf { get; set; } = 1;
+    /// <summary>net.ipv4.tcp_invalid_ratelimit (ms): the least time between answers to out-of-window segments.</summary>
+    public int TcpInvalidRatelimitMs { get; set; } = 500;
     /// <summary>net.ipv4.tcp_slow_start_after_idle: after an idle RTO, cwnd restarts from the initial window (Linux's default 1).</summary>
     public int TcpSlowStartAfterIdle { get; set; } = 1;
     /// <summary>tcp_cubic's module parameters (HyStart).</summary>
@@ -125,6 +127,7 @@ public sealed class Sysctls
                 return true;
             case "net.ipv4.tcp_limit_output_bytes" when Int(out var v): TcpLimitOutputBytes = v; return true;
             case "net.ipv4.tcp_slow_start_after_idle" when Int(out var v) && v <= 1: TcpSlowStartAfterIdle = v; return true;
+            case "net.ipv4.tcp_invalid_ratelimit" when Int(out var v): TcpInvalidRatelimitMs = v; return true;
             case "net.ipv4.tcp_moderate_rcvbuf" when Int(out var v) && v <= 1: TcpModerateRcvbuf = v; return true;
             case "net.ipv4.tcp_congestion_control" when value.Trim() is "cubic" or "reno":
                 TcpCongestionControl = value.Trim();
@@ -140,7 +143,7 @@ public sealed class Sysctls
             case "net.core.wmem_default" or "net.core.wmem_max" or "net.core.rmem_default" or "net.core.rmem_max" or "net.ipv4.ip_default_ttl"
                 or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"
-                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat":
+                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_invalid_ratelimit" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat":
                 break;
             default:
                 error = $"sysctl {name} is not modelled";

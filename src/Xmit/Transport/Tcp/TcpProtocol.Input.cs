@@ -215,21 +215,24 @@ public sealed partial class TcpProtocol
         bool acceptable = endSeq >= sk.RcvWup && seq <= wndEnd || (len == 0 && seq == sk.RcvNxt);
         if (!acceptable)
         {
-            if ((f & TcpFlags.Rst) == 0) SendAck(sk); // tcp_send_dupack
-            skb.Free(SkbDropReason.Consumed);
+            if ((f & TcpFlags.Syn) != 0) SendChallengeAck(sk, synChallenge: true);
+            // tcp_send_dupack, unless a pure ACK comes too soon after the last answer: two ends that disagree
+            // about sequence space would otherwise ACK each other's ACKs for ever.
+            else if ((f & TcpFlags.Rst) == 0 && !OowRateLimited(sk, len > 0 || (f & TcpFlags.Fin) != 0, ref Mib.AckSkippedSeq)) SendAck(sk);
+            skb.Free(SkbDropReason.TcpOverWindow);
             return;
         }
         if ((f & TcpFlags.Rst) != 0)
         {
             // RFC 5961: only an exact RST resets; one elsewhere in the window gets a challenge ACK.
             if (seq == sk.RcvNxt) Reset(sk);
-            else SendAck(sk);
+            else SendChallengeAck(sk, synChallenge: false);
             skb.Free(SkbDropReason.Consumed);
             return;
         }
         if ((f & TcpFlags.Syn) != 0)
         {
-            SendAck(sk); // challenge ACK
+            SendChallengeAck(sk, synChallenge: true);
             skb.Free(SkbDropReason.Consumed);
             return;
         }
@@ -545,5 +548,44 @@ public sealed partial class TcpProtocol
         rate *= Math.Max(sk.SndCwnd, sk.PacketsOut);
         rate /= (ulong)sk.Rtt.ScaledSrttUs;
         sk.PacingRate = rate;
+    }
+
+    /// <summary>
+    /// tcp_oow_rate_limited(): an answer to an out-of-window pure ACK (or SYN) is skipped when the last one went
+    /// less than tcp_invalid_ratelimit ago; data is always answered (it is not part of an ACK loop).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_oow_rate_limited(), __tcp_oow_rate_limited()</remarks>
+    private bool OowRateLimited(TcpSock sk, bool data, ref long skippedCounter)
+    {
+        if (data) return false;
+        return OowRateLimited(sk, ref skippedCounter);
+    }
+
+    private bool OowRateLimited(TcpSock sk, ref long skippedCounter)
+    {
+        if (sk.LastOowAck is { } last)
+        {
+            var elapsed = Now - last;
+            if (elapsed >= Duration.Zero && elapsed < Duration.FromMilliseconds(Sysctls.TcpInvalidRatelimitMs))
+            {
+                skippedCounter++;
+                return true;
+            }
+        }
+        sk.LastOowAck = Now;
+        return false;
+    }
+
+    /// <summary>
+    /// tcp_send_challenge_ack() (RFC 5961): an ACK that tells a peer — or an attacker — where the window really
+    /// is, under the same per-socket rate limit (the host-wide tcp_challenge_ack_limit is INT_MAX on 6.18).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_send_challenge_ack(), tcp_validate_incoming()</remarks>
+    private void SendChallengeAck(TcpSock sk, bool synChallenge)
+    {
+        if (synChallenge) Mib.SynChallenge++;
+        if (OowRateLimited(sk, ref Mib.AckSkippedChallenge)) return;
+        Mib.ChallengeAck++;
+        SendAck(sk);
     }
 }

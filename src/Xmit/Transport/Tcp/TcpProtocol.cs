@@ -386,7 +386,7 @@ public sealed class TcpMib
 {
     public long ActiveOpens, PassiveOpens, AttemptFails, EstabResets, InSegs, OutSegs, RetransSegs, InErrs, OutRsts;
     public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, Timeouts, FastRetrans, LossProbes;
-    public long AutoCorking, TsqThrottled, HystartTrainDetect, HystartDelayDetect;
+    public long AutoCorking, TsqThrottled, HystartTrainDetect, HystartDelayDetect, AckSkippedSeq, AckSkippedChallenge, ChallengeAck, SynChallenge;
     public long WantZeroWindowAdv, ToZeroWindowAdv, FromZeroWindowAdv, ZeroWindowDrop, RcvQDrop, OfoQueue, OfoDrop, PruneCalled, OfoPruned, RcvPruned, WinProbe;
 
     public IEnumerable<(string, long)> All()
@@ -409,6 +409,10 @@ public sealed class TcpMib
         yield return ("TCPFastRetrans", FastRetrans);
         yield return ("TCPLossProbes", LossProbes);
         yield return ("TCPAutoCorking", AutoCorking);
+        yield return ("TCPACKSkippedSeq", AckSkippedSeq);
+        yield return ("TCPACKSkippedChallenge", AckSkippedChallenge);
+        yield return ("TCPChallengeACK", ChallengeAck);
+        yield return ("TCPSYNChallenge", SynChallenge);
         yield return ("TCPHystartTrainDetect", HystartTrainDetect);
         yield return ("TCPHystartDelayDetect", HystartDelayDetect);
         yield return ("TCPTSQThrottled", TsqThrottled);

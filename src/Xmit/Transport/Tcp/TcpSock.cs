@@ -125,6 +125,8 @@ public sealed class TcpSock : InetSock
     internal Timer RetransmitTimer { get; }
     /// <summary>icsk_pending: what <see cref="RetransmitTimer"/> is armed for.</summary>
     internal TcpXmitTimer PendingTimer;
+    /// <summary>last_oow_ack_time: when an out-of-window segment or a challenge was last answered (null: never).</summary>
+    internal Instant? LastOowAck;
     /// <summary>tlp_high_seq (0: no probe outstanding) and whether the probe was a retransmission.</summary>
     internal TcpSeq TlpHighSeq;
     internal bool TlpRetrans;
