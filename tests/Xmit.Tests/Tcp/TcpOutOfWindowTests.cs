@@ -1,3 +1,4 @@
+using Xmit.Sockets.Api;
 using Xmit.Tests.Support;
 using Xmit.Time;
 using Xmit.Transport.Tcp;
@@ -12,18 +13,45 @@ namespace Xmit.Tests.Tcp;
 /// </summary>
 public class TcpOutOfWindowTests
 {
-    private static void Inject(TwoHosts net, TcpConnection tcp, TcpSeq seq, TcpSeq ack, byte flags)
+    /// <summary>A segment to A's end of the connection as if B had sent it, with <paramref name="payload"/> zero bytes of data.</summary>
+    private static void Inject(TwoHosts net, TcpConnection tcp, TcpSeq seq, TcpSeq ack, byte flags, int payload = 0)
     {
         var sk = tcp.ClientSock;
-        int total = 14 + 20 + TcpSegment.MinHeaderLength;
-        var skb = net.Sim.Pool.Alloc(total);
+        int tcpLen = TcpSegment.MinHeaderLength + payload;
+        int total = 14 + 20 + tcpLen;
+        var skb = net.Sim.Pool.AllocNetdev(total);
         var f = skb.Put(total);
+        f.Clear();
         EthernetFrame.TryCreate(f, out var eth);
         new EthernetRepr(net.DevA.Mac, net.DevB.Mac, EtherType.Ipv4).Emit(eth);
         new TcpHeaderRepr { SourcePort = sk.RemotePort, DestinationPort = sk.LocalPort, Seq = seq, Ack = ack, Flags = flags, Window = 1000 }
             .Emit(f[34..], 0, TwoHosts.AddrB, TwoHosts.AddrA);
-        new Ipv4Repr(TwoHosts.AddrB, TwoHosts.AddrA, IpProtocol.Tcp, TcpSegment.MinHeaderLength).Emit(f[14..]);
+        new Ipv4Repr(TwoHosts.AddrB, TwoHosts.AddrA, IpProtocol.Tcp, tcpLen).Emit(f[14..]);
         net.DevA.Receive(skb);
+    }
+
+    [Fact]
+    public void Overlapping_out_of_order_segments_cannot_queue_more_than_the_receive_buffer()
+    {
+        using var net = new TwoHosts(trackAllocations: false);
+        net.WarmUp();
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB,
+            configureClient: (s, fd) => Assert.Equal(0, s.SetSockOpt(fd, SockOpt.SOL_SOCKET, SockOpt.SO_RCVBUF, 8192)));
+        net.RunForMs(100);
+        var sk = tcp.ClientSock;
+        Assert.Equal(16384, sk.RcvBuf);
+        long peak = 0;
+        // 20,000 segments of 1000 bytes, each starting 10 bytes after the last, inside the window but past a hole.
+        for (int i = 0; i < 20_000; i++)
+        {
+            Inject(net, tcp, sk.RcvNxt + 1u + (uint)(i % 500) * 10, sk.SndUna, TcpFlags.Ack, payload: 1000);
+            peak = Math.Max(peak, sk.RmemAlloc);
+            if (i % 100 == 0) net.RunForMs(1);
+        }
+        // One skb may overshoot the buffer (tcp_try_rmem_schedule checks before charging), no more.
+        Assert.True(peak <= sk.RcvBuf + 4096, $"rmem reached {peak} against rcvbuf {sk.RcvBuf}");
+        Assert.True(net.A.Tcp.Mib.OfoDrop > 0 && net.A.Tcp.Mib.PruneCalled > 0, $"OfoDrop {net.A.Tcp.Mib.OfoDrop}, PruneCalled {net.A.Tcp.Mib.PruneCalled}");
+        tcp.Close();
     }
 
     [Fact]
