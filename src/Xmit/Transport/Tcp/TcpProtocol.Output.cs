@@ -355,7 +355,8 @@ public sealed partial class TcpProtocol
     private int TsoSegs(TcpSock sk, int mss)
     {
         ulong bytes = sk.PacingRate == ulong.MaxValue ? 65536 : sk.PacingRate >> 10;
-        long minRttUs = sk.Rtt.HasSample ? sk.Rtt.SrttUs : 0;
+        // tcp_min_rtt(): the smallest RTT seen, so a path whose queue grows keeps its large skbs (0 before a sample).
+        long minRttUs = sk.Rtt.MinRttUs == long.MaxValue ? 0 : sk.Rtt.MinRttUs;
         long r = minRttUs >> 9; // tcp_tso_rtt_log = 9
         if (r < 32) bytes += (ulong)(65536 >> (int)r);
         bytes = Math.Min(bytes, 65536);
