@@ -27,7 +27,6 @@ public sealed partial class TcpProtocol
         if ((ulong)sk.WmemAlloc <= limit) return false;
         var head = sk.WriteQueue.Peek();
         if (head is null || head == sk.SendHead || SkBuffQueue.NextOf(head) == sk.SendHead) return false;
-        if (!sk.TsqThrottled) Mib.TsqThrottled++;
         sk.TsqThrottled = true;
         return (ulong)sk.WmemAlloc > limit;
     }

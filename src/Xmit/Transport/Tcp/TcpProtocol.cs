@@ -386,7 +386,7 @@ public sealed class TcpMib
 {
     public long ActiveOpens, PassiveOpens, AttemptFails, EstabResets, InSegs, OutSegs, RetransSegs, InErrs, OutRsts;
     public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, Timeouts, FastRetrans, LossProbes;
-    public long AutoCorking, TsqThrottled, HystartTrainDetect, HystartDelayDetect, AckSkippedSeq, AckSkippedChallenge, ChallengeAck, SynChallenge;
+    public long AutoCorking, HystartTrainDetect, HystartDelayDetect, AckSkippedSeq, AckSkippedChallenge, ChallengeAck, SynChallenge;
     public long WantZeroWindowAdv, ToZeroWindowAdv, FromZeroWindowAdv, ZeroWindowDrop, RcvQDrop, OfoQueue, OfoDrop, PruneCalled, OfoPruned, RcvPruned, WinProbe;
 
     public IEnumerable<(string, long)> All()
@@ -415,7 +415,6 @@ public sealed class TcpMib
         yield return ("TCPSYNChallenge", SynChallenge);
         yield return ("TCPHystartTrainDetect", HystartTrainDetect);
         yield return ("TCPHystartDelayDetect", HystartDelayDetect);
-        yield return ("TCPTSQThrottled", TsqThrottled);
         yield return ("TCPWantZeroWindowAdv", WantZeroWindowAdv);
         yield return ("TCPToZeroWindowAdv", ToZeroWindowAdv);
         yield return ("TCPFromZeroWindowAdv", FromZeroWindowAdv);
