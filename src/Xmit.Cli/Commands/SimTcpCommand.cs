@@ -1,0 +1,136 @@
+using System.CommandLine;
+using System.Text.Json;
+using Xmit.Link.Qdiscs;
+using Xmit.Simulation;
+
+namespace Xmit.Cli.Commands;
+
+/// <summary>`xmit sim tcp`: A sends B a bulk TCP stream; cwnd, buffers and queues are watched in virtual time.</summary>
+public static class SimTcpCommand
+{
+    public static Command Create(Option<ulong> seed, Option<FileInfo?> pcap)
+    {
+        var rate = CliOptions.Rate("--rate", "Link rate, tc syntax", "100mbit");
+        var delay = CliOptions.Duration("--delay", "One-way propagation delay", "50us");
+        var loss = CliOptions.Probability("--loss", "Probability that a frame is lost on the wire");
+        var qdisc = new Option<string>("--qdisc") { Description = "Root qdisc on A's device", DefaultValueFactory = _ => "pfifo_fast" };
+        OneOf(qdisc, QdiscSpec.Kinds);
+        var limit = new Option<long?>("--limit") { Description = "Qdisc limit: packets for pfifo, bytes for bfifo and tbf (tbf default 10000000)" };
+        var tbfRate = new Option<string?>("--tbf-rate") { Description = "tbf rate, tc syntax (default: the link rate)" };
+        var burst = new Option<string>("--burst") { Description = "tbf burst in bytes, tc syntax", DefaultValueFactory = _ => "1540" };
+        var mtu = CliOptions.Int("--mtu", "-m", "MTU of both devices", 1500, 576, 65535);
+        var duration = CliOptions.Duration("--duration", "Virtual time to simulate after the connection is accepted", "10s");
+        var writeSize = CliOptions.Int("--write-size", "-w", "Bytes per write() call", 65536, 1, 16 << 20);
+        var nodelay = new Option<bool>("--nodelay") { Description = "setsockopt(TCP_NODELAY) on A's socket" };
+        var sndbuf = Bytes("--sndbuf", "setsockopt(SO_SNDBUF) on A (the kernel doubles it, autotuning stops); default: unset, autotuned");
+        var rcvbuf = Bytes("--rcvbuf", "setsockopt(SO_RCVBUF) on B (the kernel doubles it, autotuning stops); default: unset, autotuned");
+        var cc = new Option<string>("--cc") { Description = "net.ipv4.tcp_congestion_control on A", DefaultValueFactory = _ => "cubic" };
+        OneOf(cc, TcpBulkConfig.CongestionControls);
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of text" };
+        var faults = new LinkFaultOptions();
+
+        var cmd = new Command("tcp", "Host A (198.18.0.1) sends host B (198.18.0.2) a bulk TCP stream across a simulated link; the report explains goodput, EAGAIN and where the bytes sat")
+        {
+            rate, delay, loss, qdisc, limit, tbfRate, burst, mtu, duration, writeSize, nodelay, sndbuf, rcvbuf, cc, json,
+        };
+        faults.AddTo(cmd);
+        cmd.SetAction(r =>
+        {
+            var err = Console.Error;
+            QdiscSpec spec;
+            string kind = r.GetValue(qdisc)!;
+            if (kind == "tbf")
+            {
+                long tRate = r.GetValue(rate);
+                if (r.GetValue(tbfRate) is { } tr && !TcUnits.TryParseRate(tr, out tRate, out var e1)) return Fail(err, "--tbf-rate: " + e1);
+                if (!TcUnits.TryParseSize(r.GetValue(burst)!, out long b, out var e2)) return Fail(err, "--burst: " + e2);
+                spec = new QdiscSpec("tbf", Tbf: new TbfConfig(tRate, b, r.GetValue(limit) ?? 10_000_000, 0, 0));
+            }
+            else spec = new QdiscSpec(kind, r.GetValue(limit));
+
+            var config = new TcpBulkConfig
+            {
+                RateBitsPerSecond = r.GetValue(rate),
+                Propagation = r.GetValue(delay),
+                LossRate = r.GetValue(loss),
+                Faults = faults.Read(r),
+                Qdisc = spec,
+                Mtu = r.GetValue(mtu),
+                Duration = r.GetValue(duration),
+                WriteSize = r.GetValue(writeSize),
+                NoDelay = r.GetValue(nodelay),
+                SndBuf = r.GetValue(sndbuf),
+                RcvBuf = r.GetValue(rcvbuf),
+                CongestionControl = r.GetValue(cc)!,
+                Seed = r.GetValue(seed),
+            };
+            if (config.Validate() is { } invalid) return Fail(err, invalid);
+            return Run(config, r.GetValue(pcap), r.GetValue(json), Console.Out, err);
+        });
+        return cmd;
+    }
+
+    /// <summary>Like AcceptOnlyFromAmong, but the error is one line.</summary>
+    private static void OneOf(Option<string> o, string[] values)
+    {
+        o.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<string>();
+            if (Array.IndexOf(values, v) < 0) r.AddError($"{o.Name} must be one of {string.Join(", ", values)}, not {v}");
+        });
+    }
+
+    /// <summary>An optional byte count (a setsockopt value), 0 to int.MaxValue.</summary>
+    private static Option<int?> Bytes(string name, string description) => new(name)
+    {
+        Description = description,
+        CustomParser = r =>
+        {
+            if (r.Tokens.Count == 0) return null;
+            var text = r.Tokens[0].Value;
+            if (int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int v) && v >= 0) return v;
+            r.AddError($"{name} must be a number of bytes from 0 to {int.MaxValue}, not {text}");
+            return null;
+        },
+    };
+
+    private static int Fail(TextWriter err, string message)
+    {
+        err.WriteLine("xmit sim tcp: " + message);
+        return 2;
+    }
+
+    public static int Run(TcpBulkConfig config, FileInfo? pcap, bool json, TextWriter o, TextWriter err)
+    {
+        if (config.Validate() is { } invalid) return Fail(err, invalid);
+        Stream? capture = null;
+        try
+        {
+            if (pcap is not null) capture = pcap.Create();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail(err, $"cannot write {pcap?.FullName}: {e.Message}");
+        }
+
+        TcpBulkReport report;
+        try
+        {
+            using var progress = new ProgressLine(err);
+            report = new TcpBulk(config, capture).Run(progress.Report);
+        }
+        catch (TcpBulkException e)
+        {
+            return Fail(err, e.Message);
+        }
+        finally
+        {
+            capture?.Dispose();
+        }
+
+        if (json) o.WriteLine(JsonSerializer.Serialize(report, SimFloodCommand.JsonOptions));
+        else TcpTextReport.Write(report, o);
+        if (pcap is not null && !json) o.WriteLine($"capture: {pcap.FullName}");
+        return 0;
+    }
+}

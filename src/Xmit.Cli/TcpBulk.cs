@@ -1,0 +1,266 @@
+using System.Diagnostics;
+using Xmit.Hosting;
+using Xmit.Link.Qdiscs;
+using Xmit.Simulation;
+using Xmit.Sockets.Api;
+using Xmit.Time;
+using Xmit.Transport.Tcp;
+using Xmit.Wire;
+
+namespace Xmit.Cli;
+
+/// <summary>
+/// `xmit sim tcp`'s story: host A writes a bulk TCP stream to host B through the syscall façade, both ends
+/// non-blocking (A writes until EAGAIN and again at each write-space wake-up, B reads whatever arrives), and the
+/// sender's congestion window, buffers and queues are sampled in virtual time.
+/// </summary>
+public sealed class TcpBulk
+{
+    private static readonly Ipv4Address AddrA = new(198, 18, 0, 1);
+    private static readonly Ipv4Address AddrB = new(198, 18, 0, 2);
+    private const ushort Port = 5001;
+
+    private readonly TcpBulkConfig _c;
+    private readonly Simulation.Simulation _sim;
+    private readonly Host _a;
+    private readonly Host _b;
+    private readonly SimulatedConnection _conn;
+    private readonly Syscalls _sa;
+    private readonly Syscalls _sb;
+    private readonly byte[] _writeBuffer;
+    private readonly byte[] _readBuffer = new byte[1 << 20];
+    private readonly List<TcpSample> _samples = [];
+    private readonly Dictionary<string, long> _errors = [];
+    private int _client = -1, _server = -1;
+    private TcpSock? _ska, _skb;
+    private Timer? _writer, _reader, _sampler;
+    private Instant _start, _end;
+    private bool _ended;
+    private long _writes, _bytesWritten, _eagain, _wakeups, _received, _receivedAtEnd;
+    private bool _waitingForSpace;
+    private TcpEagainExplanation? _firstEagain;
+    private TcpBytesAtEnd? _atEnd;
+
+    public TcpBulk(TcpBulkConfig config, Stream? pcap = null)
+    {
+        if (config.Validate() is { } error) throw new ArgumentException(error, nameof(config));
+        _c = config;
+        _sim = new Simulation.Simulation(config.Seed);
+        _a = _sim.AddHost("A");
+        _b = _sim.AddHost("B");
+        var link = new LinkConfig { RateBitsPerSecond = config.RateBitsPerSecond, Propagation = config.Propagation, LossRate = config.LossRate, Faults = config.Faults };
+        _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, mtu: config.Mtu);
+        _conn.DeviceA.SetQdisc(_ => config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
+        if (pcap is not null) _sim.Capture(_conn.DeviceA, pcap);
+        if (!_a.Sysctls.TrySet("net.ipv4.tcp_congestion_control", config.CongestionControl, out var e)) throw new ArgumentException(e, nameof(config));
+        _sa = new Syscalls(_a);
+        _sb = new Syscalls(_b);
+        _writeBuffer = new byte[config.WriteSize];
+        for (int i = 0; i < _writeBuffer.Length; i++) _writeBuffer[i] = (byte)i;
+    }
+
+    public TcpBulkConfig Config => _c;
+
+    /// <summary>Runs the scenario; <paramref name="progress"/> gets the fraction done now and then.</summary>
+    public TcpBulkReport Run(Action<double>? progress = null)
+    {
+        var wall = Stopwatch.StartNew();
+        Open();
+        _start = _sim.Now;
+        _end = _start + _c.Duration;
+        _writer = new Timer(_sim.Scheduler, Write, "writer");
+        _reader = new Timer(_sim.Scheduler, Read, "reader");
+        _sampler = new Timer(_sim.Scheduler, TakeSample, "sampler");
+        _ska!.StreamWriteSpace += _ => { if (_waitingForSpace) { _waitingForSpace = false; _wakeups++; Soon(_writer); } };
+        _skb!.DataReady += _ => Soon(_reader);
+        var endMark = new Timer(_sim.Scheduler, MarkEnd, "end");
+        endMark.Arm(_end);
+        _sampler.Arm(_start);
+        _writer.Arm(_start);
+        Read(); // anything that came with the handshake
+        var slice = Duration.FromNanoseconds(Math.Max(1, _c.Duration.Nanoseconds / 100));
+        for (var t = _start; t < _end; t += slice)
+        {
+            _sim.RunUntil(Instant.Min(t + slice, _end));
+            progress?.Invoke((_sim.Now - _start).TotalSeconds / _c.Duration.TotalSeconds);
+        }
+        if (!_ended) MarkEnd();
+        wall.Stop();
+        var report = BuildReport(wall.Elapsed.TotalSeconds);
+        _sa.CloseAll();
+        _sb.CloseAll();
+        _sim.Shutdown();
+        _sim.Dispose();
+        return report;
+    }
+
+    /// <summary>Resolves ARP, then connects A to B's listener (options set as the config says) and accepts.</summary>
+    private void Open()
+    {
+        _a.Icmp.SendEchoRequest(AddrB, 1, 1, 8);
+        _sim.RunFor(Duration.FromMilliseconds(10) + (_c.Propagation + LinkFaultOptions.MaxExtraDelay(_c.Faults)) * 2);
+        int listener = _sb.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
+        if (_c.RcvBuf is { } rcv) Check(_sb.SetSockOpt(listener, SockOpt.SOL_SOCKET, SockOpt.SO_RCVBUF, rcv), "setsockopt(SO_RCVBUF)");
+        Check(_sb.Bind(listener, new SockAddrIn(AddrB, Port)), "bind");
+        Check(_sb.Listen(listener, 8), "listen");
+        _client = _sa.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
+        if (_c.SndBuf is { } snd) Check(_sa.SetSockOpt(_client, SockOpt.SOL_SOCKET, SockOpt.SO_SNDBUF, snd), "setsockopt(SO_SNDBUF)");
+        if (_c.NoDelay) Check(_sa.SetSockOpt(_client, SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY, 1), "setsockopt(TCP_NODELAY)");
+        int rc = _sa.Connect(_client, new SockAddrIn(AddrB, Port));
+        if (rc != -(int)Errno.EINPROGRESS) Check(rc, "connect");
+        var deadline = _sim.Now + Duration.FromSeconds(60);
+        while ((_server = _sb.Accept(listener, out _)) < 0 && _sim.Now < deadline) _sim.RunFor(Duration.FromMilliseconds(1));
+        if (_server < 0) throw new TcpBulkException("no connection within 60 s of virtual time (is the link losing every SYN?)");
+        Check(_sb.Fcntl(_server, Fcntl.F_SETFL, Fcntl.O_RDWR | Fcntl.O_NONBLOCK), "fcntl(O_NONBLOCK)"); // accept() does not inherit O_NONBLOCK
+        Check(_sb.Close(listener), "close");
+        _ska = ((TcpSocketFile)_sa.File(_client)!).Sk;
+        _skb = ((TcpSocketFile)_sb.File(_server)!).Sk;
+    }
+
+    private static void Check(int rc, string call)
+    {
+        if (rc < 0) throw new TcpBulkException($"{call} failed: {(Errno)(-rc)}");
+    }
+
+    private void Soon(Timer t)
+    {
+        if (!t.IsArmed) t.Arm(_sim.Now);
+    }
+
+    /// <summary>A's loop: write until EAGAIN, then wait for the write-space wake-up (EPOLLOUT).</summary>
+    private void Write()
+    {
+        if (_ended) return;
+        while (true)
+        {
+            int rc = _sa.Write(_client, _writeBuffer);
+            _writes++;
+            if (rc > 0)
+            {
+                _bytesWritten += rc;
+                continue;
+            }
+            if (rc == -(int)Errno.EAGAIN)
+            {
+                _eagain++;
+                _firstEagain ??= ExplainEagain();
+                _waitingForSpace = true;
+                if (_ska!.StreamWriteable) Soon(_writer!); // room came back already
+                return;
+            }
+            var name = ((Errno)(-rc)).ToString();
+            _errors[name] = _errors.GetValueOrDefault(name) + 1;
+            return;
+        }
+    }
+
+    /// <summary>B's loop: read until EAGAIN.</summary>
+    private void Read()
+    {
+        while (true)
+        {
+            int rc = _sb.Read(_server, _readBuffer);
+            if (rc <= 0) return;
+            _received += rc;
+        }
+    }
+
+    private TcpEagainExplanation ExplainEagain()
+    {
+        var sk = _ska!;
+        int notSent = Ioctl(_sa, _client, Sockets.Api.Ioctl.SIOCOUTQNSD);
+        int inFlight = (int)(sk.SndNxt - sk.SndUna);
+        string text = $"wmem_queued {sk.WmemQueued} >= sndbuf {sk.SndBuf}: {notSent} bytes not yet sent, {inFlight} in flight " +
+                      $"(cwnd {sk.SndCwnd} segments, mss {sk.MssCache}, peer's window {sk.SndWnd})";
+        return new TcpEagainExplanation(Ms(_sim.Now), sk.WmemQueued, sk.SndBuf, notSent, inFlight, sk.SndCwnd, sk.SndWnd, text);
+    }
+
+    private static int Ioctl(Syscalls s, int fd, uint request) => s.Ioctl(fd, request, out int v) < 0 ? 0 : v;
+
+    private void MarkEnd()
+    {
+        _ended = true;
+        _receivedAtEnd = _received;
+        var sk = _ska!;
+        var q = _conn.DeviceA.TxQueues[0].Qdisc;
+        _atEnd = new TcpBytesAtEnd(Ioctl(_sa, _client, Sockets.Api.Ioctl.SIOCOUTQNSD), (int)(sk.SndNxt - sk.SndUna), sk.WmemAlloc, q.Backlog,
+            Ioctl(_sb, _server, Sockets.Api.Ioctl.SIOCINQ), sk.WmemQueued, sk.SndBuf);
+        _sampler?.Disarm();
+        TakeSampleOnly();
+    }
+
+    private void TakeSample()
+    {
+        TakeSampleOnly();
+        if (_sim.Now + _c.SampleInterval < _end) _sampler!.ArmAfter(_c.SampleInterval);
+    }
+
+    private void TakeSampleOnly()
+    {
+        var a = _ska!;
+        var b = _skb!;
+        var q = _conn.DeviceA.TxQueues[0].Qdisc;
+        long ssthresh = a.SndSsthresh >= TcpProtocol.InfiniteSsthresh ? -1 : a.SndSsthresh;
+        _samples.Add(new TcpSample(Ms(_sim.Now), a.SndCwnd, ssthresh, a.SmoothedRttUs, a.SndBuf, a.WmemQueued, a.WmemAlloc, a.SndWnd,
+            b.RcvBuf, q.Backlog, a.NotSentBytes, (int)(a.SndNxt - a.SndUna), _received));
+    }
+
+    private double Ms(Instant t) => (t - _start).TotalMilliseconds;
+
+    private TcpBulkReport BuildReport(double wallSeconds)
+    {
+        var a = _ska!;
+        int mss = a.MssCache;
+        int ipLen = mss + 40 + (a.TimestampOk ? 12 : 0);
+        int frameBytes = ipLen + 14;
+        double wireCapacity = _c.RateBitsPerSecond * (mss * 8.0 / new LinkConfig().WireBits(frameBytes));
+        string limit = "the wire";
+        double capacity = wireCapacity;
+        long limitRate = _c.RateBitsPerSecond;
+        if (_c.Qdisc.Tbf is { } tbf && tbf.RateBitsPerSecond * (double)mss / frameBytes < wireCapacity)
+        {
+            capacity = tbf.RateBitsPerSecond * (double)mss / frameBytes; // tbf counts frame bytes
+            limit = "tbf";
+            limitRate = tbf.RateBitsPerSecond;
+        }
+        double seconds = _c.Duration.TotalSeconds;
+        double goodput = _receivedAtEnd * 8 / seconds;
+        var mib = _a.Tcp.Mib;
+        return new TcpBulkReport
+        {
+            Scenario = Describe(),
+            Seed = _c.Seed,
+            DurationMs = _c.Duration.TotalMilliseconds,
+            WallSeconds = wallSeconds,
+            SimulatedEvents = _sim.Scheduler.EventsRun,
+            Goodput = new TcpGoodput(0, _c.Duration.TotalMilliseconds, _receivedAtEnd, goodput, capacity, limit, limitRate, mss, frameBytes,
+                capacity > 0 ? goodput / capacity : 0),
+            Writes = new TcpWrites(_c.WriteSize, _writes, _bytesWritten, _eagain, _wakeups, _errors),
+            FirstEagain = _firstEagain,
+            AtEnd = _atEnd!,
+            Retransmissions = new TcpRetransmissions(mib.RetransSegs, mib.FastRetrans, mib.Timeouts, mib.LossProbes),
+            CongestionControl = a.CongestionOps.Name,
+            SenderCounters = NonZero(mib),
+            ReceiverCounters = NonZero(_b.Tcp.Mib),
+            Wire = [WireDirection.Of(_conn.Link.A), WireDirection.Of(_conn.Link.B)],
+            Qdisc = _conn.DeviceA.TxQueues[0].Qdisc.Describe(),
+            Samples = _samples,
+        };
+    }
+
+    private static Dictionary<string, long> NonZero(TcpMib mib)
+    {
+        var d = new Dictionary<string, long>();
+        foreach (var (name, v) in mib.All()) if (v != 0) d[name] = v;
+        return d;
+    }
+
+    public string Describe() =>
+        $"A ({AddrA}) → B ({AddrB}) :{Port}, bulk TCP, non-blocking {_c.WriteSize}-byte writes{(_c.NoDelay ? ", TCP_NODELAY" : "")}, " +
+        $"sndbuf {(_c.SndBuf is { } s ? $"{s} (set)" : "autotuned")}, rcvbuf {(_c.RcvBuf is { } r ? $"{r} (set)" : "autotuned")}, {_c.CongestionControl}; " +
+        $"link {TcUnits.FormatRate(_c.RateBitsPerSecond)}/s, delay {_c.Propagation}, loss {_c.LossRate:0.###}{(_c.Faults.Any ? ", " + LinkFaultOptions.Describe(_c.Faults) : "")}, MTU {_c.Mtu}; " +
+        $"qdisc {_c.Qdisc}; {_c.Duration} of virtual time, seed {_c.Seed}";
+}
+
+/// <summary>The scenario could not run (the connection never came up, a call failed): a message for the user.</summary>
+public sealed class TcpBulkException(string message) : Exception(message);

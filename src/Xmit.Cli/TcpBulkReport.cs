@@ -1,0 +1,97 @@
+using System.Globalization;
+
+namespace Xmit.Cli;
+
+/// <summary>Everything `xmit sim tcp` reports, in plain numbers (times in milliseconds of virtual time from the accept) so it serialises as is.</summary>
+public sealed record TcpBulkReport
+{
+    public required string Scenario { get; init; }
+    public required ulong Seed { get; init; }
+    public required double DurationMs { get; init; }
+    public required double WallSeconds { get; init; }
+    public required long SimulatedEvents { get; init; }
+    public required TcpGoodput Goodput { get; init; }
+    public required TcpWrites Writes { get; init; }
+    public TcpEagainExplanation? FirstEagain { get; init; }
+    public required TcpBytesAtEnd AtEnd { get; init; }
+    public required TcpRetransmissions Retransmissions { get; init; }
+    public required string CongestionControl { get; init; }
+    /// <summary>A's non-zero TCP and TcpExt counters.</summary>
+    public required IReadOnlyDictionary<string, long> SenderCounters { get; init; }
+    /// <summary>B's non-zero TCP and TcpExt counters.</summary>
+    public required IReadOnlyDictionary<string, long> ReceiverCounters { get; init; }
+    public required IReadOnlyList<WireDirection> Wire { get; init; }
+    public required string Qdisc { get; init; }
+    /// <summary>Every 100 ms of the measured interval, and once at its end.</summary>
+    public required IReadOnlyList<TcpSample> Samples { get; init; }
+}
+
+/// <summary>
+/// Bytes B's application read from <see cref="IntervalStartMs"/> (the accept) to <see cref="IntervalEndMs"/>, as a rate, against
+/// the payload capacity of the bottleneck (<see cref="Limit"/>: "the wire" or "tbf") for segments of <see cref="Mss"/>.
+/// </summary>
+public sealed record TcpGoodput(double IntervalStartMs, double IntervalEndMs, long BytesReceived, double BitsPerSecond,
+    double CapacityBitsPerSecond, string Limit, long LimitRateBitsPerSecond, int Mss, int FrameBytes, double Utilisation);
+
+public sealed record TcpWrites(int WriteSize, long Calls, long BytesWritten, long Eagain, long WriteSpaceWakeups, IReadOnlyDictionary<string, long> OtherErrors);
+
+public sealed record TcpEagainExplanation(double AtMs, long WmemQueued, int SndBuf, int NotSent, int InFlight, uint Cwnd, uint SndWnd, string Text);
+
+/// <summary>
+/// Where the bytes sat at the end of the interval: written but not sent (SIOCOUTQNSD), sent and unacknowledged, charged below TCP
+/// (sk_wmem_alloc: qdisc, driver, wire), the qdisc's backlog, and B's receive queue not yet read.
+/// </summary>
+public sealed record TcpBytesAtEnd(int NotSent, int InFlight, long WmemAlloc, long QdiscBacklog, int ReceiverQueue, long WmemQueued, int SndBuf);
+
+public sealed record TcpRetransmissions(long RetransSegs, long FastRetrans, long Timeouts, long LossProbes);
+
+/// <summary>One point of the time series; <see cref="Ssthresh"/> is −1 while it is still infinite.</summary>
+public sealed record TcpSample(double AtMs, uint Cwnd, long Ssthresh, long SrttUs, int SndBuf, long WmemQueued, long WmemAlloc, uint SndWnd,
+    int ReceiverRcvBuf, long QdiscBacklog, int NotSent, int InFlight, long BytesReceived);
+
+/// <summary>The report of `xmit sim tcp`, for a person reading a terminal.</summary>
+public static class TcpTextReport
+{
+    public static void Write(TcpBulkReport r, TextWriter o)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string F(FormattableString s) => s.ToString(inv);
+        var g = r.Goodput;
+        o.WriteLine("xmit sim tcp — a bulk TCP transfer");
+        o.WriteLine("  " + r.Scenario);
+        o.WriteLine();
+        o.WriteLine(F($"goodput {g.BitsPerSecond / 1e6:0.###} Mbit/s: {g.BytesReceived} bytes read by B from {g.IntervalStartMs:0.###} ms (accept) to {g.IntervalEndMs:0.###} ms"));
+        o.WriteLine(F($"  path capacity {g.CapacityBitsPerSecond / 1e6:0.###} Mbit/s of payload ({g.Limit} at {Link.Qdiscs.TcUnits.FormatRate(g.LimitRateBitsPerSecond)}/s, {g.Mss}-byte segments in {g.FrameBytes}-byte frames): {g.Utilisation * 100:0.#}% of it"));
+        o.WriteLine();
+        if (r.FirstEagain is { } e)
+        {
+            o.WriteLine(F($"why the first EAGAIN (at {e.AtMs:0.###} ms):"));
+            o.WriteLine("  " + e.Text);
+        }
+        else o.WriteLine("no EAGAIN: the send buffer never filled");
+        var w = r.Writes;
+        o.WriteLine(F($"  writes of {w.WriteSize} bytes: {w.Calls} calls, {w.BytesWritten} bytes taken, EAGAIN {w.Eagain}, write-space wake-ups {w.WriteSpaceWakeups}"));
+        foreach (var (k, v) in w.OtherErrors) o.WriteLine(F($"  {k}: {v}"));
+        o.WriteLine();
+        var b = r.AtEnd;
+        o.WriteLine(F($"where the bytes sat at {g.IntervalEndMs:0.###} ms (wmem_queued {b.WmemQueued}, sndbuf {b.SndBuf})"));
+        o.WriteLine(F($"  write queue, not sent (SIOCOUTQNSD) {b.NotSent,10} bytes"));
+        o.WriteLine(F($"  in flight, unacknowledged          {b.InFlight,10} bytes"));
+        o.WriteLine(F($"  below TCP (sk_wmem_alloc)          {b.WmemAlloc,10} bytes"));
+        o.WriteLine(F($"  qdisc backlog                      {b.QdiscBacklog,10} bytes"));
+        o.WriteLine(F($"  B's receive queue, unread          {b.ReceiverQueue,10} bytes"));
+        o.WriteLine("  " + r.Qdisc);
+        o.WriteLine();
+        var x = r.Retransmissions;
+        o.WriteLine(F($"retransmissions ({r.CongestionControl}): RetransSegs {x.RetransSegs}, TCPFastRetrans {x.FastRetrans}, TCPTimeouts {x.Timeouts}, TCPLossProbes {x.LossProbes}"));
+        foreach (var dir in r.Wire)
+            o.WriteLine(F($"  wire {dir.Name}: {dir.Frames} frames, {dir.Lost} lost, {dir.Reordered} reordered, {dir.Duplicated} duplicated, {dir.Corrupted} corrupted"));
+        o.WriteLine("counters on A: " + string.Join(", ", r.SenderCounters.Select(kv => $"{kv.Key} {kv.Value}")));
+        o.WriteLine("counters on B: " + string.Join(", ", r.ReceiverCounters.Select(kv => $"{kv.Key} {kv.Value}")));
+        o.WriteLine();
+        o.WriteLine(F($"every {(r.Samples.Count > 1 ? r.Samples[1].AtMs - r.Samples[0].AtMs : 0):0} ms (sender A unless marked B):"));
+        o.WriteLine("   t ms   cwnd  ssthresh  srtt µs    sndbuf wmem_queued wmem_alloc   snd_wnd  B rcvbuf  qdisc B");
+        foreach (var s in r.Samples)
+            o.WriteLine(F($"{s.AtMs,7:0} {s.Cwnd,6} {(s.Ssthresh < 0 ? "inf" : s.Ssthresh.ToString(inv)),9} {s.SrttUs,8} {s.SndBuf,9} {s.WmemQueued,11} {s.WmemAlloc,10} {s.SndWnd,9} {s.ReceiverRcvBuf,9} {s.QdiscBacklog,9}"));
+    }
+}

@@ -1,0 +1,102 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Xmit.Cli;
+using Xmit.Cli.Commands;
+using Xmit.Time;
+
+namespace Xmit.Tests.Cli;
+
+public class SimTcpCommandTests
+{
+    private static JsonElement RunJson(TcpBulkConfig c, out string text)
+    {
+        var t = new StringWriter();
+        var j = new StringWriter();
+        Assert.Equal(0, SimTcpCommand.Run(c, null, false, t, TextWriter.Null));
+        Assert.Equal(0, SimTcpCommand.Run(c, null, true, j, TextWriter.Null));
+        text = t.ToString();
+        return JsonDocument.Parse(j.ToString()).RootElement;
+    }
+
+    [Fact]
+    public void Default_run_completes_and_its_numbers_add_up()
+    {
+        var doc = RunJson(new TcpBulkConfig { Duration = Duration.FromSeconds(2) }, out var text);
+        var g = doc.GetProperty("goodput");
+        long received = g.GetProperty("bytesReceived").GetInt64();
+        double seconds = (g.GetProperty("intervalEndMs").GetDouble() - g.GetProperty("intervalStartMs").GetDouble()) / 1000;
+        Assert.Equal(2.0, seconds, 6);
+        Assert.Equal(received * 8 / seconds, g.GetProperty("bitsPerSecond").GetDouble(), 3);
+        Assert.True(g.GetProperty("bitsPerSecond").GetDouble() <= g.GetProperty("capacityBitsPerSecond").GetDouble() * 1.001);
+        Assert.True(g.GetProperty("utilisation").GetDouble() > 0.9, text); // 100 Mbit/s, 100 µs RTT: the link is full
+
+        // Every byte written is acknowledged-and-at-B, in flight, or not yet sent.
+        var end = doc.GetProperty("atEnd");
+        long written = doc.GetProperty("writes").GetProperty("bytesWritten").GetInt64();
+        long atB = received + end.GetProperty("receiverQueue").GetInt64();
+        long inFlight = end.GetProperty("inFlight").GetInt64(), notSent = end.GetProperty("notSent").GetInt64();
+        Assert.InRange(written, atB + notSent, atB + notSent + inFlight);
+
+        var samples = doc.GetProperty("samples").EnumerateArray().ToList();
+        Assert.True(samples.Count >= 20, $"{samples.Count} samples");
+        Assert.Equal(100, samples[1].GetProperty("atMs").GetDouble() - samples[0].GetProperty("atMs").GetDouble(), 6);
+        Assert.Equal(received, samples[^1].GetProperty("bytesReceived").GetInt64());
+        Assert.Contains(samples, s => s.GetProperty("cwnd").GetInt64() > 10 && s.GetProperty("srttUs").GetInt64() > 0);
+
+        var eagain = doc.GetProperty("firstEagain");
+        Assert.True(eagain.GetProperty("wmemQueued").GetInt64() >= eagain.GetProperty("sndBuf").GetInt64());
+        Assert.Contains(eagain.GetProperty("text").GetString()!, text);
+        Assert.Matches(@"wmem_queued \d+ >= sndbuf \d+: \d+ bytes not yet sent, \d+ in flight", text);
+        var m = Regex.Match(text, @"goodput ([\d.]+) Mbit/s: (\d+) bytes read by B");
+        Assert.True(m.Success, text);
+        Assert.Equal(received, long.Parse(m.Groups[2].Value));
+        Assert.Equal(0, doc.GetProperty("retransmissions").GetProperty("retransSegs").GetInt64());
+        Assert.Equal(1, doc.GetProperty("senderCounters").GetProperty("ActiveOpens").GetInt64());
+    }
+
+    [Fact]
+    public void Tbf_at_10mbit_gives_10mbit_of_goodput()
+    {
+        var (code, o, err) = SimPingCommandTests.Xmit("sim tcp --duration 2s --qdisc tbf --tbf-rate 10mbit --json");
+        Assert.True(code == 0, err);
+        var g = JsonDocument.Parse(o).RootElement.GetProperty("goodput");
+        Assert.Equal("tbf", g.GetProperty("limit").GetString());
+        Assert.InRange(g.GetProperty("bitsPerSecond").GetDouble(), 9e6, 11e6);
+    }
+
+    [Fact]
+    public void Loss_retransmits_and_the_options_reach_the_sockets()
+    {
+        var doc = RunJson(new TcpBulkConfig
+        {
+            Duration = Duration.FromSeconds(1), LossRate = 0.01, CongestionControl = "reno", SndBuf = 100_000, RcvBuf = 100_000, NoDelay = true, WriteSize = 1000,
+        }, out var text);
+        Assert.Equal("reno", doc.GetProperty("congestionControl").GetString());
+        Assert.True(doc.GetProperty("retransmissions").GetProperty("retransSegs").GetInt64() > 0, text);
+        Assert.All(doc.GetProperty("samples").EnumerateArray(), s =>
+        {
+            Assert.Equal(200_000, s.GetProperty("sndBuf").GetInt32());
+            Assert.Equal(200_000, s.GetProperty("receiverRcvBuf").GetInt32());
+        });
+    }
+
+    [Theory]
+    [InlineData("--cc vegas", "--cc must be one of cubic, reno, not vegas")]
+    [InlineData("--qdisc fq_codel", "fq_codel")]
+    [InlineData("--rate abc", "--rate")]
+    [InlineData("--write-size 0", "--write-size must be between")]
+    [InlineData("--sndbuf -5", "--sndbuf must be a number of bytes")]
+    [InlineData("--rcvbuf lots", "--rcvbuf must be a number of bytes")]
+    [InlineData("--qdisc tbf --burst lots", "--burst")]
+    [InlineData("--duration 0s", "duration must be positive")]
+    [InlineData("--loss 2", "--loss must be between 0 and 1, not 2")]
+    public void Bad_values_fail_with_one_error_line(string args, string message)
+    {
+        var (code, _, err) = SimPingCommandTests.Xmit("sim tcp " + args);
+        Assert.NotEqual(0, code);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Single(lines);
+        Assert.Contains(message, lines[0]);
+        Assert.DoesNotContain("Exception", err);
+    }
+}
