@@ -37,4 +37,6 @@ public enum SkbDropReason
     ProtoMem,
     /// <summary>Pruned from the out-of-order queue (SKB_DROP_REASON_TCP_OFO_DROP).</summary>
     TcpOfoDrop,
+    /// <summary>Too big: a reassembled IPv4 datagram over 65535 bytes (SKB_DROP_REASON_PKT_TOO_BIG).</summary>
+    PktTooBig,
 }

@@ -50,6 +50,23 @@ public class ReassemblyTests
     }
 
     [Fact]
+    public void A_fragment_set_longer_than_an_ipv4_datagram_is_dropped_not_reassembled()
+    {
+        using var net = new TwoHosts();
+        var sk = net.B.Udp.Bind(TwoHosts.AddrB, 9);
+        // 44 fragments of 1480 bytes and a last one of 1408 from offset 65,120 (the field still holds it), ending
+        // at byte 66,528 of payload: 66,548 bytes with the header.
+        var chunk = new byte[1480];
+        for (int i = 0; i < 44; i++) Inject(net, 9, i * 1480, true, chunk);
+        Inject(net, 9, 44 * 1480, false, new byte[1408]);
+        Assert.Equal(0, net.B.Mib.Ip.ReasmOKs);
+        Assert.Equal(1, net.B.Mib.Ip.ReasmFails);
+        Assert.Empty(sk.ReceiveQueue.ToEnumerable());
+        Assert.Equal(0, net.B.Reassembler.Queues);
+        Assert.Equal(0, net.B.Reassembler.Memory);
+    }
+
+    [Fact]
     public void Overlapping_fragments_kill_the_queue_and_duplicates_are_ignored()
     {
         using var net = new TwoHosts();

@@ -120,13 +120,24 @@ public sealed class Reassembler
         return null;
     }
 
-    /// <summary>ip_frag_reasm(): one datagram, charged with the truesize of all its fragments.</summary>
-    private SkBuff Reassemble(FragQueue q)
+    /// <summary>
+    /// ip_frag_reasm(): one datagram, charged with the truesize of all its fragments — unless it would be
+    /// longer than an IPv4 datagram can be (65535 bytes): then the fragments are dropped (ReasmFails).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/ip_fragment.c ip_frag_reasm() out_oversize</remarks>
+    private SkBuff? Reassemble(FragQueue q)
     {
         var first = q.Fragments.Peek()!;
         var fip = Header(first);
         int hlen = fip.HeaderLength;
         int total = hlen + q.Length;
+        if (total > 65535)
+        {
+            _mib.ReasmFails++;
+            q.Fragments.Purge(SkbDropReason.PktTooBig);
+            Remove(q);
+            return null;
+        }
         var skb = _pool.Alloc(total);
         skb.CopyMetadataFrom(first);
         var data = skb.Put(total);
