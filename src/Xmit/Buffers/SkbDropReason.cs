@@ -39,4 +39,6 @@ public enum SkbDropReason
     TcpOfoDrop,
     /// <summary>Too big: a reassembled IPv4 datagram over 65535 bytes (SKB_DROP_REASON_PKT_TOO_BIG).</summary>
     PktTooBig,
+    /// <summary>No neighbour entry could be made for the next hop (SKB_DROP_REASON_NEIGH_CREATEFAIL).</summary>
+    NeighCreateFail,
 }

@@ -14,6 +14,10 @@ public sealed record NeighbourParams
     public Duration BaseReachableTime { get; init; } = Duration.FromSeconds(30);
     public Duration DelayFirstProbeTime { get; init; } = Duration.FromSeconds(5);
     public Duration GcStaleTime { get; init; } = Duration.FromSeconds(60);
+    /// <summary>gc_thresh1/2/3: below 1 no periodic collection; above 2 (after 5 s) and at 3 a new entry first forces one; at 3 none is created if nothing could go.</summary>
+    public int GcThresh1 { get; init; } = 128;
+    public int GcThresh2 { get; init; } = 512;
+    public int GcThresh3 { get; init; } = 1024;
     /// <summary>An ARP reply may override a fresh entry only after this long (locktime = HZ).</summary>
     public Duration LockTime { get; init; } = Duration.FromSeconds(1);
     /// <summary>unres_qlen_bytes: truesize of packets that may wait for resolution (SK_WMEM_MAX).</summary>

@@ -8,7 +8,7 @@ namespace Xmit.Neighbour;
 /// <summary>Counters of the neighbour table, as /proc/net/stat/arp_cache names them.</summary>
 public sealed class NeighbourStats
 {
-    public long Allocs, Lookups, Hits, ResFailed, UnresolvedDiscards, Probes;
+    public long Allocs, Destroys, Lookups, Hits, ResFailed, UnresolvedDiscards, Probes, PeriodicGcRuns, ForcedGcRuns, TableFulls;
 }
 
 /// <summary>Sends solicitations for a neighbour table (ARP requests for IPv4).</summary>
@@ -30,12 +30,18 @@ public sealed class NeighbourTable
     private readonly IScheduler _scheduler;
     private readonly DeterministicRandom _random;
 
+    private readonly Timer _periodicGc;
+    private Instant _lastFlush;
+
     public NeighbourTable(IScheduler scheduler, DeterministicRandom random, NeighbourParams? parameters = null)
     {
         _scheduler = scheduler;
         _random = random;
         Params = parameters ?? new NeighbourParams();
+        _periodicGc = new Timer(scheduler, PeriodicGc, "neigh-gc");
     }
+
+    public int Count => _entries.Count;
 
     public NeighbourParams Params { get; }
     public NeighbourStats Stats { get; } = new();
@@ -57,18 +63,88 @@ public sealed class NeighbourTable
         return null;
     }
 
-    /// <summary>__neigh_lookup(create=true).</summary>
-    public NeighbourEntry LookupOrCreate(NetDevice dev, Ipv4Address key)
+    /// <summary>
+    /// __neigh_lookup(create=true) / neigh_alloc(): a full table (gc_thresh3, or gc_thresh2 with no flush for
+    /// 5 s) first forces a collection; at gc_thresh3 with nothing to collect no entry is made (table_fulls).
+    /// </summary>
+    /// <remarks>Linux: net/core/neighbour.c neigh_alloc(), ___neigh_create()</remarks>
+    public NeighbourEntry? LookupOrCreate(NetDevice dev, Ipv4Address key)
     {
         if (Lookup(dev, key) is { } n) return n;
+        var now = _scheduler.Now;
+        int entries = _entries.Count;
+        if (entries >= Params.GcThresh3 || (entries >= Params.GcThresh2 && now > _lastFlush + Duration.FromSeconds(5)))
+        {
+            if (ForcedGc() == 0 && entries >= Params.GcThresh3)
+            {
+                Stats.TableFulls++; // "neighbor table overflow!"
+                return null;
+            }
+        }
         n = new NeighbourEntry(this, dev, key)
         {
             ReachableTime = RandomReachableTime(),
-            Updated = _scheduler.Now,
+            Updated = now,
+            Used = now,
         };
         _entries.Add((dev.IfIndex, key.Value), n);
         Stats.Allocs++;
+        if (_entries.Count >= Params.GcThresh1 && !_periodicGc.IsArmed) _periodicGc.Arm(now + Params.BaseReachableTime / 2);
         return n;
+    }
+
+    /// <summary>
+    /// neigh_forced_gc(): drop entries no longer worth keeping — FAILED, NOARP, or not updated for 5 s — until
+    /// the table is back at gc_thresh2.
+    /// </summary>
+    /// <remarks>Linux: net/core/neighbour.c neigh_forced_gc()</remarks>
+    private int ForcedGc()
+    {
+        Stats.ForcedGcRuns++;
+        int maxClean = _entries.Count - Params.GcThresh2;
+        var now = _scheduler.Now;
+        int shrunk = 0;
+        foreach (var n in _entries.Values.ToArray())
+        {
+            if (shrunk >= maxClean) break;
+            if (n.State == NudState.Permanent) continue;
+            if (n.State is NudState.Failed or NudState.NoArp || now - n.Updated > Duration.FromSeconds(5))
+            {
+                Destroy(n);
+                shrunk++;
+            }
+        }
+        _lastFlush = now;
+        return shrunk;
+    }
+
+    /// <summary>
+    /// neigh_periodic_work(): every base_reachable_time/2 while the table holds gc_thresh1 entries or more,
+    /// entries outside the timer states that FAILED or went unused for gc_stale_time go. (The work only runs
+    /// while there is something to collect, so an idle simulation stays idle.)
+    /// </summary>
+    /// <remarks>Linux: net/core/neighbour.c neigh_periodic_work()</remarks>
+    private void PeriodicGc()
+    {
+        if (_entries.Count < Params.GcThresh1) return;
+        Stats.PeriodicGcRuns++;
+        var now = _scheduler.Now;
+        foreach (var n in _entries.Values.ToArray())
+        {
+            if (n.State.Has(NudState.Permanent | NudState.Incomplete | NudState.Reachable | NudState.Delay | NudState.Probe)) continue;
+            if (n.Used < n.Confirmed && n.Confirmed <= now) n.Used = n.Confirmed;
+            if (n.State == NudState.Failed || now - n.Used > Params.GcStaleTime) Destroy(n);
+        }
+        if (_entries.Count >= Params.GcThresh1) _periodicGc.Arm(now + Params.BaseReachableTime / 2);
+    }
+
+    /// <summary>neigh_destroy(): the entry leaves the table; what waited for it is dropped.</summary>
+    private void Destroy(NeighbourEntry n)
+    {
+        n.Timer.Disarm();
+        n.ArpQueue.Purge(SkbDropReason.NeighDead);
+        _entries.Remove((n.Device.IfIndex, n.Key.Value));
+        Stats.Destroys++;
     }
 
     /// <summary>neigh_rand_reach_time(): uniformly in [base/2, 3·base/2).</summary>
@@ -310,7 +386,7 @@ public sealed class NeighbourTable
     /// <summary>Adds a permanent entry (`ip neigh add … nud permanent`).</summary>
     public NeighbourEntry AddPermanent(NetDevice dev, Ipv4Address key, MacAddress mac)
     {
-        var n = LookupOrCreate(dev, key);
+        var n = LookupOrCreate(dev, key) ?? throw new InvalidOperationException("neighbour table full");
         Update(n, mac, NudState.Permanent, overrideAddress: true);
         return n;
     }

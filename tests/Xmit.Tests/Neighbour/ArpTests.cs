@@ -121,3 +121,39 @@ public class ArpTests
         Assert.Equal(1, sk.ReceiveQueue.Count);
     }
 }
+
+/// <summary>
+/// An ARP flood — requests for our address from ever new senders, each of which arp_process() learns — leaves
+/// a bounded table: a new entry forces a collection at gc_thresh2/3, and the periodic collection removes what
+/// went unused for gc_stale_time; a real neighbour keeps working throughout.
+/// </summary>
+public class ArpFloodTests
+{
+    [Fact]
+    public void Twenty_thousand_senders_leave_at_most_gc_thresh3_entries_and_the_stale_ones_go()
+    {
+        using var net = new TwoHosts(trackAllocations: false);
+        net.WarmUp();
+        var table = net.B.Neighbours;
+        int peak = 0;
+        for (int i = 0; i < 20_000; i++)
+        {
+            var skb = net.Sim.Pool.AllocNetdev(42);
+            var f = skb.Put(42);
+            var sender = new MacAddress(0x02_00_00_00_00_00UL + (ulong)i + 1);
+            EthernetFrame.TryCreate(f, out var eth);
+            new EthernetRepr(MacAddress.Broadcast, sender, EtherType.Arp).Emit(eth);
+            new ArpRepr(ArpOperation.Request, sender, new Ipv4Address(0xC6130000u + (uint)i + 1), default, TwoHosts.AddrB).Emit(f[14..]); // senders in 198.19.0.0/16
+            net.DevB.Receive(skb);
+            peak = Math.Max(peak, table.Count);
+            if (i % 100 == 0) net.RunForMs(10); // 2,000 ARP requests a second
+        }
+        Assert.True(peak <= table.Params.GcThresh3, $"{peak} entries");
+        Assert.True(table.Stats.ForcedGcRuns > 0);
+        net.A.Icmp.SendEchoRequest(TwoHosts.AddrB, 1, 2, 8);
+        net.RunForMs(10);
+        Assert.Equal(2, net.A.Mib.Icmp.InEchoReps); // the real neighbour still answers
+        net.RunFor(Duration.FromSeconds(120));       // gc_stale_time (60 s) and the periodic collection
+        Assert.True(table.Count < table.Params.GcThresh1, $"{table.Count} entries left after 120 s");
+    }
+}

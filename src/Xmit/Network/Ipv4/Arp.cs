@@ -40,11 +40,12 @@ public sealed class Arp : INeighbourSolicitor
     /// The neighbour for a next hop, created on first use. Broadcast and multicast next hops need no
     /// resolution (NUD_NOARP with the mapped address), as arp_constructor() sets up.
     /// </summary>
-    public NeighbourEntry NeighbourFor(NetDevice dev, Ipv4Address nextHop)
+    public NeighbourEntry? NeighbourFor(NetDevice dev, Ipv4Address nextHop)
     {
         var n = Table.Lookup(dev, nextHop);
         if (n is not null) return n;
         n = Table.LookupOrCreate(dev, nextHop);
+        if (n is null) return null; // the table is full (neigh_create failed)
         if (Addresses.IsBroadcast(nextHop)) Table.Update(n, MacAddress.Broadcast, NudState.NoArp, overrideAddress: true);
         else if (nextHop.IsMulticast)
             Table.Update(n, new MacAddress(0x01005E000000UL | (nextHop.Value & 0x7FFFFF)), NudState.NoArp, overrideAddress: true);
@@ -106,8 +107,7 @@ public sealed class Arp : INeighbourSolicitor
         // A request for one of our addresses: learn the asker (STALE, override) and answer.
         if (arp.Operation == ArpOperation.Request && Addresses.IsLocal(arp.TargetIp) && !arp.SenderIp.IsUnspecified)
         {
-            var asker = Table.LookupOrCreate(dev, arp.SenderIp);
-            Table.Update(asker, arp.SenderMac, NudState.Stale, overrideAddress: true);
+            if (Table.LookupOrCreate(dev, arp.SenderIp) is { } asker) Table.Update(asker, arp.SenderMac, NudState.Stale, overrideAddress: true);
             Send(dev, ArpOperation.Reply, arp.SenderMac, arp.TargetIp, arp.SenderMac, arp.SenderIp);
             Stats.RepliesSent++;
             return;

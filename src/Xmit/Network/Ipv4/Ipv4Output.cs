@@ -301,6 +301,12 @@ public sealed class Ipv4Output
         _mib.OutOctets += skb.Len;
         var dst = Header(skb).Destination;
         var n = Arp.NeighbourFor(dev, route.NextHop(dst));
+        if (n is null)
+        {
+            // ip_finish_output2(): no neighbour could be created (the table is full).
+            skb.Free(SkbDropReason.NeighCreateFail);
+            return NetXmit.Drop;
+        }
         return Neighbours.Output(n, skb);
     }
 
