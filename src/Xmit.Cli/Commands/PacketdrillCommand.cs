@@ -11,16 +11,23 @@ public static class PacketdrillCommand
     {
         var scripts = new Argument<FileInfo[]>("script") { Description = "Scripts to run", Arity = ArgumentArity.ZeroOrMore };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
-        var pcap = new Option<FileInfo?>("--pcap") { Description = "Write the traffic of a single script to this pcap file" };
+        var pcap = CliOptions.OutputFile("--pcap", "Write the traffic of a single script to this pcap file");
         var verbose = new Option<bool>("--verbose") { Description = "Trace every event and every packet sent as it runs" };
         var corpus = new Option<DirectoryInfo?>("--corpus") { Description = "Run every *.pkt below this directory" };
-        var report = new Option<FileInfo?>("--report") { Description = "With --corpus: write the tally by directory and by reason to this file" };
+        var report = CliOptions.OutputFile("--report", "With --corpus: write the tally by directory and by reason to this file");
         var cmd = new Command("packetdrill", "Run packetdrill scripts against Xmit in deterministic virtual time (PASS / FAIL / UNSUPPORTED)")
         {
             scripts, json, pcap, verbose, corpus, report,
         };
         cmd.SetAction(r =>
         {
+            var o = r.InvocationConfiguration.Output;
+            var err = r.InvocationConfiguration.Error;
+            int Fail(string message)
+            {
+                err.WriteLine("xmit packetdrill: " + message);
+                return 2;
+            }
             var files = (r.GetValue(scripts) ?? []).ToList();
             if (r.GetValue(corpus) is { } dir)
             {
@@ -33,14 +40,14 @@ public static class PacketdrillCommand
             foreach (var f in files)
             {
                 if (!f.Exists) return Fail($"{f.FullName}: no such file");
-                results.Add(RunOne(f, r.GetValue(pcap), r.GetValue(verbose) ? Console.Out : null));
+                results.Add(RunOne(f, r.GetValue(pcap), r.GetValue(verbose) ? o : null));
             }
             if (r.GetValue(json))
-                Console.WriteLine(JsonSerializer.Serialize(results.Select(x => new { x.Path, Status = x.Status.ToString().ToUpperInvariant(), x.Reason, x.Line, x.Expected, x.Actual, x.AtSeconds }),
+                o.WriteLine(JsonSerializer.Serialize(results.Select(x => new { x.Path, Status = x.Status.ToString().ToUpperInvariant(), x.Reason, x.Line, x.Expected, x.Actual, x.AtSeconds }),
                     SimFloodCommand.JsonOptions));
-            else foreach (var x in results) Console.WriteLine(x);
+            else foreach (var x in results) o.WriteLine(x);
             if (r.GetValue(report) is { } reportFile) File.WriteAllText(reportFile.FullName, Tally(results, r.GetValue(corpus)?.FullName));
-            if (r.GetValue(corpus) is not null && !r.GetValue(json)) Console.WriteLine(Tally(results, r.GetValue(corpus)!.FullName));
+            if (r.GetValue(corpus) is not null && !r.GetValue(json)) o.WriteLine(Tally(results, r.GetValue(corpus)!.FullName));
             return results.All(x => x.Status == ScriptStatus.Pass) ? 0 : 1;
         });
         return cmd;
@@ -76,10 +83,4 @@ public static class PacketdrillCommand
 
     private static string WithoutLine(string reason) =>
         reason.StartsWith("line ", StringComparison.Ordinal) && reason.IndexOf(": ", StringComparison.Ordinal) is > 0 and var i ? reason[(i + 2)..] : reason;
-
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine("xmit packetdrill: " + message);
-        return 2;
-    }
 }

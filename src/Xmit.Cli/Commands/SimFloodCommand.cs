@@ -13,17 +13,17 @@ public static class SimFloodCommand
     public static void Configure(Command sim, Option<ulong> seed, Option<FileInfo?> pcap)
     {
         var payload = CliOptions.Int("--payload", "-p", "UDP payload bytes per datagram", 1472, 16, 65507);
-        var sndbuf = new Option<int?>("--sndbuf") { Description = "setsockopt(SO_SNDBUF) value (the kernel doubles it); default: unset, wmem_default 212992" };
+        var sndbuf = CliOptions.OptionalInt("--sndbuf", "setsockopt(SO_SNDBUF) value (the kernel doubles it); default: unset, wmem_default 212992", 0, int.MaxValue);
         var rate = CliOptions.Rate("--rate", "Link rate, tc syntax", "100mbit");
         var delay = CliOptions.Duration("--delay", "One-way propagation delay", "50us");
         var loss = CliOptions.Probability("--loss", "Probability that a frame is lost on the wire");
         var qdisc = new Option<string>("--qdisc") { Description = "Root qdisc on A's device", DefaultValueFactory = _ => "pfifo_fast" };
-        qdisc.AcceptOnlyFromAmong(QdiscSpec.Kinds);
-        var limit = new Option<long?>("--limit") { Description = "Qdisc limit: packets for pfifo, bytes for bfifo and tbf (tbf default 10000000)" };
-        var tbfRate = new Option<string?>("--tbf-rate") { Description = "tbf rate, tc syntax (default: the link rate)" };
-        var burst = new Option<string>("--burst") { Description = "tbf burst in bytes, tc syntax", DefaultValueFactory = _ => "1540" };
-        var peakrate = new Option<string?>("--peakrate") { Description = "tbf peakrate, tc syntax (needs --tbf-mtu)" };
-        var tbfMtu = new Option<long?>("--tbf-mtu") { Description = "tbf mtu (minburst) in bytes, with --peakrate" };
+        CliOptions.OneOf(qdisc, QdiscSpec.Kinds);
+        var limit = CliOptions.OptionalLong("--limit", "Qdisc limit: packets for pfifo, bytes for bfifo and tbf (tbf default 10000000)", 0, int.MaxValue);
+        var tbfRate = CliOptions.RateText("--tbf-rate", "tbf rate, tc syntax (default: the link rate)");
+        var burst = CliOptions.SizeText("--burst", "tbf burst in bytes, tc syntax", "1540");
+        var peakrate = CliOptions.RateText("--peakrate", "tbf peakrate, tc syntax (needs --tbf-mtu)");
+        var tbfMtu = CliOptions.OptionalLong("--tbf-mtu", "tbf mtu (minburst) in bytes, with --peakrate", 1, 1 << 20);
         var txqueuelen = CliOptions.Int("--txqueuelen", "-q", "Device txqueuelen (pfifo_fast's per-band limit)", 1000, 0, 1_000_000);
         var mtu = CliOptions.Int("--mtu", "-m", "MTU of both devices", 1500, 576, 65535);
         var ring = CliOptions.Int("--ring", "-r", "TX ring descriptors", 256, 32, 65536);
@@ -32,7 +32,7 @@ public static class SimFloodCommand
         var cork = CliOptions.Int("--cork", "-k", "Sends per datagram, the first ones with MSG_MORE", 1, 1, 64);
         var cost = CliOptions.Duration("--syscall-cost", "Time the sender spends per system call", "2us");
         var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of text" };
-        var html = new Option<FileInfo?>("--html") { Description = "Write the report and its plots to this self-contained HTML file" };
+        var html = CliOptions.OutputFile("--html", "Write the report and its plots to this self-contained HTML file");
 
         var faults = new LinkFaultOptions();
 
@@ -42,7 +42,7 @@ public static class SimFloodCommand
 
         sim.SetAction(r =>
         {
-            var err = Console.Error;
+            var err = r.InvocationConfiguration.Error;
             QdiscSpec spec;
             string kind = r.GetValue(qdisc)!;
             if (kind == "tbf")
@@ -75,7 +75,7 @@ public static class SimFloodCommand
                 Seed = r.GetValue(seed),
             };
             if (config.Validate() is { } invalid) return Fail(err, invalid);
-            return Run(config, r.GetValue(pcap), r.GetValue(json), r.GetValue(html), Console.Out, err);
+            return Run(config, r.GetValue(pcap), r.GetValue(json), r.GetValue(html), r.InvocationConfiguration.Output, err);
         });
     }
 
@@ -91,7 +91,6 @@ public static class SimFloodCommand
         try
         {
             if (pcap is not null) capture = pcap.Create();
-            if (html is not null) html.Directory?.Create();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -28,19 +28,20 @@ public static class SimPingCommand
         };
         faults.AddTo(cmd);
         cmd.SetAction(r => Run(r.GetValue(seed), r.GetValue(pcap), r.GetValue(count), r.GetValue(size), r.GetValue(interval),
-            r.GetValue(rate), r.GetValue(delay), r.GetValue(loss), r.GetValue(mtu), Console.Out, faults.Read(r)));
+            r.GetValue(rate), r.GetValue(delay), r.GetValue(loss), r.GetValue(mtu), r.InvocationConfiguration.Output, faults.Read(r), r.InvocationConfiguration.Error));
         return cmd;
     }
 
     public static int Run(ulong seed, FileInfo? pcap, int count, int size, Duration interval, long rate, Duration delay, double loss, int mtu, TextWriter o,
-        LinkFaults? faults = null)
+        LinkFaults? faults = null, TextWriter? err = null)
     {
+        err ??= Console.Error;
         var inv = CultureInfo.InvariantCulture;
         faults ??= new LinkFaults();
         var linkConfig = new LinkConfig { RateBitsPerSecond = rate, Propagation = delay, LossRate = loss, Faults = faults };
         if (linkConfig.Validate() is { } invalid)
         {
-            Console.Error.WriteLine("xmit sim ping: " + invalid);
+            err.WriteLine("xmit sim ping: " + invalid);
             return 2;
         }
         using var sim = new Simulation.Simulation(seed);
@@ -54,7 +55,7 @@ public static class SimPingCommand
             try { sim.Capture(conn.DeviceA, pcap.Create()); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"xmit: cannot write {pcap.FullName}: {e.Message}");
+                err.WriteLine($"xmit sim ping: cannot write {pcap.FullName}: {e.Message}");
                 return 2;
             }
         }

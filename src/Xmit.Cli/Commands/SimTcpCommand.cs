@@ -14,10 +14,10 @@ public static class SimTcpCommand
         var delay = CliOptions.Duration("--delay", "One-way propagation delay", "50us");
         var loss = CliOptions.Probability("--loss", "Probability that a frame is lost on the wire");
         var qdisc = new Option<string>("--qdisc") { Description = "Root qdisc on A's device", DefaultValueFactory = _ => "pfifo_fast" };
-        OneOf(qdisc, QdiscSpec.Kinds);
-        var limit = new Option<long?>("--limit") { Description = "Qdisc limit: packets for pfifo, bytes for bfifo and tbf (tbf default 10000000)" };
-        var tbfRate = new Option<string?>("--tbf-rate") { Description = "tbf rate, tc syntax (default: the link rate)" };
-        var burst = new Option<string>("--burst") { Description = "tbf burst in bytes, tc syntax", DefaultValueFactory = _ => "1540" };
+        CliOptions.OneOf(qdisc, QdiscSpec.Kinds);
+        var limit = CliOptions.OptionalLong("--limit", "Qdisc limit: packets for pfifo, bytes for bfifo and tbf (tbf default 10000000)", 0, int.MaxValue);
+        var tbfRate = CliOptions.RateText("--tbf-rate", "tbf rate, tc syntax (default: the link rate)");
+        var burst = CliOptions.SizeText("--burst", "tbf burst in bytes, tc syntax", "1540");
         var mtu = CliOptions.Int("--mtu", "-m", "MTU of both devices", 1500, 576, 65535);
         var duration = CliOptions.Duration("--duration", "Virtual time to simulate after the connection is accepted", "10s");
         var writeSize = CliOptions.Int("--write-size", "-w", "Bytes per write() call", 65536, 1, 16 << 20);
@@ -25,7 +25,7 @@ public static class SimTcpCommand
         var sndbuf = Bytes("--sndbuf", "setsockopt(SO_SNDBUF) on A (the kernel doubles it, autotuning stops); default: unset, autotuned");
         var rcvbuf = Bytes("--rcvbuf", "setsockopt(SO_RCVBUF) on B (the kernel doubles it, autotuning stops); default: unset, autotuned");
         var cc = new Option<string>("--cc") { Description = "net.ipv4.tcp_congestion_control on A", DefaultValueFactory = _ => "cubic" };
-        OneOf(cc, TcpBulkConfig.CongestionControls);
+        CliOptions.OneOf(cc, TcpBulkConfig.CongestionControls);
         var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of text" };
         var faults = new LinkFaultOptions();
 
@@ -36,7 +36,7 @@ public static class SimTcpCommand
         faults.AddTo(cmd);
         cmd.SetAction(r =>
         {
-            var err = Console.Error;
+            var err = r.InvocationConfiguration.Error;
             QdiscSpec spec;
             string kind = r.GetValue(qdisc)!;
             if (kind == "tbf")
@@ -65,19 +65,9 @@ public static class SimTcpCommand
                 Seed = r.GetValue(seed),
             };
             if (config.Validate() is { } invalid) return Fail(err, invalid);
-            return Run(config, r.GetValue(pcap), r.GetValue(json), Console.Out, err);
+            return Run(config, r.GetValue(pcap), r.GetValue(json), r.InvocationConfiguration.Output, err);
         });
         return cmd;
-    }
-
-    /// <summary>Like AcceptOnlyFromAmong, but the error is one line.</summary>
-    private static void OneOf(Option<string> o, string[] values)
-    {
-        o.Validators.Add(r =>
-        {
-            var v = r.GetValueOrDefault<string>();
-            if (Array.IndexOf(values, v) < 0) r.AddError($"{o.Name} must be one of {string.Join(", ", values)}, not {v}");
-        });
     }
 
     /// <summary>An optional byte count (a setsockopt value), 0 to int.MaxValue.</summary>

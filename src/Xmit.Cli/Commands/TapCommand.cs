@@ -10,10 +10,26 @@ public static class TapCommand
     public static Command Create(Option<ulong> seed, Option<FileInfo?> pcap)
     {
         var dev = new Option<string>("--dev") { Description = "TAP device name", DefaultValueFactory = _ => "xmit0", Recursive = true };
+        dev.Validators.Add(r =>
+        {
+            var v = r.Tokens.Count > 0 ? r.Tokens[0].Value : "xmit0";
+            if (v.Length is 0 or > 15 || v.Any(c => c is '/' or ':' || char.IsWhiteSpace(c) || char.IsControl(c)))
+                r.AddError($"--dev must be a device name of 1 to 15 characters without '/', ':' or spaces, not '{v}'");
+        });
         var netns = new Option<string?>("--netns") { Description = "Network namespace of the kernel side; the device is created inside it and configured (address, link up)", Recursive = true };
         var create = new Option<bool>("--create-netns") { Description = "Create the namespace (and delete it on exit); an existing namespace is an error", Recursive = true };
         var address = new Option<string>("--address") { Description = "Xmit's address/prefix (only 198.18.0.0/15)", DefaultValueFactory = _ => "198.18.0.2/24", Recursive = true };
+        address.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && !TryParsePrefix(r.Tokens[0].Value, out _, out _))
+                r.AddError($"--address must look like 198.18.0.2/24 (prefix 0 to 32), not '{r.Tokens[0].Value}'");
+        });
         var peer = new Option<string>("--peer") { Description = "The kernel side's address", DefaultValueFactory = _ => "198.18.0.1", Recursive = true };
+        peer.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && !Ipv4Address.TryParse(r.Tokens[0].Value, out _))
+                r.AddError($"--peer must be an IPv4 address such as 198.18.0.1, not '{r.Tokens[0].Value}'");
+        });
         var mtu = CliOptions.Int("--mtu", "-m", "MTU of the TAP device", 1500, 576, 65521);
         mtu.Recursive = true;
         var offload = new Option<bool>("--offload") { Description = "Let the kernel finish checksums (virtio-net NEEDS_CSUM); captures then show partial checksums", Recursive = true };
@@ -23,15 +39,15 @@ public static class TapCommand
         (TapHost? Host, int Code) Start(System.CommandLine.ParseResult r)
         {
             var addrText = r.GetValue(address)!;
-            var parts = addrText.Split('/');
-            if (!Ipv4Address.TryParse(parts[0], out var ours) || parts.Length != 2 || !int.TryParse(parts[1], out int prefix))
+            var err = r.InvocationConfiguration.Error;
+            if (!TryParsePrefix(addrText, out var ours, out int prefix))
             {
-                Console.Error.WriteLine($"xmit tap: --address '{addrText}' must look like 198.18.0.2/24");
+                err.WriteLine($"xmit tap: --address '{addrText}' must look like 198.18.0.2/24");
                 return (null, 2);
             }
             if (!Ipv4Address.TryParse(r.GetValue(peer), out var peerAddr))
             {
-                Console.Error.WriteLine($"xmit tap: --peer '{r.GetValue(peer)}' is not an IPv4 address");
+                err.WriteLine($"xmit tap: --peer '{r.GetValue(peer)}' is not an IPv4 address");
                 return (null, 2);
             }
             var (host, error) = TapHost.Start(new TapHostOptions
@@ -42,7 +58,7 @@ public static class TapCommand
             });
             if (host is null)
             {
-                Console.Error.WriteLine("xmit tap: " + error);
+                err.WriteLine("xmit tap: " + error);
                 return (null, 2);
             }
             if (r.GetValue(pcap) is { } file) host.Capture(file.Create());
@@ -54,50 +70,70 @@ public static class TapCommand
         }
 
         var target = new Argument<string>("address") { Description = "IPv4 address to ping (198.18.0.0/15)" };
+        target.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && !Ipv4Address.TryParse(r.Tokens[0].Value, out _))
+                r.AddError($"address must be an IPv4 address such as 198.18.0.1, not '{r.Tokens[0].Value}'");
+        });
         var count = CliOptions.Int("--count", "-c", "Echo requests", 4, 1, 1_000_000);
         var interval = CliOptions.Duration("--interval", "Time between requests", "1s");
         var size = CliOptions.Int("--size", "-s", "ICMP data bytes", 56, 0, 65507 - 8);
         var ping = new Command("ping", "Ping an address from Xmit") { target, count, interval, size };
         ping.SetAction(r =>
         {
-            if (!Ipv4Address.TryParse(r.GetValue(target), out var dst)) return Fail($"'{r.GetValue(target)}' is not an IPv4 address");
+            if (!Ipv4Address.TryParse(r.GetValue(target), out var dst)) return Fail(r, $"'{r.GetValue(target)}' is not an IPv4 address");
             var (host, code) = Start(r);
             if (host is null) return code;
-            using (host) return TapApps.Ping(host, dst, r.GetValue(count), r.GetValue(interval), r.GetValue(size), Console.Out);
+            using (host) return TapApps.Ping(host, dst, r.GetValue(count), r.GetValue(interval), r.GetValue(size), r.InvocationConfiguration.Output);
         });
 
         var dest = new Argument<string>("destination") { Description = "ADDR:PORT to send to" };
-        var n = new Option<long>("--count", "-c") { Description = "Datagrams to send (0: until Ctrl-C)", DefaultValueFactory = _ => 100_000 };
+        dest.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && !TryParseEndpoint(r.Tokens[0].Value, out _, out _))
+                r.AddError($"destination must look like 198.18.0.1:9000 (port 1 to 65535), not '{r.Tokens[0].Value}'");
+        });
+        var n = CliOptions.Long("--count", "-c", "Datagrams to send (0: until Ctrl-C)", 100_000, 0, long.MaxValue);
         var dsize = CliOptions.Int("--size", "-s", "UDP payload bytes", 1472, 0, 65507);
-        var rate = new Option<double>("--pps") { Description = "Packets per second (default 0: as fast as possible)" };
-        var sndbuf = new Option<int?>("--sndbuf") { Description = "setsockopt(SO_SNDBUF) value" };
+        var rate = CliOptions.Double("--pps", "Packets per second (default 0: as fast as possible)", 0, 0, 1e9);
+        var sndbuf = CliOptions.OptionalInt("--sndbuf", "setsockopt(SO_SNDBUF) value", 0, int.MaxValue);
         var send = new Command("udp-send", "Send UDP datagrams from Xmit, non-blocking with epoll") { dest, n, dsize, rate, sndbuf };
         send.SetAction(r =>
         {
             var text = r.GetValue(dest)!;
-            int colon = text.LastIndexOf(':');
-            if (colon < 0 || !Ipv4Address.TryParse(text[..colon], out var dst) || !ushort.TryParse(text[(colon + 1)..], out var port) || port == 0)
-                return Fail($"'{text}' must look like 198.18.0.1:9000");
-            if (r.GetValue(n) < 0 || r.GetValue(rate) < 0) return Fail("--count and --pps must not be negative");
+            if (!TryParseEndpoint(text, out var dst, out var port)) return Fail(r, $"'{text}' must look like 198.18.0.1:9000");
             var (host, code) = Start(r);
             if (host is null) return code;
-            using (host) return TapApps.UdpSend(host, dst, port, r.GetValue(n), r.GetValue(dsize), r.GetValue(rate), r.GetValue(sndbuf), Console.Out);
+            using (host) return TapApps.UdpSend(host, dst, port, r.GetValue(n), r.GetValue(dsize), r.GetValue(rate), r.GetValue(sndbuf), r.InvocationConfiguration.Output);
         });
 
-        var portArg = new Argument<ushort>("port") { Description = "UDP port to receive on" };
-        var sinkCount = new Option<long>("--count", "-c") { Description = "Stop after this many datagrams (default 0: until Ctrl-C or --duration)" };
+        var portArg = new Argument<ushort>("port")
+        {
+            Description = "UDP port to receive on",
+            CustomParser = r =>
+            {
+                if (r.Tokens.Count > 0 && ushort.TryParse(r.Tokens[0].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) && p > 0) return p;
+                r.AddError($"port must be between 1 and 65535, not '{(r.Tokens.Count > 0 ? r.Tokens[0].Value : "")}'");
+                return 0;
+            },
+        };
+        var sinkCount = CliOptions.Long("--count", "-c", "Stop after this many datagrams (default 0: until Ctrl-C or --duration)", 0, 0, long.MaxValue);
         var duration = CliOptions.Duration("--duration", "Stop after this long (0: no limit)", "0s");
         var sink = new Command("udp-sink", "Receive UDP datagrams on Xmit, counting bytes and hashing the payload stream") { portArg, sinkCount, duration };
         sink.SetAction(r =>
         {
-            if (r.GetValue(portArg) == 0) return Fail("port must be 1 to 65535");
+            if (r.GetValue(portArg) == 0) return Fail(r, "port must be 1 to 65535");
             var (host, code) = Start(r);
             if (host is null) return code;
-            using (host) return TapApps.UdpSink(host, r.GetValue(portArg), r.GetValue(sinkCount), r.GetValue(duration), Console.Out);
+            using (host) return TapApps.UdpSink(host, r.GetValue(portArg), r.GetValue(sinkCount), r.GetValue(duration), r.InvocationConfiguration.Output);
         });
 
         var rawMode = new Argument<string>("direction") { Description = "write (frames to the kernel) or read (frames from the kernel)" };
-        rawMode.AcceptOnlyFromAmong("write", "read");
+        rawMode.Validators.Add(r =>
+        {
+            var v = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+            if (v is not ("write" or "read")) r.AddError($"direction must be write or read, not '{v}'");
+        });
         var rawSize = CliOptions.Int("--size", "-s", "UDP payload bytes of the written frame", 64, 0, 1472);
         var rawTime = CliOptions.Duration("--duration", "How long to measure", "3s");
         var raw = new Command("raw-bench", "The TAP file descriptor's own limit: frames per second written or read with no stack at all") { rawMode, rawSize, rawTime };
@@ -114,7 +150,7 @@ public static class TapCommand
                 var (frames, seconds) = r.GetValue(rawMode) == "write"
                     ? RawTapBench.Write(host.Driver.Tun, host.PeerMac() ?? MacAddress.Broadcast, host.Device.Mac, host.Options.Address, host.Options.PeerAddress, 9, r.GetValue(rawSize), span)
                     : RawTapBench.Read(host.Driver.Tun, span);
-                Console.WriteLine(System.FormattableString.Invariant($"raw-bench {r.GetValue(rawMode)}: {frames} frames in {seconds:0.###} s = {frames / Math.Max(seconds, 1e-9):N0} frames/s"));
+                r.InvocationConfiguration.Output.WriteLine(System.FormattableString.Invariant($"raw-bench {r.GetValue(rawMode)}: {frames} frames in {seconds:0.###} s = {frames / Math.Max(seconds, 1e-9):N0} frames/s"));
                 return 0;
             }
         });
@@ -128,9 +164,29 @@ public static class TapCommand
 
     private static IDisposable? _stopOnTerm;
 
-    private static int Fail(string message)
+    private static int Fail(System.CommandLine.ParseResult r, string message)
     {
-        Console.Error.WriteLine("xmit tap: " + message);
+        r.InvocationConfiguration.Error.WriteLine("xmit tap: " + message);
         return 2;
+    }
+
+    /// <summary>"198.18.0.2/24": an IPv4 address and a prefix length from 0 to 32.</summary>
+    private static bool TryParsePrefix(string text, out Ipv4Address address, out int prefix)
+    {
+        prefix = 0;
+        address = default;
+        var parts = text.Split('/');
+        return parts.Length == 2 && Ipv4Address.TryParse(parts[0], out address)
+            && int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out prefix) && prefix is >= 0 and <= 32;
+    }
+
+    /// <summary>"198.18.0.1:9000": an IPv4 address and a port from 1 to 65535.</summary>
+    private static bool TryParseEndpoint(string text, out Ipv4Address address, out ushort port)
+    {
+        address = default;
+        port = 0;
+        int colon = text.LastIndexOf(':');
+        return colon >= 0 && Ipv4Address.TryParse(text[..colon], out address)
+            && ushort.TryParse(text[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) && port != 0;
     }
 }

@@ -43,8 +43,12 @@ public class PacketdrillCommandTests
     [Fact]
     public void Missing_scripts_and_bad_options_exit_2()
     {
-        Assert.Equal(2, SimPingCommandTests.Xmit("packetdrill /no/such/script.pkt").Code);
-        Assert.Equal(2, SimPingCommandTests.Xmit("packetdrill").Code);
-        Assert.Equal(2, SimPingCommandTests.Xmit("packetdrill --corpus /no/such/dir").Code);
+        foreach (var args in new[] { "packetdrill /no/such/script.pkt", "packetdrill", "packetdrill --corpus /no/such/dir" })
+        {
+            var (code, output, err) = CliErrorTests.Run(args);
+            Assert.Equal(2, code);
+            Assert.Equal("", output);
+            Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
     }
 }

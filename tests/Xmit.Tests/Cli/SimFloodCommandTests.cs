@@ -81,8 +81,10 @@ public class SimFloodCommandTests
     [InlineData("--loss abc", "--loss must be between 0 and 1, not abc")]
     public void Bad_values_fail_with_a_clear_message(string args, string message)
     {
-        var (code, _, err) = SimPingCommandTests.Xmit("sim " + args);
-        Assert.NotEqual(0, code);
+        var (code, output, err) = CliErrorTests.Run("sim " + args);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(message, err);
         Assert.DoesNotContain("Exception", err); // a message, never a stack trace
     }

@@ -92,8 +92,9 @@ public class SimTcpCommandTests
     [InlineData("--loss 2", "--loss must be between 0 and 1, not 2")]
     public void Bad_values_fail_with_one_error_line(string args, string message)
     {
-        var (code, _, err) = SimPingCommandTests.Xmit("sim tcp " + args);
-        Assert.NotEqual(0, code);
+        var (code, output, err) = CliErrorTests.Run("sim tcp " + args);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
         var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Single(lines);
         Assert.Contains(message, lines[0]);
