@@ -146,9 +146,12 @@ public class ScriptRunnerTests(ITestOutputHelper output)
         var missing = Run("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 connect(3, ..., ...) = 0\n+0 > udp (10)\n");
         Assert.Equal(ScriptStatus.Fail, missing.Status);
         Assert.Contains("no packet", missing.Reason);
+        // As in packetdrill (checked against it on Linux 6.18): a packet no line lists is compared with the next
+        // outbound line and fails there; one still unread at the end is never looked at.
+        var unlisted = Run("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 connect(3, ..., ...) = 0\n+0 write(3, ..., 10) = 10\n+0 write(3, ..., 20) = 20\n+0 > udp (20)\n");
+        Assert.Equal(ScriptStatus.Fail, unlisted.Status);
         var extra = Run("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 connect(3, ..., ...) = 0\n+0 write(3, ..., 10) = 10\n");
-        Assert.Equal(ScriptStatus.Fail, extra.Status);
-        Assert.Contains("unexpected outbound packet", extra.Reason);
+        Assert.Equal(ScriptStatus.Pass, extra.Status);
     }
 
     [Theory]
