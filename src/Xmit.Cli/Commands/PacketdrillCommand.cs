@@ -7,9 +7,13 @@ namespace Xmit.Cli.Commands;
 /// <summary>`xmit packetdrill`: run packetdrill scripts against the stack in virtual time.</summary>
 public static class PacketdrillCommand
 {
+    /// <summary>Where a script named "-" is read from (standard input; tests give a reader of their own).</summary>
+    public static Func<TextReader> StandardInput { get; set; } = () => Console.In;
+
     public static Command Create()
     {
-        var scripts = new Argument<FileInfo[]>("script") { Description = "Scripts to run", Arity = ArgumentArity.ZeroOrMore };
+        var scripts = new Argument<FileInfo[]>("script") { Description = "Scripts to run (- reads one from standard input)", Arity = ArgumentArity.ZeroOrMore };
+        var ratchet = new Option<FileInfo?>("--ratchet") { Description = "With --corpus: a list of scripts (relative to the corpus) that must PASS; the exit code says whether they all did" };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
         var pcap = CliOptions.OutputFile("--pcap", "Write the traffic of a single script to this pcap file");
         var verbose = new Option<bool>("--verbose") { Description = "Trace every event and every packet sent as it runs" };
@@ -17,7 +21,7 @@ public static class PacketdrillCommand
         var report = CliOptions.OutputFile("--report", "With --corpus: write the tally by directory and by reason to this file");
         var cmd = new Command("packetdrill", "Run packetdrill scripts against Xmit in deterministic virtual time (PASS / FAIL / UNSUPPORTED)")
         {
-            scripts, json, pcap, verbose, corpus, report,
+            scripts, json, pcap, verbose, corpus, report, ratchet,
         };
         cmd.SetAction(r =>
         {
@@ -35,12 +39,20 @@ public static class PacketdrillCommand
                 files.AddRange(dir.EnumerateFiles("*.pkt", SearchOption.AllDirectories).OrderBy(f => f.FullName, StringComparer.Ordinal));
             }
             if (files.Count == 0) return Fail("no scripts: give script paths or --corpus DIR");
+            var ratchetFile = r.GetValue(ratchet);
+            if (ratchetFile is not null && r.GetValue(corpus) is null) return Fail("--ratchet needs --corpus DIR");
+            if (ratchetFile is not null && !ratchetFile.Exists) return Fail($"--ratchet {ratchetFile.FullName}: no such file");
             if (r.GetValue(pcap) is not null && files.Count != 1) return Fail("--pcap needs exactly one script");
             var results = new List<ScriptResult>();
             foreach (var f in files)
             {
+                if (f.Name == "-" && f.DirectoryName == Directory.GetCurrentDirectory())
+                {
+                    results.Add(RunOne("-", StandardInput().ReadToEnd(), r.GetValue(pcap), r.GetValue(verbose) ? o : null));
+                    continue;
+                }
                 if (!f.Exists) return Fail($"{f.FullName}: no such file");
-                results.Add(RunOne(f, r.GetValue(pcap), r.GetValue(verbose) ? o : null));
+                results.Add(RunOne(f.FullName, File.ReadAllText(f.FullName), r.GetValue(pcap), r.GetValue(verbose) ? o : null));
             }
             if (r.GetValue(json))
                 o.WriteLine(JsonSerializer.Serialize(results.Select(x => new { x.Path, Status = x.Status.ToString().ToUpperInvariant(), x.Reason, x.Line, x.Expected, x.Actual, x.AtSeconds }),
@@ -48,15 +60,36 @@ public static class PacketdrillCommand
             else foreach (var x in results) o.WriteLine(x);
             if (r.GetValue(report) is { } reportFile) File.WriteAllText(reportFile.FullName, Tally(results, r.GetValue(corpus)?.FullName));
             if (r.GetValue(corpus) is not null && !r.GetValue(json)) o.WriteLine(Tally(results, r.GetValue(corpus)!.FullName));
+            else if (results.Count > 1 && !r.GetValue(json)) o.WriteLine(Summary(results));
+            if (ratchetFile is not null) return Ratchet(ratchetFile, r.GetValue(corpus)!.FullName, results, o);
             return results.All(x => x.Status == ScriptStatus.Pass) ? 0 : 1;
         });
         return cmd;
     }
 
-    private static ScriptResult RunOne(FileInfo file, FileInfo? pcap, TextWriter? trace)
+    private static string Summary(IReadOnlyCollection<ScriptResult> results) =>
+        $"{results.Count(r => r.Status == ScriptStatus.Pass)} pass, {results.Count(r => r.Status == ScriptStatus.Fail)} fail, {results.Count(r => r.Status == ScriptStatus.Unsupported)} unsupported";
+
+    /// <summary>--ratchet: every listed script (a path relative to the corpus a line; # comments) must have passed.</summary>
+    private static int Ratchet(FileInfo list, string corpus, List<ScriptResult> results, TextWriter o)
     {
-        var (script, error) = ScriptParser.ParseFile(file.FullName);
-        if (script is null) return new ScriptResult(file.FullName, ScriptStatus.Fail, "syntax error: " + error!.Message, error.Line);
+        var byPath = results.ToDictionary(x => Path.GetRelativePath(corpus, x.Path).Replace('\\', '/'), StringComparer.Ordinal);
+        var listed = File.ReadLines(list.FullName).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        int broken = 0;
+        foreach (var rel in listed)
+        {
+            if (byPath.TryGetValue(rel, out var x) && x.Status == ScriptStatus.Pass) continue;
+            broken++;
+            o.WriteLine(x is null ? $"ratchet: {rel} is not in the corpus" : $"ratchet: {rel} did not pass: {x}");
+        }
+        o.WriteLine(broken == 0 ? $"ratchet: all {listed.Count} listed scripts pass" : $"ratchet: {broken} of {listed.Count} listed scripts did not pass");
+        return broken == 0 ? 0 : 1;
+    }
+
+    private static ScriptResult RunOne(string path, string text, FileInfo? pcap, TextWriter? trace)
+    {
+        var (script, error) = ScriptParser.Parse(path, text);
+        if (script is null) return new ScriptResult(path, ScriptStatus.Fail, "syntax error: " + error!.Message, error.Line);
         using var capture = pcap?.Create();
         return ScriptRunner.Run(script, TimeSpan.FromSeconds(60), capture, trace);
     }

@@ -22,6 +22,56 @@ public class PacketdrillCommandTests
     }
 
     [Fact]
+    public void Several_scripts_end_with_a_summary_line()
+    {
+        var (code, output, _) = SimPingCommandTests.Xmit($"packetdrill {Scripts()}/cork.pkt {Scripts()}/msg-more.pkt");
+        Assert.Equal(0, code);
+        Assert.Equal("2 pass, 0 fail, 0 unsupported", output.TrimEnd().Split('\n')[^1]);
+    }
+
+    [Fact]
+    public void The_ratchet_passes_when_every_listed_script_passes_and_names_the_ones_that_do_not()
+    {
+        var corpus = Directory.CreateTempSubdirectory("xmit-ratchet-");
+        try
+        {
+            File.Copy(Path.Combine(Scripts(), "cork.pkt"), Path.Combine(corpus.FullName, "good.pkt"));
+            File.WriteAllText(Path.Combine(corpus.FullName, "bad.pkt"),
+                File.ReadAllText(Path.Combine(Scripts(), "cork.pkt")).Replace("[1032]", "[1033]", StringComparison.Ordinal));
+            var list = Path.Combine(corpus.FullName, "must-pass.txt");
+            File.WriteAllText(list, "# must pass\ngood.pkt\n");
+            var (ok, okOut, _) = SimPingCommandTests.Xmit($"packetdrill --corpus {corpus.FullName} --ratchet {list}");
+            Assert.Equal(0, ok);
+            Assert.Contains("ratchet: all 1 listed scripts pass", okOut);
+            File.AppendAllText(list, "bad.pkt\n");
+            var (broken, brokenOut, _) = SimPingCommandTests.Xmit($"packetdrill --corpus {corpus.FullName} --ratchet {list}");
+            Assert.Equal(1, broken);
+            Assert.Contains("ratchet: bad.pkt did not pass", brokenOut);
+        }
+        finally
+        {
+            corpus.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_script_named_dash_is_read_from_standard_input()
+    {
+        var before = Xmit.Cli.Commands.PacketdrillCommand.StandardInput;
+        Xmit.Cli.Commands.PacketdrillCommand.StandardInput = () => new StringReader(File.ReadAllText(Path.Combine(Scripts(), "cork.pkt")));
+        try
+        {
+            var (code, output, _) = SimPingCommandTests.Xmit("packetdrill -");
+            Assert.Equal(0, code);
+            Assert.StartsWith("PASS -", output);
+        }
+        finally
+        {
+            Xmit.Cli.Commands.PacketdrillCommand.StandardInput = before;
+        }
+    }
+
+    [Fact]
     public void A_failing_script_exits_1_and_explains_the_line()
     {
         var path = Path.Combine(Path.GetTempPath(), $"xmit-fail-{Environment.ProcessId}.pkt");
