@@ -99,6 +99,9 @@ public sealed partial class ScriptRunner
             case "accept" or "accept4":
                 rc = _sys.Accept(Fd(0), out _);
                 break;
+            case "write" or "send" or "sendto" when a[1] is WordExpr { Name: "NULL" }:
+                rc = _sys.SendToUnmapped(Fd(0), (int)Value(a[2], line), c.Name == "write" ? MsgFlags.None : (MsgFlags)Value(a[3], line));
+                break;
             case "write":
                 rc = _sys.Write(Fd(0), new byte[Value(a[2], line)]);
                 break;
@@ -117,6 +120,9 @@ public sealed partial class ScriptRunner
                 rc = _sys.SendMsg(Fd(0), pieces, (MsgFlags)Value(a[2], line));
                 break;
             }
+            case "read" or "recv" or "recvfrom" when a[1] is WordExpr { Name: "NULL" }:
+                rc = _sys.RecvFromUnmapped(Fd(0), (int)Value(a[2], line), c.Name == "read" ? MsgFlags.None : (MsgFlags)Value(a[3], line));
+                break;
             case "read":
                 rc = _sys.Read(Fd(0), new byte[Value(a[2], line)]);
                 break;

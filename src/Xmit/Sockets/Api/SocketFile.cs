@@ -50,6 +50,12 @@ public abstract class SocketFile
         return NotSocket;
     }
 
+    /// <summary>A send whose user buffer faults (modelled for TCP; other kinds are not sockets that get this far).</summary>
+    internal virtual int SendToUnmapped(int length, MsgFlags flags) => NotSocket;
+
+    /// <summary>A receive into a user buffer that faults (modelled for TCP).</summary>
+    internal virtual int RecvFromUnmapped(int length, MsgFlags flags) => NotSocket;
+
     internal virtual int SetSockOpt(int level, int name, int value) => NotSocket;
 
     internal virtual int GetSockOpt(int level, int name, out int value)

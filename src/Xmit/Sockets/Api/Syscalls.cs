@@ -76,6 +76,19 @@ public sealed class Syscalls(INetworkStack host)
     public int SendTo(int fd, ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to) =>
         Lookup(fd, out var file) is < 0 and var rc ? rc : file.SendTo(buffer, flags, to);
 
+    /// <summary>
+    /// send()/sendto()/write() whose buffer is not mapped — a NULL pointer with <paramref name="length"/> bytes —
+    /// so the copy from user memory faults: EFAULT once the protocol gets that far (a zero length copies nothing).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked() do_error; net/ipv4/ip_output.c ip_generic_getfrag()</remarks>
+    public int SendToUnmapped(int fd, int length, MsgFlags flags) =>
+        Lookup(fd, out var file) is < 0 and var rc ? rc : file.SendToUnmapped(length, flags);
+
+    /// <summary>recv()/recvfrom()/read() into an unmapped buffer: EFAULT when there is something to copy, the data left queued.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_recvmsg_locked()</remarks>
+    public int RecvFromUnmapped(int fd, int length, MsgFlags flags) =>
+        Lookup(fd, out var file) is < 0 and var rc ? rc : file.RecvFromUnmapped(length, flags);
+
     /// <summary>sendmsg() with an iovec: the pieces form one datagram.</summary>
     public int SendMsg(int fd, IReadOnlyList<ReadOnlyMemory<byte>> iov, MsgFlags flags, SockAddrIn? to = null)
     {

@@ -134,6 +134,33 @@ public sealed class TcpSocketFile : InetSocketFile
         return _tcp.SendMsg(Sk, buffer, flags, NoBlock(flags));
     }
 
+    /// <summary>
+    /// tcp_sendmsg() with a buffer that faults: the connection wait and the state checks first (EPIPE …), then
+    /// EAGAIN if the send buffer is full, else the copy faults before anything is queued: EFAULT.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked() do_error, sk_stream_error()</remarks>
+    internal override int SendToUnmapped(int length, MsgFlags flags)
+    {
+        int rc = SendTo(ReadOnlySpan<byte>.Empty, flags, null);
+        if (rc < 0 || length == 0) return rc;
+        if (!Sk.StreamMemoryFree && NoBlock(flags))
+        {
+            Sk.NoSpace = true;
+            return -(int)Errno.EAGAIN;
+        }
+        return -(int)Errno.EFAULT;
+    }
+
+    /// <summary>tcp_recvmsg() into a buffer that faults: what a read would wait for or return first; with data to copy, EFAULT and the data stays queued.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_recvmsg_locked()</remarks>
+    internal override int RecvFromUnmapped(int length, MsgFlags flags)
+    {
+        if (length == 0) return 0;
+        Span<byte> one = stackalloc byte[1];
+        int rc = RecvFrom(one, flags | MsgFlags.Peek, out _);
+        return rc <= 0 ? rc : -(int)Errno.EFAULT;
+    }
+
     /// <summary>recv() on a stream socket: ENOTCONN on a socket that never connected.</summary>
     /// <remarks>Linux: net/ipv4/tcp.c tcp_recvmsg_locked()</remarks>
     internal override int RecvFrom(Span<byte> buffer, MsgFlags flags, out SockAddrIn from)
