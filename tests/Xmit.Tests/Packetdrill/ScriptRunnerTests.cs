@@ -69,7 +69,7 @@ public class ScriptRunnerTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("eagain-tbf.pkt", "ioctl(3, SIOCOUTQ, [34560]) = 0", "ioctl(3, SIOCOUTQ, [34561]) = 0", "[34561]")]
+    [InlineData("eagain-tbf.pkt", "ioctl(3, 0x5411, [34560]) = 0", "ioctl(3, 0x5411, [34561]) = 0", "[34561]")]
     [InlineData("eagain-tbf.pkt", "= -1 EAGAIN (Resource temporarily unavailable)", "= 1400", "1400")]
     [InlineData("eagain-tbf.pkt", "0.010752 > udp (1400)", "0.020752 > udp (1400)", "between")]
     [InlineData("cork.pkt", "+0 > udp (600)", "+0 > udp (601)", "udp (601)")]
