@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Xmit.Link.Qdiscs;
 using Xmit.Simulation;
 using Xmit.Time;
 
@@ -17,13 +16,7 @@ public static class SimFloodCommand
         var rate = CliOptions.Rate("--rate", "Link rate, tc syntax", "100mbit");
         var delay = CliOptions.Duration("--delay", "One-way propagation delay", "50us");
         var loss = CliOptions.Probability("--loss", "Probability that a frame is lost on the wire");
-        var qdisc = new Option<string>("--qdisc") { Description = "Root qdisc on A's device", DefaultValueFactory = _ => "pfifo_fast" };
-        CliOptions.OneOf(qdisc, QdiscSpec.Kinds);
-        var limit = CliOptions.OptionalLong("--limit", "Qdisc limit: packets for pfifo, bytes for bfifo and tbf (tbf default 10000000)", 0, int.MaxValue);
-        var tbfRate = CliOptions.RateText("--tbf-rate", "tbf rate, tc syntax (default: the link rate)");
-        var burst = CliOptions.SizeText("--burst", "tbf burst in bytes, tc syntax", "1540");
-        var peakrate = CliOptions.RateText("--peakrate", "tbf peakrate, tc syntax (needs --tbf-mtu)");
-        var tbfMtu = CliOptions.OptionalLong("--tbf-mtu", "tbf mtu (minburst) in bytes, with --peakrate", 1, 1 << 20);
+        var qdisc = new QdiscOptions(peakRate: true);
         var txqueuelen = CliOptions.Int("--txqueuelen", "-q", "Device txqueuelen (pfifo_fast's per-band limit)", 1000, 0, 1_000_000);
         var mtu = CliOptions.Int("--mtu", "-m", "MTU of both devices", 1500, 576, 65535);
         var ring = CliOptions.Int("--ring", "-r", "TX ring descriptors", 256, 32, 65536);
@@ -36,25 +29,15 @@ public static class SimFloodCommand
 
         var faults = new LinkFaultOptions();
 
-        foreach (var o in new Option[] { payload, sndbuf, rate, delay, loss, qdisc, limit, tbfRate, burst, peakrate, tbfMtu, txqueuelen, mtu, ring, duration, blocking, cork, cost, json, html })
+        foreach (var o in new Option[] { payload, sndbuf, rate, delay, loss, txqueuelen, mtu, ring, duration, blocking, cork, cost, json, html })
             sim.Options.Add(o);
+        qdisc.AddTo(sim);
         faults.AddTo(sim);
 
         sim.SetAction(r =>
         {
             var err = r.InvocationConfiguration.Error;
-            QdiscSpec spec;
-            string kind = r.GetValue(qdisc)!;
-            if (kind == "tbf")
-            {
-                long tRate = r.GetValue(rate);
-                if (r.GetValue(tbfRate) is { } tr && !TcUnits.TryParseRate(tr, out tRate, out var e1)) return Fail(err, "--tbf-rate: " + e1);
-                if (!TcUnits.TryParseSize(r.GetValue(burst)!, out long b, out var e2)) return Fail(err, "--burst: " + e2);
-                long peak = 0;
-                if (r.GetValue(peakrate) is { } pr && !TcUnits.TryParseRate(pr, out peak, out var e3)) return Fail(err, "--peakrate: " + e3);
-                spec = new QdiscSpec("tbf", Tbf: new TbfConfig(tRate, b, r.GetValue(limit) ?? 10_000_000, peak, r.GetValue(tbfMtu) ?? 0));
-            }
-            else spec = new QdiscSpec(kind, r.GetValue(limit));
+            if (qdisc.Read(r, r.GetValue(rate), out var qdiscError) is not { } spec) return Fail(err, qdiscError!);
 
             var config = new UdpFloodConfig
             {

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using Xmit.Link.Qdiscs;
 using Xmit.Simulation;
 
 namespace Xmit.Cli.Commands;
@@ -13,11 +12,7 @@ public static class SimTcpCommand
         var rate = CliOptions.Rate("--rate", "Link rate, tc syntax", "100mbit");
         var delay = CliOptions.Duration("--delay", "One-way propagation delay", "50us");
         var loss = CliOptions.Probability("--loss", "Probability that a frame is lost on the wire");
-        var qdisc = new Option<string>("--qdisc") { Description = "Root qdisc on A's device", DefaultValueFactory = _ => "pfifo_fast" };
-        CliOptions.OneOf(qdisc, QdiscSpec.Kinds);
-        var limit = CliOptions.OptionalLong("--limit", "Qdisc limit: packets for pfifo, bytes for bfifo and tbf (tbf default 10000000)", 0, int.MaxValue);
-        var tbfRate = CliOptions.RateText("--tbf-rate", "tbf rate, tc syntax (default: the link rate)");
-        var burst = CliOptions.SizeText("--burst", "tbf burst in bytes, tc syntax", "1540");
+        var qdisc = new QdiscOptions(peakRate: false);
         var mtu = CliOptions.Int("--mtu", "-m", "MTU of both devices", 1500, 576, 65535);
         var duration = CliOptions.Duration("--duration", "Virtual time to simulate after the connection is accepted", "10s");
         var writeSize = CliOptions.Int("--write-size", "-w", "Bytes per write() call", 65536, 1, 16 << 20);
@@ -31,22 +26,14 @@ public static class SimTcpCommand
 
         var cmd = new Command("tcp", "Host A (198.18.0.1) sends host B (198.18.0.2) a bulk TCP stream across a simulated link; the report explains goodput, EAGAIN and where the bytes sat")
         {
-            rate, delay, loss, qdisc, limit, tbfRate, burst, mtu, duration, writeSize, nodelay, sndbuf, rcvbuf, cc, json,
+            rate, delay, loss, mtu, duration, writeSize, nodelay, sndbuf, rcvbuf, cc, json,
         };
+        qdisc.AddTo(cmd);
         faults.AddTo(cmd);
         cmd.SetAction(r =>
         {
             var err = r.InvocationConfiguration.Error;
-            QdiscSpec spec;
-            string kind = r.GetValue(qdisc)!;
-            if (kind == "tbf")
-            {
-                long tRate = r.GetValue(rate);
-                if (r.GetValue(tbfRate) is { } tr && !TcUnits.TryParseRate(tr, out tRate, out var e1)) return Fail(err, "--tbf-rate: " + e1);
-                if (!TcUnits.TryParseSize(r.GetValue(burst)!, out long b, out var e2)) return Fail(err, "--burst: " + e2);
-                spec = new QdiscSpec("tbf", Tbf: new TbfConfig(tRate, b, r.GetValue(limit) ?? 10_000_000, 0, 0));
-            }
-            else spec = new QdiscSpec(kind, r.GetValue(limit));
+            if (qdisc.Read(r, r.GetValue(rate), out var qdiscError) is not { } spec) return Fail(err, qdiscError!);
 
             var config = new TcpBulkConfig
             {

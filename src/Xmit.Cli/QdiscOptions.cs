@@ -1,0 +1,56 @@
+using System.CommandLine;
+using Xmit.Link.Qdiscs;
+using Xmit.Simulation;
+
+namespace Xmit.Cli;
+
+/// <summary>
+/// The root qdisc of a simulated sender as options (`--qdisc`, `--limit`, `--tbf-rate`, `--burst`, and with
+/// <c>peakRate</c> also `--peakrate`, `--tbf-mtu`), shared by `xmit sim` and `xmit sim tcp`.
+/// </summary>
+public sealed class QdiscOptions
+{
+    private readonly Option<string> _qdisc = new("--qdisc") { Description = "Root qdisc on A's device", DefaultValueFactory = _ => "pfifo_fast" };
+    private readonly Option<long?> _limit = CliOptions.OptionalLong("--limit", "Qdisc limit: packets for pfifo, bytes for bfifo and tbf (tbf default 10000000)", 0, int.MaxValue);
+    private readonly Option<string?> _tbfRate = CliOptions.RateText("--tbf-rate", "tbf rate, tc syntax (default: the link rate)");
+    private readonly Option<string> _burst = CliOptions.SizeText("--burst", "tbf burst in bytes, tc syntax", "1540");
+    private readonly Option<string?>? _peakRate;
+    private readonly Option<long?>? _tbfMtu;
+
+    public QdiscOptions(bool peakRate)
+    {
+        CliOptions.OneOf(_qdisc, QdiscSpec.Kinds);
+        if (!peakRate) return;
+        _peakRate = CliOptions.RateText("--peakrate", "tbf peakrate, tc syntax (needs --tbf-mtu)");
+        _tbfMtu = CliOptions.OptionalLong("--tbf-mtu", "tbf mtu (minburst) in bytes, with --peakrate", 1, 1 << 20);
+    }
+
+    public IEnumerable<Option> All => _peakRate is null ? [_qdisc, _limit, _tbfRate, _burst] : [_qdisc, _limit, _tbfRate, _burst, _peakRate, _tbfMtu!];
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in All) command.Options.Add(o);
+    }
+
+    /// <summary>The qdisc the options describe; tbf's rate defaults to <paramref name="linkRate"/>. Null with a message for a value tc would refuse.</summary>
+    public QdiscSpec? Read(ParseResult r, long linkRate, out string? error)
+    {
+        error = null;
+        string kind = r.GetValue(_qdisc)!;
+        if (kind != "tbf") return new QdiscSpec(kind, r.GetValue(_limit));
+        long rate = linkRate;
+        if (r.GetValue(_tbfRate) is { } tr && !TcUnits.TryParseRate(tr, out rate, out var e1)) error = "--tbf-rate: " + e1;
+        else if (!TcUnits.TryParseSize(r.GetValue(_burst)!, out long burst, out var e2)) error = "--burst: " + e2;
+        else
+        {
+            long peak = 0;
+            if (_peakRate is not null && r.GetValue(_peakRate) is { } pr && !TcUnits.TryParseRate(pr, out peak, out var e3)) error = "--peakrate: " + e3;
+            else
+            {
+                long mtu = _tbfMtu is null ? 0 : r.GetValue(_tbfMtu) ?? 0;
+                return new QdiscSpec("tbf", Tbf: new TbfConfig(rate, burst, r.GetValue(_limit) ?? 10_000_000, peak, mtu));
+            }
+        }
+        return null;
+    }
+}
