@@ -3,23 +3,14 @@
 # A->B through a 100 Mbit/s token bucket (tbf rate 100mbit burst 15140 limit 4000000 as A's root qdisc), sampling both
 # sockets every 50 ms; once with the namespace default congestion control and once with cubic (TCP_CONGESTION on the socket).
 # Two network namespaces (lmbA sender, lmbB receiver) joined by veth (198.18.12.0/24, MTU 1500), default sysctls.
-# Needs root; deletes its namespaces on exit. Prints one JSON document. Usage: sudo scripts/linux-tcp-bulk-growth.sh > data/tcp-bulk-growth.json
+# Needs root; deletes its namespaces on exit. Prints one JSON document. Usage: sudo scripts/linux-tcp-bulk-growth.sh > tests/Xmit.Tests/Data/linux-truth/tcp-bulk-growth.json
 set -euo pipefail
 A=lmbA B=lmbB
 tmp=$(mktemp -d /tmp/linux-tcp-bulk-growth.XXXXXX)
-cleanup() { ip netns del $A 2>/dev/null || true; ip netns del $B 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ip netns add $A
-ip netns add $B
-ip link add va netns $A type veth peer name vb netns $B
+NET=198.18.12
+source "$(dirname "$0")/lib/veth-pair.sh"
 ip -n $A link set va mtu 1500
 ip -n $B link set vb mtu 1500
-ip -n $A addr add 198.18.12.1/24 dev va
-ip -n $B addr add 198.18.12.2/24 dev vb
-for ns in $A $B; do ip -n $ns link set lo up; done
-ip -n $A link set va up
-ip -n $B link set vb up
 ip netns exec $A tc qdisc add dev va root tbf rate 100mbit burst 15140 limit 4000000
 sleep 0.5
 cat > "$tmp/prog.py" <<'PY'

@@ -10,20 +10,12 @@
 set -euo pipefail
 A=lmfA B=lmfB
 tmp=$(mktemp -d /tmp/linux-tcp-fill-drain.XXXXXX)
-cleanup() { ip netns del $A 2>/dev/null || true; ip netns del $B 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ip netns add $A
-ip netns add $B
-ip link add va netns $A type veth peer name vb netns $B
+NET=198.18.10
+source "$(dirname "$0")/lib/veth-pair.sh"
 ip -n $A link set va mtu 1500
 ip -n $B link set vb mtu 1500
-ip -n $A addr add 198.18.10.1/24 dev va
-ip -n $B addr add 198.18.10.2/24 dev vb
-for ns in $A $B; do ip -n $ns link set lo up; done
-ip -n $A link set va up
-ip -n $B link set vb up
 ip netns exec $A tc qdisc add dev va root pfifo
+allow_cc "${CC:-cubic}"
 for ns in $A $B; do ip netns exec $ns sysctl -q -w net.ipv4.tcp_congestion_control="${CC:-cubic}"; done
 sleep 0.5
 cat > "$tmp/prog.py" <<'PY'

@@ -4,21 +4,12 @@
 # plus the window of the ACK that completes it, for veth MTU 1500 and 9000 and receive buffers default/4096/8192/65536/1048576
 # (SO_RCVBUF set before listen() on the server and/or before connect() on the client).
 # Two network namespaces (lmsA client, lmsB server) joined by veth (198.18.11.0/24), pfifo on A, default sysctls.
-# Needs root; deletes its namespaces on exit. Prints one JSON document. Usage: sudo scripts/linux-tcp-syn-window.sh > data/tcp-syn-window.json
+# Needs root; deletes its namespaces on exit. Prints one JSON document. Usage: sudo scripts/linux-tcp-syn-window.sh > tests/Xmit.Tests/Data/linux-truth/tcp-syn-window.json
 set -euo pipefail
 A=lmsA B=lmsB
 tmp=$(mktemp -d /tmp/linux-tcp-syn-window.XXXXXX)
-cleanup() { ip netns del $A 2>/dev/null || true; ip netns del $B 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ip netns add $A
-ip netns add $B
-ip link add va netns $A type veth peer name vb netns $B
-ip -n $A addr add 198.18.11.1/24 dev va
-ip -n $B addr add 198.18.11.2/24 dev vb
-for ns in $A $B; do ip -n $ns link set lo up; done
-ip -n $A link set va up
-ip -n $B link set vb up
+NET=198.18.11
+source "$(dirname "$0")/lib/veth-pair.sh"
 ip netns exec $A tc qdisc add dev va root pfifo
 sleep 0.5
 cat > "$tmp/prog.py" <<'PY'
