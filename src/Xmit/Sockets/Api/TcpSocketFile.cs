@@ -197,8 +197,8 @@ public sealed class TcpSocketFile : InetSocketFile
     /// <remarks>Linux: net/ipv4/tcp.c do_tcp_getsockopt()</remarks>
     private protected override int? GetProtocolOption(int level, int name) => (level, name) switch
     {
-        (SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY) => (Sk.NonAgle & TcpProtocol.NagleOff) != 0 ? 1 : 0,
-        (SockOpt.IPPROTO_TCP, SockOpt.TCP_CORK) => (Sk.NonAgle & TcpProtocol.NagleCork) != 0 ? 1 : 0,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY) => Sk.NonAgle.HasFlag(NagleMode.Off) ? 1 : 0,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_CORK) => Sk.NonAgle.HasFlag(NagleMode.Cork) ? 1 : 0,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_NOTSENT_LOWAT) => (int)Sk.NotsentLowat,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_MAXSEG) =>
             Sk.State is TcpState.Close or TcpState.Listen ? (Sk.UserMss > 0 ? Sk.UserMss : TcpProtocol.MssDefault) : Sk.MssCache,

@@ -51,7 +51,7 @@ public sealed partial class TcpProtocol
             sk.TlpRetrans = false;
             if (sk.SendHead is { } next && SndWndTest(sk, next, mss))
             {
-                sent = WriteXmit(sk, mss, NagleOff, pushOne: true, lossProbe: true);
+                sent = WriteXmit(sk, mss, NagleMode.Off, pushOne: true, lossProbe: true);
             }
             else if (LastSent(sk) is { } last)
             {

@@ -8,8 +8,6 @@ namespace Xmit.Transport.Tcp;
 
 public sealed partial class TcpProtocol
 {
-    internal const NagleMode NagleOff = NagleMode.Off, NagleCork = NagleMode.Cork, NaglePush = NagleMode.Push;
-
     /// <summary>
     /// tcp_sendmsg(): copy <paramref name="data"/> into skbs of the size goal at the tail of the write queue and
     /// push. A full skb is pushed at once; the last one is pushed with the socket's Nagle setting (MSG_MORE
@@ -51,7 +49,7 @@ public sealed partial class TcpProtocol
                 {
                     // wait_for_space: push what is queued, then sleep until ACKs free memory.
                     sk.NoSpace = true;
-                    if (copied > 0) Push(sk, flags & ~MsgFlags.More, mss, NaglePush, sizeGoal);
+                    if (copied > 0) Push(sk, flags & ~MsgFlags.More, mss, NagleMode.Push, sizeGoal);
                     if (Now >= deadline) return copied > 0 ? copied : -(int)Errno.EAGAIN;
                     if (!WaitForMemory(sk, deadline) && deadline == Instant.Never) return copied > 0 ? copied : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
                     continue;
@@ -71,11 +69,11 @@ public sealed partial class TcpProtocol
             if (ForcedPush(sk))
             {
                 MarkPush(sk, skb);
-                PushPendingFrames(sk, mss, NaglePush);
+                PushPendingFrames(sk, mss, NagleMode.Push);
             }
             else if (skb == sk.SendHead)
             {
-                WriteXmit(sk, mss, NaglePush, pushOne: true);
+                WriteXmit(sk, mss, NagleMode.Push, pushOne: true);
             }
         }
         if (copied > 0) Push(sk, flags, SendMss(sk, out int goal), sk.NonAgle, goal);
@@ -88,11 +86,11 @@ public sealed partial class TcpProtocol
     {
         if (on)
         {
-            sk.NonAgle |= NagleOff | NaglePush;
+            sk.NonAgle |= NagleMode.Off | NagleMode.Push;
             PushPendingFrames(sk, SendMss(sk, out _), sk.NonAgle);
-            sk.NonAgle &= ~NaglePush;
+            sk.NonAgle &= ~NagleMode.Push;
         }
-        else sk.NonAgle &= ~NagleOff;
+        else sk.NonAgle &= ~NagleMode.Off;
         return 0;
     }
 
@@ -100,13 +98,13 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp.c __tcp_sock_set_cork()</remarks>
     public int SetCork(TcpSock sk, bool on)
     {
-        if (on) sk.NonAgle |= NagleCork;
+        if (on) sk.NonAgle |= NagleMode.Cork;
         else
         {
-            sk.NonAgle &= ~NagleCork;
-            if ((sk.NonAgle & NagleOff) != 0) sk.NonAgle |= NaglePush;
+            sk.NonAgle &= ~NagleMode.Cork;
+            if ((sk.NonAgle & NagleMode.Off) != 0) sk.NonAgle |= NagleMode.Push;
             PushPendingFrames(sk, SendMss(sk, out _), sk.NonAgle);
-            sk.NonAgle &= ~NaglePush;
+            sk.NonAgle &= ~NagleMode.Push;
         }
         return 0;
     }
@@ -199,7 +197,7 @@ public sealed partial class TcpProtocol
             sk.TsqThrottled = true;
             if (sk.WmemAlloc > tail.Truesize) return;
         }
-        if ((flags & MsgFlags.More) != 0) nonagle = NagleCork;
+        if ((flags & MsgFlags.More) != 0) nonagle = NagleMode.Cork;
         PushPendingFrames(sk, mss, nonagle);
     }
 
@@ -278,7 +276,7 @@ public sealed partial class TcpProtocol
             if (!SndWndTest(sk, skb, mss)) break;
             if (tsoSegs == 1)
             {
-                if (!NagleTest(sk, skb, mss, SkBuffQueue.NextOf(skb) is null ? nonagle : NaglePush)) break;
+                if (!NagleTest(sk, skb, mss, SkBuffQueue.NextOf(skb) is null ? nonagle : NagleMode.Push)) break;
             }
             else if (!pushOne && TsoShouldDefer(sk, skb, maxSegs, ref cwndLimited))
             {
@@ -327,11 +325,11 @@ public sealed partial class TcpProtocol
     /// <summary>tcp_nagle_check(): hold a partial segment when corked, or (Minshall) while a small segment is unacknowledged.</summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_nagle_check(), tcp_minshall_check()</remarks>
     private static bool NagleCheck(bool partial, TcpSock sk, NagleMode nonagle) =>
-        partial && ((nonagle & NagleCork) != 0 || (nonagle == NagleMode.On && sk.PacketsOut > 0 && sk.SndSml > sk.SndUna && sk.SndSml <= sk.SndNxt));
+        partial && ((nonagle & NagleMode.Cork) != 0 || (nonagle == NagleMode.On && sk.PacketsOut > 0 && sk.SndSml > sk.SndUna && sk.SndSml <= sk.SndNxt));
 
     private static bool NagleTest(TcpSock sk, SkBuff skb, int mss, NagleMode nonagle)
     {
-        if ((nonagle & NaglePush) != 0) return true;
+        if ((nonagle & NagleMode.Push) != 0) return true;
         if ((skb.Cb.TcpFlags & TcpFlags.Fin) != 0) return true;
         return !NagleCheck(skb.Len < mss, sk, nonagle);
     }
@@ -640,7 +638,7 @@ public sealed partial class TcpProtocol
             Entail(sk, skb);
         }
         sk.WriteSeq++;
-        PushPendingFrames(sk, SendMss(sk, out _), NagleOff);
+        PushPendingFrames(sk, SendMss(sk, out _), NagleMode.Off);
     }
 
     /// <summary>
