@@ -14,43 +14,9 @@ ip -n $B link set vb mtu 1500
 ip netns exec $A tc qdisc add dev va root tbf rate 100mbit burst 15140 limit 4000000
 sleep 0.5
 cat > "$tmp/prog.py" <<'PY'
-import ctypes, ctypes.util, json, os, select, signal, socket, statistics, struct, subprocess, sys, threading, time
+import json, os, socket, statistics, subprocess, sys, threading, time
 NSA, NSB, TMP = sys.argv[1:4]
-libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-def setns(name):
-    fd = os.open("/var/run/netns/" + name, os.O_RDONLY)
-    if libc.setns(fd, 0x40000000) != 0:
-        raise OSError(ctypes.get_errno(), "setns " + name)
-    os.close(fd)
-SO_MEMINFO = 55
-MEMF = ["rmem_alloc", "rcvbuf", "wmem_alloc", "sndbuf", "fwd_alloc", "wmem_queued", "optmem", "backlog", "drops"]
-def meminfo(s):
-    return dict(zip(MEMF, struct.unpack("9I", s.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 36))))
-U32 = ["rto", "ato", "snd_mss", "rcv_mss", "unacked", "sacked", "lost", "retrans", "fackets", "last_data_sent",
-       "last_ack_sent", "last_data_recv", "last_ack_recv", "pmtu", "rcv_ssthresh", "rtt", "rttvar", "snd_ssthresh",
-       "snd_cwnd", "advmss", "reordering", "rcv_rtt", "rcv_space", "total_retrans"]
-def tcpinfo(s):
-    b = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 512)
-    d = dict(zip(["state", "ca_state", "retransmits", "probes", "backoff", "options"], b[0:6]))
-    d["snd_wscale"], d["rcv_wscale"] = b[6] & 15, b[6] >> 4
-    d.update(zip(U32, struct.unpack_from("<24I", b, 8)))
-    d.update(zip(["pacing_rate", "max_pacing_rate", "bytes_acked", "bytes_received"], struct.unpack_from("<4Q", b, 104)))
-    d.update(zip(["segs_out", "segs_in", "notsent_bytes", "min_rtt", "data_segs_in", "data_segs_out"], struct.unpack_from("<6I", b, 136)))
-    d.update(zip(["delivery_rate", "busy_time", "rwnd_limited", "sndbuf_limited"], struct.unpack_from("<4Q", b, 160)))
-    if len(b) >= 232: d["snd_wnd"] = struct.unpack_from("<I", b, 228)[0]
-    if len(b) >= 236: d["rcv_wnd"] = struct.unpack_from("<I", b, 232)[0]
-    return d
-def pdeath():
-    libc.prctl(1, signal.SIGTERM)
-def tshark_start(pcap, filt):
-    ts = subprocess.Popen(["ip", "netns", "exec", NSA, "tshark", "-i", "va", "-s", "96", "-B", "64", "-w", pcap, "-f", filt],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=pdeath)
-    t0, buf = time.time(), b""
-    while b"Capturing on" not in buf and time.time() - t0 < 10:
-        r, _, _ = select.select([ts.stderr], [], [], 0.5)
-        if r: buf += os.read(ts.stderr.fileno(), 4096)
-    time.sleep(0.3)
-    return ts
+from linux_socket import setns, meminfo, tcpinfo, tshark_start
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -61,7 +27,7 @@ def run(port, cc):
     subprocess.run(["tc", "-n", NSA, "qdisc", "del", "dev", "va", "root"], check=True)
     subprocess.run(["tc", "-n", NSA, "qdisc", "add", "dev", "va", "root", "tbf", "rate", "100mbit", "burst", "15140", "limit", "4000000"], check=True)
     pcap = os.path.join(TMP, "bulk-%d.pcap" % port)
-    ts = tshark_start(pcap, "tcp port %d" % port)
+    ts = tshark_start(NSA, "va", pcap, "tcp port %d" % port, snaplen=96, buffer_mib=64)
     setns(NSB)
     ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("198.18.12.2", port)); ls.listen(1)
@@ -159,7 +125,7 @@ def run(port, cc):
 res = [run(7001, None), run(7002, "cubic")]
 json.dump(res, open(os.path.join(TMP, "out.json"), "w"))
 PY
-timeout 100 python3 "$tmp/prog.py" $A $B "$tmp" >&2
+PYTHONPATH="$(cd "$(dirname "$0")/lib" && pwd)" timeout 100 python3 "$tmp/prog.py" $A $B "$tmp" >&2
 sysctls=$(ip netns exec $A sysctl net.ipv4.tcp_rmem net.core.rmem_max net.ipv4.tcp_wmem net.core.wmem_max net.ipv4.tcp_adv_win_scale \
   net.ipv4.tcp_timestamps net.ipv4.tcp_moderate_rcvbuf net.ipv4.tcp_congestion_control net.ipv4.tcp_allowed_congestion_control \
   net.ipv4.tcp_notsent_lowat net.ipv4.tcp_limit_output_bytes net.ipv4.tcp_slow_start_after_idle)

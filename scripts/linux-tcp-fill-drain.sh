@@ -19,38 +19,12 @@ allow_cc "${CC:-cubic}"
 for ns in $A $B; do ip netns exec $ns sysctl -q -w net.ipv4.tcp_congestion_control="${CC:-cubic}"; done
 sleep 0.5
 cat > "$tmp/prog.py" <<'PY'
-import ctypes, ctypes.util, errno, fcntl, json, os, select, signal, socket, struct, subprocess, sys, time
+import fcntl, json, os, select, socket, struct, subprocess, sys, time
 NSA, NSB, TMP, SCRIPT = sys.argv[1:5]
-libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-def setns(name):
-    fd = os.open("/var/run/netns/" + name, os.O_RDONLY)
-    if libc.setns(fd, 0x40000000) != 0:
-        raise OSError(ctypes.get_errno(), "setns " + name)
-    os.close(fd)
-SO_MEMINFO, SIOCOUTQ, SIOCOUTQNSD, SIOCINQ = 55, 0x5411, 0x894B, 0x541B
-MEMF = ["rmem_alloc", "rcvbuf", "wmem_alloc", "sndbuf", "fwd_alloc", "wmem_queued", "optmem", "backlog", "drops"]
-def meminfo(s):
-    return dict(zip(MEMF, struct.unpack("9I", s.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 36))))
+from linux_socket import setns, meminfo, tcpinfo, tshark_start
+SIOCOUTQ, SIOCOUTQNSD, SIOCINQ = 0x5411, 0x894B, 0x541B
 def ioc(s, req):
     return struct.unpack("i", fcntl.ioctl(s.fileno(), req, b"\0" * 4))[0]
-U32 = ["rto", "ato", "snd_mss", "rcv_mss", "unacked", "sacked", "lost", "retrans", "fackets", "last_data_sent",
-       "last_ack_sent", "last_data_recv", "last_ack_recv", "pmtu", "rcv_ssthresh", "rtt", "rttvar", "snd_ssthresh",
-       "snd_cwnd", "advmss", "reordering", "rcv_rtt", "rcv_space", "total_retrans"]
-def tcpinfo(s):
-    b = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 512)
-    d = dict(zip(["state", "ca_state", "retransmits", "probes", "backoff", "options"], b[0:6]))
-    d["snd_wscale"], d["rcv_wscale"] = b[6] & 15, b[6] >> 4
-    d.update(zip(U32, struct.unpack_from("<24I", b, 8)))
-    d.update(zip(["pacing_rate", "max_pacing_rate", "bytes_acked", "bytes_received"], struct.unpack_from("<4Q", b, 104)))
-    d.update(zip(["segs_out", "segs_in", "notsent_bytes", "min_rtt", "data_segs_in", "data_segs_out"], struct.unpack_from("<6I", b, 136)))
-    d.update(zip(["delivery_rate", "busy_time", "rwnd_limited", "sndbuf_limited"], struct.unpack_from("<4Q", b, 160)))
-    if len(b) >= 232:
-        d["snd_wnd"] = struct.unpack_from("<I", b, 228)[0]
-    if len(b) >= 236:
-        d["rcv_wnd"] = struct.unpack_from("<I", b, 232)[0]
-    d["_len"] = len(b)
-    return d
-
 def pair(port, cork=False):
     setns(NSB)
     ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -73,17 +47,7 @@ def sample_b(b):
 
 # tshark on A's veth (both directions), started before any connection so window scaling is known
 pcap = os.path.join(TMP, "fill.pcap")
-def pdeath():
-    libc.prctl(1, signal.SIGTERM)
-ts = subprocess.Popen(["ip", "netns", "exec", NSA, "tshark", "-i", "va", "-s", "128", "-w", pcap, "-f", "tcp port 5001 or tcp port 5003"],
-                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=pdeath)
-t0 = time.time()
-buf = b""
-while b"Capturing on" not in buf and time.time() - t0 < 10:
-    r, _, _ = select.select([ts.stderr], [], [], 0.5)
-    if r:
-        buf += os.read(ts.stderr.fileno(), 4096)
-time.sleep(0.3)
+ts = tshark_start(NSA, "va", pcap, "tcp port 5001 or tcp port 5003", snaplen=128)
 
 def run_variant(port, chunk):
     v = {"chunk": chunk, "port": port}
@@ -302,7 +266,7 @@ for v in out["variants"]:
     del v["t_eagain_epoch"]; del v["t_drain_start_epoch"]; del v["t_stall_epoch"]
 json.dump(out, open(os.path.join(TMP, "out.json"), "w"))
 PY
-timeout 110 python3 "$tmp/prog.py" $A $B "$tmp" linux-tcp-fill-drain.sh >&2
+PYTHONPATH="$(cd "$(dirname "$0")/lib" && pwd)" timeout 110 python3 "$tmp/prog.py" $A $B "$tmp" linux-tcp-fill-drain.sh >&2
 sysctls=$(ip netns exec $A sysctl net.ipv4.tcp_wmem net.ipv4.tcp_rmem net.core.wmem_max net.core.rmem_max net.ipv4.tcp_congestion_control \
   net.ipv4.tcp_autocorking net.ipv4.tcp_notsent_lowat net.ipv4.tcp_invalid_ratelimit net.ipv4.tcp_adv_win_scale net.ipv4.tcp_moderate_rcvbuf)
 python3 - "$tmp/out.json" "$(uname -r)" "$sysctls" <<'PY'

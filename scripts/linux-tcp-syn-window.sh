@@ -13,29 +13,9 @@ source "$(dirname "$0")/lib/veth-pair.sh"
 ip netns exec $A tc qdisc add dev va root pfifo
 sleep 0.5
 cat > "$tmp/prog.py" <<'PY'
-import ctypes, ctypes.util, json, os, select, signal, socket, struct, subprocess, sys, time
+import json, os, socket, subprocess, sys, time
 NSA, NSB, TMP = sys.argv[1:4]
-libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-def setns(name):
-    fd = os.open("/var/run/netns/" + name, os.O_RDONLY)
-    if libc.setns(fd, 0x40000000) != 0:
-        raise OSError(ctypes.get_errno(), "setns " + name)
-    os.close(fd)
-SO_MEMINFO = 55
-MEMF = ["rmem_alloc", "rcvbuf", "wmem_alloc", "sndbuf", "fwd_alloc", "wmem_queued", "optmem", "backlog", "drops"]
-def meminfo(s):
-    return dict(zip(MEMF, struct.unpack("9I", s.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 36))))
-U32 = ["rto", "ato", "snd_mss", "rcv_mss", "unacked", "sacked", "lost", "retrans", "fackets", "last_data_sent",
-       "last_ack_sent", "last_data_recv", "last_ack_recv", "pmtu", "rcv_ssthresh", "rtt", "rttvar", "snd_ssthresh",
-       "snd_cwnd", "advmss", "reordering", "rcv_rtt", "rcv_space", "total_retrans"]
-def tcpinfo(s):
-    b = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 512)
-    d = dict(zip(["state", "ca_state", "retransmits", "probes", "backoff", "options"], b[0:6]))
-    d["snd_wscale"], d["rcv_wscale"] = b[6] & 15, b[6] >> 4
-    d.update(zip(U32, struct.unpack_from("<24I", b, 8)))
-    if len(b) >= 232: d["snd_wnd"] = struct.unpack_from("<I", b, 228)[0]
-    if len(b) >= 236: d["rcv_wnd"] = struct.unpack_from("<I", b, 232)[0]
-    return d
+from linux_socket import setns, meminfo, tcpinfo, tshark_start
 KEEP = ["snd_wscale", "rcv_wscale", "snd_mss", "rcv_mss", "advmss", "pmtu", "rcv_ssthresh", "rcv_space", "snd_cwnd", "snd_wnd", "rcv_wnd", "options"]
 def side(s):
     t, m = tcpinfo(s), meminfo(s)
@@ -44,8 +24,6 @@ def side(s):
     r["SO_SNDBUF"] = s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
     r["meminfo_rcvbuf"], r["meminfo_sndbuf"] = m["rcvbuf"], m["sndbuf"]
     return r
-def pdeath():
-    libc.prctl(1, signal.SIGTERM)
 SIZES = [None, 4096, 8192, 65536, 1048576]
 MODES = ["both", "server_only", "client_only"]
 runs, port = [], 6000
@@ -54,13 +32,7 @@ for mtu in (1500, 9000):
     subprocess.run(["ip", "-n", NSB, "link", "set", "vb", "mtu", str(mtu)], check=True)
     time.sleep(0.3)
     pcap = os.path.join(TMP, "syn-%d.pcap" % mtu)
-    ts = subprocess.Popen(["ip", "netns", "exec", NSA, "tshark", "-i", "va", "-s", "200", "-w", pcap, "-f", "tcp portrange 6000-6999"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=pdeath)
-    t0, buf = time.time(), b""
-    while b"Capturing on" not in buf and time.time() - t0 < 10:
-        r, _, _ = select.select([ts.stderr], [], [], 0.5)
-        if r: buf += os.read(ts.stderr.fileno(), 4096)
-    time.sleep(0.3)
+    ts = tshark_start(NSA, "va", pcap, "tcp portrange 6000-6999", snaplen=200)
     mine = []
     for mode in MODES:
         for size in SIZES:
@@ -112,7 +84,7 @@ for mtu in (1500, 9000):
             run["capture_note"] = "handshake not fully captured"
 json.dump(runs, open(os.path.join(TMP, "out.json"), "w"))
 PY
-timeout 100 python3 "$tmp/prog.py" $A $B "$tmp" >&2
+PYTHONPATH="$(cd "$(dirname "$0")/lib" && pwd)" timeout 100 python3 "$tmp/prog.py" $A $B "$tmp" >&2
 sysctls=$(ip netns exec $A sysctl net.ipv4.tcp_rmem net.core.rmem_max net.ipv4.tcp_wmem net.core.wmem_max net.ipv4.tcp_adv_win_scale \
   net.ipv4.tcp_timestamps net.ipv4.tcp_window_scaling net.ipv4.tcp_sack net.ipv4.tcp_moderate_rcvbuf net.core.rmem_default net.core.wmem_default \
   net.ipv4.tcp_congestion_control)
