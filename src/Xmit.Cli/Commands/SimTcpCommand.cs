@@ -51,7 +51,6 @@ public static class SimTcpCommand
                 CongestionControl = r.GetValue(cc)!,
                 Seed = r.GetValue(seed),
             };
-            if (config.Validate() is { } invalid) return Fail(err, invalid);
             return Run(config, r.GetValue(pcap), r.GetValue(json), r.InvocationConfiguration.Output, err);
         });
         return cmd;
