@@ -28,8 +28,16 @@ public sealed record LinkConfig
     public Duration SerializationTime(int frameLength) =>
         RateBitsPerSecond == 0 ? Duration.Zero : Duration.ForBits(WireBits(frameLength), RateBitsPerSecond);
 
-    /// <summary>A veth pair: no rate, no delay, no loss.</summary>
-    public static LinkConfig Veth => new() { RateBitsPerSecond = 0, Propagation = Duration.Zero };
+    /// <summary>
+    /// The peer receives the sender's skb itself, as veth_xmit forwards it, rather than a frame copied into a receive
+    /// buffer: a TSO skb arrives whole with its GSO size, every skb with the truesize its sender charged, and the
+    /// checksum counts as verified. What the receiver's window arithmetic sees (scaling_ratio) depends on it.
+    /// </summary>
+    /// <remarks>Linux: drivers/net/veth.c veth_xmit(), veth_forward_skb(); net/core/dev.c __dev_forward_skb()</remarks>
+    public bool ForwardsSkb { get; init; }
+
+    /// <summary>A veth pair: no rate, no delay, no loss; the skb crosses whole.</summary>
+    public static LinkConfig Veth => new() { RateBitsPerSecond = 0, Propagation = Duration.Zero, ForwardsSkb = true };
 
     public string? Validate()
     {

@@ -57,6 +57,15 @@ public struct SkbControlBlock
     public TcpSacked Sacked;
     /// <summary>TCP: when the skb was last sent (skb->skb_mstamp_ns).</summary>
     public Instant SentAt;
+    /// <summary>
+    /// Receive: the page fragments the skb holds as Linux would have built it (0: all its data in the linear
+    /// head), which skb_try_coalesce counts against MAX_SKB_FRAGS.
+    /// </summary>
+    public int RxFrags;
+    /// <summary>Receive: the linear head is a page fragment (head_frag), which coalescing may steal as one more fragment.</summary>
+    public bool RxHeadFrag;
+    /// <summary>Receive: the truesize of the head alone (SKB_TRUESIZE(skb_end_offset)); the rest moves with the fragments.</summary>
+    public int RxHeadTruesize;
 }
 
 /// <summary>
@@ -304,6 +313,14 @@ public sealed class SkBuff
         Len += child.Len;
         DataLen += child.Len;
         Truesize += child.Truesize;
+    }
+
+    /// <summary>skb_orphan(): the owner's destructor runs now (its charge is returned) and the skb has no owner.</summary>
+    public void Orphan()
+    {
+        Destructor?.Destruct(this);
+        Destructor = null;
+        Sk = null;
     }
 
     /// <summary>Detaches and returns the frag list (the caller owns the chain; lengths are adjusted).</summary>

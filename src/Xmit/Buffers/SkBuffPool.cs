@@ -59,6 +59,8 @@ public sealed class SkBuffPool
     {
         var skb = Rent(Truesize.UsableForAllocSkb(length + Truesize.NetSkbPad), Truesize.NetSkbPad);
         skb.Truesize = Truesize.ForNetdevAllocSkb(length);
+        skb.Cb.RxHeadFrag = Truesize.NetdevHeadIsPageFrag(length);
+        skb.Cb.RxHeadTruesize = skb.Truesize;
         return skb;
     }
 

@@ -64,4 +64,15 @@ public static class Truesize
         if (len <= 1024 - SharedInfo) return ForAllocSkb(len);
         return CacheAlign(len) + SharedInfo + SkBuffStruct;
     }
+
+    /// <summary>
+    /// Whether netdev_alloc_skb(<paramref name="length"/>) takes its head from the page-fragment cache (head_frag)
+    /// rather than kmalloc: above the small sizes and within one page with the shared info.
+    /// </summary>
+    /// <remarks>Linux: net/core/skbuff.c __netdev_alloc_skb()</remarks>
+    public static bool NetdevHeadIsPageFrag(int length)
+    {
+        int len = length + NetSkbPad;
+        return len > 1024 - SharedInfo && CacheAlign(len) + SharedInfo <= 4096;
+    }
 }

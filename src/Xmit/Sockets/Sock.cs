@@ -135,6 +135,9 @@ public abstract class Sock : ISkbOwner
         RmemAlloc += skb.Truesize;
     }
 
+    /// <summary>Charges bytes to receive memory: truesize that moved into an skb this socket already owns (tcp_try_coalesce).</summary>
+    public void ChargeRead(long bytes) => RmemAlloc += bytes;
+
     /// <summary>Charges bytes to write memory: skbs attached without charge, and bytes appended to skbs it owns (skb->truesize += copy).</summary>
     public void ChargeWrite(long bytes)
     {

@@ -17,12 +17,13 @@ public sealed class TwoHosts : IDisposable
     public static readonly Ipv4Address AddrB = new(198, 18, 0, 2);
 
     // trackAllocations: record where each skb was rented (a stack trace per allocation: slow); the outstanding count is checked either way.
-    public TwoHosts(LinkConfig? link = null, RingDriverConfig? ring = null, int mtu = 1500, ulong seed = 1, bool trackAllocations = true)
+    // veth: a veth pair (Simulation.ConnectVeth: noqueue, no ring, TSO, the skb forwarded whole) instead of a wire with a ring driver.
+    public TwoHosts(LinkConfig? link = null, RingDriverConfig? ring = null, int mtu = 1500, ulong seed = 1, bool trackAllocations = true, bool veth = false)
     {
         Sim = new Simulation.Simulation(seed, trackAllocations);
         A = Sim.AddHost("A");
         B = Sim.AddHost("B");
-        Connection = Sim.Connect(A, AddrA, B, AddrB, 24, link, ring, mtu);
+        Connection = veth ? Sim.ConnectVeth(A, AddrA, B, AddrB, 24, mtu) : Sim.Connect(A, AddrA, B, AddrB, 24, link, ring, mtu);
     }
 
     public Simulation.Simulation Sim { get; }

@@ -81,7 +81,10 @@ public sealed partial class TcpProtocol
         sk.RaiseDataReady();
     }
 
-    /// <summary>tcp_queue_rcv(): the skb joins the receive queue, charged to rmem once (an skb from the out-of-order queue already is).</summary>
+    /// <summary>
+    /// tcp_queue_rcv(): the skb joins the tail of the receive queue if it can (tcp_try_coalesce), or the queue,
+    /// charged to rmem once (an skb from the out-of-order queue already is).
+    /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_queue_rcv(), tcp_ofo_queue()</remarks>
     private void QueueInOrder(TcpSock sk, SkBuff skb)
     {
@@ -89,9 +92,14 @@ public sealed partial class TcpProtocol
         sk.RcvNxt = skb.Cb.EndSeq;
         if (skb.Len > 0 || fin)
         {
-            if (skb.Sk != sk) sk.SetOwnerR(skb);
-            sk.ReceiveQueue.Enqueue(skb);
-            if (skb.Len > 0) EventDataRecv(sk, skb);
+            bool copied = false;
+            if (sk.ReceiveQueue.PeekTail() is not { } tail || !TryCoalesce(sk, tail, skb, out copied))
+            {
+                if (skb.Sk != sk) sk.SetOwnerR(skb);
+                sk.ReceiveQueue.Enqueue(skb);
+            }
+            if (skb.Len > 0) EventDataRecv(sk, skb); // the segment as it arrived, merged or not
+            if (copied) skb.Free(SkbDropReason.Consumed);
         }
         else skb.Free(SkbDropReason.Consumed);
         if (fin) Fin(sk);
@@ -262,26 +270,22 @@ public sealed partial class TcpProtocol
         while (copied < buffer.Length)
         {
             var skb = sk.ReceiveQueue.Peek();
-            if (skb is not null && skb.Len > 0)
+            int offset = skb is null ? 0 : (int)(sk.CopiedSeq - skb.Cb.Seq); // where copied_seq falls in the skb
+            if (skb is not null && offset < skb.Len)
             {
-                int n = Math.Min(skb.Len, buffer.Length - copied);
-                skb.CopyBits(0, buffer.Slice(copied, n));
+                int n = Math.Min(skb.Len - offset, buffer.Length - copied);
+                skb.CopyBits(offset, buffer.Slice(copied, n));
                 copied += n;
                 if ((flags & MsgFlags.Peek) != 0) break;
                 sk.CopiedSeq += (uint)n;
-                if (n == skb.Len && (skb.Cb.TcpFlags & TcpFlags.Fin) == 0)
+                if (offset + n == skb.Len && (skb.Cb.TcpFlags & TcpFlags.Fin) == 0)
                 {
                     sk.ReceiveQueue.Dequeue();
                     skb.Free(SkbDropReason.Consumed);
                 }
-                else
-                {
-                    skb.Pull(n);
-                    skb.Cb.Seq += (uint)n;
-                }
                 continue;
             }
-            if (skb is not null && (skb.Cb.TcpFlags & TcpFlags.Fin) != 0 && skb.Len == 0) break; // EOF after the data
+            if (skb is not null && (skb.Cb.TcpFlags & TcpFlags.Fin) != 0) break; // EOF after the data
             if (copied > 0 && !waitAll) break;
             if (sk.Error != Errno.OK) return copied > 0 ? copied : -(int)sk.TakeError();
             if ((sk.Shutdown & Sock.RcvShutdown) != 0 || sk.State == TcpState.Close)

@@ -418,7 +418,10 @@ public sealed partial class TcpProtocol
         sk.WriteQueue.InsertAfter(skb, buff);
     }
 
-    /// <summary>tcp_event_new_data_sent(): snd_nxt moves on, the segments count as in flight, the RTO is armed.</summary>
+    /// <summary>
+    /// tcp_event_new_data_sent(): snd_nxt moves on, the segments count as in flight, the RTO is armed; and a writer
+    /// waiting for space is looked at now (tcp_check_space), while cwnd may still have room to grow the send buffer.
+    /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_event_new_data_sent()</remarks>
     private void EventNewDataSent(TcpSock sk, SkBuff skb, int mss)
     {
@@ -427,6 +430,7 @@ public sealed partial class TcpProtocol
         sk.SndNxt = skb.Cb.EndSeq;
         sk.PacketsOut += (uint)Pcount(skb, mss);
         if (priorPackets == 0 || sk.PendingTimer == TcpXmitTimer.LossProbe || !sk.RetransmitTimer.IsArmed) RearmRto(sk);
+        CheckSpace(sk);
     }
 
     /// <summary>tcp_cwnd_validate(): remember how much of cwnd was used, for tcp_is_cwnd_limited().</summary>

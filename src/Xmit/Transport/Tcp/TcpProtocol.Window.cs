@@ -196,7 +196,7 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_measure_rcv_mss(); net/ipv4/tcp.c tcp_set_window_clamp()</remarks>
     private static void MeasureRcvMss(TcpSock sk, SkBuff skb)
     {
-        int len = skb.Len;
+        int len = skb.GsoSize != 0 ? skb.GsoSize : skb.Len; // a GSO skb (from veth) counts as its segments
         if (len < sk.RcvMss)
         {
             // A short segment: the sender pushed; the reader's emptying the buffer is then worth an ACK.

@@ -256,13 +256,8 @@ public sealed partial class TcpProtocol : IIpProtocol
             Destroy(sk);
             return;
         }
-        int unread = 0;
-        while (sk.ReceiveQueue.Dequeue() is { } skb)
-        {
-            unread += skb.Len;
-            skb.Free(SkbDropReason.Consumed);
-        }
-        if (sk.FinReceived && unread > 0) unread--;
+        int unread = sk.ReadableBytes; // skbs stay queued while partly read: count by sequence, not by length
+        sk.ReceiveQueue.Purge(SkbDropReason.Consumed);
         sk.Dead = true;
         if (sk.State == TcpState.Close)
         {

@@ -1,0 +1,138 @@
+using System.Text.Json;
+using Xmit.Sockets.Api;
+using Xmit.Tests.Support;
+using Xmit.Time;
+using Xmit.Transport.Tcp;
+
+namespace Xmit.Tests.LinuxTruth;
+
+/// <summary>
+/// scripts/linux-tcp-fill-drain.sh replayed step by step on a simulated veth pair and compared with what Linux 6.18
+/// did (linux-truth/tcp-fill-drain.json): non-blocking writes into a receiver that does not read until the first
+/// EAGAIN — every write's bytes accepted, wmem_queued, SIOCOUTQ/SIOCOUTQNSD, snd_wnd, cwnd and sndbuf —, then writes
+/// every 2 ms until the zero window stalls the sender (the send buffer growing with cwnd on the way), then a reader
+/// taking 4096 bytes every 20 ms until EPOLLOUT. The script's loop spends about 15 µs per write (its samples' times);
+/// on veth each write's segments and the receiver's ACKs are processed before the next write.
+/// </summary>
+public class TcpFillTimelineTests
+{
+    private static readonly JsonElement Truth = JsonDocument.Parse(File.ReadAllText(
+        Path.Combine(AppContext.BaseDirectory, "Data", "linux-truth", "tcp-fill-drain.json"))).RootElement;
+
+    private static readonly Duration WritePace = Duration.FromMicroseconds(15);
+
+    private sealed record Sample(long Total, long WmemQueued, uint Unacked, uint SndWnd, int Outq, int OutqNsd, uint Cwnd, int SndBuf);
+
+    private static Sample Take(TcpSock a, long total) =>
+        new(total, a.WmemQueued, a.PacketsOut, a.SndWnd, a.UnackedBytes, a.NotSentBytes, a.SndCwnd, a.SndBuf);
+
+    private static Sample Linux(JsonElement w) => new(w.GetProperty("total").GetInt64(), w.GetProperty("wmem_queued").GetInt64(),
+        w.GetProperty("unacked").GetUInt32(), w.GetProperty("snd_wnd").GetUInt32(), w.GetProperty("outq").GetInt32(),
+        w.GetProperty("outqnsd").GetInt32(), w.GetProperty("snd_cwnd").GetUInt32(), w.GetProperty("sndbuf").GetInt32());
+
+    [Fact]
+    public void Writes_of_1000_bytes_reach_eagain_at_linuxs_byte_with_linuxs_memory_and_windows_after_every_write()
+    {
+        var linux = Truth.GetProperty("variants")[0];
+        Assert.Equal(1000, linux.GetProperty("chunk").GetInt32());
+        using var net = new TwoHosts(veth: true);
+        net.WarmUp();
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, 5001);
+        var a = tcp.ClientSock;
+        var b = tcp.ServerSock;
+        var chunk = new byte[1000];
+
+        // Fill: write until the first EAGAIN.
+        var ours = new List<Sample>();
+        long total = 0;
+        for (int n; (n = tcp.A.Write(tcp.Client, chunk)) > 0;)
+        {
+            total += n;
+            net.RunFor(WritePace); // on Linux the ACKs are in by the time send() returns and the script samples
+            ours.Add(Take(a, total));
+        }
+        var theirs = linux.GetProperty("writes_until_first_eagain").EnumerateArray().Select(Linux).ToList();
+        Assert.Equal(theirs.Count, ours.Count);
+        for (int i = 0; i < theirs.Count; i++) Assert.True(theirs[i] == ours[i], $"write {i + 1}: Linux {theirs[i]}, Xmit {ours[i]}");
+
+        // Top-up every 2 ms until stalled against the zero window (nothing accepted for 300 ms).
+        var topups = new List<(long Accepted, long Total, int SndBuf, uint SndWnd, uint Cwnd)>();
+        var sndbufs = new List<int> { a.SndBuf };
+        var lastAccepted = net.Sim.Now;
+        while (!(a.SndWnd == 0 && a.NotSentBytes > 0 && net.Sim.Now - lastAccepted > Duration.FromMilliseconds(300)))
+        {
+            net.RunFor(Duration.FromMilliseconds(2));
+            long accepted = 0;
+            for (int n; (n = tcp.A.Write(tcp.Client, chunk)) > 0;) accepted += n;
+            total += accepted;
+            if (accepted > 0)
+            {
+                topups.Add((accepted, total, a.SndBuf, a.SndWnd, a.SndCwnd));
+                lastAccepted = net.Sim.Now;
+            }
+            if (sndbufs[^1] != a.SndBuf) sndbufs.Add(a.SndBuf);
+            Assert.True(net.Sim.Now < lastAccepted + Duration.FromSeconds(5), "never stalled");
+        }
+        var linuxTopups = linux.GetProperty("topup_writes_after_first_eagain").EnumerateArray().Select(t => (t.GetProperty("accepted").GetInt64(),
+            t.GetProperty("total").GetInt64(), t.GetProperty("sndbuf").GetInt32(), t.GetProperty("snd_wnd").GetUInt32(), t.GetProperty("snd_cwnd").GetUInt32())).ToList();
+        // The first two ACK rounds are Linux's to the byte; later rounds differ by the delayed-ACK timer's jiffy (44 ms on Linux, 40 here).
+        for (int i = 0; i < 2; i++) Assert.True(linuxTopups[i] == topups[i], $"top-up {i + 1}: Linux {linuxTopups[i]}, Xmit {topups[i]}");
+        var linuxSndbufs = linux.GetProperty("sndbuf_growth_sequence").EnumerateArray().Select(x => x.GetInt32()).ToList();
+        Assert.Equal(linuxSndbufs.Take(3), sndbufs.Take(3));
+        Assert.InRange(sndbufs[^1], linuxSndbufs[^1] * 0.95, linuxSndbufs[^1] * 1.05);
+        Assert.InRange(total, linux.GetProperty("bytes_accepted_total_at_stall").GetInt64() * 0.95, linux.GetProperty("bytes_accepted_total_at_stall").GetInt64() * 1.05);
+
+        // The receiver at the stall: its buffer full to the byte as Linux's (coalesced skbs, one head each).
+        var stalledB = linux.GetProperty("at_stall").GetProperty("B");
+        Assert.Equal(stalledB.GetProperty("rcvbuf").GetInt32(), b.RcvBuf);
+        Assert.Equal(stalledB.GetProperty("rmem_alloc").GetInt64(), b.RmemAlloc);
+        Assert.Equal(stalledB.GetProperty("inq").GetInt32(), b.ReadableBytes);
+        Assert.Equal(0u, b.RcvWnd);
+
+        // Drain: 4096 bytes every 20 ms; EPOLLOUT once wmem_queued is down to two thirds of sndbuf.
+        int ep = tcp.A.EpollCreate();
+        Assert.Equal(0, tcp.A.EpollCtl(ep, Ev.EPOLL_CTL_ADD, tcp.Client, new EpollEvent(Ev.EPOLLOUT, 0)));
+        var events = new EpollEvent[1];
+        Assert.Equal(0, tcp.A.EpollWait(ep, events, 0));
+        net.RunFor(Duration.FromSeconds(4));
+        var buf = new byte[4096];
+        int step = 0;
+        long read = 0;
+        while (tcp.A.EpollWait(ep, events, 0) == 0)
+        {
+            Assert.True(++step < 600, "no EPOLLOUT");
+            int r = tcp.B.Read(tcp.Server, buf);
+            if (r > 0) read += r;
+            net.RunFor(Duration.FromMilliseconds(20));
+        }
+        Assert.True(3 * a.WmemQueued <= 2L * a.SndBuf, $"EPOLLOUT with wmem_queued {a.WmemQueued} of sndbuf {a.SndBuf}");
+        int linuxStep = linux.GetProperty("first_epollout").GetProperty("step").GetInt32();
+        Assert.InRange(step, linuxStep * 0.85, linuxStep * 1.15);
+
+        tcp.A.Close(ep);
+        tcp.Close();
+    }
+
+    [Fact]
+    public void Writes_of_16384_bytes_reach_eagain_within_one_percent_of_linuxs_byte()
+    {
+        var linux = Truth.GetProperty("variants")[1];
+        Assert.Equal(16384, linux.GetProperty("chunk").GetInt32());
+        using var net = new TwoHosts(veth: true);
+        net.WarmUp();
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, 5003);
+        var chunk = new byte[16384];
+        long total = 0;
+        int writes = 0;
+        for (int n; (n = tcp.A.Write(tcp.Client, chunk)) > 0; writes++)
+        {
+            total += n;
+            net.RunFor(WritePace);
+        }
+        Assert.Equal(linux.GetProperty("writes_before_first_eagain").GetInt32(), writes);
+        long theirs = linux.GetProperty("bytes_accepted_before_first_eagain").GetInt64();
+        Assert.InRange(total, theirs * 0.99, theirs * 1.01 + 1448);
+        Assert.Equal(linux.GetProperty("at_first_eagain").GetProperty("A").GetProperty("sndbuf").GetInt32(), tcp.ClientSock.SndBuf);
+        tcp.Close();
+    }
+}
