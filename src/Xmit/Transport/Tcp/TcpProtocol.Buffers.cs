@@ -78,8 +78,8 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>
-    /// tcp_rcv_space_adjust(): once per receiver RTT, if the application read more than in the last one, size
-    /// the buffer for twice that plus the sender's growth (up to tcp_rmem[2]) and let the window clamp follow.
+    /// tcp_rcv_space_adjust(): once per receiver RTT, if the application read more than in the last one, that
+    /// becomes rcvq_space and the buffer grows for it (tcp_rcvbuf_grow).
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rcv_space_adjust()</remarks>
     private void RcvSpaceAdjust(TcpSock sk)
@@ -92,25 +92,36 @@ public sealed partial class TcpProtocol
         copied -= inq;
         if (copied > sk.RcvqSpace)
         {
+            int old = sk.RcvqSpace;
+            sk.RcvqSpace = (int)copied;
             if (Sysctls.TcpModerateRcvbuf != 0 && !sk.RcvBufLocked)
             {
-                long rcvwin = (copied << 1) + 16L * sk.AdvMss;
-                long grow = rcvwin * (copied - sk.RcvqSpace) / Math.Max(sk.RcvqSpace, 1);
-                rcvwin += grow << 1;
-                long rcvbuf = Math.Min(SpaceFromWin(sk, rcvwin), Sysctls.TcpRmem.Max);
+                long ooo = sk.OutOfOrder.PeekTail() is { } last ? (int)(last.Cb.EndSeq - sk.RcvNxt) : 0;
+                long rcvbuf = RcvbufForGrowth(old, (int)copied, ooo, sk.ScalingRatio, Sysctls.TcpRmem.Max);
                 if (rcvbuf > sk.RcvBuf)
                 {
                     sk.RcvBuf = (int)rcvbuf;
                     sk.WindowClamp = (uint)WinFromSpace(sk, rcvbuf);
                 }
             }
-            sk.RcvqSpace = (int)copied;
         }
         sk.RcvqSpaceSeq = sk.CopiedSeq;
         sk.RcvqSpaceTime = Now;
     }
 
-    /// <summary>tcp_space_from_win(): the buffer a window of <paramref name="win"/> bytes needs.</summary>
-    /// <remarks>Linux: include/net/tcp.h tcp_space_from_win()</remarks>
-    private static long SpaceFromWin(TcpSock sk, long win) => (win << RmemToWinScale) / sk.ScalingRatio;
+    /// <summary>
+    /// tcp_rcvbuf_grow(): the buffer for a reader that took <paramref name="newSpace"/> bytes in the last RTT after
+    /// <paramref name="oldSpace"/> in the one before — twice that (the measure is one RTT late), plus twice the growth
+    /// again (a sender in slow start doubles per RTT), plus what the out-of-order queue spans, up to tcp_rmem[2].
+    /// Checked step by step against the kernel's own tcp_rcvbuf_grow tracepoint (linux-truth/tcp-rcvbuf-grow.json).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rcvbuf_grow()</remarks>
+    internal static long RcvbufForGrowth(int oldSpace, int newSpace, long oooSpan, byte scalingRatio, long cap)
+    {
+        long rcvwin = (long)newSpace << 1;
+        long grow = rcvwin * (newSpace - oldSpace) / Math.Max(oldSpace, 1);
+        rcvwin += grow << 1;
+        rcvwin += oooSpan;
+        return Math.Min((rcvwin << RmemToWinScale) / scalingRatio, cap); // tcp_space_from_win()
+    }
 }
