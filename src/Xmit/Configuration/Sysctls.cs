@@ -35,6 +35,16 @@ public sealed class Sysctls
     public int TcpMinTsoSegs { get; set; } = 2;
     public int TcpSynRetries { get; set; } = 6;
     public int TcpSynackRetries { get; set; } = 5;
+    /// <summary>net.ipv4.tcp_syncookies: 1 sends cookies when a listener's SYN queue is full, 2 always, 0 never.</summary>
+    public int TcpSyncookies { get; set; } = 1;
+    /// <summary>
+    /// net.ipv4.tcp_max_syn_backlog: Linux sets it to max(128, ehash entries / 128) (tcp_sk_init), and the ehash is
+    /// sized from the memory (262,144 entries on the 24 GiB reference machine that linux-truth is measured on):
+    /// 2048. It only matters with tcp_syncookies 0 (the last quarter is kept for proven peers).
+    /// </summary>
+    public int TcpMaxSynBacklog { get; set; } = 2048;
+    /// <summary>net.ipv4.tcp_abort_on_overflow: 1 resets a final ACK that finds the accept queue full, 0 drops it and lets the SYN-ACK timer retry.</summary>
+    public int TcpAbortOnOverflow { get; set; }
     public int TcpRetries2 { get; set; } = 15;
     public int TcpReordering { get; set; } = 3;
     /// <summary>net.ipv4.tcp_early_retrans: 3 and 4 enable tail loss probes (TLP); RACK's loss detection runs whatever it says.</summary>
@@ -65,8 +75,8 @@ public sealed class Sysctls
         // F-RTO, DSACK and FACK are not modelled (RACK and TLP are, with their defaults): scripts that change them fail, visibly.
         ["net.ipv4.tcp_frto"] = null, ["net.ipv4.tcp_dsack"] = null, ["net.ipv4.tcp_fack"] = null,
         ["net.ipv4.tcp_recovery"] = null,
-        // Fast Open and SYN cookies matter only to calls and overflows the runner refuses or does not reach.
-        ["net.ipv4.tcp_fastopen"] = null, ["net.ipv4.tcp_fastopen_key"] = null, ["net.ipv4.tcp_syncookies"] = null,
+        // Fast Open matters only to calls the runner refuses.
+        ["net.ipv4.tcp_fastopen"] = null, ["net.ipv4.tcp_fastopen_key"] = null,
     };
 
     private readonly Dictionary<string, string> _unmodelledValues = [];
@@ -119,6 +129,9 @@ public sealed class Sysctls
             case "net.ipv4.tcp_min_tso_segs" when Int(out var v) && v >= 1: TcpMinTsoSegs = v; return true;
             case "net.ipv4.tcp_syn_retries" when Int(out var v): TcpSynRetries = v; return true;
             case "net.ipv4.tcp_synack_retries" when Int(out var v): TcpSynackRetries = v; return true;
+            case "net.ipv4.tcp_syncookies" when Int(out var v) && v <= 2: TcpSyncookies = v; return true;
+            case "net.ipv4.tcp_max_syn_backlog" when Int(out var v): TcpMaxSynBacklog = v; return true;
+            case "net.ipv4.tcp_abort_on_overflow" when Int(out var v) && v <= 1: TcpAbortOnOverflow = v; return true;
             case "net.ipv4.tcp_retries2" when Int(out var v): TcpRetries2 = v; return true;
             case "net.ipv4.tcp_reordering" when Int(out var v) && v >= 1: TcpReordering = v; return true;
             case "net.ipv4.tcp_early_retrans" when Int(out var v) && v <= 4: TcpEarlyRetrans = v; return true;
@@ -143,7 +156,8 @@ public sealed class Sysctls
             case "net.core.wmem_default" or "net.core.wmem_max" or "net.core.rmem_default" or "net.core.rmem_max" or "net.ipv4.ip_default_ttl"
                 or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"
-                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_invalid_ratelimit" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat":
+                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_invalid_ratelimit" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat"
+                or "net.ipv4.tcp_syncookies" or "net.ipv4.tcp_max_syn_backlog" or "net.ipv4.tcp_abort_on_overflow":
                 break;
             default:
                 error = $"sysctl {name} is not modelled";

@@ -29,8 +29,7 @@ public sealed partial class TcpProtocol
         }
         if (sk.State == TcpState.Listen)
         {
-            ListenReceive(sk, seg, source, destination);
-            skb.Free(SkbDropReason.Consumed);
+            ListenerReceive(sk, skb, seg, source, destination);
             return;
         }
         if (sk.State == TcpState.SynSent)
@@ -40,53 +39,6 @@ public sealed partial class TcpProtocol
             return;
         }
         StateProcess(sk, skb, seg);
-    }
-
-    /// <summary>
-    /// A segment for a listener: a SYN creates the child in SYN-RECV (options negotiated, SYN-ACK sent); an
-    /// ACK is answered with a RST; a full accept queue drops the SYN.
-    /// </summary>
-    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_conn_request(); net/ipv4/tcp_minisocks.c tcp_create_openreq_child()</remarks>
-    private void ListenReceive(TcpSock listener, TcpSegment seg, Ipv4Address source, Ipv4Address destination)
-    {
-        byte f = seg.Flags;
-        if ((f & TcpFlags.Rst) != 0) return;
-        if ((f & TcpFlags.Ack) != 0)
-        {
-            SendResetFor(destination, source, seg);
-            return;
-        }
-        if ((f & TcpFlags.Syn) == 0) return;
-        if (listener.AcceptQueue.Count > listener.Backlog || (listener.Shutdown & Sock.RcvShutdown) != 0)
-        {
-            Mib.ListenOverflows++;
-            Mib.ListenDrops++;
-            return;
-        }
-        var route = _output.Routes.Lookup(source);
-        if (route is null) return;
-        var opt = TcpOptions.Parse(seg.Options, syn: true);
-        var child = new TcpSock(this, _clock, listener.SndBuf, listener.RcvBuf)
-        {
-            DefaultTtl = listener.DefaultTtl, Parent = listener, LocalAddress = destination, LocalPort = seg.DestinationPort,
-            RemoteAddress = source, RemotePort = seg.SourcePort, Tos = listener.Tos, Ttl = listener.Ttl, NonAgle = listener.NonAgle,
-            SndBufLocked = listener.SndBufLocked, RcvBufLocked = listener.RcvBufLocked,
-            UserMss = listener.UserMss, SndTimeo = listener.SndTimeo, RcvTimeo = listener.RcvTimeo,
-            // The child runs the listener's algorithm with state of its own (tcp_assign_congestion_control).
-            CongestionOps = NewCongestionOps(listener.CongestionOps.Name),
-            Priority = listener.Priority, // sk_clone_lock() copies sk_priority
-        };
-        _sockets.Add(child);
-        child.Iss = new TcpSeq(_random.NextUInt32());
-        child.InetId = (ushort)_random.NextUInt32(0x10000);
-        InitConnection(child, route.EffectiveMtu);
-        child.RcvNxt = child.CopiedSeq = child.RcvWup = seg.Seq + 1;
-        NegotiateOptions(child, opt, route.EffectiveMtu);
-        child.SndWnd = seg.Window; // a SYN's window is never scaled
-        child.SndWl1 = seg.Seq;
-        child.MaxWindow = child.SndWnd;
-        child.State = TcpState.SynRecv;
-        SendSyn(child, synAck: true);
     }
 
     /// <summary>What both ends offered in the SYNs: MSS, window scaling, SACK, timestamps (each only if our sysctl allows it).</summary>
@@ -257,12 +209,7 @@ public sealed partial class TcpProtocol
             sk.MaxWindow = Math.Max(sk.MaxWindow, sk.SndWnd);
             sk.State = TcpState.Established;
             InitTransfer(sk);
-            Mib.PassiveOpens++;
-            if (sk.Parent is { } parent)
-            {
-                parent.AcceptQueue.Enqueue(sk);
-                parent.RaiseDataReady();
-            }
+            sk.RaiseStateChange();
         }
         else if (!Ack(sk, seg, opt))
         {
@@ -561,9 +508,13 @@ public sealed partial class TcpProtocol
         return OowRateLimited(sk, ref skippedCounter);
     }
 
-    private bool OowRateLimited(TcpSock sk, ref long skippedCounter)
+    private bool OowRateLimited(TcpSock sk, ref long skippedCounter) => OowRateLimited(ref sk.LastOowAck, ref skippedCounter);
+
+    /// <summary>__tcp_oow_rate_limited() on the time of the last answer, a socket's or a request socket's.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c __tcp_oow_rate_limited()</remarks>
+    private bool OowRateLimited(ref Instant? lastOowAck, ref long skippedCounter)
     {
-        if (sk.LastOowAck is { } last)
+        if (lastOowAck is { } last)
         {
             var elapsed = Now - last;
             if (elapsed >= Duration.Zero && elapsed < Duration.FromMilliseconds(Sysctls.TcpInvalidRatelimitMs))
@@ -572,7 +523,7 @@ public sealed partial class TcpProtocol
                 return true;
             }
         }
-        sk.LastOowAck = Now;
+        lastOowAck = Now;
         return false;
     }
 

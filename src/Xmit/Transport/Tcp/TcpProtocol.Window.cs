@@ -52,12 +52,21 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_select_initial_window()</remarks>
     private void SelectInitialWindow(TcpSock sk, long space, int mss, bool wscaleOk)
     {
+        (sk.RcvWnd, sk.RcvWscale, sk.WindowClamp) = InitialWindow(space, mss, wscaleOk, sk.WindowClamp, sk.RcvBufLocked, FullSpace(sk));
+    }
+
+    /// <summary>
+    /// tcp_select_initial_window() on values rather than a socket — for a request socket too: the window, its scale
+    /// and the clamp, from the space, the segment size, the clamp so far (0: none) and whether SO_RCVBUF was set.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_select_initial_window(); net/ipv4/tcp_minisocks.c tcp_openreq_init_rwin()</remarks>
+    private (uint RcvWnd, byte RcvWscale, uint WindowClamp) InitialWindow(long space, int mss, bool wscaleOk, uint windowClamp, bool rcvBufLocked, long fullSpace)
+    {
         // tcp_connect_init() / tcp_openreq_init_rwin(): a buffer the application sized bounds the window.
-        if (sk.RcvBufLocked && (sk.WindowClamp > FullSpace(sk) || sk.WindowClamp == 0)) sk.WindowClamp = (uint)FullSpace(sk);
-        long clamp = sk.WindowClamp == 0 ? 65535L << MaxWscale : sk.WindowClamp;
+        if (rcvBufLocked && (windowClamp > fullSpace || windowClamp == 0)) windowClamp = (uint)fullSpace;
+        long clamp = windowClamp == 0 ? 65535L << MaxWscale : windowClamp;
         space = Math.Min(clamp, Math.Max(space, 0));
         if (space > mss) space = space / mss * mss;
-        sk.RcvWnd = (uint)space; // 6.x: no 64 KiB cap (the SYN's header field still is)
         int wscale = 0;
         if (wscaleOk)
         {
@@ -65,8 +74,8 @@ public sealed partial class TcpProtocol
             max = Math.Min(max, clamp);
             wscale = Math.Clamp(63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)max) - 15, 0, MaxWscale);
         }
-        sk.RcvWscale = (byte)wscale;
-        sk.WindowClamp = (uint)Math.Min(65535L << wscale, clamp);
+        // 6.x: no 64 KiB cap on the window itself (the SYN's header field still is).
+        return ((uint)space, (byte)wscale, (uint)Math.Min(65535L << wscale, clamp));
     }
 
     /// <summary>

@@ -42,7 +42,15 @@ public sealed partial class TcpProtocol : IIpProtocol
     private readonly Ipv4Output _output;
     private readonly IScheduler _clock;
     private readonly DeterministicRandom _random;
+    private readonly SynCookies _cookies;
+    /// <summary>Every socket that exists (until it is destroyed): what host shutdown frees.</summary>
     private readonly List<TcpSock> _sockets = [];
+    /// <summary>The established hash (ehash): connected sockets by 4-tuple, from SYN-SENT or their creation as a child until CLOSE.</summary>
+    private readonly Dictionary<TcpFourTuple, TcpSock> _established = [];
+    /// <summary>The listening hash (lhash): listeners by port.</summary>
+    private readonly Dictionary<ushort, List<TcpSock>> _listeners = [];
+    /// <summary>The bind hash (bhash): every socket holding a port, until it is destroyed.</summary>
+    private readonly Dictionary<ushort, List<TcpSock>> _bound = [];
 
     public TcpProtocol(SkBuffPool pool, SnmpMib mib, Ipv4Output output, IScheduler clock, DeterministicRandom random, Sysctls sysctls)
     {
@@ -51,6 +59,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         _output = output;
         _clock = clock;
         _random = random;
+        _cookies = new SynCookies(random.Fork(0x5c)); // syncookie_secret: a stream of its own, so the ISNs drawn do not move
         Sysctls = sysctls;
     }
 
@@ -58,6 +67,8 @@ public sealed partial class TcpProtocol : IIpProtocol
     public byte Protocol => IpProtocol.Tcp;
     public IReadOnlyList<TcpSock> Sockets => _sockets;
     public TcpMib Mib { get; } = new();
+    /// <summary>Sockets in the established hash: every connection that is neither listening nor closed.</summary>
+    public int EstablishedCount => _established.Count;
     private Instant Now => _clock.Now;
 
     /// <summary>socket(AF_INET, SOCK_STREAM, 0): buffers from tcp_wmem[1] / tcp_rmem[1].</summary>
@@ -87,26 +98,53 @@ public sealed partial class TcpProtocol : IIpProtocol
             port = PickEphemeral();
             if (port == 0) return -(int)Errno.EADDRINUSE;
         }
-        else
+        else if (_bound.TryGetValue(port, out var holders))
         {
-            foreach (var s in _sockets)
-                if (s != sk && s.LocalPort == port && (s.LocalAddress.IsUnspecified || address.IsUnspecified || s.LocalAddress == address)
+            foreach (var s in holders)
+                if (s != sk && (s.LocalAddress.IsUnspecified || address.IsUnspecified || s.LocalAddress == address)
                     && !(s.ReuseAddr && sk.ReuseAddr && s.State != TcpState.Listen))
                     return -(int)Errno.EADDRINUSE;
         }
         sk.LocalAddress = address;
-        sk.LocalPort = port;
+        HashPort(sk, port);
         return 0;
+    }
+
+    /// <summary>inet_bind_hash(): the socket takes <paramref name="port"/> in the bind hash (a child inherits its listener's).</summary>
+    /// <remarks>Linux: net/ipv4/inet_hashtables.c inet_bind_hash(), __inet_inherit_port()</remarks>
+    private void HashPort(TcpSock sk, ushort port)
+    {
+        sk.LocalPort = port;
+        if (!_bound.TryGetValue(port, out var holders)) _bound[port] = holders = [];
+        holders.Add(sk);
+    }
+
+    /// <summary>inet_put_port(): the port is free again when its last socket is destroyed.</summary>
+    /// <remarks>Linux: net/ipv4/inet_hashtables.c inet_put_port()</remarks>
+    private void PutPort(TcpSock sk)
+    {
+        if (sk.LocalPort == 0 || !_bound.TryGetValue(sk.LocalPort, out var holders)) return;
+        holders.Remove(sk);
+        if (holders.Count == 0) _bound.Remove(sk.LocalPort);
+    }
+
+    /// <summary>inet_ehash_nolisten(): a connection joins the established hash; false if its 4-tuple is taken.</summary>
+    /// <remarks>Linux: net/ipv4/inet_hashtables.c inet_ehash_insert(), inet_ehash_nolisten()</remarks>
+    private bool HashEstablished(TcpSock sk) =>
+        _established.TryAdd(new TcpFourTuple(sk.LocalAddress, sk.LocalPort, sk.RemoteAddress, sk.RemotePort), sk);
+
+    /// <summary>inet_unhash(): out of the established or listening hash (on the way to CLOSE).</summary>
+    /// <remarks>Linux: net/ipv4/inet_hashtables.c inet_unhash()</remarks>
+    private void Unhash(TcpSock sk)
+    {
+        var key = new TcpFourTuple(sk.LocalAddress, sk.LocalPort, sk.RemoteAddress, sk.RemotePort);
+        if (_established.TryGetValue(key, out var s) && s == sk) _established.Remove(key);
+        if (_listeners.TryGetValue(sk.LocalPort, out var list) && list.Remove(sk) && list.Count == 0) _listeners.Remove(sk.LocalPort);
     }
 
     private ushort PickEphemeral() => EphemeralPort.Pick(_random, Sysctls.LocalPortRange, PortUsed);
 
-    private bool PortUsed(ushort port)
-    {
-        foreach (var s in _sockets)
-            if (s.LocalPort == port) return true;
-        return false;
-    }
+    private bool PortUsed(ushort port) => _bound.ContainsKey(port);
 
     /// <summary>listen(): an unbound socket gets an ephemeral port; the backlog is capped by somaxconn (4096).</summary>
     /// <remarks>Linux: net/ipv4/af_inet.c inet_listen(); inet_csk_listen_start()</remarks>
@@ -119,6 +157,11 @@ public sealed partial class TcpProtocol : IIpProtocol
             if (rc < 0) return rc;
         }
         sk.Backlog = Math.Min(Math.Max(backlog, 0), 4096);
+        if (sk.State != TcpState.Listen)
+        {
+            if (!_listeners.TryGetValue(sk.LocalPort, out var list)) _listeners[sk.LocalPort] = list = [];
+            list.Add(sk);
+        }
         sk.State = TcpState.Listen;
         return 0;
     }
@@ -167,10 +210,11 @@ public sealed partial class TcpProtocol : IIpProtocol
         {
             ushort p = PickEphemeral();
             if (p == 0) return -(int)Errno.EADDRNOTAVAIL;
-            sk.LocalPort = p;
+            HashPort(sk, p);
         }
         sk.RemoteAddress = address;
         sk.RemotePort = port;
+        if (!HashEstablished(sk)) return -(int)Errno.EADDRNOTAVAIL; // __inet_check_established(): the 4-tuple is in use
         sk.InetId = (ushort)_random.NextUInt32(0x10000);
         sk.Iss = new TcpSeq(_random.NextUInt32());
         InitConnection(sk, route.EffectiveMtu);
@@ -283,21 +327,24 @@ public sealed partial class TcpProtocol : IIpProtocol
         }
     }
 
+    /// <summary>
+    /// inet_csk_listen_stop(): the half-open requests are dropped, the children nobody accepted are reset (unless
+    /// already closed) and freed, and the socket leaves the listening hash.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/inet_connection_sock.c inet_csk_listen_stop(), inet_child_forget(); net/ipv4/tcp.c tcp_disconnect()</remarks>
     private void CloseListener(TcpSock sk)
     {
+        DropRequests(sk);
         while (sk.AcceptQueue.Count > 0)
         {
             var child = sk.AcceptQueue.Dequeue();
+            child.Parent = null;
             child.Dead = true;
-            SendActiveReset(child);
-            Done(child);
+            if (child.State is not (TcpState.Close or TcpState.SynSent or TcpState.Listen)) SendActiveReset(child);
+            if (child.State == TcpState.Close) Destroy(child);
+            else Done(child);
         }
-        foreach (var s in _sockets.ToArray())
-            if (s.Parent == sk)
-            {
-                s.Dead = true;
-                Done(s);
-            }
+        Unhash(sk);
         sk.State = TcpState.Close;
     }
 
@@ -305,6 +352,7 @@ public sealed partial class TcpProtocol : IIpProtocol
     /// <remarks>Linux: net/ipv4/tcp.c tcp_done()</remarks>
     internal void Done(TcpSock sk)
     {
+        Unhash(sk); // tcp_set_state(TCP_CLOSE)
         sk.State = TcpState.Close;
         sk.Shutdown = Sock.RcvShutdown | Sock.SendShutdown;
         StopTimers(sk);
@@ -326,6 +374,9 @@ public sealed partial class TcpProtocol : IIpProtocol
 
     private void Destroy(TcpSock sk)
     {
+        if (sk.State == TcpState.Listen) DropRequests(sk);
+        Unhash(sk);
+        PutPort(sk);
         StopTimers(sk);
         PurgeWriteQueue(sk);
         sk.ReceiveQueue.Purge(SkbDropReason.Consumed);
@@ -356,18 +407,16 @@ public sealed partial class TcpProtocol : IIpProtocol
     /// <remarks>Linux: net/ipv4/inet_hashtables.c __inet_lookup_established(), __inet_lookup_listener()</remarks>
     private TcpSock? Lookup(Ipv4Address local, ushort localPort, Ipv4Address remote, ushort remotePort)
     {
-        TcpSock? listener = null;
-        foreach (var s in _sockets)
+        if (_established.TryGetValue(new TcpFourTuple(local, localPort, remote, remotePort), out var sk)) return sk;
+        if (!_listeners.TryGetValue(localPort, out var listeners)) return null;
+        // compute_score(): a listener bound to the address wins over one bound to any address.
+        TcpSock? wildcard = null;
+        foreach (var s in listeners)
         {
-            if (s.LocalPort != localPort) continue;
-            if (s.State == TcpState.Listen)
-            {
-                if (s.LocalAddress.IsUnspecified || s.LocalAddress == local) listener ??= s;
-                continue;
-            }
-            if (s.State != TcpState.Close && s.RemotePort == remotePort && s.RemoteAddress == remote && s.LocalAddress == local) return s;
+            if (s.LocalAddress == local) return s;
+            if (s.LocalAddress.IsUnspecified) wildcard ??= s;
         }
-        return listener;
+        return wildcard;
     }
 
     /// <summary>ICMP errors about TCP segments (PMTU, unreachable during SYN-SENT) are not modelled yet: ignored.</summary>
@@ -383,6 +432,8 @@ public sealed class TcpMib
     public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, Timeouts, FastRetrans, LossProbes;
     public long AutoCorking, HystartTrainDetect, HystartDelayDetect, AckSkippedSeq, AckSkippedChallenge, ChallengeAck, SynChallenge;
     public long WantZeroWindowAdv, ToZeroWindowAdv, FromZeroWindowAdv, ZeroWindowDrop, RcvQDrop, OfoQueue, OfoDrop, PruneCalled, OfoPruned, RcvPruned, WinProbe;
+    /// <summary>The listener's counters: SYN cookies, a full SYN queue, embryonic resets, SYN-ACK retransmissions.</summary>
+    public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected;
 
     public IEnumerable<(string, long)> All()
     {
@@ -397,6 +448,15 @@ public sealed class TcpMib
         yield return ("OutRsts", OutRsts);
         yield return ("ListenOverflows", ListenOverflows);
         yield return ("ListenDrops", ListenDrops);
+        yield return ("SyncookiesSent", SyncookiesSent);
+        yield return ("SyncookiesRecv", SyncookiesRecv);
+        yield return ("SyncookiesFailed", SyncookiesFailed);
+        yield return ("EmbryonicRsts", EmbryonicRsts);
+        yield return ("PAWSEstab", PawsEstabRejected);
+        yield return ("TCPReqQFullDoCookies", ReqQFullDoCookies);
+        yield return ("TCPReqQFullDrop", ReqQFullDrop);
+        yield return ("TCPSynRetrans", SynRetrans);
+        yield return ("TCPACKSkippedSynRecv", AckSkippedSynRecv);
         yield return ("TCPAbortOnClose", AbortOnClose);
         yield return ("TCPAbortOnData", AbortOnData);
         yield return ("DelayedACKs", DelayedAcks);

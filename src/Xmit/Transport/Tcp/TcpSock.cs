@@ -179,12 +179,30 @@ public sealed class TcpSock : InetSock
     internal bool FinReceived;
 
     // ---- listening ----
+    /// <summary>The listener a child was created for, until accept() takes it.</summary>
     internal TcpSock? Parent;
+    /// <summary>sk_max_ack_backlog: listen()'s backlog, capped by somaxconn.</summary>
     internal int Backlog;
+    /// <summary>icsk_accept_queue's accept side: children whose handshake completed (sk_ack_backlog is its length).</summary>
     internal Queue<TcpSock> AcceptQueue { get; } = new();
+    /// <summary>
+    /// The SYN queue: request sockets by 4-tuple (Linux keeps them in the established hash as TCP_NEW_SYN_RECV;
+    /// here each listener holds its own), so a segment finds its half-open connection in constant time.
+    /// </summary>
+    internal Dictionary<TcpFourTuple, RequestSock> SynQueue { get; } = [];
+    /// <summary>icsk_accept_queue.young: requests whose SYN-ACK has not timed out yet.</summary>
+    internal int SynQueueYoung;
+    /// <summary>rx_opt.ts_recent_stamp of a listener: when it last sent a SYN cookie (tcp_synq_overflow), null: never.</summary>
+    internal Instant? LastSynqOverflow;
 
     /// <summary>A connection waits in the accept queue.</summary>
     public bool HasPendingConnection => AcceptQueue.Count > 0;
+    /// <summary>sk_ack_backlog: children waiting for accept() (ss -l's Recv-Q).</summary>
+    public int AcceptQueueLength => AcceptQueue.Count;
+    /// <summary>inet_csk_reqsk_queue_len(): half-open connections waiting for their final ACK.</summary>
+    public int SynQueueLength => SynQueue.Count;
+    /// <summary>The half-open connections (ss state syn-recv).</summary>
+    public IEnumerable<RequestSock> Requests => SynQueue.Values;
 
     /// <summary>The application closed the socket (SOCK_DEAD): no more wake-ups, free on CLOSE.</summary>
     public bool Dead { get; internal set; }
