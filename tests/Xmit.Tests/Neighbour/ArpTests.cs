@@ -157,3 +157,34 @@ public class ArpFloodTests
         Assert.True(table.Count < table.Params.GcThresh1, $"{table.Count} entries left after 120 s");
     }
 }
+
+/// <summary>
+/// A permanent entry (`ip neigh add … nud permanent`) is the administrator's: no ARP packet changes it, neither a
+/// reply, a gratuitous announcement nor a request naming another MAC (__neigh_update refuses non-admin updates
+/// of NUD_PERMANENT and NUD_NOARP). Found by the RX fuzzer: a mutated ARP reply rewrote the permanent entry.
+/// </summary>
+public class NeighbourPermanentTests
+{
+    [Fact]
+    public void Arp_packets_do_not_change_a_permanent_entry()
+    {
+        using var net = new TwoHosts();
+        var n = net.A.Neighbours.AddPermanent(net.DevA, TwoHosts.AddrB, net.DevB.Mac);
+        var spoofed = MacAddress.LocalAdministered(0x7777);
+        var f = new Xmit.Fuzz.Frame();
+        foreach (var (op, dst, target) in new (ushort, MacAddress, Ipv4Address)[]
+                 { (2, net.DevA.Mac, TwoHosts.AddrA), (1, MacAddress.Broadcast, TwoHosts.AddrB), (1, MacAddress.Broadcast, TwoHosts.AddrA) })
+        {
+            f.Reset("arp");
+            Xmit.Fuzz.FrameWriter.Ethernet(f, dst, spoofed, EtherType.Arp);
+            Xmit.Fuzz.FrameWriter.Arp(f, op, spoofed, TwoHosts.AddrB, op == 2 ? net.DevA.Mac : MacAddress.Zero, target);
+            var skb = net.Sim.Pool.AllocNetdev(f.Length);
+            f.Span.CopyTo(skb.Put(f.Length));
+            net.DevA.Receive(skb);
+            net.RunForMs(1);
+            Assert.Equal(NudState.Permanent, n.State);
+            Assert.Equal(net.DevB.Mac, n.LinkAddress);
+        }
+        Assert.Equal(1, net.A.Arp.Stats.RepliesSent); // the request for A's address is still answered
+    }
+}
