@@ -28,6 +28,7 @@ public static partial class XmitCli
         root.Subcommands.Add(sim);
         root.Subcommands.Add(TapCommand.Create(seed, pcap));
         root.Subcommands.Add(PacketdrillCommand.Create());
+        root.Subcommands.Add(FuzzCommand.Create());
         return root;
     }
 

@@ -329,10 +329,13 @@ public sealed class NeighbourTable
     /// sends the queued packets.
     /// </summary>
     /// <remarks>Linux: net/core/neighbour.c __neigh_update()</remarks>
-    public void Update(NeighbourEntry n, MacAddress? linkAddress, NudState newState, bool overrideAddress)
+    public void Update(NeighbourEntry n, MacAddress? linkAddress, NudState newState, bool overrideAddress, bool admin = false)
     {
         var now = _scheduler.Now;
         var old = n.State;
+
+        // Only the administrator changes a PERMANENT or NOARP entry: ARP packets (a spoofed reply) cannot.
+        if (!admin && old.Has(NudState.NoArp | NudState.Permanent)) return;
 
         if (!newState.Has(NudStates.Valid))
         {
@@ -387,7 +390,7 @@ public sealed class NeighbourTable
     public NeighbourEntry AddPermanent(NetDevice dev, Ipv4Address key, MacAddress mac)
     {
         var n = LookupOrCreate(dev, key) ?? throw new InvalidOperationException("neighbour table full");
-        Update(n, mac, NudState.Permanent, overrideAddress: true);
+        Update(n, mac, NudState.Permanent, overrideAddress: true, admin: true);
         return n;
     }
 

@@ -157,3 +157,79 @@ public class ArpFloodTests
         Assert.True(table.Count < table.Params.GcThresh1, $"{table.Count} entries left after 120 s");
     }
 }
+
+/// <summary>
+/// The other half of a neighbour flood: echo requests from 20,000 sources on the subnet that do not exist. Each
+/// reply needs ARP, so each source gets an INCOMPLETE entry holding a queued reply, which garbage collection
+/// cannot take; at gc_thresh3 new entries are refused (table_fulls) and their replies dropped, and once the
+/// probes fail the entries and the queued skbs go. Memory stays bounded throughout.
+/// </summary>
+public class NeighbourResolutionFloodTests
+{
+    [Fact]
+    public void Replies_to_twenty_thousand_unresolvable_sources_hold_at_most_gc_thresh3_entries_and_are_freed()
+    {
+        using var net = new TwoHosts(trackAllocations: false);
+        net.WarmUp();
+        var table = net.B.Neighbours;
+        var local = new Ipv4Address(198, 19, 0, 1);
+        net.B.AddAddress(net.DevB, local, 16);          // a /16 on B's link: room for 20,000 neighbours
+        var f = new Xmit.Fuzz.Frame();
+        int peak = 0, peakSkbs = 0;
+        for (int i = 0; i < 20_000; i++)
+        {
+            f.Reset("echo");
+            Xmit.Fuzz.FrameWriter.Ethernet(f, net.DevB.Mac, net.DevA.Mac, EtherType.Ipv4);
+            int at = Xmit.Fuzz.FrameWriter.Ipv4(f, new Ipv4Address(0xC6130000u + 2 + (uint)i), local, IpProtocol.Icmp, 16, (ushort)i);
+            Xmit.Fuzz.FrameWriter.Icmp(f, at, 8, 0, (uint)i);
+            Xmit.Fuzz.FrameWriter.FixChecksums(f);
+            var skb = net.Sim.Pool.AllocNetdev(f.Length);
+            f.Span.CopyTo(skb.Put(f.Length));
+            net.DevB.Receive(skb);
+            peak = Math.Max(peak, table.Count);
+            peakSkbs = Math.Max(peakSkbs, net.Sim.Pool.Outstanding);
+            if (i % 100 == 0) net.RunForMs(10);
+        }
+        Assert.True(peak <= table.Params.GcThresh3, $"{peak} entries");
+        Assert.True(table.Stats.TableFulls > 0, "the table never filled");
+        // A queued reply per entry, and the ARP probes on their way out.
+        Assert.True(peakSkbs <= 2 * table.Params.GcThresh3 + 64, $"{peakSkbs} skbs held at the peak");
+        net.A.Icmp.SendEchoRequest(TwoHosts.AddrB, 1, 2, 8);
+        net.RunForMs(10);
+        Assert.Equal(2, net.A.Mib.Icmp.InEchoReps);  // the real neighbour still answers
+        net.RunFor(Duration.FromSeconds(120));
+        Assert.True(table.Count < table.Params.GcThresh1, $"{table.Count} entries left after 120 s");
+        Assert.True(net.Sim.Pool.Outstanding <= 4, $"{net.Sim.Pool.Outstanding} skbs still held");
+    }
+}
+
+/// <summary>
+/// A permanent entry (`ip neigh add … nud permanent`) is the administrator's: no ARP packet changes it, neither a
+/// reply, a gratuitous announcement nor a request naming another MAC (__neigh_update refuses non-admin updates
+/// of NUD_PERMANENT and NUD_NOARP). Found by the RX fuzzer: a mutated ARP reply rewrote the permanent entry.
+/// </summary>
+public class NeighbourPermanentTests
+{
+    [Fact]
+    public void Arp_packets_do_not_change_a_permanent_entry()
+    {
+        using var net = new TwoHosts();
+        var n = net.A.Neighbours.AddPermanent(net.DevA, TwoHosts.AddrB, net.DevB.Mac);
+        var spoofed = MacAddress.LocalAdministered(0x7777);
+        var f = new Xmit.Fuzz.Frame();
+        foreach (var (op, dst, target) in new (ushort, MacAddress, Ipv4Address)[]
+                 { (2, net.DevA.Mac, TwoHosts.AddrA), (1, MacAddress.Broadcast, TwoHosts.AddrB), (1, MacAddress.Broadcast, TwoHosts.AddrA) })
+        {
+            f.Reset("arp");
+            Xmit.Fuzz.FrameWriter.Ethernet(f, dst, spoofed, EtherType.Arp);
+            Xmit.Fuzz.FrameWriter.Arp(f, op, spoofed, TwoHosts.AddrB, op == 2 ? net.DevA.Mac : MacAddress.Zero, target);
+            var skb = net.Sim.Pool.AllocNetdev(f.Length);
+            f.Span.CopyTo(skb.Put(f.Length));
+            net.DevA.Receive(skb);
+            net.RunForMs(1);
+            Assert.Equal(NudState.Permanent, n.State);
+            Assert.Equal(net.DevB.Mac, n.LinkAddress);
+        }
+        Assert.Equal(1, net.A.Arp.Stats.RepliesSent); // the request for A's address is still answered
+    }
+}

@@ -85,6 +85,26 @@ public class ReassemblyTests
     }
 
     [Fact]
+    public void A_queue_killed_by_an_overlap_or_a_contradiction_counts_in_ReasmFails_a_duplicate_does_not()
+    {
+        // ip_frag_queue(): overlaps (ReasmOverlaps) and inconsistent lengths go to discard_qp, which counts ReasmFails;
+        // an IPFRAG_DUP fragment is only dropped.
+        using var net = new TwoHosts();
+        var d = Datagram(2992);
+        Inject(net, 20, 0, true, d[..1480]);
+        Inject(net, 20, 0, true, d[..1480]);                 // duplicate
+        Assert.Equal(0, net.B.Mib.Ip.ReasmFails);
+        Inject(net, 20, 1472, true, d[1472..2952]);          // overlap
+        Assert.Equal(1, net.B.Mib.Ip.ReasmFails);
+        Inject(net, 21, 1480, false, d[1480..]);             // the last fragment fixes the end …
+        Inject(net, 21, 3000, true, d[..16]);                // … and this one goes past it
+        Assert.Equal(2, net.B.Mib.Ip.ReasmFails);
+        Inject(net, 22, 8, true, d[..4]);                    // a middle fragment with no whole 8-byte block: end == offset
+        Assert.Equal(3, net.B.Mib.Ip.ReasmFails);
+        Assert.Equal(0, net.B.Reassembler.Queues);
+    }
+
+    [Fact]
     public void Incomplete_datagram_times_out_after_30s_with_icmp_time_exceeded_when_the_first_arrived()
     {
         using var net = new TwoHosts();

@@ -161,9 +161,11 @@ public sealed class Reassembler
         return skb;
     }
 
-    /// <summary>inet_frag_kill() after an inconsistent fragment: everything queued goes.</summary>
+    /// <summary>inet_frag_kill() after an inconsistent or overlapping fragment: everything queued goes, counted in ReasmFails.</summary>
+    /// <remarks>Linux: net/ipv4/ip_fragment.c ip_frag_queue() discard_qp</remarks>
     private void Kill(FragQueue q, SkBuff skb)
     {
+        _mib.ReasmFails++;
         skb.Free(SkbDropReason.FragOverlap);
         q.Fragments.Purge(SkbDropReason.FragOverlap);
         Remove(q);

@@ -222,6 +222,7 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_current_mss(), tcp_sync_mss(); net/ipv4/tcp.c tcp_send_mss(), tcp_xmit_size_goal(); include/net/tcp.h tcp_bound_to_half_wnd(); net/core/sock.c sk_setup_caps()</remarks>
     internal static int SendMss(TcpSock sk, out int sizeGoal)
     {
+        sk.Protocol.CheckPmtu(sk);
         int mss = sk.MssCache;
         int gsoMax = 65536 - 1 - MaxTcpHeader;
         int cutoff = sk.MaxWindow > MssDefault ? (int)(sk.MaxWindow >> 1) : (int)sk.MaxWindow;
@@ -240,11 +241,24 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_sync_mss()</remarks>
     internal void SyncMss(TcpSock sk, int pmtu)
     {
+        sk.PmtuCookie = pmtu;
         int mss = pmtu - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength;
         if (mss > sk.MssClamp) mss = sk.MssClamp;
         if (sk.UserMss > 0 && mss > sk.UserMss) mss = sk.UserMss;
         if (sk.TimestampOk) mss -= TimestampOptionLength;
         sk.MssCache = Math.Max(mss, 48); // TCP_MIN_SND_MSS
+    }
+
+    /// <summary>
+    /// tcp_current_mss()'s check: the route's MTU fell since the MSS was computed (a fragmentation-needed about
+    /// this destination, learned for any socket): sync the MSS to it, or every full-sized segment with DF would be
+    /// refused locally for ever.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_current_mss()</remarks>
+    internal void CheckPmtu(TcpSock sk)
+    {
+        if (sk.PmtuCookie == 0 || sk.RemoteAddress.IsUnspecified) return;
+        if (_output.Routes.Lookup(sk.RemoteAddress) is { EffectiveMtu: var mtu } && mtu != sk.PmtuCookie) SyncMss(sk, mtu);
     }
 
     /// <summary>TCPOLEN_TSTAMP_ALIGNED: the timestamp option with its two NOPs.</summary>

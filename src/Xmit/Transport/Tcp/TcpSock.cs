@@ -75,6 +75,8 @@ public sealed class TcpSock : InetSock
 
     // ---- options ----
     public int MssCache { get; internal set; } = 536;
+    /// <summary>icsk_pmtu_cookie: the path MTU <see cref="MssCache"/> was computed for (0 until the first tcp_sync_mss).</summary>
+    internal int PmtuCookie;
     /// <summary>advmss: the MSS we announce (route MTU − 40).</summary>
     public int AdvMss { get; internal set; } = 1460;
     /// <summary>rx_opt.mss_clamp: the peer's MSS (or TCP_MAXSEG).</summary>
