@@ -14,15 +14,16 @@ public sealed record TcpConnection(Simulation.Simulation Sim, Syscalls A, Syscal
 
     /// <summary>
     /// Listens on <paramref name="addressB"/>:<paramref name="port"/> on B, lets <paramref name="configureClient"/>
-    /// set options on A's socket, connects, and runs the simulation until B accepts (a lossy link may take
+    /// set options on A's socket (<paramref name="configureListener"/> on B's listener, which the accepted socket inherits), connects, and runs the simulation until B accepts (a lossy link may take
     /// a retransmitted SYN); the accepted socket is made non-blocking, the listener closed.
     /// </summary>
     public static TcpConnection Open(Simulation.Simulation sim, Host a, Host b, Ipv4Address addressB, ushort port = 5000,
-        Action<Syscalls, int>? configureClient = null)
+        Action<Syscalls, int>? configureClient = null, Action<Syscalls, int>? configureListener = null)
     {
         var sa = new Syscalls(a);
         var sb = new Syscalls(b);
         int listener = sb.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
+        configureListener?.Invoke(sb, listener);
         Assert.Equal(0, sb.Bind(listener, new SockAddrIn(addressB, port)));
         Assert.Equal(0, sb.Listen(listener, 8));
         int client = sa.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
