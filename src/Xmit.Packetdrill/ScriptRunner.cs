@@ -505,9 +505,15 @@ public sealed partial class ScriptRunner
     /// <summary>
     /// The skb an injected packet arrives in. packetdrill writes it to a tun device, whose driver copies it
     /// into one linear buffer from alloc_skb (not a NIC's netdev_alloc_skb), so its truesize — which TCP's
-    /// scaling_ratio and window follow — is alloc_skb's.
+    /// scaling_ratio and window follow — is alloc_skb's, for the packet plus the NET_SKB_PAD headroom tun
+    /// reserves (tun->align). What is left at the end is the tailroom that coalescing may copy a next segment into.
     /// </summary>
     /// <remarks>Linux: drivers/net/tun.c tun_get_user(), tun_alloc_skb(); net/core/sock.c sock_alloc_send_pskb()</remarks>
-    private SkBuff TunSkb(int length) => _sim.Pool.Alloc(length);
+    private SkBuff TunSkb(int length)
+    {
+        var skb = _sim.Pool.Alloc(Truesize.NetSkbPad + length);
+        skb.Reserve(Truesize.NetSkbPad);
+        return skb;
+    }
 
 }

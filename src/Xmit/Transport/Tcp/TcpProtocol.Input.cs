@@ -162,11 +162,16 @@ public sealed partial class TcpProtocol
         var opt = TcpOptions.Parse(seg.Options, syn: false);
         sk.RcvTsEcr = opt.HasTimestamp ? opt.TsEcr : 0;
 
-        // tcp_sequence(): acceptable if it overlaps the receive window.
+        // tcp_sequence(): acceptable if it overlaps the receive window — and, since 6.17, a segment that runs past
+        // the window's right edge only while nothing waits in the receive queue (a reader that reads everything
+        // may take it whole; otherwise it would overcommit the buffer the window was computed from).
         var wndEnd = sk.RcvNxt + ReceiveWindow(sk);
         bool acceptable = endSeq >= sk.RcvWup && seq <= wndEnd || (len == 0 && seq == sk.RcvNxt);
+        bool beyondWindow = seq > wndEnd || (endSeq > wndEnd && !sk.ReceiveQueue.IsEmpty);
+        if (acceptable && beyondWindow && endSeq != seq) acceptable = false;
         if (!acceptable)
         {
+            if ((f & (TcpFlags.Syn | TcpFlags.Rst)) == 0 && beyondWindow) Mib.BeyondWindow++;
             if ((f & TcpFlags.Syn) != 0) SendChallengeAck(sk, synChallenge: true);
             // tcp_send_dupack, unless a pure ACK comes too soon after the last answer: two ends that disagree
             // about sequence space would otherwise ACK each other's ACKs for ever.

@@ -432,6 +432,8 @@ public sealed class TcpMib
     public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, Timeouts, FastRetrans, LossProbes;
     public long AutoCorking, HystartTrainDetect, HystartDelayDetect, AckSkippedSeq, AckSkippedChallenge, ChallengeAck, SynChallenge;
     public long WantZeroWindowAdv, ToZeroWindowAdv, FromZeroWindowAdv, ZeroWindowDrop, RcvQDrop, OfoQueue, OfoDrop, PruneCalled, OfoPruned, RcvPruned, WinProbe;
+    /// <summary>TcpExtBeyondWindow: segments dropped because they started, or (with data queued) ended, past the window.</summary>
+    public long BeyondWindow;
     /// <summary>The listener's counters: SYN cookies, a full SYN queue, embryonic resets, SYN-ACK retransmissions.</summary>
     public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected;
 
@@ -465,6 +467,7 @@ public sealed class TcpMib
         yield return ("TCPLossProbes", LossProbes);
         yield return ("TCPAutoCorking", AutoCorking);
         yield return ("TCPACKSkippedSeq", AckSkippedSeq);
+        yield return ("BeyondWindow", BeyondWindow);
         yield return ("TCPACKSkippedChallenge", AckSkippedChallenge);
         yield return ("TCPChallengeACK", ChallengeAck);
         yield return ("TCPSYNChallenge", SynChallenge);
