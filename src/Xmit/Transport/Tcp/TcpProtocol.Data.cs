@@ -142,8 +142,14 @@ public sealed partial class TcpProtocol
         if (sk.RmemAlloc > sk.RcvBuf) sk.RcvSsthresh = Math.Min(sk.WindowClamp, 2u * (uint)sk.AdvMss);
     }
 
+    /// <summary>
+    /// tcp_data_queue_ofo(): the skb takes its place in the out-of-order queue, joining the skb it continues when it
+    /// can (tcp_ooo_try_coalesce: usually the queue's last, as data after a hole keeps arriving in order).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_data_queue_ofo(), tcp_ooo_try_coalesce()</remarks>
     private void InsertOutOfOrder(TcpSock sk, SkBuff skb)
     {
+        Mib.OfoQueue++;
         SkBuff? after = null;
         for (var s = sk.OutOfOrder.PeekTail(); s is not null; s = SkBuffQueue.PrevOf(s))
         {
@@ -158,9 +164,15 @@ public sealed partial class TcpProtocol
             skb.Free(SkbDropReason.Consumed); // already held
             return;
         }
+        var next = after is null ? sk.OutOfOrder.Peek() : SkBuffQueue.NextOf(after);
+        if (after is not null && skb.Cb.Seq == after.Cb.EndSeq && (next is null || next.Cb.Seq >= skb.Cb.EndSeq)
+            && TryCoalesce(sk, after, skb, out bool copied))
+        {
+            if (copied) skb.Free(SkbDropReason.Consumed);
+            return;
+        }
         sk.SetOwnerR(skb);
         sk.OutOfOrder.InsertAfter(after, skb);
-        Mib.OfoQueue++;
     }
 
     /// <summary>tcp_event_data_recv(): ACK scheduling — quick ACKs for a new flow, then ato follows the gaps between segments — and the window's growth.</summary>
