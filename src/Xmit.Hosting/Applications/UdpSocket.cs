@@ -39,6 +39,8 @@ public sealed class UdpSocket : IDisposable
     private TaskCompletionSource? _readable;
     private bool _disposed;
 
+    // Two constructors with the same optional parameter predate the tracked API; kept as they are for callers.
+#pragma warning disable RS0026
     public UdpSocket(Syscalls sys, bool blocking = false)
     {
         _sys = sys;
@@ -52,6 +54,7 @@ public sealed class UdpSocket : IDisposable
     }
 
     public UdpSocket(Host host, bool blocking = false) : this(new Syscalls(host), blocking) { }
+#pragma warning restore RS0026
 
     public Syscalls Syscalls => _sys;
     public int Descriptor => _fd;

@@ -231,6 +231,30 @@ public sealed partial class TcpProtocol
         return mss;
     }
 
+    /// <summary>
+    /// tcp_current_mss()'s option delta: the MSS less the SACK blocks the next segment will carry, so that a data
+    /// segment of a connection that also receives out of order still fits the path MTU with its options (without
+    /// it a full-sized segment with SACK blocks is EMSGSIZE under DF, and a connection loaded both ways stalls
+    /// at its first loss). Only the wire uses it — GSO cuts a segment to it in <see cref="TransmitSkb"/> — since
+    /// the queue's segment counts (Pcount) are kept in MssCache units: Xmit stores no per-skb tcp_gso_segs.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_current_mss(), tcp_established_options()</remarks>
+    internal static int CurrentMss(TcpSock sk) => sk.MssCache - SackOptionLength(sk);
+
+    /// <summary>TCPOLEN_SACK_BASE_ALIGNED + TCPOLEN_SACK_PERBLOCK per block: the blocks <see cref="WriteEstablishedOptions"/> writes.</summary>
+    private static int SackOptionLength(TcpSock sk)
+    {
+        if (!sk.SackOk || sk.OutOfOrder.IsEmpty) return 0;
+        int maxBlocks = sk.TimestampOk ? 3 : 4;
+        int n = 0;
+        for (var s = sk.OutOfOrder.PeekTail(); s is not null && n < maxBlocks; s = SkBuffQueue.PrevOf(s))
+        {
+            while (SkBuffQueue.PrevOf(s) is { } p && p.Cb.EndSeq == s.Cb.Seq) s = p; // one block per contiguous run
+            n++;
+        }
+        return 4 + 8 * n;
+    }
+
     private static int SizeGoal(TcpSock sk)
     {
         SendMss(sk, out int goal);
@@ -483,7 +507,8 @@ public sealed partial class TcpProtocol
         bool syn = (flags & TcpFlags.Syn) != 0;
         // "Force a PSH flag on all (GSO) packets to expedite GRO flush at receiver": a multi-segment skb goes
         // with PSH (software GSO then keeps it on the last segment only).
-        if (!syn && skb.Len > sk.MssCache) flags |= TcpFlags.Psh;
+        int mss = CurrentMss(sk);
+        if (!syn && skb.Len > mss) flags |= TcpFlags.Psh;
         Span<byte> opts = stackalloc byte[40];
         var w = new TcpOptionWriter(opts);
         if (syn) WriteSynOptions(sk, ref w, (flags & TcpFlags.Ack) != 0);
@@ -500,7 +525,6 @@ public sealed partial class TcpProtocol
             SourcePort = sk.LocalPort, DestinationPort = sk.RemotePort, Seq = skb.Cb.Seq,
             Ack = (flags & TcpFlags.Ack) != 0 ? sk.RcvNxt : default, Flags = flags, Window = window,
         }.Emit(pkt.Data, optLen, sk.LocalAddress, sk.RemoteAddress);
-        int mss = sk.MssCache;
         if (payload > mss)
         {
             pkt.GsoSize = mss;
