@@ -80,6 +80,20 @@ public sealed class SkBuffQueue
         after.Next = skb;
     }
 
+    /// <summary>A queued skb grew in place (data coalesced into it): keeps the byte and truesize totals right.</summary>
+    internal void Resized(int lenDelta, int truesizeDelta)
+    {
+        Bytes += lenDelta;
+        TruesizeSum += truesizeDelta;
+    }
+
+    /// <summary>Inserts <paramref name="skb"/> right before <paramref name="before"/>.</summary>
+    public void InsertBefore(SkBuff before, SkBuff skb)
+    {
+        if (before.Queue != this) ThrowHelper.Bug("insert before an skb that is not on this queue");
+        InsertAfter(before.Prev, skb);
+    }
+
     /// <summary>The skb after <paramref name="skb"/> in its queue.</summary>
     public static SkBuff? NextOf(SkBuff skb) => skb.Next;
 

@@ -13,6 +13,8 @@ public sealed class DelayedAck
 
     /// <summary>ICSK_ACK_SCHED: an ACK is owed to the peer.</summary>
     internal bool Pending;
+    /// <summary>ICSK_ACK_NOW: the next ACK decision sends at once (a filled gap in the sequence space).</summary>
+    internal bool Now;
     /// <summary>ICSK_ACK_PUSHED / ICSK_ACK_PUSHED2: one (two) segments smaller than rcv_mss arrived since the last ACK.</summary>
     internal bool Pushed, Pushed2;
     /// <summary>icsk_ack.quick: segments still to be ACKed at once.</summary>

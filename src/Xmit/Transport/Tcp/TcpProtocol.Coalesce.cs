@@ -22,6 +22,14 @@ public sealed partial class TcpProtocol
     private static bool TryCoalesce(TcpSock sk, SkBuff to, SkBuff from, out bool copied)
     {
         copied = false;
+        int toLen = to.Len, toTruesize = to.Truesize;
+        bool joined = TryJoin(sk, to, from, ref copied);
+        if (joined) to.Queue?.Resized(to.Len - toLen, to.Truesize - toTruesize);
+        return joined;
+    }
+
+    private static bool TryJoin(TcpSock sk, SkBuff to, SkBuff from, ref bool copied)
+    {
         if (from.Cb.Seq != to.Cb.EndSeq || (to.Cb.TcpFlags & TcpFlags.Fin) != 0 || from.Len == 0) return false;
         int len = from.Len;
         bool toLinear = to.Cb.RxFrags == 0 && to.FragList is null;

@@ -65,6 +65,7 @@ public sealed partial class TcpProtocol
             skb.Cb.Seq = sk.RcvNxt;
         }
         QueueInOrder(sk, skb);
+        bool hadHole = !sk.OutOfOrder.IsEmpty;
         while (sk.OutOfOrder.Peek() is { } next && next.Cb.Seq <= sk.RcvNxt)
         {
             sk.OutOfOrder.Unlink(next);
@@ -78,6 +79,7 @@ public sealed partial class TcpProtocol
             QueueInOrder(sk, next);
         }
         if (!sk.OutOfOrder.IsEmpty) sk.Delack.Pending = true;
+        else if (hadHole) sk.Delack.Now = true; // RFC 5681 4.2: ACK at once when the gap is filled
         sk.RaiseDataReady();
     }
 
@@ -108,16 +110,20 @@ public sealed partial class TcpProtocol
     /// <summary>
     /// tcp_try_rmem_schedule() / tcp_prune_queue(): room for <paramref name="skb"/> while rmem is not over rcvbuf
     /// (one skb may overshoot, as in Linux); otherwise tcp_clamp_window lets an unlocked buffer grow to what is
-    /// allocated, and failing that the out-of-order queue is pruned from the top (collapsing skbs into compact
-    /// copies is not modelled); the data is dropped if nothing brought rmem back within rcvbuf.
+    /// allocated, then both queues are collapsed into compact copies, and failing that the out-of-order queue is
+    /// pruned from the top; the data is dropped if nothing brought rmem back within rcvbuf.
     /// </summary>
-    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_try_rmem_schedule(), tcp_prune_queue(), tcp_clamp_window(), tcp_prune_ofo_queue()</remarks>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_try_rmem_schedule(), tcp_prune_queue(), tcp_clamp_window(), tcp_collapse_ofo_queue(), tcp_collapse(), tcp_prune_ofo_queue()</remarks>
     private bool TryRmemSchedule(TcpSock sk, SkBuff skb)
     {
         if (sk.RmemAlloc <= sk.RcvBuf) return true;
         Mib.PruneCalled++;
         if (sk.RmemAlloc >= sk.RcvBuf) ClampWindow(sk);
         if (sk.RmemAlloc <= sk.RcvBuf) return true;
+        CollapseOfoQueue(sk);
+        if (sk.ReceiveQueue.Peek() is { } first) Collapse(sk, sk.ReceiveQueue, first, null, sk.CopiedSeq, sk.RcvNxt);
+        if (sk.RmemAlloc <= sk.RcvBuf) return true;
+        // Collapsing did not help: destructive measures follow.
         if (!sk.OutOfOrder.IsEmpty)
         {
             // tcp_prune_ofo_queue(): drop from the highest sequence down, never the data just before this skb.
@@ -262,7 +268,7 @@ public sealed partial class TcpProtocol
         bool quick = sk.Delack.QuickAcks > 0 && !sk.Delack.PingPong;
         bool fullFrames = sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss
             && (sk.RcvNxt - sk.CopiedSeq < 1 || SelectWindowFree(sk) >= sk.RcvWnd); // SO_RCVLOWAT is 1
-        if (fullFrames || quick || !sk.OutOfOrder.IsEmpty)
+        if (fullFrames || quick || !sk.OutOfOrder.IsEmpty || sk.Delack.Now)
             SendAck(sk);
         else
             SendDelayedAck(sk);

@@ -598,7 +598,7 @@ public sealed partial class TcpProtocol
             }
             else sk.Delack.QuickAcks -= segs;
         }
-        sk.Delack.Pending = sk.Delack.Pushed = sk.Delack.Pushed2 = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK)
+        sk.Delack.Pending = sk.Delack.Now = sk.Delack.Pushed = sk.Delack.Pushed2 = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK)
         _clock.Disarm(sk.Delack.Timer);
     }
 

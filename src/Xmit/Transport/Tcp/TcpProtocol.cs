@@ -434,6 +434,8 @@ public sealed class TcpMib
     public long WantZeroWindowAdv, ToZeroWindowAdv, FromZeroWindowAdv, ZeroWindowDrop, RcvQDrop, OfoQueue, OfoDrop, PruneCalled, OfoPruned, RcvPruned, WinProbe;
     /// <summary>TcpExtBeyondWindow: segments dropped because they started, or (with data queued) ended, past the window.</summary>
     public long BeyondWindow;
+    /// <summary>TcpExtTCPRcvCollapsed: skbs freed after their data was copied into a compact one.</summary>
+    public long RcvCollapsed;
     /// <summary>The listener's counters: SYN cookies, a full SYN queue, embryonic resets, SYN-ACK retransmissions.</summary>
     public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected;
 
@@ -468,6 +470,7 @@ public sealed class TcpMib
         yield return ("TCPAutoCorking", AutoCorking);
         yield return ("TCPACKSkippedSeq", AckSkippedSeq);
         yield return ("BeyondWindow", BeyondWindow);
+        yield return ("TCPRcvCollapsed", RcvCollapsed);
         yield return ("TCPACKSkippedChallenge", AckSkippedChallenge);
         yield return ("TCPChallengeACK", ChallengeAck);
         yield return ("TCPSYNChallenge", SynChallenge);
