@@ -46,7 +46,7 @@ public static class TextReport
         o.WriteLine(F($"  tx {d.TxPackets} packets {d.TxBytes} bytes; queue stops {d.QueueStops} wakes {d.QueueWakes}; BQL stops {d.BqlStops}, limit {d.BqlLimit} bytes; TX interrupts {d.TxInterrupts}"));
         var l = r.Link;
         o.WriteLine("link");
-        o.WriteLine(F($"  {l.Frames} frames ({l.Lost} lost), utilisation {l.Utilisation * 100:0.#}%, goodput {l.GoodputBitsPerSecond / 1e6:0.##} Mbit/s (payload B read during the {r.DurationMs / 1000:0.######} s run; {r.DeliveredAfterEnd} more datagrams arrived in the drain after it)"));
+        o.WriteLine(F($"  {l.Frames} frames ({l.Lost} lost), utilisation {l.Utilisation * 100:0.#}%, goodput {l.GoodputBitsPerSecond / 1e6:0.##} Mbit/s (payload B read during the {r.DurationMs / 1000:0.#########} s run; {r.DeliveredAfterEnd} more datagrams arrived in the drain after it)"));
         if (l.Faults.Description.Length > 0) o.WriteLine("  faults: " + l.Faults.Description);
         foreach (var dir in l.Directions)
             o.WriteLine(F($"  {dir.Name}: {dir.Frames} frames, {dir.Lost} lost, {dir.Reordered} reordered, {dir.Duplicated} duplicated, {dir.Corrupted} corrupted"));
