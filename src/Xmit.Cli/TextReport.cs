@@ -18,6 +18,9 @@ public static class TextReport
             o.WriteLine(F($"why the first EAGAIN (at {e.AtMs:0.###} ms):"));
             o.WriteLine("  " + e.Text);
         }
+        else if (r.Blocking is { } blk) o.WriteLine(blk.Text);
+        else if (r.Ledger.Where(x => x.Dropped > 0).ToList() is { Count: > 0 } dropping)
+            o.WriteLine($"no EAGAIN: the send buffer never stayed full — every drop returned its datagram's charge at once ({string.Join("; ", dropping.Select(x => $"{x.Layer} dropped {x.Dropped}"))}; see below)");
         else o.WriteLine("no EAGAIN: the send buffer never filled (the link kept up, or the sender was slow)");
         if (r.FirstEpollout is { } w)
         {
@@ -43,7 +46,7 @@ public static class TextReport
         o.WriteLine(F($"  tx {d.TxPackets} packets {d.TxBytes} bytes; queue stops {d.QueueStops} wakes {d.QueueWakes}; BQL stops {d.BqlStops}, limit {d.BqlLimit} bytes; TX interrupts {d.TxInterrupts}"));
         var l = r.Link;
         o.WriteLine("link");
-        o.WriteLine(F($"  {l.Frames} frames ({l.Lost} lost), utilisation {l.Utilisation * 100:0.#}%, goodput {l.GoodputBitsPerSecond / 1e6:0.##} Mbit/s"));
+        o.WriteLine(F($"  {l.Frames} frames ({l.Lost} lost), utilisation {l.Utilisation * 100:0.#}%, goodput {l.GoodputBitsPerSecond / 1e6:0.##} Mbit/s (payload B read during the {r.DurationMs / 1000:0.#########} s run; {r.DeliveredAfterEnd} more datagrams arrived in the drain after it)"));
         if (l.Faults.Description.Length > 0) o.WriteLine("  faults: " + l.Faults.Description);
         foreach (var dir in l.Directions)
             o.WriteLine(F($"  {dir.Name}: {dir.Frames} frames, {dir.Lost} lost, {dir.Reordered} reordered, {dir.Duplicated} duplicated, {dir.Corrupted} corrupted"));
@@ -52,6 +55,8 @@ public static class TextReport
         var lat = r.Latency;
         o.WriteLine(F($"one-way latency A→B socket to socket ({lat.Count} datagrams)"));
         o.WriteLine(F($"  min {lat.MinMs:0.###} ms, p50 {lat.P50Ms:0.###} ms, p90 {lat.P90Ms:0.###} ms, p99 {lat.P99Ms:0.###} ms, max {lat.MaxMs:0.###} ms"));
+        o.WriteLine("where every datagram went (in = passed on + dropped by reason + still queued)");
+        foreach (var layer in r.Ledger) o.WriteLine("  " + layer.Describe());
         o.WriteLine("counters");
         o.WriteLine("  A: " + string.Join(", ", r.SenderCounters.Where(c => Interesting(c.Key)).Select(c => $"{c.Key} {c.Value}")));
         o.WriteLine("  B: " + string.Join(", ", r.ReceiverCounters.Where(c => Interesting(c.Key)).Select(c => $"{c.Key} {c.Value}")));

@@ -53,6 +53,13 @@ public sealed class UdpFlood
     private int _qdiscMaxPackets;
     private double _sumQdisc, _sumRing, _sumAwaiting, _sumWmem;
     private int _sumCount;
+    private UdpFloodLedger? _ledger;
+    private long _blockedSends;
+    private Duration _blockedTime;
+    private int _corkPart;
+    private long _chargePerDatagram;
+    private Instant _lastDelivery;
+    private long _deliveredByEnd;
 
     public UdpFlood(UdpFloodConfig config, Stream? pcap = null)
     {
@@ -90,13 +97,14 @@ public sealed class UdpFlood
         _a.Icmp.SendEchoRequest(AddrB, 1, 1, 8);
         _sim.RunFor(Duration.FromMilliseconds(10));
         var start = _sim.Now;
+        _ledger = new UdpFloodLedger(_a, _b, _conn, _sim.Pool);
         _end = start + _c.Duration;
         _sampleInterval = Duration.FromNanoseconds(Math.Max(1000, _c.Duration.Nanoseconds / _c.Samples));
         _sampleStart = start;
         _lastWireBytes = WireBusy();
         _busyAtStart = _lastWireBytes;
         // Taken by a timer at the end instant: a blocking send may run time past it inside its wait.
-        var endMark = new Timer(_sim.Scheduler, () => _busyAtEnd = WireBusy(), "end");
+        var endMark = new Timer(_sim.Scheduler, () => { _busyAtEnd = WireBusy(); _deliveredByEnd = _delivered; }, "end");
         endMark.Arm(_end);
         _sampler.Arm(start);
         _detailEnd = start + Duration.Min(_c.Duration, DetailWindow);
@@ -137,7 +145,19 @@ public sealed class UdpFlood
         {
             bool more = part < _c.Cork - 1;
             if (part == 0) Stamp();
+            long wmemBefore = _socket.Kernel.WmemAlloc;
+            var before = _sim.Now;
             var r = _socket.Send(_payload, more ? flags | MsgFlags.More : flags);
+            if (_sim.Now > before)
+            {
+                // Virtual time passed inside the call: a blocking sendto slept in sock_alloc_send_skb.
+                _blockedSends++;
+                _blockedTime += _sim.Now - before;
+            }
+            // What one datagram charges (all its fragments' skbs): measured on a send that charged at all, since
+            // nothing completes inside the call.
+            if (r.Ok && !more && _chargePerDatagram == 0 && _socket.Kernel.WmemAlloc > wmemBefore && part == 0)
+                _chargePerDatagram = _socket.Kernel.WmemAlloc - wmemBefore;
             if (r.Ok)
             {
                 if (!more)
@@ -146,6 +166,7 @@ public sealed class UdpFlood
                     _bytesSent += (long)_payload.Length * _c.Cork;
                 }
                 part = more ? part + 1 : 0;
+                _corkPart = part;
             }
             else if (r.WouldBlock)
             {
@@ -160,6 +181,7 @@ public sealed class UdpFlood
             {
                 _errors[r.Error.ToString()] = _errors.GetValueOrDefault(r.Error.ToString()) + 1;
                 part = 0;
+                _corkPart = 0;
             }
             await Delay(_c.SyscallCost);
         }
@@ -184,12 +206,26 @@ public sealed class UdpFlood
         while (_b.Udp.Receive(_sink, _rxBuffer) is not null)
         {
             _delivered++;
+            _lastDelivery = _sim.Now;
             long sent = BinaryPrimitives.ReadInt64BigEndian(_rxBuffer);
             _latencies.Add(_sim.Now.Nanoseconds - sent);
         }
     }
 
     private int Truesize => Buffers.Truesize.ForAllocSkb(Math.Min(_payload.Length * _c.Cork + 8 + 20, _c.Mtu) + 16 + 15);
+
+    /// <summary>IP packets one datagram becomes: 1, or its fragments (each carrying a multiple of 8 bytes but the last).</summary>
+    /// <remarks>Linux: net/ipv4/ip_output.c __ip_append_data() (fragheaderlen, maxfraglen)</remarks>
+    public int FramesPerDatagram
+    {
+        get
+        {
+            int udpLen = _payload.Length * _c.Cork + 8;
+            if (udpLen + 20 <= _c.Mtu) return 1;
+            int perFragment = (_c.Mtu - 20) & ~7;
+            return (udpLen + perFragment - 1) / perFragment;
+        }
+    }
 
     private void OnEagain()
     {
@@ -200,12 +236,22 @@ public sealed class UdpFlood
         if (_firstEagain is not null) return;
         var q = _conn.DeviceA.TxQueues[0].Qdisc;
         int ts = Truesize;
-        int datagrams = (int)(sk.WmemAlloc / ts);
+        int k = FramesPerDatagram;
+        // A fragmented datagram charges every fragment's skb: count datagrams by what one really charged.
+        long perDatagram = _chargePerDatagram > 0 ? _chargePerDatagram : (long)ts * k;
+        int datagrams = (int)Math.Round(sk.WmemAlloc / (double)perDatagram);
         int onRing = _conn.RingA.RingPackets() - _conn.RingA.RingAwaitingCompletion();
         int awaiting = _conn.RingA.RingAwaitingCompletion();
-        string text = $"wmem_alloc {sk.WmemAlloc} ≥ sndbuf {sk.SndBuf}: {datagrams} datagrams of truesize {ts} charged to the socket — " +
-                      $"{q.QLen} waiting in qdisc {q.Kind}, {onRing} on the driver ring, {awaiting} sent and awaiting TX completion";
-        _firstEagain = new EagainExplanation(Ms(_sim.Now), sk.WmemAlloc, sk.SndBuf, datagrams, ts, q.QLen, onRing, awaiting, q.Kind, text);
+        int inNeighbour = _a.Neighbours.QueuedPackets;
+        string unit = k == 1 ? "" : " frames";
+        string charged = k == 1
+            ? $"{datagrams} datagrams of truesize {perDatagram} charged to the socket"
+            : $"{datagrams} datagrams of {k} fragments each ({perDatagram} bytes of truesize per datagram, {datagrams * k} frames) charged to the socket";
+        string text = $"wmem_alloc {sk.WmemAlloc} ≥ sndbuf {sk.SndBuf}: {charged} — " +
+                      $"{q.QLen}{unit} waiting in qdisc {q.Kind}, {onRing}{unit} on the driver ring, {awaiting}{unit} sent and awaiting TX completion" +
+                      (inNeighbour > 0 ? $", {inNeighbour}{unit} in the neighbour queue waiting for ARP" : "");
+        _firstEagain = new EagainExplanation(Ms(_sim.Now), sk.WmemAlloc, sk.SndBuf, datagrams, (int)perDatagram, q.QLen, onRing, awaiting, q.Kind, text)
+            { FramesPerDatagram = k, InNeighbourQueue = inNeighbour };
     }
 
     private void OnEpollout()
@@ -278,6 +324,16 @@ public sealed class UdpFlood
         _latencies.Sort();
         double P(double p) => _latencies.Count == 0 ? 0 : _latencies[Math.Min(_latencies.Count - 1, (int)(p * _latencies.Count))] / 1e6;
         int n = Math.Max(1, _sumCount);
+        var ledger = _ledger!.Build(_sim.Pool, _sent, _corkPart > 0 ? 1 : 0, _delivered, _sink, FramesPerDatagram);
+        BlockingSummary? blocking = null;
+        if (_c.Blocking)
+        {
+            string text = _blockedSends == 0
+                ? $"blocking sends never slept: wmem_alloc high-water {sk.WmemHighWater} stayed below sndbuf {sk.SndBuf}"
+                : $"blocking sends: {_blockedSends} sendto calls slept in sock_alloc_send_skb ({_blockedTime.TotalMilliseconds:0.###} ms in all) because wmem_alloc " +
+                  $"(high-water {sk.WmemHighWater}) reached sndbuf {sk.SndBuf}; a blocking socket waits instead of returning EAGAIN";
+            blocking = new BlockingSummary(_blockedSends, _blockedTime.TotalMilliseconds, sk.WmemHighWater, sk.SndBuf, text);
+        }
         return new UdpFloodReport
         {
             Scenario = Describe(),
@@ -286,19 +342,22 @@ public sealed class UdpFlood
             WallSeconds = wallSeconds,
             SimulatedEvents = _sim.Scheduler.EventsRun,
             SimulatedPackets = wire.Frames + _conn.Link.B.Frames,
-            Socket = new SocketSummary(sk.SndBuf, _sent, _delivered, _eagain, _epollout, _errors, sk.WmemHighWater, Truesize, _bytesSent),
+            Socket = new SocketSummary(sk.SndBuf, _sent, _delivered, _eagain, _epollout, _errors, sk.WmemHighWater, _chargePerDatagram > 0 ? (int)_chargePerDatagram : Truesize * FramesPerDatagram, _bytesSent),
             Qdisc = new QdiscSummary(q.Describe(), q.Stats.Packets, q.Stats.Bytes, q.Stats.Drops, q.Stats.Overlimits, q.Stats.Requeues,
                 _qdiscMaxBytes, _qdiscMaxPackets),
             Device = new DeviceSummary(dev.Name, _c.RingSize, dev.Stats.TxPackets, dev.Stats.TxBytes, txq.Stops, txq.Wakes, txq.BqlStops,
                 txq.Dql.Limit, _conn.RingA.Interrupts, _ringMaxBytes),
             Link = new LinkSummary(_c.RateBitsPerSecond, _c.Propagation.TotalMilliseconds, _c.LossRate, wire.Frames, wire.Lost,
-                (_busyAtEnd - _busyAtStart) / (double)_c.Duration.Nanoseconds, _delivered * (double)_payload.Length * _c.Cork * 8 / seconds,
+                (_busyAtEnd - _busyAtStart) / (double)_c.Duration.Nanoseconds, _deliveredByEnd * (double)_payload.Length * _c.Cork * 8 / seconds,
                 FaultsSummary.Of(_c.Faults), [WireDirection.Of(wire), WireDirection.Of(_conn.Link.B)]),
             Latency = new LatencySummary(_latencies.Count, P(0.5), P(0.9), P(0.99), _latencies.Count == 0 ? 0 : _latencies[^1] / 1e6,
                 _latencies.Count == 0 ? 0 : _latencies[0] / 1e6),
             BytesSat = new WhereBytesSat(_sumQdisc / n, _sumRing / n, _sumAwaiting / n, _sumWmem / n, _qdiscMaxBytes, _ringMaxBytes),
             FirstEagain = _firstEagain,
             FirstEpollout = _firstEpollout,
+            Blocking = blocking,
+            Ledger = ledger,
+            DeliveredAfterEnd = _delivered - _deliveredByEnd,
             Events = _events,
             Samples = _samples,
             DetailSamples = _detail,

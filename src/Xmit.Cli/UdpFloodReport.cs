@@ -18,6 +18,12 @@ public sealed record UdpFloodReport
     public required WhereBytesSat BytesSat { get; init; }
     public EagainExplanation? FirstEagain { get; init; }
     public EpolloutExplanation? FirstEpollout { get; init; }
+    /// <summary>With --blocking: how often and how long sendto slept.</summary>
+    public BlockingSummary? Blocking { get; init; }
+    /// <summary>Per layer, from A's socket to B's: in = passed on + Σ drops by reason + still queued.</summary>
+    public IReadOnlyList<Xmit.Hosting.Accounting.LayerBalance> Ledger { get; init; } = [];
+    /// <summary>Datagrams B read after --duration ended (the drain); goodput does not count them.</summary>
+    public long DeliveredAfterEnd { get; init; }
     public required IReadOnlyList<SocketEvent> Events { get; init; }
     public required IReadOnlyList<Sample> Samples { get; init; }
     /// <summary>The first 30 ms (or the whole run if shorter), sampled every 20 µs.</summary>
@@ -39,7 +45,8 @@ public sealed record QdiscSummary(string Description, long SentPackets, long Sen
 public sealed record DeviceSummary(string Name, int RingSize, long TxPackets, long TxBytes, long QueueStops, long QueueWakes,
     long BqlStops, long BqlLimit, long TxInterrupts, long RingBytesMax);
 
-/// <summary>The wire; <see cref="Frames"/> and <see cref="Lost"/> are A→B's, <see cref="Directions"/> has both with their fault counts.</summary>
+/// <summary>The wire; <see cref="Frames"/> and <see cref="Lost"/> are A→B's, <see cref="Directions"/> has both with their fault counts;
+/// goodput is the payload B read during --duration, divided by --duration (the drain after it is not counted).</summary>
 public sealed record LinkSummary(long RateBitsPerSecond, double PropagationMs, double LossRate, long Frames, long Lost, double Utilisation,
     double GoodputBitsPerSecond, FaultsSummary Faults, IReadOnlyList<WireDirection> Directions);
 
@@ -64,8 +71,17 @@ public sealed record LatencySummary(long Count, double P50Ms, double P90Ms, doub
 public sealed record WhereBytesSat(double QdiscAvgBytes, double RingAvgBytes, double AwaitingCompletionAvgBytes, double WmemAvgBytes,
     long QdiscMaxBytes, long RingMaxBytes);
 
+/// <summary>Why the first EAGAIN: <see cref="Datagrams"/> counts datagrams; <see cref="InQdisc"/>, <see cref="OnRing"/>,
+/// <see cref="AwaitingCompletion"/> and <see cref="InNeighbourQueue"/> count frames (fragments when <see cref="FramesPerDatagram"/> &gt; 1).</summary>
 public sealed record EagainExplanation(double AtMs, long WmemAlloc, int SndBuf, int Datagrams, int Truesize, int InQdisc, int OnRing,
-    int AwaitingCompletion, string QdiscKind, string Text);
+    int AwaitingCompletion, string QdiscKind, string Text)
+{
+    public int FramesPerDatagram { get; init; } = 1;
+    public int InNeighbourQueue { get; init; }
+}
+
+/// <summary>A blocking sender never sees EAGAIN; it sleeps in sock_alloc_send_skb instead.</summary>
+public sealed record BlockingSummary(long BlockedSends, double BlockedMs, long WmemHighWater, int SndBuf, string Text);
 
 public sealed record EpolloutExplanation(double AtMs, double AfterEagainMs, long WmemAlloc, int HalfSndBuf, int FramesLeft, int FrameBytes,
     double ExpectedMs, string Text);

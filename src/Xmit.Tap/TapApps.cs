@@ -36,6 +36,7 @@ public static class TapApps
             return 1;
         }
         var payload = new byte[size];
+        var ledger = new TapLedger(tap);
         long sent = 0, eagain = 0, epollout = 0, errors = 0;
         var errorNames = new Dictionary<Errno, long>();
         var gap = packetsPerSecond > 0 ? Duration.FromNanoseconds((long)(1e9 / packetsPerSecond)) : Duration.Zero;
@@ -80,19 +81,29 @@ public static class TapApps
         }
         var task = Sender();
         tap.Loop.RunUntil(() => task.IsCompleted, count == 0 ? Instant.Never : tap.Loop.Now + Duration.FromSeconds(3600));
+        // The rate is over the sending only: an interrupted run stops the loop, so the wait below may not happen.
+        var sendEnd = tap.Loop.Now;
+        bool interrupted = tap.Loop.StopRequested;
         tap.Loop.RunUntil(() => false, tap.Loop.Now + Duration.FromMilliseconds(200)); // let the last frames go
-        double seconds = Math.Max(1e-9, (tap.Loop.Now - start).TotalSeconds - 0.2);
+        double seconds = Math.Max(1e-9, (sendEnd - start).TotalSeconds);
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"udp-send {destination}:{port}: {sent} datagrams of {size} bytes in {seconds:0.###} s = {sent / seconds:N0} packets/s, {sent * (double)size * 8 / seconds / 1e9:0.###} Gbit/s of payload"));
+            $"udp-send {destination}:{port}: {sent} datagrams of {size} bytes in {seconds:0.###} s = {sent / seconds:N0} packets/s, {sent * (double)size * 8 / seconds / 1e9:0.###} Gbit/s of payload{(interrupted ? $" (interrupted{(count > 0 ? $" after {sent} of {count}" : "")})" : "")}"));
         o.WriteLine($"  EAGAIN {eagain}, EPOLLOUT wake-ups {epollout}, other errors {errors}{(errors > 0 ? " (" + string.Join(", ", errorNames.Select(e => $"{e.Key} {e.Value}")) + ")" : "")}; wmem_alloc high-water {sock.Kernel.WmemHighWater} of sndbuf {sock.Kernel.SndBuf}");
-        Report(tap, o);
-        return errors == 0 ? 0 : 1;
+        long refused = errorNames.GetValueOrDefault(Errno.ECONNREFUSED);
+        if (refused > 0)
+            o.WriteLine($"  ECONNREFUSED {refused}: {destination} answered ICMP port unreachable (Icmp:InDestUnreachs {tap.Host.Mib.Icmp.InDestUnreachs}) — nothing listens on port {port}. " +
+                "As on Linux, a connected UDP socket reports each such error once, on the next send (which is not sent), and the sends after it go on; the kernel rate-limits its ICMP errors, so few are seen");
+        Report(tap, o, ledger);
+        // Refusals are the peer's answer, not a failure of the send path: only other errors fail the run.
+        return errors - refused == 0 ? 0 : 1;
     }
 
     /// <summary>Receives on <paramref name="port"/> until <paramref name="count"/> datagrams (0: until stopped or <paramref name="duration"/>), counting bytes and hashing the payload stream.</summary>
     public static int UdpSink(TapHost tap, ushort port, long count, Duration duration, TextWriter o)
     {
         var sk = tap.Host.Udp.Bind(tap.Options.Address, port, rcvBuf: 4 << 20);
+        var ledger = new TapLedger(tap);
+        long readsBefore = tap.Driver.Reads;
         var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buf = new byte[65536];
         long datagrams = 0, bytes = 0;
@@ -115,12 +126,19 @@ public static class TapApps
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"udp-sink: {datagrams} datagrams, {bytes} bytes, {datagrams / seconds:N0} packets/s, {bytes * 8.0 / seconds / 1e9:0.###} Gbit/s; payload sha256 {Convert.ToHexStringLower(hash.GetHashAndReset())}"));
         o.WriteLine($"  receive buffer drops {sk.Drops}");
-        Report(tap, o);
+        var (_, kernel, before) = ledger.Build();
+        if (kernel is not null && before is not null)
+        {
+            long tx = kernel.TxPackets - before.TxPackets, dropped = kernel.TxDropped - before.TxDropped;
+            o.WriteLine($"  the kernel sent {tx + dropped} frames to the TAP device: {tx} queued to the fd (Xmit read {tap.Driver.Reads - readsBefore}), " +
+                        $"{dropped} dropped by the kernel (tx_dropped: the tun queue of txqueuelen frames was full, the sender was not paced to our reads)");
+        }
+        Report(tap, o, ledger);
         return 0;
     }
 
     /// <summary>The per-layer counters, as `xmit sim` prints them.</summary>
-    public static void Report(TapHost tap, TextWriter o)
+    public static void Report(TapHost tap, TextWriter o, TapLedger? ledger = null)
     {
         var h = tap.Host;
         var dev = tap.Device;
@@ -130,5 +148,10 @@ public static class TapApps
         o.WriteLine($"  {dev.Name}: tx {dev.Stats.TxPackets} packets {dev.Stats.TxBytes} bytes ({dev.Stats.TxErrors} errors), rx {dev.Stats.RxPackets} packets {dev.Stats.RxBytes} bytes ({dev.Stats.RxDropped} dropped); queue stops {q.Stops} wakes {q.Wakes}");
         o.WriteLine($"  tap fd: writes {tap.Driver.Writes} (blocked {tap.Driver.WriteBlocked}), reads {tap.Driver.Reads} in {tap.Driver.ReadBatches} batches; loop iterations {tap.Loop.Iterations}");
         o.WriteLine("  " + string.Join(", ", h.Mib.All().Where(c => c.Value != 0).Select(c => $"{c.Group}:{c.Name} {c.Value}")));
+        if (ledger is null) return;
+        var (layers, kernel, _) = ledger.Build();
+        o.WriteLine("where every packet went (in = passed on + dropped by reason + still queued)");
+        foreach (var l in layers) o.WriteLine("  " + l.Describe());
+        if (kernel is not null) o.WriteLine("  " + kernel);
     }
 }

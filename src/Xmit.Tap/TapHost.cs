@@ -30,6 +30,16 @@ public sealed record TapHostOptions
         if (Address == PeerAddress) return "our address and the peer's must differ";
         if (PrefixLength is < 8 or > 30) return "prefix length must be 8 to 30";
         if (Mtu is < 576 or > 65521) return "mtu must be 576 to 65521";
+        if (Netns is { } ns && NetnsNameError(ns) is { } error) return error;
+        return null;
+    }
+
+    /// <summary>The names ip-netns refuses: a namespace is a file under /run/netns, so no '/', not '.' or '..', at most NAME_MAX.</summary>
+    /// <remarks>Linux: iproute2 ip/ipnetns.c is_valid_netns_name() (via check_netns_name)</remarks>
+    public static string? NetnsNameError(string name)
+    {
+        if (name.Length == 0 || name.Length > 255 || name.Contains('/') || name is "." or ".." || name.Any(char.IsControl))
+            return $"--netns must be a namespace name of 1 to 255 characters, without '/', not '.' or '..', not '{name}'";
         return null;
     }
 }

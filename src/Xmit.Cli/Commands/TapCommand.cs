@@ -17,6 +17,10 @@ public static class TapCommand
                 r.AddError($"--dev must be a device name of 1 to 15 characters without '/', ':' or spaces, not '{v}'");
         });
         var netns = new Option<string?>("--netns") { Description = "Network namespace of the kernel side; the device is created inside it and configured (address, link up)", Recursive = true };
+        netns.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && TapHostOptions.NetnsNameError(r.Tokens[0].Value) is { } e) r.AddError(e);
+        });
         var create = new Option<bool>("--create-netns") { Description = "Create the namespace (and delete it on exit); an existing namespace is an error", Recursive = true };
         var address = new Option<string>("--address") { Description = "Xmit's address/prefix (only 198.18.0.0/15)", DefaultValueFactory = _ => "198.18.0.2/24", Recursive = true };
         address.Validators.Add(r =>

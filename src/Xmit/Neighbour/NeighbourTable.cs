@@ -52,6 +52,17 @@ public sealed class NeighbourTable
 
     public IEnumerable<NeighbourEntry> Entries => _entries.Values;
 
+    /// <summary>Packets waiting in every entry's queue for resolution (what `ip neigh` does not show).</summary>
+    public int QueuedPackets
+    {
+        get
+        {
+            int n = 0;
+            foreach (var e in _entries.Values) n += e.ArpQueue.Count;
+            return n;
+        }
+    }
+
     public NeighbourEntry? Lookup(NetDevice dev, Ipv4Address key)
     {
         Stats.Lookups++;

@@ -150,6 +150,20 @@ public class CliErrorTests
         Assert.False(File.Exists($"/run/netns/{ns}"), "a network namespace was created");
     }
 
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("a/b")]
+    [InlineData("/")]
+    [InlineData("n256")]
+    public void Netns_names_ip_netns_would_refuse_give_one_line_and_exit_2(string name)
+    {
+        if (name == "n256") name = new string('n', 256);
+        var (code, output, error) = Run($"tap --netns {name} --create-netns ping 198.18.0.1");
+        AssertOneLineError(code, output, error, "--netns");
+        Assert.False(File.Exists($"/run/netns/{name}") && name.Length > 2, "a namespace was created");
+    }
+
     [Fact]
     public void Output_files_are_left_alone_when_checked()
     {

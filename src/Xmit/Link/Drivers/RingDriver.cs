@@ -50,6 +50,9 @@ public sealed class RingDriver : INetDeviceDriver
     public long RingBytes(int queue = 0) => _rings[queue].Bytes;
     public int RingPackets(int queue = 0) => _rings[queue].PacketsOnRing;
 
+    /// <summary>A frame is on the wire now (it left the ring for the port but is not marked sent yet).</summary>
+    public bool Transmitting => _sendingRing >= 0;
+
     /// <summary>Packets sent by the hardware, waiting for the TX completion interrupt.</summary>
     public int RingAwaitingCompletion(int queue = 0) => _rings[queue].PacketsAwaitingCompletion;
 

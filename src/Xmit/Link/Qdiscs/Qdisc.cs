@@ -57,6 +57,9 @@ public abstract class Qdisc
         return rc;
     }
 
+    /// <summary>Packets the driver refused and that wait at the head again: already counted as sent (bstats), still in <see cref="QLen"/>.</summary>
+    public int RequeuedLen => _requeued.Count;
+
     /// <summary>Dequeues the next skb to transmit (requeued ones first), or null.</summary>
     public SkBuff? Dequeue()
     {

@@ -10,6 +10,8 @@ namespace Xmit.Network.Ipv4;
 public sealed class ArpStats
 {
     public long RequestsSent, RepliesSent, RequestsReceived, RepliesReceived, Invalid, Ignored;
+    /// <summary>ARP packets parsed and consumed (whatever came of them): the receive path's ledger counts them as delivered.</summary>
+    public long Consumed;
 }
 
 /// <summary>
@@ -95,6 +97,7 @@ public sealed class Arp : INeighbourSolicitor
             return;
         }
         var arp = ArpRepr.Parse(p);
+        Stats.Consumed++;
         skb.Consume();
         if (arp.SenderIp.IsMulticast || arp.SenderMac.IsMulticast || arp.TargetIp.IsMulticast || arp.SenderMac == dev.Mac)
         {

@@ -37,6 +37,17 @@ public sealed class Reassembler
 
     public int Queues => _queues.Count;
 
+    /// <summary>Fragments held in every queue, waiting for the rest of their datagram.</summary>
+    public int HeldFragments
+    {
+        get
+        {
+            int n = 0;
+            foreach (var q in _queues.Values) n += q.Fragments.Count;
+            return n;
+        }
+    }
+
     /// <summary>Overlapping fragments seen (IpExt ReasmOverlaps).</summary>
     public long Overlaps { get; private set; }
 
