@@ -2,6 +2,8 @@ using Xmit.Buffers;
 using Xmit.Configuration;
 using Xmit.Diagnostics;
 using Xmit.Link;
+using Xmit.Link.Drivers;
+using Xmit.Link.Qdiscs;
 using Xmit.Neighbour;
 using Xmit.Network.Ipv4;
 using Xmit.Sockets.Api;
@@ -13,8 +15,9 @@ using Xmit.Wire;
 namespace Xmit.Hosting;
 
 /// <summary>
-/// One host: its devices, addresses, routes, neighbour table, IPv4, ICMP, UDP and TCP, its counters, and the
-/// NET_TX softirq of its (single) CPU. Time and randomness come from outside; the host owns no thread.
+/// One host: its devices (lo first, as in every network namespace), addresses, routes, neighbour table, IPv4, ICMP,
+/// UDP and TCP, its counters, and the NET_TX softirq and receive backlog of its (single) CPU. Time and randomness
+/// come from outside; the host owns no thread.
 /// </summary>
 public sealed class Host : INetworkStack
 {
@@ -44,6 +47,23 @@ public sealed class Host : INetworkStack
         Tcp = new TcpProtocol(pool, Mib, Output, scheduler, random.Fork(4), Sysctls);
         Input.Register(Tcp);
         Reassembler.OnTimeout = head => Icmp.SendError(head, IcmpType.TimeExceeded, IcmpCode.FragmentReassemblyTimeExceeded);
+        Backlog = new RxBacklog(scheduler);
+        Loopback = AddLoopback();
+    }
+
+    /// <summary>
+    /// lo, as loopback_net_init() registers it in every namespace (ifindex 1, MTU 64 KiB, all-zero address, noqueue),
+    /// brought up with 127.0.0.1/8 as the init scripts (or `ip link set lo up`) do.
+    /// </summary>
+    /// <remarks>Linux: drivers/net/loopback.c loopback_net_init(), loopback_setup(); net/sched/sch_generic.c (IFF_NO_QUEUE: noqueue)</remarks>
+    private NetDevice AddLoopback()
+    {
+        var lo = new NetDevice("lo", _devices.Count + 1, MacAddress.Zero, NetDevice.MaxMtu, Scheduler, Softirq, Pool) { Receiver = EthernetReceive, IsLoopback = true };
+        _devices.Add(lo);
+        lo.SetQdisc(_ => new NoQueueQdisc());
+        _ = new LoopbackDriver(lo, Backlog);
+        AddAddress(lo, Ipv4Address.Loopback, 8);
+        return lo;
     }
 
     public string Name { get; }
@@ -68,6 +88,12 @@ public sealed class Host : INetworkStack
     public TcpProtocol Tcp { get; }
     public IReadOnlyList<NetDevice> Devices => _devices;
 
+    /// <summary>lo: created with the host, up, 127.0.0.1/8; every packet to one of the host's own addresses leaves by it.</summary>
+    public NetDevice Loopback { get; }
+
+    /// <summary>The CPU's receive backlog netif_rx queues to (lo's packets go up the stack from here).</summary>
+    public RxBacklog Backlog { get; }
+
     /// <summary>Frames received with an EtherType nobody handles (rx_nohandler).</summary>
     public long RxNoHandler { get; private set; }
 
@@ -75,7 +101,8 @@ public sealed class Host : INetworkStack
     public NetDevice AddDevice(string name, int mtu = 1500, int txQueues = 1)
     {
         int index = _devices.Count + 1;
-        var mac = MacAddress.LocalAdministered((uint)(Id << 8 | index));
+        // The MAC numbers the Ethernet devices from 1 (lo, ifindex 1, has none), so it is what it was before lo existed.
+        var mac = MacAddress.LocalAdministered((uint)(Id << 8 | (index - 1)));
         var dev = new NetDevice(name, index, mac, mtu, Scheduler, Softirq, Pool, txQueues) { Receiver = EthernetReceive };
         _devices.Add(dev);
         return dev;
@@ -83,12 +110,22 @@ public sealed class Host : INetworkStack
 
     public NetDevice Device(string name) => _devices.Find(d => d.Name == name) ?? throw new KeyNotFoundException($"no device {name} on {Name}");
 
-    /// <summary>`ip addr add ADDRESS/PREFIX dev DEV`: the address and its connected route.</summary>
+    /// <summary>
+    /// `ip addr add ADDRESS/PREFIX dev DEV`: the address and the routes fib_add_ifaddr() adds for it — a local route
+    /// for the address itself (through lo), and for the prefix a connected route in main, or on lo a local route
+    /// (all of 127.0.0.0/8 is this host).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/fib_frontend.c fib_add_ifaddr(), fib_magic()</remarks>
     public InterfaceAddress AddAddress(NetDevice dev, Ipv4Address address, int prefixLength)
     {
         var a = new InterfaceAddress(dev, address, prefixLength);
         Addresses.Add(a);
-        Routes.Add(new Route(a.Network, prefixLength, dev, PreferredSource: address));
+        var lo = dev.IsLoopback ? dev : Loopback;
+        Routes.Add(new Route(address, 32, lo, PreferredSource: address, Type: RouteType.Local));
+        if (prefixLength < 32)
+            Routes.Add(dev.IsLoopback
+                ? new Route(a.Network, prefixLength, lo, PreferredSource: address, Type: RouteType.Local)
+                : new Route(a.Network, prefixLength, dev, PreferredSource: address));
         return a;
     }
 
@@ -123,7 +160,7 @@ public sealed class Host : INetworkStack
                 Arp.Receive(dev, skb, toUs);
                 return;
             case EtherType.Ipv4:
-                Input.Receive(skb, otherHost);
+                Input.Receive(skb, otherHost, dev.IsLoopback);
                 return;
             default:
                 RxNoHandler++;
@@ -141,6 +178,7 @@ public sealed class Host : INetworkStack
         Reassembler.Flush();
         foreach (var sk in Udp.Sockets.ToArray()) Udp.Close(sk);
         Tcp.CloseAll();
+        Backlog.Purge(); // last: closing sockets may have sent a FIN or RST to themselves through lo
     }
 
     public override string ToString() => Name;

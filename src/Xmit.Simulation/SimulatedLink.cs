@@ -90,19 +90,16 @@ public sealed class SimulatedLink
 
         /// <summary>
         /// The receiving NIC DMAs the frame into a buffer of its own (a forwarding veth keeps the skb's GSO size,
-        /// truesize and checksum state); it arrives after the propagation delay (and any fault's).
+        /// truesize, checksum state and shape: <see cref="SkbForward"/>); it arrives after the propagation delay (and any fault's).
         /// </summary>
         private void Deliver(SkBuff frame, Instant end)
         {
-            var copy = Receiver!.Pool.AllocNetdev(frame.Len);
-            frame.CopyBits(0, copy.Put(frame.Len));
-            if (_link.Config.ForwardsSkb)
+            SkBuff copy;
+            if (_link.Config.ForwardsSkb) copy = SkbForward.CopyForReceive(frame, Receiver!.Pool);
+            else
             {
-                copy.Truesize = frame.Truesize;
-                copy.GsoSize = frame.GsoSize;
-                copy.GsoType = frame.GsoType;
-                if (frame.IpSummed == ChecksumState.Partial) copy.IpSummed = ChecksumState.Unnecessary;
-                SetSenderShape(frame, copy);
+                copy = Receiver!.Pool.AllocNetdev(frame.Len);
+                frame.CopyBits(0, copy.Put(frame.Len));
             }
             Faults.MaybeCorrupt(copy);
             copy.Timestamp = end + _link.Config.Propagation + Faults.ExtraDelay();
@@ -112,30 +109,6 @@ public sealed class SimulatedLink
             _inFlight.InsertAfter(before, copy);
             _arrival.ArmNoLaterThan(_inFlight.Peek()!.Timestamp);
         }
-
-        /// <summary>
-        /// A forwarded TCP skb keeps the shape tcp_sendmsg gave it, which is what coalescing at the receiver sees: a
-        /// kmalloc'd head holding the headers and the data in page fragments, one per 32 KiB page the data crossed
-        /// (sk_page_frag), each charged what it holds. Other skbs keep their data in the head.
-        /// </summary>
-        /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked() (skb_copy_to_page_nocache into sk_page_frag)</remarks>
-        private static void SetSenderShape(SkBuff frame, SkBuff copy)
-        {
-            copy.Cb.RxHeadFrag = false;
-            copy.Cb.RxHeadTruesize = copy.Truesize;
-            var bytes = copy.Data;
-            if (bytes.Length < Wire.EthernetFrame.HeaderLength + 20 || bytes[12] != 0x08 || bytes[13] != 0x00) return;
-            int ihl = (bytes[Wire.EthernetFrame.HeaderLength] & 0xF) * 4;
-            int tcp = Wire.EthernetFrame.HeaderLength + ihl;
-            if (bytes[Wire.EthernetFrame.HeaderLength + 9] != 6 || bytes.Length < tcp + 20) return;
-            int payload = bytes.Length - tcp - (bytes[tcp + 12] >> 4) * 4;
-            if (payload <= 0) return;
-            copy.Cb.RxFrags = (payload + SenderPageFragSize - 1) / SenderPageFragSize;
-            copy.Cb.RxHeadTruesize = frame.Truesize - payload;
-        }
-
-        /// <summary>SKB_FRAG_PAGE_ORDER 3: the page-fragment pages tcp_sendmsg copies into.</summary>
-        private const int SenderPageFragSize = 32768;
 
         private void Deliver()
         {

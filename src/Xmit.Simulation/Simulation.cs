@@ -79,14 +79,22 @@ public sealed class Simulation : IDisposable
         string deviceName, Func<NetDevice, IWirePort, INetDeviceDriver> driver)
     {
         var wire = new SimulatedLink(Scheduler, link, Random.Fork((ulong)_links.Count + 1000));
-        var devA = a.AddDevice($"{deviceName}{a.Devices.Count}", mtu);
-        var devB = b.AddDevice($"{deviceName}{b.Devices.Count}", mtu);
+        // Named after the host's Ethernet devices so far (lo does not count): eth0, eth1, …
+        var devA = a.AddDevice($"{deviceName}{EthernetDevices(a)}", mtu);
+        var devB = b.AddDevice($"{deviceName}{EthernetDevices(b)}", mtu);
         wire.Connect(devA, devB);
         var c = new SimulatedConnection(wire, devA, driver(devA, wire.A), devB, driver(devB, wire.B));
         a.AddAddress(devA, addressA, prefix);
         b.AddAddress(devB, addressB, prefix);
         _links.Add(c);
         return c;
+    }
+
+    private static int EthernetDevices(Host h)
+    {
+        int n = 0;
+        foreach (var d in h.Devices) if (!d.IsLoopback) n++;
+        return n;
     }
 
     /// <summary>Captures every frame crossing <paramref name="device"/> (both directions) into a pcap file.</summary>

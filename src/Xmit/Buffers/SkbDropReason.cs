@@ -41,4 +41,10 @@ public enum SkbDropReason
     PktTooBig,
     /// <summary>No neighbour entry could be made for the next hop (SKB_DROP_REASON_NEIGH_CREATEFAIL).</summary>
     NeighCreateFail,
+    /// <summary>netif_rx() found the CPU's backlog full (SKB_DROP_REASON_CPU_BACKLOG).</summary>
+    CpuBacklog,
+    /// <summary>A loopback destination arriving on a device other than lo: martian (SKB_DROP_REASON_IP_INVALID_DEST).</summary>
+    IpInvalidDest,
+    /// <summary>A loopback source arriving on a device other than lo: martian (SKB_DROP_REASON_IP_INVALID_SOURCE).</summary>
+    IpInvalidSource,
 }

@@ -18,7 +18,7 @@ public sealed class NetDevice
 
     public NetDevice(string name, int ifIndex, MacAddress mac, int mtu, IScheduler scheduler, NetTxSoftirq softirq, SkBuffPool pool, int txQueues = 1)
     {
-        if (mtu < 68 || mtu > 65535) ThrowHelper.OutOfRange(nameof(mtu));
+        if (mtu < 68 || mtu > MaxMtu) ThrowHelper.OutOfRange(nameof(mtu));
         if (txQueues < 1) ThrowHelper.OutOfRange(nameof(txQueues));
         Name = name;
         IfIndex = ifIndex;
@@ -32,8 +32,14 @@ public sealed class NetDevice
         SetQdisc(_ => new PfifoFastQdisc(TxQueueLen));
     }
 
+    /// <summary>The largest MTU a device takes here: lo's 65536 (64 KiB); an IPv4 route never uses more than 65535 (IP_MAX_MTU).</summary>
+    public const int MaxMtu = 65536;
+
     public string Name { get; }
     public int IfIndex { get; }
+
+    /// <summary>IFF_LOOPBACK: the host's lo. Its neighbours need no ARP, and only it may carry 127.0.0.0/8.</summary>
+    public bool IsLoopback { get; init; }
     public MacAddress Mac { get; }
     public int Mtu { get; set; }
     public IScheduler Scheduler { get; }
@@ -201,6 +207,22 @@ public sealed class NetDevice
         }
         Stats.RxPackets++;
         Stats.RxBytes += skb.Len;
+        ReceiveSkb(skb);
+    }
+
+    /// <summary>
+    /// __netif_receive_skb(): the stack's part of receiving — taps, then the protocol demultiplexer — for a driver
+    /// that keeps its own counters (loopback, through the backlog). Takes ownership.
+    /// </summary>
+    /// <remarks>Linux: net/core/dev.c __netif_receive_skb_core()</remarks>
+    public void ReceiveSkb(SkBuff skb)
+    {
+        if (!IsUp)
+        {
+            Stats.RxDropped++;
+            skb.Free(SkbDropReason.DevReady);
+            return;
+        }
         skb.MacHeader = skb.DataOffset;
         for (int i = 0; i < _taps.Count; i++) _taps[i].OnPacket(this, skb, outgoing: false);
         if (Receiver is null)

@@ -8,6 +8,8 @@ public readonly record struct Ipv4Address(uint Value) : IComparable<Ipv4Address>
 {
     public static readonly Ipv4Address Any = new(0);
     public static readonly Ipv4Address Broadcast = new(0xFFFFFFFF);
+    /// <summary>INADDR_LOOPBACK, 127.0.0.1.</summary>
+    public static readonly Ipv4Address Loopback = new(0x7F000001);
 
     public Ipv4Address(byte a, byte b, byte c, byte d) : this(((uint)a << 24) | ((uint)b << 16) | ((uint)c << 8) | d) { }
 

@@ -40,7 +40,8 @@ public sealed class Arp : INeighbourSolicitor
 
     /// <summary>
     /// The neighbour for a next hop, created on first use. Broadcast and multicast next hops need no
-    /// resolution (NUD_NOARP with the mapped address), as arp_constructor() sets up.
+    /// resolution (NUD_NOARP with the mapped address), nor does anything on lo (NUD_NOARP with lo's all-zero
+    /// address, which is both ends of every frame on lo), as arp_constructor() sets up.
     /// </summary>
     public NeighbourEntry? NeighbourFor(NetDevice dev, Ipv4Address nextHop)
     {
@@ -48,9 +49,10 @@ public sealed class Arp : INeighbourSolicitor
         if (n is not null) return n;
         n = Table.LookupOrCreate(dev, nextHop);
         if (n is null) return null; // the table is full (neigh_create failed)
-        if (Addresses.IsBroadcast(nextHop)) Table.Update(n, MacAddress.Broadcast, NudState.NoArp, overrideAddress: true);
-        else if (nextHop.IsMulticast)
+        if (nextHop.IsMulticast)
             Table.Update(n, new MacAddress(0x01005E000000UL | (nextHop.Value & 0x7FFFFF)), NudState.NoArp, overrideAddress: true);
+        else if (dev.IsLoopback) Table.Update(n, dev.Mac, NudState.NoArp, overrideAddress: true);
+        else if (Addresses.IsBroadcast(nextHop)) Table.Update(n, MacAddress.Broadcast, NudState.NoArp, overrideAddress: true);
         return n;
     }
 
@@ -99,7 +101,8 @@ public sealed class Arp : INeighbourSolicitor
         var arp = ArpRepr.Parse(p);
         Stats.Consumed++;
         skb.Consume();
-        if (arp.SenderIp.IsMulticast || arp.SenderMac.IsMulticast || arp.TargetIp.IsMulticast || arp.SenderMac == dev.Mac)
+        // arp_process(): nothing is said about loopback or multicast targets.
+        if (arp.SenderIp.IsMulticast || arp.SenderMac.IsMulticast || arp.TargetIp.IsMulticast || arp.TargetIp.IsLoopback || arp.SenderMac == dev.Mac)
         {
             Stats.Invalid++;
             return;

@@ -60,7 +60,7 @@ public sealed class Icmp : IIpProtocol
     public void Receive(SkBuff skb, Ipv4Address source, Ipv4Address destination)
     {
         _mib.Icmp.InMsgs++;
-        if (!IcmpPacket.TryCreate(skb.Data, out var p) || !p.VerifyChecksum())
+        if (!IcmpPacket.TryCreate(skb.Data, out var p) || skb.IpSummed != ChecksumState.Unnecessary && !p.VerifyChecksum())
         {
             if (p.Bytes.Length >= IcmpPacket.HeaderLength) _mib.Icmp.InCsumErrors++;
             _mib.Icmp.InErrors++;

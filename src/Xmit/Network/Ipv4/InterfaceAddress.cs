@@ -21,11 +21,18 @@ public sealed class AddressTable
 
     public void Add(InterfaceAddress a) => _addresses.Add(a);
 
-    /// <summary>inet_addr_type() == RTN_LOCAL: is <paramref name="address"/> one of ours?</summary>
+    /// <summary>
+    /// inet_addr_type() == RTN_LOCAL: is <paramref name="address"/> one of ours? Every address of a prefix on lo
+    /// is (fib_add_ifaddr adds lo's prefix as a local route: 127.0.0.5 is as local as 127.0.0.1).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/fib_frontend.c inet_addr_type(), fib_add_ifaddr()</remarks>
     public bool IsLocal(Ipv4Address address)
     {
         for (int i = 0; i < _addresses.Count; i++)
-            if (_addresses[i].Address == address) return true;
+        {
+            var a = _addresses[i];
+            if (a.Address == address || a.Device.IsLoopback && address.InSubnet(a.Address, a.PrefixLength)) return true;
+        }
         return false;
     }
 

@@ -32,8 +32,13 @@ public sealed class Ipv4Input
 
     public IIpProtocol? Protocol(byte number) => _protocols[number];
 
-    /// <summary>ip_rcv(): takes ownership; skb->data is at the IP header (the Ethernet header was pulled).</summary>
-    public void Receive(SkBuff skb, bool otherHost)
+    /// <summary>
+    /// ip_rcv(): takes ownership; skb->data is at the IP header (the Ethernet header was pulled). A packet from lo
+    /// keeps the output route that sent it there (netif_keep_dst), so it is delivered without an input route; on any
+    /// other device a loopback source or destination is martian and dropped.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/ip_input.c ip_rcv_finish_core() (skb_valid_dst); net/ipv4/route.c ip_route_input_slow() (martian_source, martian_destination)</remarks>
+    public void Receive(SkBuff skb, bool otherHost, bool fromLoopback = false)
     {
         _mib.InReceives++;
         _mib.InOctets += skb.Len;
@@ -77,6 +82,11 @@ public sealed class Ipv4Input
             return;
         }
         var dst = ip.Destination;
+        if (!fromLoopback && (dst.IsLoopback || ip.Source.IsLoopback))
+        {
+            skb.Free(dst.IsLoopback ? SkbDropReason.IpInvalidDest : SkbDropReason.IpInvalidSource);
+            return;
+        }
         if (!Addresses.IsLocal(dst) && !Addresses.IsBroadcast(dst))
         {
             // No forwarding: ip_error() counts the packet and drops it without an ICMP.

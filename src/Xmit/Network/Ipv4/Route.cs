@@ -3,37 +3,55 @@ using Xmit.Wire;
 
 namespace Xmit.Network.Ipv4;
 
+/// <summary>A route's type (rtm_type): a unicast route of the main table, or a local one of the local table.</summary>
+public enum RouteType
+{
+    /// <summary>RTN_UNICAST: out of a device, to a neighbour.</summary>
+    Unicast,
+    /// <summary>RTN_LOCAL: the destination is this host; output goes through lo (ip_route_output: dev_out = loopback_dev).</summary>
+    Local,
+}
+
 /// <summary>
 /// A route: destination prefix, next hop (gateway, or none for a connected route), device, optional MTU
-/// and preferred source. A route's MTU below the device MTU limits packets that use it (dst_mtu).
+/// and preferred source. A route's MTU below the device MTU limits packets that use it (dst_mtu). A local
+/// route's device is lo, the device its packets leave by (not the device the address is on).
 /// </summary>
 /// <remarks>Linux: include/net/route.h struct rtable; net/ipv4/fib_semantics.c</remarks>
-public sealed record Route(Ipv4Address Destination, int PrefixLength, NetDevice Device, Ipv4Address Gateway = default, int Mtu = 0, Ipv4Address PreferredSource = default, int Metric = 0)
+public sealed record Route(Ipv4Address Destination, int PrefixLength, NetDevice Device, Ipv4Address Gateway = default, int Mtu = 0, Ipv4Address PreferredSource = default, int Metric = 0, RouteType Type = RouteType.Unicast)
 {
+    /// <summary>IP_MAX_MTU: no IPv4 packet is longer, whatever the device's MTU (lo's is 65536).</summary>
+    public const int IpMaxMtu = 65535;
+
     public bool IsConnected => Gateway.IsUnspecified;
 
-    /// <summary>dst_mtu(): the route's MTU if set, else the device's.</summary>
-    public int EffectiveMtu => Mtu > 0 ? Math.Min(Mtu, Device.Mtu) : Device.Mtu;
+    public bool IsLocal => Type == RouteType.Local;
+
+    /// <summary>dst_mtu() = ipv4_mtu(): the route's MTU if set, else the device's, never above IP_MAX_MTU.</summary>
+    /// <remarks>Linux: net/ipv4/route.c ipv4_mtu()</remarks>
+    public int EffectiveMtu => Math.Min(Mtu > 0 ? Math.Min(Mtu, Device.Mtu) : Device.Mtu, IpMaxMtu);
 
     /// <summary>The neighbour to resolve: the gateway, or the destination itself on a connected route.</summary>
     public Ipv4Address NextHop(Ipv4Address destination) => IsConnected ? destination : Gateway;
 
     public bool Matches(Ipv4Address address) => address.InSubnet(Destination, PrefixLength);
 
-    public override string ToString() =>
-        (PrefixLength == 0 ? "default" : $"{Destination}/{PrefixLength}") +
+    public override string ToString() => (IsLocal ? "local " : "") +
+        (PrefixLength == 0 ? "default" : PrefixLength == 32 && IsLocal ? $"{Destination}" : $"{Destination}/{PrefixLength}") +
         (IsConnected ? "" : $" via {Gateway}") + $" dev {Device.Name}" + (Mtu > 0 ? $" mtu {Mtu}" : "") +
         (PreferredSource.IsUnspecified ? "" : $" src {PreferredSource}");
 }
 
 /// <summary>
-/// The routing table: longest prefix wins, then the lowest metric. Path MTUs learned from ICMP
-/// fragmentation-needed messages are kept per destination as exceptions that expire.
+/// The routing tables: the local table (the host's own addresses, 127.0.0.0/8; consulted first, as the local
+/// rule has priority 0) and the main table. In each, the longest prefix wins, then the lowest metric. Path MTUs
+/// learned from ICMP fragmentation-needed messages are kept per destination as exceptions that expire.
 /// </summary>
-/// <remarks>Linux: net/ipv4/fib_trie.c fib_table_lookup() (behaviour, not structure); net/ipv4/route.c __ip_rt_update_pmtu()</remarks>
+/// <remarks>Linux: net/ipv4/fib_trie.c fib_table_lookup() (behaviour, not structure); net/ipv4/fib_rules.c (local, main); net/ipv4/route.c __ip_rt_update_pmtu()</remarks>
 public sealed class RouteTable(Time.IScheduler? clock = null)
 {
     private readonly List<Route> _routes = [];
+    private readonly List<Route> _local = [];
     private readonly Dictionary<uint, (Route Base, Route Learned, Time.Instant Expires)> _pmtu = new();
 
     /// <summary>net.ipv4.route.min_pmtu: a learned MTU is never lower.</summary>
@@ -59,22 +77,35 @@ public sealed class RouteTable(Time.IScheduler? clock = null)
         return true;
     }
 
+    /// <summary>The main table (`ip route show`).</summary>
     public IReadOnlyList<Route> All => _routes;
 
+    /// <summary>The local table (`ip route show table local`, without its broadcast routes).</summary>
+    public IReadOnlyList<Route> LocalTable => _local;
+
+    /// <summary>Adds a route to the table its type belongs to: local routes to the local table, others to main.</summary>
     public void Add(Route route)
     {
         if (route.PrefixLength is < 0 or > 32) ThrowHelper.OutOfRange(nameof(route));
+        var table = route.IsLocal ? _local : _routes;
         // Kept sorted by prefix length (longest first), then metric, so lookup takes the first match.
         int i = 0;
-        while (i < _routes.Count && (_routes[i].PrefixLength > route.PrefixLength ||
-               _routes[i].PrefixLength == route.PrefixLength && _routes[i].Metric <= route.Metric)) i++;
-        _routes.Insert(i, route);
+        while (i < table.Count && (table[i].PrefixLength > route.PrefixLength ||
+               table[i].PrefixLength == route.PrefixLength && table[i].Metric <= route.Metric)) i++;
+        table.Insert(i, route);
     }
 
-    public bool Remove(Route route) => _routes.Remove(route);
+    public bool Remove(Route route) => route.IsLocal ? _local.Remove(route) : _routes.Remove(route);
 
+    /// <summary>
+    /// fib_lookup(): the local table first, then main. A local route sends through lo with the route's preferred
+    /// source (the address itself, or 127.0.0.1 for the rest of 127.0.0.0/8).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/route.c ip_route_output_key_hash_rcu() (RTN_LOCAL: dev_out = net->loopback_dev, saddr = fib_prefsrc)</remarks>
     public Route? Lookup(Ipv4Address destination)
     {
+        for (int i = 0; i < _local.Count; i++)
+            if (_local[i].Matches(destination)) return _local[i];
         Route? found = null;
         for (int i = 0; i < _routes.Count; i++)
             if (_routes[i].Matches(destination)) { found = _routes[i]; break; }

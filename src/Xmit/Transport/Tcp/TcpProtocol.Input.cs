@@ -13,7 +13,8 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_ipv4.c tcp_v4_rcv(), tcp_v4_do_rcv()</remarks>
     public void Receive(SkBuff skb, Ipv4Address source, Ipv4Address destination)
     {
-        if (!TcpSegment.TryCreate(skb.Data, out var seg) || !seg.VerifyChecksum(source, destination))
+        // skb_csum_unnecessary(): a segment that came through lo as CHECKSUM_PARTIAL is not checked again.
+        if (!TcpSegment.TryCreate(skb.Data, out var seg) || skb.IpSummed != ChecksumState.Unnecessary && !seg.VerifyChecksum(source, destination))
         {
             Mib.InErrs++;
             skb.Free(SkbDropReason.PktTooSmall);
@@ -104,6 +105,7 @@ public sealed partial class TcpProtocol
         sk.SndWnd = seg.Window;
         sk.SndWl1 = seg.Seq;
         sk.MaxWindow = sk.SndWnd;
+        SyncMss(sk, sk.PmtuCookie); // tcp_rcv_synsent_state_process(): again, now that max_window is known
         AckSyn(sk, opt);
         sk.State = TcpState.Established;
         InitTransfer(sk);
@@ -313,7 +315,11 @@ public sealed partial class TcpProtocol
             sk.SndWl1 = seg.Seq;
             sk.SndWnd = nwin;
             if (windowChanged && sk.SendHead is not null) SlowStartAfterIdleCheck(sk); // tcp_ack_update_window
-            if (nwin > sk.MaxWindow) sk.MaxWindow = nwin;
+            if (nwin > sk.MaxWindow)
+            {
+                sk.MaxWindow = nwin;
+                if (sk.PmtuCookie > 0) SyncMss(sk, sk.PmtuCookie); // tcp_ack_update_window(): the half-window bound may have moved
+            }
         }
         sk.ProbesOut = 0; // the peer answers: no probe is unanswered
         var priorFack = sk.SackOk ? HighestSackSeq(sk) : priorUna;

@@ -449,11 +449,11 @@ public sealed partial class TcpProtocol
         if (child.TimestampOk) child.TsRecent = req.TsRecent;
         child.RcvWnd = child.RcvSsthresh = req.RcvWnd;
         child.WindowClamp = req.WscaleOk ? req.WindowClamp : Math.Min(req.WindowClamp, 65535u);
-        SyncMss(child, mtu);
-        InitRcvMss(child);
         child.SndWnd = (uint)ack.Window << child.SndWscale;
         child.SndWl1 = req.RcvIsn;
         child.MaxWindow = child.SndWnd;
+        SyncMss(child, mtu); // tcp_v4_syn_recv_sock(), after tcp_create_openreq_child() set max_window
+        InitRcvMss(child);
         // The handshake's RTT: from the SYN-ACK's send time if it was sent once, else from the timestamp echo
         // (tcp_synack_rtt_meas); a cookie's SYN-ACK time is not known (snt_synack 0).
         child.SynSentAt = req.SntSynack ?? default;

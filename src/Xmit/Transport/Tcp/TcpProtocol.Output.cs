@@ -261,8 +261,12 @@ public sealed partial class TcpProtocol
         return goal;
     }
 
-    /// <summary>tcp_sync_mss(): MSS from the path MTU, clamped by the peer's MSS and TCP_MAXSEG, less the timestamp option.</summary>
-    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_sync_mss()</remarks>
+    /// <summary>
+    /// tcp_sync_mss(): MSS from the path MTU, clamped by the peer's MSS and TCP_MAXSEG, less the timestamp option,
+    /// and at most half the largest window the peer offered (tcp_bound_to_half_wnd: only lo's 64 KiB MTU gets there
+    /// in practice — a 65483-byte MSS facing a 65483-byte window sends 32741).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_sync_mss(); include/net/tcp.h tcp_bound_to_half_wnd()</remarks>
     internal void SyncMss(TcpSock sk, int pmtu)
     {
         sk.PmtuCookie = pmtu;
@@ -270,7 +274,11 @@ public sealed partial class TcpProtocol
         if (mss > sk.MssClamp) mss = sk.MssClamp;
         if (sk.UserMss > 0 && mss > sk.UserMss) mss = sk.UserMss;
         if (sk.TimestampOk) mss -= TimestampOptionLength;
-        sk.MssCache = Math.Max(mss, 48); // TCP_MIN_SND_MSS
+        mss = Math.Max(mss, 48); // TCP_MIN_SND_MSS
+        int cutoff = sk.MaxWindow > MssDefault ? (int)(sk.MaxWindow >> 1) : (int)sk.MaxWindow;
+        if (cutoff > 0 && mss > cutoff)
+            mss = Math.Max(cutoff, 68 - TcpSegment.MinHeaderLength - (sk.TimestampOk ? TimestampOptionLength : 0));
+        sk.MssCache = mss;
     }
 
     /// <summary>

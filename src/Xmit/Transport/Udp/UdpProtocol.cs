@@ -363,7 +363,8 @@ public sealed class UdpProtocol : IIpProtocol
             skb.Free(SkbDropReason.PktTooSmall);
             return;
         }
-        if (!d.VerifyChecksum(source, destination))
+        // udp4_csum_init(): a datagram that came through lo as CHECKSUM_PARTIAL counts as verified (skb_csum_unnecessary).
+        if (skb.IpSummed != ChecksumState.Unnecessary && !d.VerifyChecksum(source, destination))
         {
             _mib.Udp.InCsumErrors++;
             _mib.Udp.InErrors++;
