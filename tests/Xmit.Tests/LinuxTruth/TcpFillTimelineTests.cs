@@ -14,7 +14,7 @@ namespace Xmit.Tests.LinuxTruth;
 /// taking 4096 bytes every 20 ms until EPOLLOUT. The script's loop spends about 15 µs per write (its samples' times);
 /// on veth each write's segments and the receiver's ACKs are processed before the next write.
 /// </summary>
-public class TcpFillTimelineTests
+public class TcpFillTimelineTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly JsonElement Truth = JsonDocument.Parse(File.ReadAllText(
         Path.Combine(AppContext.BaseDirectory, "Data", "linux-truth", "tcp-fill-drain.json"))).RootElement;
@@ -52,6 +52,7 @@ public class TcpFillTimelineTests
             ours.Add(Take(a, total));
         }
         var theirs = linux.GetProperty("writes_until_first_eagain").EnumerateArray().Select(Linux).ToList();
+        output.WriteLine($"first EAGAIN after {total} bytes in {ours.Count} writes (Linux {theirs[^1].Total} in {theirs.Count})");
         Assert.Equal(theirs.Count, ours.Count);
         for (int i = 0; i < theirs.Count; i++) Assert.True(theirs[i] == ours[i], $"write {i + 1}: Linux {theirs[i]}, Xmit {ours[i]}");
 
@@ -78,6 +79,7 @@ public class TcpFillTimelineTests
         // The first two ACK rounds are Linux's to the byte; later rounds differ by the delayed-ACK timer's jiffy (44 ms on Linux, 40 here).
         for (int i = 0; i < 2; i++) Assert.True(linuxTopups[i] == topups[i], $"top-up {i + 1}: Linux {linuxTopups[i]}, Xmit {topups[i]}");
         var linuxSndbufs = linux.GetProperty("sndbuf_growth_sequence").EnumerateArray().Select(x => x.GetInt32()).ToList();
+        output.WriteLine($"sndbuf {string.Join(" → ", sndbufs)} (Linux {string.Join(" → ", linuxSndbufs)}); accepted at the stall {total} (Linux {linux.GetProperty("bytes_accepted_total_at_stall")})");
         Assert.Equal(linuxSndbufs.Take(3), sndbufs.Take(3));
         Assert.InRange(sndbufs[^1], linuxSndbufs[^1] * 0.95, linuxSndbufs[^1] * 1.05);
         Assert.InRange(total, linux.GetProperty("bytes_accepted_total_at_stall").GetInt64() * 0.95, linux.GetProperty("bytes_accepted_total_at_stall").GetInt64() * 1.05);
@@ -107,6 +109,7 @@ public class TcpFillTimelineTests
         }
         Assert.True(3 * a.WmemQueued <= 2L * a.SndBuf, $"EPOLLOUT with wmem_queued {a.WmemQueued} of sndbuf {a.SndBuf}");
         int linuxStep = linux.GetProperty("first_epollout").GetProperty("step").GetInt32();
+        output.WriteLine($"EPOLLOUT after drain step {step}, {read} bytes read (Linux step {linuxStep}, {linux.GetProperty("first_epollout").GetProperty("B_total_read")})");
         Assert.InRange(step, linuxStep * 0.85, linuxStep * 1.15);
 
         tcp.A.Close(ep);
