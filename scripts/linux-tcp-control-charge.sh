@@ -16,58 +16,34 @@ for ns in $A $B; do ip netns exec $ns sysctl -q -w net.ipv4.tcp_congestion_contr
 sleep 0.5
 cat > "$tmp/prog.py" <<'PY'
 import fcntl, json, socket, struct, sys, time
-from linux_socket import setns, meminfo, tcpinfo
+from linux_socket import connected_pair, meminfo, tcpinfo
 NSA, NSB = sys.argv[1:3]
 SIOCOUTQ, SIOCOUTQNSD = 0x5411, 0x894B
 def ioc(s, req): return struct.unpack("i", fcntl.ioctl(s.fileno(), req, b"\0" * 4))[0]
 def sample(a): return {"wmem_queued": meminfo(a)["wmem_queued"], "outq": ioc(a, SIOCOUTQ), "outqnsd": ioc(a, SIOCOUTQNSD), "snd_wnd": tcpinfo(a)["snd_wnd"]}
 def run(port, leave_unsent):
-    setns(NSB)
-    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    ls.bind(("198.18.15.2", port)); ls.listen(1)
-    setns(NSA)
-    a = socket.socket(); a.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    a.connect(("198.18.15.2", port))
-    b, _ = ls.accept(); ls.close()
+    a, b = connected_pair(NSA, NSB, "198.18.15.2", port, rcvbuf=4096, nodelay=True)
     a.setblocking(False)
-    # fill B's window until nothing more leaves (B does not read), then wait for the last ACK
-    for _ in range(200):
-        try: a.send(b"x" * 1000)
-        except BlockingIOError: break
-        if tcpinfo(a)["snd_wnd"] == 0: break
+    if leave_unsent:
+        # 1000-byte writes until B's window closes: what is written after that stays unsent
+        for _ in range(200):
+            try: a.send(b"x" * 1000)
+            except BlockingIOError: break
+            if tcpinfo(a)["snd_wnd"] == 0: break
+    else:
+        # exactly what B's window takes, until it is zero with nothing unsent: the FIN needs an skb of its own
+        for _ in range(50):
+            w = tcpinfo(a)["snd_wnd"]
+            if w == 0: break
+            a.send(b"y" * w); time.sleep(0.05)
     time.sleep(0.3)
     r = {"leave_unsent": leave_unsent, "before_fin": sample(a)}
-    if not leave_unsent:
-        # wait until only unsent data... we want nothing unsent: read a little on B? no: a stalled A has unsent data
-        pass
     a.shutdown(socket.SHUT_WR)
     r["after_fin"] = sample(a)
     r["fin_charge"] = r["after_fin"]["wmem_queued"] - r["before_fin"]["wmem_queued"]
     a.close(); b.close()
     return r
-out = {"runs": [run(5501, True)]}
-# the FIN on an skb of its own: all data acked, B's window zero, nothing unsent
-setns(NSB)
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-ls.bind(("198.18.15.2", 5502)); ls.listen(1)
-setns(NSA)
-a = socket.socket(); a.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-a.connect(("198.18.15.2", 5502))
-b, _ = ls.accept(); ls.close()
-# send exactly what B's window takes, in one write per window-sized chunk, until the window is zero and nothing is unsent
-a.setblocking(False)
-for _ in range(50):
-    w = tcpinfo(a)["snd_wnd"]
-    if w == 0: break
-    a.send(b"y" * w); time.sleep(0.05)
-time.sleep(0.3)
-r = {"leave_unsent": False, "before_fin": sample(a)}
-a.shutdown(socket.SHUT_WR)
-r["after_fin"] = sample(a)
-r["fin_charge"] = r["after_fin"]["wmem_queued"] - r["before_fin"]["wmem_queued"]
-out["runs"].append(r)
+out = {"runs": [run(5501, True), run(5502, False)]}
 print(json.dumps(out))
 PY
 PYTHONPATH="$(cd "$(dirname "$0")/lib" && pwd)" python3 "$tmp/prog.py" $A $B > "$tmp/out.json"

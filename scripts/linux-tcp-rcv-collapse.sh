@@ -19,7 +19,7 @@ for ns in $A $B; do ip netns exec $ns sysctl -q -w net.ipv4.tcp_congestion_contr
 sleep 0.5
 cat > "$tmp/prog.py" <<'PY'
 import fcntl, json, socket, struct, subprocess, sys, time
-from linux_socket import setns, meminfo, tcpinfo
+from linux_socket import connected_pair, meminfo, tcpinfo
 NSA, NSB = sys.argv[1:3]
 SIOCINQ = 0x541B
 def inq(s): return struct.unpack("i", fcntl.ioctl(s.fileno(), SIOCINQ, b"\0" * 4))[0]
@@ -29,14 +29,7 @@ def nstat():
     keys = ["TcpExtTCPRcvCollapsed", "TcpExtPruneCalled", "TcpExtRcvPruned", "TcpExtOfoPruned", "TcpExtTCPRcvQDrop",
             "TcpExtTCPZeroWindowDrop", "TcpExtTCPToZeroWindowAdv", "TcpExtTCPWantZeroWindowAdv", "TcpInSegs"]
     return {k: d.get(k, 0) for k in keys}
-setns(NSB)
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-ls.bind(("198.18.14.2", 5401)); ls.listen(1)
-setns(NSA)
-a = socket.socket(); a.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-a.connect(("198.18.14.2", 5401))
-b, _ = ls.accept(); ls.close()
+a, b = connected_pair(NSA, NSB, "198.18.14.2", 5401, rcvbuf=16384, nodelay=True)
 time.sleep(0.05)
 before = nstat()
 a.setblocking(False)

@@ -65,3 +65,23 @@ def tshark_start(ns, dev, pcap, capture_filter, snaplen, buffer_mib=None):
             buf += os.read(ts.stderr.fileno(), 4096)
     time.sleep(0.3)
     return ts
+
+
+def connected_pair(ns_a, ns_b, address, port, rcvbuf=None, nodelay=False):
+    """A TCP connection from namespace ns_a to a listener on address:port in ns_b: (client, accepted). rcvbuf sets
+    SO_RCVBUF on the listener (the accepted socket inherits it), nodelay TCP_NODELAY on the client."""
+    setns(ns_b)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if rcvbuf:
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    ls.bind((address, port))
+    ls.listen(1)
+    setns(ns_a)
+    a = socket.socket()
+    if nodelay:
+        a.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    a.connect((address, port))
+    b, _ = ls.accept()
+    ls.close()
+    return a, b
