@@ -29,6 +29,7 @@ public static class HtmlReport
         if (r.FirstEpollout is { } w) sb.Append("<p class=\"then\"><b>Then</b>: ").Append(E(w.Text)).Append("</p>");
 
         Summary(sb, r);
+        Ledger(sb, "Where every datagram went", r.Ledger);
 
         var marks = r.Events.Select(ev => (ev.AtMs, ev.Kind == "EAGAIN" ? "#c0392b" : "#27ae60")).ToList();
         double sndbuf = r.Socket.SndBuf;
@@ -64,6 +65,30 @@ public static class HtmlReport
         Row(sb, "checksum drops at B", TextReport.ChecksumDrops(r.ReceiverCounters));
         Row(sb, "one-way latency p50 / p99 / max", $"{r.Latency.P50Ms:0.###} / {r.Latency.P99Ms:0.###} / {r.Latency.MaxMs:0.###} ms");
         sb.Append("</table>");
+    }
+
+    /// <summary>
+    /// The books layer by layer (in = passed on + dropped + still queued), and for each layer that dropped, a table of its
+    /// drops by Linux's skb_drop_reason name.
+    /// </summary>
+    public static void Ledger(StringBuilder sb, string title, IReadOnlyList<Hosting.Accounting.LayerBalance> ledger)
+    {
+        if (ledger.Count == 0) return;
+        sb.Append("<h2>").Append(E(title)).Append("</h2><table class=\"ledger\"><tr><th>layer</th><th>unit</th><th>in</th><th>passed on</th><th>dropped</th><th>still queued</th><th>books</th></tr>");
+        foreach (var l in ledger)
+        {
+            sb.Append("<tr><th>").Append(E(l.Layer)).Append("</th><td>").Append(E(l.Unit)).Append("</td>");
+            foreach (long n in new[] { l.In, l.Out, l.Dropped, l.Queued }) sb.Append("<td class=\"n\">").Append(n.ToString(Inv)).Append("</td>");
+            sb.Append("<td>").Append(l.Balanced ? "balance" : E($"{l.In - l.Out - l.Dropped - l.Queued} unaccounted")).Append("</td></tr>");
+        }
+        sb.Append("</table>");
+        foreach (var l in ledger.Where(x => x.Drops.Any(d => d.Value != 0)))
+        {
+            sb.Append("<h3>").Append(E(l.Layer)).Append(": drops by reason</h3><table class=\"drops\"><tr><th>reason</th><th>").Append(E(l.Unit)).Append("</th></tr>");
+            foreach (var (reason, n) in l.Drops.Where(d => d.Value != 0).OrderByDescending(d => d.Value))
+                sb.Append("<tr><td>").Append(E(reason)).Append("</td><td class=\"n\">").Append(n.ToString(Inv)).Append("</td></tr>");
+            sb.Append("</table>");
+        }
     }
 
     private static void Row(StringBuilder sb, string k, FormattableString v) => sb.Append("<tr><th>").Append(E(k)).Append("</th><td>").Append(E(v.ToString(Inv))).Append("</td></tr>");

@@ -40,14 +40,17 @@ public sealed class TcpBulk
     private bool _waitingForSpace;
     private TcpEagainExplanation? _firstEagain;
     private TcpBytesAtEnd? _atEnd;
+    private readonly Buffers.SkBuffPool _poolA = new(), _poolB = new();
+    private TcpBulkLedger? _ledger;
 
     public TcpBulk(TcpBulkConfig config, Stream? pcap = null)
     {
         if (config.Validate() is { } error) throw new ArgumentException(error, nameof(config));
         _c = config;
         _sim = new Simulation.Simulation(config.Seed);
-        _a = _sim.AddHost("A");
-        _b = _sim.AddHost("B");
+        // A pool each: the kfree_skb counts by reason of the ledger are then each host's own.
+        _a = _sim.AddHost("A", _poolA);
+        _b = _sim.AddHost("B", _poolB);
         var link = new LinkConfig { RateBitsPerSecond = config.RateBitsPerSecond, Propagation = config.Propagation, LossRate = config.LossRate, Faults = config.Faults };
         _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, mtu: config.Mtu);
         _conn.DeviceA.SetQdisc(_ => config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
@@ -66,6 +69,7 @@ public sealed class TcpBulk
     {
         var wall = Stopwatch.StartNew();
         Open();
+        _ledger = new TcpBulkLedger(_a, _poolA, _b, _poolB, _conn);
         _start = _sim.Now;
         _end = _start + _c.Duration;
         _writer = new Timer(_sim.Scheduler, Write, "writer");
@@ -91,7 +95,7 @@ public sealed class TcpBulk
         _sb.CloseAll();
         _sim.Shutdown();
         _sim.Dispose();
-        return report;
+        return report with { LeakedSkbs = _poolA.Outstanding + _poolB.Outstanding };
     }
 
     /// <summary>Resolves ARP, then connects A to B's listener (options set as the config says) and accepts.</summary>
@@ -245,6 +249,8 @@ public sealed class TcpBulk
             Wire = [WireDirection.Of(_conn.Link.A), WireDirection.Of(_conn.Link.B)],
             Qdisc = _conn.DeviceA.TxQueues[0].Qdisc.Describe(),
             Samples = _samples,
+            Ledger = _ledger!.Build(),
+            TcpCounters = _ledger.TcpCounters(),
         };
     }
 

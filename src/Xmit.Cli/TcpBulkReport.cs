@@ -24,6 +24,12 @@ public sealed record TcpBulkReport
     public required string Qdisc { get; init; }
     /// <summary>Every 100 ms of the measured interval, and once at its end.</summary>
     public required IReadOnlyList<TcpSample> Samples { get; init; }
+    /// <summary>Where every segment went, per layer of each host (TcpBulkLedger): in = passed on + Σ drops by reason + still queued.</summary>
+    public required IReadOnlyList<Hosting.Accounting.LayerBalance> Ledger { get; init; }
+    /// <summary>Each host's TCP counters of losses and drops over the interval (non-zero ones).</summary>
+    public required IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> TcpCounters { get; init; }
+    /// <summary>skbs still rented from either host's pool once the network was shut down (0 unless there is a bug).</summary>
+    public long LeakedSkbs { get; init; }
 }
 
 /// <summary>
@@ -88,6 +94,11 @@ public static class TcpTextReport
             o.WriteLine(F($"  wire {dir.Name}: {dir.Frames} frames, {dir.Lost} lost, {dir.Reordered} reordered, {dir.Duplicated} duplicated, {dir.Corrupted} corrupted"));
         o.WriteLine("counters on A: " + string.Join(", ", r.SenderCounters.Select(kv => $"{kv.Key} {kv.Value}")));
         o.WriteLine("counters on B: " + string.Join(", ", r.ReceiverCounters.Select(kv => $"{kv.Key} {kv.Value}")));
+        o.WriteLine();
+        o.WriteLine("where every segment went (in = passed on + dropped by reason + still queued):");
+        foreach (var l in r.Ledger) o.WriteLine("  " + l.Describe());
+        foreach (var (host, counters) in r.TcpCounters)
+            if (counters.Count > 0) o.WriteLine($"  TCP on {host}: " + string.Join(", ", counters.Select(kv => $"{kv.Key} {kv.Value}")));
         o.WriteLine();
         o.WriteLine(F($"every {(r.Samples.Count > 1 ? r.Samples[1].AtMs - r.Samples[0].AtMs : 0):0} ms (sender A unless marked B):"));
         o.WriteLine("   t ms   cwnd  ssthresh  srtt µs    sndbuf wmem_queued wmem_alloc   snd_wnd  B rcvbuf  qdisc B");

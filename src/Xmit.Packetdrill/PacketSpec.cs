@@ -47,6 +47,31 @@ public sealed class PacketSpecParser
         }
     }
 
+    /// <summary>
+    /// Why a value of the line does not fit its header field (win 99999999999 in a 16-bit window), or null. Checked
+    /// when the script is parsed, so such a line is a parse error naming it rather than a packet that wraps around.
+    /// </summary>
+    public static string? OutOfRange(PacketAction p)
+    {
+        var parser = new PacketSpecParser(p.Tokens);
+        try
+        {
+            _ = p.Protocol switch { "udp" => parser.Udp(), "icmp" => parser.Icmp(), _ => (object)parser.Tcp() };
+            return null;
+        }
+        catch (RangeException e)
+        {
+            return e.Message;
+        }
+        catch (FormatException)
+        {
+            return null; // anything else the line cannot say is for the runner to report
+        }
+    }
+
+    /// <summary>A number too large for the field it goes in.</summary>
+    private sealed class RangeException(string message) : FormatException(message);
+
     private Token Peek(int k = 0) => _i + k < _t.Count ? _t[_i + k] : new Token(TokenKind.End, "", _t.Count > 0 ? _t[^1].Line : 0);
     private Token Next() => _i < _t.Count ? _t[_i++] : throw new FormatException("the packet line ends too early");
 
@@ -59,12 +84,26 @@ public sealed class PacketSpecParser
     private long Number()
     {
         var t = Next();
-        return t.Kind switch
+        bool ok = t.Kind switch
         {
-            TokenKind.Integer => long.Parse(t.Text, CultureInfo.InvariantCulture),
-            TokenKind.Hex => long.Parse(t.Text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+            TokenKind.Integer => long.TryParse(t.Text, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+            TokenKind.Hex => long.TryParse(t.Text[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out _),
             _ => throw new FormatException($"expected a number but found {t}"),
         };
+        if (!ok) throw new RangeException($"{t} is not a number that fits 64 bits");
+        return t.Kind == TokenKind.Integer
+            ? long.Parse(t.Text, CultureInfo.InvariantCulture)
+            : long.Parse(t.Text[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A number for a header field of <paramref name="bits"/> bits (0 to 2^bits − 1).</summary>
+    private long Field(string name, int bits)
+    {
+        var t = Peek();
+        long v = Number();
+        long max = (1L << bits) - 1;
+        if (v < 0 || v > max) throw new RangeException($"{name} {t.Text} is out of range for its {bits}-bit field (0 to {max})");
+        return v;
     }
 
     /// <summary>Skips encapsulation prefixes and reads an optional (…) or […] ip_info.</summary>
@@ -93,9 +132,9 @@ public sealed class PacketSpecParser
             var w = Next();
             switch (w.Text)
             {
-                case "tos": tos = (int)Number(); break;
-                case "ttl": ttl = (int)Number(); break;
-                case "flowlabel": flow = (int)Number(); break;
+                case "tos": tos = (int)Field("tos", 8); break;
+                case "ttl": ttl = (int)Field("ttl", 8); break;
+                case "flowlabel": flow = (int)Field("flowlabel", 20); break;
                 case ",": break;
                 default: ecn = w.Text; break;
             }
@@ -108,9 +147,9 @@ public sealed class PacketSpecParser
     {
         if (Peek().Kind == TokenKind.Integer && Peek(1).Text == ">" && Peek(2).Kind == TokenKind.Integer)
         {
-            int src = (int)Number();
+            int src = (int)Field("port", 16);
             Next();
-            return (src, (int)Number());
+            return (src, (int)Field("port", 16));
         }
         return null;
     }
@@ -121,7 +160,7 @@ public sealed class PacketSpecParser
         Expect("udp");
         var ports = Ports();
         Expect("(");
-        int len = (int)Number();
+        int len = (int)Field("udp length", 16);
         Expect(")");
         return new UdpSpec(len, ip, ports);
     }
@@ -133,8 +172,8 @@ public sealed class PacketSpecParser
         string type = Next().Text;
         string? code = Peek().Kind == TokenKind.Word && Peek().Text is not ("mtu" or "id") ? Next().Text : null;
         int? mtu = null, id = null;
-        if (Peek().Text == "mtu") { Next(); mtu = (int)Number(); }
-        if (Peek().Text == "id") { Next(); id = (int)Number(); }
+        if (Peek().Text == "mtu") { Next(); mtu = (int)Field("mtu", 16); }
+        if (Peek().Text == "id") { Next(); id = (int)Field("id", 16); }
         string? echoed = null;
         if (Peek().Text == "[")
         {
@@ -157,18 +196,18 @@ public sealed class PacketSpecParser
         if (Peek().Text is "." or "-") flags += Next().Text;
         if (flags.Length == 0 || flags.Any(c => "SFRPEWU.-".IndexOf(c, StringComparison.Ordinal) < 0))
             throw new FormatException($"'{flags}' are not TCP flags (S F R P E W U . -)");
-        long start = Number();
+        long start = Field("sequence number", 32);
         Expect(":");
-        long end = Number();
+        long end = Field("sequence number", 32);
         Expect("(");
-        int len = (int)Number();
+        int len = (int)Field("length", 16);
         Expect(")");
         long? ack = null;
         int? win = null, urg = null;
         while (Peek().Kind == TokenKind.Word && Peek().Text is "ack" or "win" or "urg")
         {
             var w = Next().Text;
-            long v = Number();
+            long v = Field(w, w == "ack" ? 32 : 16);
             if (w == "ack") ack = v; else if (w == "win") win = (int)v; else urg = (int)v;
         }
         List<TcpOption>? options = null;
@@ -204,21 +243,21 @@ public sealed class PacketSpecParser
             case "nop" or "eol" or "sackOK":
                 break;
             case "mss" or "wscale":
-                values.Add(Number());
+                values.Add(Field(kind.Text, kind.Text == "mss" ? 16 : 8));
                 break;
             case "sack":
                 while (Peek().Kind == TokenKind.Integer && Peek(1).Text == ":")
                 {
-                    values.Add(Number());
+                    values.Add(Field("sack block edge", 32));
                     Next();
-                    values.Add(Number());
+                    values.Add(Field("sack block edge", 32));
                 }
                 break;
             case "TS":
                 Expect("val");
-                values.Add(Number());
+                values.Add(Field("TS val", 32));
                 Expect("ecr");
-                values.Add(Number());
+                values.Add(Field("TS ecr", 32));
                 break;
             case "FO" or "FOEXP" or "md5":
                 // Fast Open cookies and MD5 signatures: the blob is matched by the TCP work, not kept here.

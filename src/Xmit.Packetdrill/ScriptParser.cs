@@ -142,7 +142,9 @@ public sealed class ScriptParser
             else if (t.Is(")") || t.Is("]")) depth--;
             tokens.Add(t);
         }
-        return new PacketAction(dir.Text[0], Protocol(tokens), tokens);
+        var packet = new PacketAction(dir.Text[0], Protocol(tokens), tokens);
+        if (PacketSpecParser.OutOfRange(packet) is { } range) throw new ScriptSyntaxException(dir.Line, range);
+        return packet;
     }
 
     /// <summary>udp, icmp, or tcp — the first protocol word after any [ip info] and encapsulation prefixes.</summary>
@@ -231,10 +233,12 @@ public sealed class ScriptParser
         {
             case TokenKind.Ellipsis:
                 return new EllipsisExpr();
-            case TokenKind.Integer:
-                return new IntExpr(long.Parse(t.Text, CultureInfo.InvariantCulture));
-            case TokenKind.Hex:
-                return new IntExpr(long.Parse(t.Text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+            case TokenKind.Integer when long.TryParse(t.Text, NumberStyles.None, CultureInfo.InvariantCulture, out long v):
+                return new IntExpr(v);
+            case TokenKind.Hex when long.TryParse(t.Text[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out long h):
+                return new IntExpr(h);
+            case TokenKind.Integer or TokenKind.Hex:
+                throw new ScriptSyntaxException(t.Line, $"{t} is not a number that fits 64 bits");
             case TokenKind.Float:
                 return new WordExpr(t.Text);
             case TokenKind.String:

@@ -15,6 +15,8 @@ public sealed record ScriptResult(string Path, ScriptStatus Status, string Reaso
     {
         ScriptStatus.Pass => $"PASS {Path}",
         ScriptStatus.Unsupported => $"UNSUPPORTED {Path}: {Reason}",
+        // A script that never ran (a syntax error, an unreadable file) has nothing expected or seen to show.
+        _ when Expected.Length == 0 && Actual.Length == 0 => $"FAIL {Path}:{Line}: {Reason}",
         _ => $"FAIL {Path}:{Line}: {Reason}\n  expected: {Expected}\n  actual:   {Actual}\n  at {AtSeconds:0.000000} s",
     };
 }

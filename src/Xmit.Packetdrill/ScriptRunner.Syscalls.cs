@@ -47,6 +47,20 @@ public sealed partial class ScriptRunner
         _ => throw new UnsupportedException($"line {line}: cannot use {e} as a number"),
     };
 
+    /// <summary>The largest buffer a script's call may ask for: the runner allocates it, as packetdrill does.</summary>
+    private const int MaxBufferLength = 1 << 26;
+
+    /// <summary>
+    /// A buffer length (write(3, ..., N), read(3, ..., N)): 0 to 64 MiB, or the script FAILs at this line. packetdrill
+    /// would allocate the buffer too; a negative or huge count is a broken script, not a call to make.
+    /// </summary>
+    private int Length(Expr e, int line, string call)
+    {
+        long n = Value(e, line);
+        if (n is < 0 or > MaxBufferLength) throw new ScriptValueException(line, $"{call}: length {n} is out of range (0 to {MaxBufferLength})");
+        return (int)n;
+    }
+
     private static Expr Field(StructExpr s, string name) =>
         s.Fields.OfType<AssignExpr>().FirstOrDefault(f => f.Target is WordExpr w && w.Name == name)?.Value ?? new EllipsisExpr();
 
@@ -100,31 +114,31 @@ public sealed partial class ScriptRunner
                 rc = _sys.Accept(Fd(0), out _);
                 break;
             case "write" or "send" or "sendto" when a[1] is WordExpr { Name: "NULL" }:
-                rc = _sys.SendToUnmapped(Fd(0), (int)Value(a[2], line), c.Name == "write" ? MsgFlags.None : (MsgFlags)Value(a[3], line));
+                rc = _sys.SendToUnmapped(Fd(0), Length(a[2], line, c.Name), c.Name == "write" ? MsgFlags.None : (MsgFlags)Value(a[3], line));
                 break;
             case "write":
-                rc = _sys.Write(Fd(0), new byte[Value(a[2], line)]);
+                rc = _sys.Write(Fd(0), new byte[Length(a[2], line, c.Name)]);
                 break;
             case "send":
-                rc = _sys.Send(Fd(0), new byte[Value(a[2], line)], (MsgFlags)Value(a[3], line));
+                rc = _sys.Send(Fd(0), new byte[Length(a[2], line, c.Name)], (MsgFlags)Value(a[3], line));
                 break;
             case "sendto":
-                rc = _sys.SendTo(Fd(0), new byte[Value(a[2], line)], (MsgFlags)Value(a[3], line), Address(a[4], _remote, line));
+                rc = _sys.SendTo(Fd(0), new byte[Length(a[2], line, c.Name)], (MsgFlags)Value(a[3], line), Address(a[4], _remote, line));
                 break;
             case "sendmsg":
             {
                 var msg = a[1] as StructExpr ?? throw new UnsupportedException($"line {line}: cannot read the msghdr");
                 var iov = msg.Fields.OfType<AssignExpr>().FirstOrDefault(f => f.Target is CallExpr { Name: "msg_iov" })?.Value as ArrayExpr;
                 var pieces = new List<ReadOnlyMemory<byte>>();
-                foreach (var v in iov?.Items ?? []) pieces.Add(new byte[Value(((StructExpr)v).Fields[1], line)]);
+                foreach (var v in iov?.Items ?? []) pieces.Add(new byte[Length(((StructExpr)v).Fields[1], line, c.Name)]);
                 rc = _sys.SendMsg(Fd(0), pieces, (MsgFlags)Value(a[2], line));
                 break;
             }
             case "read" or "recv" or "recvfrom" when a[1] is WordExpr { Name: "NULL" }:
-                rc = _sys.RecvFromUnmapped(Fd(0), (int)Value(a[2], line), c.Name == "read" ? MsgFlags.None : (MsgFlags)Value(a[3], line));
+                rc = _sys.RecvFromUnmapped(Fd(0), Length(a[2], line, c.Name), c.Name == "read" ? MsgFlags.None : (MsgFlags)Value(a[3], line));
                 break;
             case "read":
-                rc = _sys.Read(Fd(0), new byte[Value(a[2], line)]);
+                rc = _sys.Read(Fd(0), new byte[Length(a[2], line, c.Name)]);
                 break;
             case "recvmsg":
             {
@@ -139,7 +153,7 @@ public sealed partial class ScriptRunner
                 rc = _sys.Shutdown(Fd(0), (int)Value(a[1], line));
                 break;
             case "recv" or "recvfrom":
-                rc = _sys.Recv(Fd(0), new byte[Value(a[2], line)], (MsgFlags)Value(a[3], line));
+                rc = _sys.Recv(Fd(0), new byte[Length(a[2], line, c.Name)], (MsgFlags)Value(a[3], line));
                 break;
             case "setsockopt" when a[3] is StructExpr lg && Value(a[2], line) == SockOpt.SO_LINGER:
                 rc = _sys.SetLinger(Fd(0), Value(Field(lg, "l_onoff"), line) != 0, (int)Value(Field(lg, "l_linger"), line));

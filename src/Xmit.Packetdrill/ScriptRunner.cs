@@ -83,6 +83,10 @@ public sealed partial class ScriptRunner
         {
             return new ScriptResult(script.Path, ScriptStatus.Unsupported, e.Message);
         }
+        catch (ScriptValueException e)
+        {
+            return new ScriptResult(script.Path, ScriptStatus.Fail, e.Message, e.Line);
+        }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NullReferenceException or KeyNotFoundException)
         {
             // A bug in the stack or the runner must not take the whole run down: this script fails, loudly.
@@ -249,6 +253,12 @@ public sealed partial class ScriptRunner
     };
 
     private sealed class UnsupportedException(string message) : Exception(message);
+
+    /// <summary>A value of the script the call cannot take (a negative length): the script FAILs at its line.</summary>
+    private sealed class ScriptValueException(int line, string message) : Exception(message)
+    {
+        public int Line { get; } = line;
+    }
 
     private sealed class CapturePort(ScriptRunner runner) : IWirePort
     {

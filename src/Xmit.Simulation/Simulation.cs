@@ -44,9 +44,14 @@ public sealed class Simulation : IDisposable
     public IReadOnlyList<SimulatedConnection> Links => _links;
     public Instant Now => Scheduler.Now;
 
-    public Host AddHost(string name)
+    /// <param name="name">the host's name.</param>
+    /// <param name="pool">
+    /// the host's own skb pool instead of the simulation's shared one: its kfree_skb counts by reason are then this
+    /// host's alone (a link copies each frame into the receiver's pool, so no skb crosses from one pool to another).
+    /// </param>
+    public Host AddHost(string name, SkBuffPool? pool = null)
     {
-        var host = new Host(name, _hosts.Count + 1, Scheduler, Pool, Random.Fork((ulong)_hosts.Count + 100));
+        var host = new Host(name, _hosts.Count + 1, Scheduler, pool ?? Pool, Random.Fork((ulong)_hosts.Count + 100));
         _hosts.Add(host);
         return host;
     }

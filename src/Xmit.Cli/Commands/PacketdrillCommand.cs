@@ -33,6 +33,7 @@ public static class PacketdrillCommand
                 return 2;
             }
             var files = (r.GetValue(scripts) ?? []).ToList();
+            int named = files.Count;
             if (r.GetValue(corpus) is { } dir)
             {
                 if (!dir.Exists) return Fail($"--corpus {dir.FullName}: no such directory");
@@ -43,17 +44,21 @@ public static class PacketdrillCommand
             if (ratchetFile is not null && r.GetValue(corpus) is null) return Fail("--ratchet needs --corpus DIR");
             if (ratchetFile is not null && !ratchetFile.Exists) return Fail($"--ratchet {ratchetFile.FullName}: no such file");
             if (r.GetValue(pcap) is not null && files.Count != 1) return Fail("--pcap needs exactly one script");
-            var results = new List<ScriptResult>();
-            foreach (var f in files)
+            // Scripts named on the command line are read before any runs: a missing, huge or binary one is an
+            // argument error. One found under --corpus that cannot be read is that script's FAIL; the run goes on.
+            var texts = new List<(string Path, string? Text, string? Error)>();
+            for (int k = 0; k < files.Count; k++)
             {
-                if (f.Name == "-" && f.DirectoryName == Directory.GetCurrentDirectory())
-                {
-                    results.Add(RunOne("-", StandardInput().ReadToEnd(), r.GetValue(pcap), r.GetValue(verbose) ? o : null));
-                    continue;
-                }
-                if (!f.Exists) return Fail($"{f.FullName}: no such file");
-                results.Add(RunOne(f.FullName, File.ReadAllText(f.FullName), r.GetValue(pcap), r.GetValue(verbose) ? o : null));
+                var f = files[k];
+                bool stdin = f.Name == "-" && f.DirectoryName == Directory.GetCurrentDirectory();
+                if (!stdin && !f.Exists) return Fail($"{f.FullName}: no such file");
+                string? text = stdin ? ScriptText.TryRead(StandardInput(), out var error) : ReadScript(f, out error);
+                if (text is null && k < named) return Fail($"{(stdin ? "-" : f.FullName)}: {error}");
+                texts.Add((stdin ? "-" : f.FullName, text, error));
             }
+            var results = new List<ScriptResult>();
+            foreach (var (path, text, error) in texts)
+                results.Add(text is null ? new ScriptResult(path, ScriptStatus.Fail, error!) : RunOne(path, text, r.GetValue(pcap), r.GetValue(verbose) ? o : null));
             if (r.GetValue(json))
                 o.WriteLine(JsonSerializer.Serialize(results.Select(x => new { x.Path, Status = x.Status.ToString().ToUpperInvariant(), x.Reason, x.Line, x.Expected, x.Actual, x.AtSeconds }),
                     SimFloodCommand.JsonOptions));
@@ -84,6 +89,20 @@ public static class PacketdrillCommand
         }
         o.WriteLine(broken == 0 ? $"ratchet: all {listed.Count} listed scripts pass" : $"ratchet: {broken} of {listed.Count} listed scripts did not pass");
         return broken == 0 ? 0 : 1;
+    }
+
+    private static string? ReadScript(FileInfo f, out string? error)
+    {
+        try
+        {
+            using var stream = f.OpenRead();
+            return ScriptText.TryRead(stream, out error);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = e.Message;
+            return null;
+        }
     }
 
     private static ScriptResult RunOne(string path, string text, FileInfo? pcap, TextWriter? trace)

@@ -36,6 +36,8 @@ public static class DropLayer
         SkbDropReason.NeighQueueFull => "NEIGH_QUEUEFULL",
         SkbDropReason.NeighCreateFail => "NEIGH_CREATEFAIL",
         SkbDropReason.SocketRcvBuff => "SOCKET_RCVBUFF",
+        SkbDropReason.TcpOfoDrop => "TCP_OFODROP",
+        SkbDropReason.TcpZeroWindow => "TCP_ZEROWINDOW",
         _ => Snake(reason.ToString()),
     };
 

@@ -47,4 +47,8 @@ public enum SkbDropReason
     IpInvalidDest,
     /// <summary>A loopback source arriving on a device other than lo: martian (SKB_DROP_REASON_IP_INVALID_SOURCE).</summary>
     IpInvalidSource,
+    /// <summary>A TCP segment whose checksum is wrong (tcp_v4_rcv csum_error).</summary>
+    TcpCsum,
+    /// <summary>Data that arrived while the receive window was zero (tcp_data_queue, TCPZeroWindowDrop).</summary>
+    TcpZeroWindow,
 }

@@ -63,6 +63,26 @@ public class UdpFloodLedgerTests
     }
 
     [Fact]
+    public void The_html_page_has_the_books_per_layer_and_each_layers_drops_by_reason()
+    {
+        var r = new UdpFlood(Cases["pfifo limit 0"]).Run();
+        var html = HtmlReport.Render(r);
+        Assert.Contains("<h2>Where every datagram went</h2><table class=\"ledger\">", html, StringComparison.Ordinal);
+        foreach (var layer in r.Ledger)
+        {
+            Assert.Contains($"<tr><th>{System.Net.WebUtility.HtmlEncode(layer.Layer)}</th><td>{layer.Unit}</td><td class=\"n\">{layer.In}</td><td class=\"n\">{layer.Out}</td>" +
+                $"<td class=\"n\">{layer.Dropped}</td><td class=\"n\">{layer.Queued}</td><td>balance</td></tr>", html, StringComparison.Ordinal);
+            foreach (var (reason, n) in layer.Drops.Where(d => d.Value != 0))
+                Assert.Contains($"<tr><td>{System.Net.WebUtility.HtmlEncode(reason)}</td><td class=\"n\">{n}</td></tr>", html, StringComparison.Ordinal);
+        }
+        var neigh = r.Ledger.Single(l => l.Layer.StartsWith("neighbour", StringComparison.Ordinal));
+        Assert.Contains($"<h3>{neigh.Layer}: drops by reason</h3>", html, StringComparison.Ordinal);
+        Assert.Contains("NEIGH_QUEUEFULL", html, StringComparison.Ordinal);
+        // Well-formed enough for a browser: every table closed.
+        Assert.Equal(System.Text.RegularExpressions.Regex.Count(html, "<table"), System.Text.RegularExpressions.Regex.Count(html, "</table>"));
+    }
+
+    [Fact]
     public void Unresolvable_neighbour_fails_and_drops_its_queue()
     {
         var r = new UdpFlood(Cases["unresolvable neighbour (all lost)"]).Run();

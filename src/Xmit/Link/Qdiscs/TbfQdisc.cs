@@ -87,6 +87,12 @@ public sealed class TbfQdisc : Qdisc
     private readonly List<SkBuff> _segments = [];
 
     /// <summary>
+    /// Packets tbf_segment() added: each GSO skb cut into n segments adds n − 1. Linux keeps no such counter; the
+    /// accounting of `xmit sim tcp` needs it to match what came down from the neighbour with what the qdisc held.
+    /// </summary>
+    public long SegmentsAdded { get; private set; }
+
+    /// <summary>
     /// tbf_segment(): software GSO at enqueue; each segment joins the inner queue on its own (and keeps the
     /// socket's charge), the counts become those of the segments queued; all dropped means a drop.
     /// </summary>
@@ -97,6 +103,7 @@ public sealed class TbfQdisc : Qdisc
         var segs = _segments;
         segs.Clear();
         SkbGso.Segment(skb, segs); // takes ownership of skb
+        SegmentsAdded += segs.Count - 1;
         int queued = 0;
         long bytes = 0;
         foreach (var seg in segs)

@@ -33,8 +33,10 @@ public sealed partial class TcpProtocol
         if ((seq > sk.RcvNxt && seq >= sk.RcvNxt + ReceiveWindow(sk)) || (seq <= sk.RcvNxt && ReceiveWindow(sk) == 0 && endSeq - sk.RcvNxt > (fin ? 1u : 0)))
         {
             // out_of_window: nothing of it fits the window we announced.
-            if (ReceiveWindow(sk) == 0) Mib.ZeroWindowDrop++;
-            skb.Free(SkbDropReason.TcpOverWindow);
+            // tcp_data_queue(): TCP_ZEROWINDOW when the window is closed, TCP_OVERWINDOW otherwise.
+            bool zero = ReceiveWindow(sk) == 0;
+            if (zero) Mib.ZeroWindowDrop++;
+            skb.Free(zero ? SkbDropReason.TcpZeroWindow : SkbDropReason.TcpOverWindow);
             EnterQuickAck(sk);
             SendAck(sk);
             return;

@@ -14,13 +14,19 @@ public sealed partial class TcpProtocol
     public void Receive(SkBuff skb, Ipv4Address source, Ipv4Address destination)
     {
         // skb_csum_unnecessary(): a segment that came through lo as CHECKSUM_PARTIAL is not checked again.
-        if (!TcpSegment.TryCreate(skb.Data, out var seg) || skb.IpSummed != ChecksumState.Unnecessary && !seg.VerifyChecksum(source, destination))
+        Mib.InSegs++; // "Count it even if it's bad"
+        if (!TcpSegment.TryCreate(skb.Data, out var seg))
         {
             Mib.InErrs++;
             skb.Free(SkbDropReason.PktTooSmall);
             return;
         }
-        Mib.InSegs++;
+        if (skb.IpSummed != ChecksumState.Unnecessary && !seg.VerifyChecksum(source, destination))
+        {
+            Mib.InErrs++; // csum_error: TCP_MIB_CSUMERRORS and TCP_MIB_INERRS
+            skb.Free(SkbDropReason.TcpCsum);
+            return;
+        }
         var sk = Lookup(destination, seg.DestinationPort, source, seg.SourcePort);
         if (sk is null)
         {
