@@ -203,9 +203,9 @@ public static class CliOptions
         }
     }
 
-    public static Option<int> Int(string name, string alias, string description, int defaultValue, int min, int max)
+    public static Option<int> Int(string name, string? alias, string description, int defaultValue, int min, int max)
     {
-        return new Option<int>(name, alias)
+        return new Option<int>(name, alias is null ? [] : [alias])
         {
             Description = description,
             DefaultValueFactory = _ => defaultValue,

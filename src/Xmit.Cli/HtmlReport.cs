@@ -58,6 +58,7 @@ public static class HtmlReport
         Row(sb, "qdisc peak backlog", $"{r.Qdisc.BacklogMaxBytes} bytes, {r.Qdisc.QLenMax} packets");
         Row(sb, "bytes sat (avg): qdisc / ring", $"{r.BytesSat.QdiscAvgBytes:0} / {r.BytesSat.RingAvgBytes:0}");
         Row(sb, "ring stops / wakes / BQL stops", $"{r.Device.QueueStops} / {r.Device.QueueWakes} / {r.Device.BqlStops} (BQL limit {r.Device.BqlLimit} bytes)");
+        Row(sb, "doorbells / packets per doorbell", $"{r.Device.Doorbells} / {r.Device.PacketsPerDoorbell:0.##} (at most {r.Device.MaxPacketsPerDoorbell})");
         Row(sb, "link utilisation / goodput", $"{r.Link.Utilisation * 100:0.#}% / {r.Link.GoodputBitsPerSecond / 1e6:0.##} Mbit/s");
         if (r.Link.Faults.Description.Length > 0) Row(sb, "wire faults", r.Link.Faults.Description);
         foreach (var w in r.Link.Directions)

@@ -44,6 +44,7 @@ public static class TextReport
         var d = r.Device;
         o.WriteLine(F($"device {d.Name} (ring {d.RingSize})"));
         o.WriteLine(F($"  tx {d.TxPackets} packets {d.TxBytes} bytes; queue stops {d.QueueStops} wakes {d.QueueWakes}; BQL stops {d.BqlStops}, limit {d.BqlLimit} bytes; TX interrupts {d.TxInterrupts}"));
+        o.WriteLine(F($"  doorbells {d.Doorbells} for {d.DoorbellPackets} packets: {d.PacketsPerDoorbell:0.##} per doorbell, at most {d.MaxPacketsPerDoorbell} ({d.MaxBytesPerDoorbell} bytes; bulk dequeue within BQL's limit, xmit_more on all but the last)"));
         var l = r.Link;
         o.WriteLine("link");
         o.WriteLine(F($"  {l.Frames} frames ({l.Lost} lost), utilisation {l.Utilisation * 100:0.#}%, goodput {l.GoodputBitsPerSecond / 1e6:0.##} Mbit/s (payload B read during the {r.DurationMs / 1000:0.#########} s run; {r.DeliveredAfterEnd} more datagrams arrived in the drain after it)"));

@@ -69,7 +69,11 @@ public sealed class UdpFlood
         _a = _sim.AddHost("A");
         _b = _sim.AddHost("B");
         var link = new LinkConfig { RateBitsPerSecond = config.RateBitsPerSecond, Propagation = config.Propagation, LossRate = config.LossRate, Faults = config.Faults };
-        var ring = new RingDriverConfig { RingSize = config.RingSize, WakeThreshold = Math.Min(64, config.RingSize / 2) };
+        var ring = new RingDriverConfig
+        {
+            RingSize = config.RingSize, WakeThreshold = Math.Min(64, config.RingSize / 2),
+            CoalesceDelay = config.TxUsecs, CoalesceFrames = config.TxFrames,
+        };
         _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, ring, config.Mtu);
         _conn.DeviceA.TxQueueLen = config.TxQueueLen;
         _conn.DeviceA.SetQdisc(_ => config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
@@ -346,7 +350,8 @@ public sealed class UdpFlood
             Qdisc = new QdiscSummary(q.Describe(), q.Stats.Packets, q.Stats.Bytes, q.Stats.Drops, q.Stats.Overlimits, q.Stats.Requeues,
                 _qdiscMaxBytes, _qdiscMaxPackets),
             Device = new DeviceSummary(dev.Name, _c.RingSize, dev.Stats.TxPackets, dev.Stats.TxBytes, txq.Stops, txq.Wakes, txq.BqlStops,
-                txq.Dql.Limit, _conn.RingA.Interrupts, _ringMaxBytes),
+                txq.Dql.Limit, _conn.RingA.Interrupts, _ringMaxBytes, _conn.RingA.Doorbells, _conn.RingA.DoorbellPackets,
+                _conn.RingA.MaxPacketsPerDoorbell, _conn.RingA.MaxBytesPerDoorbell),
             Link = new LinkSummary(_c.RateBitsPerSecond, _c.Propagation.TotalMilliseconds, _c.LossRate, wire.Frames, wire.Lost,
                 (_busyAtEnd - _busyAtStart) / (double)_c.Duration.Nanoseconds, _deliveredByEnd * (double)_payload.Length * _c.Cork * 8 / seconds,
                 FaultsSummary.Of(_c.Faults), [WireDirection.Of(wire), WireDirection.Of(_conn.Link.B)]),

@@ -21,6 +21,10 @@ public sealed record UdpFloodConfig
     public int TxQueueLen { get; init; } = 1000;
     public int Mtu { get; init; } = 1500;
     public int RingSize { get; init; } = 256;
+    /// <summary>TX interrupt coalescing (ethtool -C tx-usecs / tx-frames): completions per interrupt set how far BQL's
+    /// limit grows, and with it how many packets one bulk dequeue may hand the driver per doorbell.</summary>
+    public Duration TxUsecs { get; init; } = Duration.FromMicroseconds(8);
+    public int TxFrames { get; init; } = 16;
     public Duration Duration { get; init; } = Duration.FromSeconds(1);
     /// <summary>Blocking sends instead of non-blocking sends with epoll.</summary>
     public bool Blocking { get; init; }
@@ -42,6 +46,8 @@ public sealed record UdpFloodConfig
         if (TxQueueLen < 0) return "txqueuelen must not be negative";
         if (Mtu is < 576 or > 65535) return "mtu must be 576 to 65535";
         if (RingSize is < 32 or > 65536) return "ring size must be 32 to 65536 descriptors";
+        if (TxUsecs < Time.Duration.Zero || TxUsecs > Time.Duration.FromSeconds(1)) return "tx-usecs must be 0 to 1s";
+        if (TxFrames is < 1 or > 65536) return "tx-frames must be 1 to 65536";
         if (Duration <= Time.Duration.Zero || Duration > Time.Duration.FromSeconds(3600)) return "duration must be positive and at most an hour";
         if (Cork is < 1 or > 64) return "cork must be 1 to 64 sends per datagram";
         if ((long)Cork * Payload > 65507) return "cork × payload must fit one datagram (65507 bytes)";

@@ -42,8 +42,15 @@ public sealed record SocketSummary(int SndBuf, long DatagramsSent, long Datagram
 public sealed record QdiscSummary(string Description, long SentPackets, long SentBytes, long Drops, long Overlimits, long Requeues,
     long BacklogMaxBytes, int QLenMax);
 
+/// <summary>The sending device; <see cref="Doorbells"/> counts the driver's tail-register writes (one per bulk the qdisc
+/// dequeued within BQL's budget, xmit_more on all but its last), <see cref="DoorbellPackets"/> the packets they carried.</summary>
 public sealed record DeviceSummary(string Name, int RingSize, long TxPackets, long TxBytes, long QueueStops, long QueueWakes,
-    long BqlStops, long BqlLimit, long TxInterrupts, long RingBytesMax);
+    long BqlStops, long BqlLimit, long TxInterrupts, long RingBytesMax, long Doorbells, long DoorbellPackets,
+    int MaxPacketsPerDoorbell, long MaxBytesPerDoorbell)
+{
+    /// <summary>Packets per doorbell on average (0 when none rang).</summary>
+    public double PacketsPerDoorbell => Doorbells == 0 ? 0 : DoorbellPackets / (double)Doorbells;
+}
 
 /// <summary>The wire; <see cref="Frames"/> and <see cref="Lost"/> are A→B's, <see cref="Directions"/> has both with their fault counts;
 /// goodput is the payload B read during --duration, divided by --duration (the drain after it is not counted).</summary>

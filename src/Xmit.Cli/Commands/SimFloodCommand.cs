@@ -20,6 +20,8 @@ public static class SimFloodCommand
         var txqueuelen = CliOptions.Int("--txqueuelen", "-q", "Device txqueuelen (pfifo_fast's per-band limit)", 1000, 0, 1_000_000);
         var mtu = CliOptions.Int("--mtu", "-m", "MTU of both devices", 1500, 576, 65535);
         var ring = CliOptions.Int("--ring", "-r", "TX ring descriptors", 256, 32, 65536);
+        var txUsecs = CliOptions.Duration("--tx-usecs", "TX interrupt coalescing: at most this long after the first completion (ethtool -C tx-usecs)", "8us");
+        var txFrames = CliOptions.Int("--tx-frames", null, "TX interrupt coalescing: an interrupt once this many frames completed (ethtool -C tx-frames)", 16, 1, 65536);
         var duration = CliOptions.Duration("--duration", "Virtual time to simulate", "1s");
         var blocking = new Option<bool>("--blocking") { Description = "Blocking sends instead of non-blocking sends with epoll" };
         var cork = CliOptions.Int("--cork", "-k", "Sends per datagram, the first ones with MSG_MORE", 1, 1, 64);
@@ -29,7 +31,7 @@ public static class SimFloodCommand
 
         var faults = new LinkFaultOptions();
 
-        foreach (var o in new Option[] { payload, sndbuf, rate, delay, loss, txqueuelen, mtu, ring, duration, blocking, cork, cost, json, html })
+        foreach (var o in new Option[] { payload, sndbuf, rate, delay, loss, txqueuelen, mtu, ring, txUsecs, txFrames, duration, blocking, cork, cost, json, html })
             sim.Options.Add(o);
         qdisc.AddTo(sim);
         faults.AddTo(sim);
@@ -51,6 +53,8 @@ public static class SimFloodCommand
                 TxQueueLen = r.GetValue(txqueuelen),
                 Mtu = r.GetValue(mtu),
                 RingSize = r.GetValue(ring),
+                TxUsecs = r.GetValue(txUsecs),
+                TxFrames = r.GetValue(txFrames),
                 Duration = r.GetValue(duration),
                 Blocking = r.GetValue(blocking),
                 Cork = r.GetValue(cork),

@@ -140,40 +140,77 @@ public sealed class NetDevice
     }
 
     /// <summary>
-    /// dev_hard_start_xmit(): the last step before the driver. Completes a pending checksum in software when
-    /// the device cannot (skb_checksum_help), shows the frame to the taps, and calls ndo_start_xmit.
-    /// On <see cref="NetdevTx.Busy"/> the caller keeps the skb.
+    /// dev_hard_start_xmit() of one skb with nothing behind it (xmit_more false): the last step before the driver.
+    /// Completes a pending checksum in software when the device cannot (skb_checksum_help), shows the frame to the
+    /// taps, and calls ndo_start_xmit. On <see cref="NetdevTx.Busy"/> the caller keeps the skb.
     /// </summary>
     /// <remarks>Linux: net/core/dev.c dev_hard_start_xmit(), xmit_one(), validate_xmit_skb(), dev_queue_xmit_nit()</remarks>
-    public NetdevTx HardStartXmit(SkBuff skb, NetdevQueue txq)
+    public NetdevTx HardStartXmit(SkBuff skb, NetdevQueue txq) => HardStartXmit(skb, txq, more: false, out _);
+
+    /// <summary>
+    /// dev_hard_start_xmit() of a bulk: each skb goes to the driver told whether more follow (the segments of a
+    /// GSO skb the device cannot segment are part of the list), and a driver that stops its queue midway ends the
+    /// walk with BUSY. <paramref name="sent"/> is how many skbs of <paramref name="bulk"/> the caller no longer
+    /// owns; on BUSY the rest are its to requeue (after any segments already requeued here, so order holds).
+    /// </summary>
+    /// <remarks>Linux: net/core/dev.c dev_hard_start_xmit(), xmit_one(); include/linux/netdevice.h netdev_start_xmit()</remarks>
+    internal NetdevTx HardStartXmitList(List<SkBuff> bulk, NetdevQueue txq, out int sent)
     {
-        if (skb.GsoType == GsoType.UdpL4 && (Features & DeviceFeatures.GsoUdpL4) == 0) return SegmentAndXmit(skb, txq);
-        if (skb.GsoType == GsoType.TcpV4 && (Features & DeviceFeatures.Tso) == 0) return SegmentAndXmit(skb, txq);
-        return XmitOne(skb, txq);
+        int n = bulk.Count;
+        for (int i = 0; i < n; i++)
+        {
+            bool more = i < n - 1;
+            var rc = HardStartXmit(bulk[i], txq, more, out bool restRequeued);
+            if (rc == NetdevTx.Busy)
+            {
+                sent = i;
+                return rc;
+            }
+            // netif_tx_queue_stopped(): only the driver's stop ends the walk (BQL's was budgeted at dequeue).
+            if (more && (restRequeued || txq.DriverStopped))
+            {
+                sent = i + 1;
+                return NetdevTx.Busy;
+            }
+        }
+        sent = n;
+        return NetdevTx.Ok;
+    }
+
+    private NetdevTx HardStartXmit(SkBuff skb, NetdevQueue txq, bool more, out bool restRequeued)
+    {
+        restRequeued = false;
+        if (skb.GsoType == GsoType.UdpL4 && (Features & DeviceFeatures.GsoUdpL4) == 0) return SegmentAndXmit(skb, txq, more, out restRequeued);
+        if (skb.GsoType == GsoType.TcpV4 && (Features & DeviceFeatures.Tso) == 0) return SegmentAndXmit(skb, txq, more, out restRequeued);
+        return XmitOne(skb, txq, more);
     }
 
     private readonly List<SkBuff> _segments = [];
 
     /// <summary>
-    /// validate_xmit_skb() for a GSO skb the device cannot segment: segment in software and send each; if the
-    /// driver turns busy midway, the rest go back to the qdisc in order (dev_requeue_skb of the list).
+    /// validate_xmit_skb() for a GSO skb the device cannot segment: segment in software and send each (xmit_more
+    /// set on all but the last of the whole list); if the driver turns busy or stops its queue midway, the rest go
+    /// back to the qdisc in order (dev_requeue_skb of the list) and <paramref name="restRequeued"/> says so.
     /// </summary>
-    private NetdevTx SegmentAndXmit(SkBuff skb, NetdevQueue txq)
+    private NetdevTx SegmentAndXmit(SkBuff skb, NetdevQueue txq, bool moreAfter, out bool restRequeued)
     {
+        restRequeued = false;
         var segs = _segments;
         segs.Clear();
         if (skb.GsoType == GsoType.TcpV4) SkbGso.SegmentTcp(skb, Pool, segs);
         else SkbGso.SegmentUdp(skb, Pool, (Features & DeviceFeatures.HwChecksum) != 0, segs);
         for (int i = 0; i < segs.Count; i++)
         {
-            if (txq.IsStopped || XmitOne(segs[i], txq) == NetdevTx.Busy)
+            bool more = moreAfter || i < segs.Count - 1;
+            if ((i > 0 && txq.DriverStopped) || XmitOne(segs[i], txq, more) == NetdevTx.Busy)
             {
-                for (int j = segs.Count - 1; j >= i; j--)
+                for (int j = i; j < segs.Count; j++)
                 {
                     if (txq.Qdisc is NoQueueQdisc) { Stats.TxDropped++; segs[j].Free(SkbDropReason.DevReady); }
                     else txq.Qdisc.Requeue(segs[j]);
                 }
                 ScheduleQueue(txq);
+                restRequeued = true;
                 break;
             }
         }
@@ -181,7 +218,8 @@ public sealed class NetDevice
         return NetdevTx.Ok;
     }
 
-    private NetdevTx XmitOne(SkBuff skb, NetdevQueue txq)
+    /// <summary>xmit_one() → netdev_start_xmit(): taps, then ndo_start_xmit with netdev_xmit_more() set.</summary>
+    private NetdevTx XmitOne(SkBuff skb, NetdevQueue txq, bool more)
     {
         if (skb.IpSummed == ChecksumState.Partial && (Features & DeviceFeatures.HwChecksum) == 0)
             SkbChecksum.Help(skb);
@@ -192,6 +230,7 @@ public sealed class NetDevice
             skb.Free(SkbDropReason.DevReady);
             return NetdevTx.Ok;
         }
+        txq.XmitMore = more;
         return Driver.StartXmit(skb, txq);
     }
 

@@ -29,6 +29,14 @@ public sealed class NetdevQueue
     /// <summary>netif_xmit_stopped(): either reason stops the queue.</summary>
     public bool IsStopped => DriverStopped || StackStopped;
 
+    /// <summary>
+    /// netdev_xmit_more(): set by the stack just before ndo_start_xmit — more packets of the same bulk follow, so a
+    /// driver may hold its doorbell. Linux keeps it per CPU (softnet_data.xmit.more); one CPU transmits on a queue
+    /// at a time (HARD_TX_LOCK), so per queue is the same thing.
+    /// </summary>
+    /// <remarks>Linux: include/linux/netdevice.h netdev_xmit_more(), __netdev_start_xmit()</remarks>
+    public bool XmitMore { get; internal set; }
+
     /// <summary>Times the driver stopped the queue / woke it.</summary>
     public long Stops { get; private set; }
     public long Wakes { get; private set; }
@@ -65,6 +73,23 @@ public sealed class NetdevQueue
         if (Dql.Available >= 0) return;
         StackStopped = true;
         BqlStops++;
+    }
+
+    /// <summary>
+    /// __netdev_tx_sent_queue(): the BQL accounting of a driver that batches doorbells. With more to come the bytes are
+    /// only counted (the limit is looked at on the last one of the bulk); returns whether to ring the doorbell now:
+    /// always for the last, and mid-bulk only if the driver stopped the queue.
+    /// </summary>
+    /// <remarks>Linux: include/linux/netdevice.h __netdev_tx_sent_queue()</remarks>
+    public bool BqlSent(int bytes, bool xmitMore)
+    {
+        if (xmitMore)
+        {
+            if (BqlEnabled) Dql.Queued(bytes);
+            return DriverStopped;
+        }
+        BqlSent(bytes);
+        return true;
     }
 
     /// <summary>netdev_tx_completed_queue(): bytes left the hardware; BQL may restart the queue.</summary>

@@ -56,7 +56,20 @@ public sealed class RingDriver : INetDeviceDriver
     /// <summary>Packets sent by the hardware, waiting for the TX completion interrupt.</summary>
     public int RingAwaitingCompletion(int queue = 0) => _rings[queue].PacketsAwaitingCompletion;
 
-    /// <summary>ndo_start_xmit: post the skb on the queue's ring and kick the hardware.</summary>
+    /// <summary>Doorbells rung (tail register writes): one per bulk, or per packet without xmit_more.</summary>
+    public long Doorbells { get; private set; }
+
+    /// <summary>Packets made known to the hardware by doorbells, and the most one doorbell carried (packets, bytes).</summary>
+    public long DoorbellPackets { get; private set; }
+    public int MaxPacketsPerDoorbell { get; private set; }
+    public long MaxBytesPerDoorbell { get; private set; }
+
+    /// <summary>
+    /// ndo_start_xmit: post the skb on the queue's ring, stop the queue when a maximal packet would no longer fit,
+    /// and ring the doorbell unless the stack said more follow (netdev_xmit_more) and the queue is still awake:
+    /// a stopped queue gets no more, so what is posted must be kicked now.
+    /// </summary>
+    /// <remarks>Linux: drivers/net/virtio_net.c start_xmit() (check_sq_full_and_disable, then kick = __netdev_tx_sent_queue() or !netdev_xmit_more() || netif_xmit_stopped())</remarks>
     public NetdevTx StartXmit(SkBuff skb, NetdevQueue txq)
     {
         var ring = _rings[txq.Index];
@@ -65,13 +78,28 @@ public sealed class RingDriver : INetDeviceDriver
         {
             BusyReturns++;
             txq.Stop();
+            Doorbell(ring); // the stack requeues and waits for a wake: what this bulk posted must not be stranded
             return NetdevTx.Busy;
         }
         ring.Post(skb, descs);
-        txq.BqlSent(skb.Len);
         if (ring.Free < Config.StopThreshold) txq.Stop();
-        if (_sendingRing < 0) StartNextFrame();
+        bool more = txq.XmitMore;
+        bool kick = txq.BqlEnabled ? txq.BqlSent(skb.Len, more) : !more || txq.IsStopped;
+        if (kick) Doorbell(ring);
         return NetdevTx.Ok;
+    }
+
+    /// <summary>The doorbell write: counts it, hands the posted descriptors to the hardware and starts an idle transmitter.</summary>
+    private void Doorbell(TxRing ring)
+    {
+        int packets = ring.PacketsUnnotified;
+        if (packets == 0) return;
+        Doorbells++;
+        DoorbellPackets += packets;
+        if (packets > MaxPacketsPerDoorbell) MaxPacketsPerDoorbell = packets;
+        if (ring.BytesUnnotified > MaxBytesPerDoorbell) MaxBytesPerDoorbell = ring.BytesUnnotified;
+        ring.Notify();
+        if (_sendingRing < 0) StartNextFrame();
     }
 
     /// <summary>
@@ -86,6 +114,7 @@ public sealed class RingDriver : INetDeviceDriver
         _pendingCompletions = 0;
         for (int i = 0; i < _rings.Length; i++)
         {
+            _rings[i].Notify();
             while (_rings[i].PeekUnsent() is not null) _rings[i].MarkSent();
             while (_rings[i].TakeCleaned() is { } skb) skb.Free(SkbDropReason.DevReady);
             Device.TxQueues[i].Dql.Reset();

@@ -48,15 +48,34 @@ internal sealed class TxRing
         return n;
     }
 
+    /// <summary>Descriptors filled since the last doorbell: the hardware does not know of them yet.</summary>
+    public int Unnotified { get; private set; }
+
+    /// <summary>Packets among <see cref="Unnotified"/>, and their bytes.</summary>
+    public int PacketsUnnotified { get; private set; }
+    public long BytesUnnotified { get; private set; }
+
+    /// <summary>Fills the descriptors at next_to_use; they become the hardware's only at <see cref="Notify"/>.</summary>
     public void Post(SkBuff skb, int descs)
     {
         _skbs[_nextToUse] = skb;
         _descs[_nextToUse] = descs;
         _nextToUse = (_nextToUse + descs) % Size;
         Used += descs;
-        Unsent += descs;
+        Unnotified += descs;
+        PacketsUnnotified++;
+        BytesUnnotified += skb.Len;
         Bytes += skb.Len;
         PacketsOnRing++;
+    }
+
+    /// <summary>The doorbell: the tail register moves to next_to_use and the hardware may send what was posted.</summary>
+    public void Notify()
+    {
+        Unsent += Unnotified;
+        Unnotified = 0;
+        PacketsUnnotified = 0;
+        BytesUnnotified = 0;
     }
 
     public SkBuff? PeekUnsent() => Unsent > 0 ? _skbs[_nextToSend] : null;

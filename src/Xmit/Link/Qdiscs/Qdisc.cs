@@ -61,30 +61,55 @@ public abstract class Qdisc
     public int RequeuedLen => _requeued.Count;
 
     /// <summary>Dequeues the next skb to transmit (requeued ones first), or null.</summary>
-    public SkBuff? Dequeue()
+    public SkBuff? Dequeue() => DequeueRequeued() ?? DequeuePolicy();
+
+    /// <summary>The requeued skb at the head (q->gso_skb), taken out of qlen/backlog; null when none waits.</summary>
+    internal SkBuff? DequeueRequeued()
     {
         var skb = _requeued.Dequeue();
-        if (skb is null)
-        {
-            skb = DoDequeue();
-            if (skb is null) return null;
-            // qdisc_bstats_update(): "sent" is counted when a packet leaves the qdisc.
-            Stats.Bytes += skb.Len;
-            Stats.Packets++;
-        }
+        if (skb is null) return null;
         QLen--;
         Backlog -= skb.Len;
         return skb;
     }
 
+    /// <summary>q->dequeue(): the next skb the policy releases, counted as sent; null when it has none (or holds it back).</summary>
+    internal SkBuff? DequeuePolicy()
+    {
+        var skb = DoDequeue();
+        if (skb is null) return null;
+        // qdisc_bstats_update(): "sent" is counted when a packet leaves the qdisc.
+        Stats.Bytes += skb.Len;
+        Stats.Packets++;
+        QLen--;
+        Backlog -= skb.Len;
+        return skb;
+    }
+
+    /// <summary>
+    /// TCQ_F_ONETXQUEUE: everything this qdisc releases goes to one TX queue, so it may bulk dequeue within
+    /// that queue's BQL budget. Linux sets the flag on any root qdisc of a single-queue device and on mq's
+    /// children, whatever the qdisc's kind (tbf too); here every qdisc is attached to exactly one
+    /// <see cref="NetdevQueue"/>, so it always holds.
+    /// </summary>
+    /// <remarks>Linux: net/sched/sch_api.c qdisc_create(); net/sched/sch_generic.c attach_one_default_qdisc(); include/net/sch_generic.h qdisc_may_bulk()</remarks>
+    internal bool OneTxQueue => true;
+
+    /// <summary>The skb list one qdisc_restart() hands to the driver (reused: the running qdisc is its only user).</summary>
+    internal readonly List<SkBuff> Bulk = [];
+
     /// <summary>The requeued skb at the head, if any: it must go before anything new.</summary>
     internal SkBuff? PeekRequeued() => _requeued.Peek();
 
-    /// <summary>dev_requeue_skb(): puts a packet the driver refused back at the head.</summary>
-    /// <remarks>Linux: net/sched/sch_generic.c dev_requeue_skb()</remarks>
+    /// <summary>
+    /// dev_requeue_skb(): puts a packet the driver refused back in front of the policy's queue. Linux appends
+    /// to q->gso_skb (__skb_queue_tail), so the rest of a refused list keeps its order behind what was
+    /// requeued before.
+    /// </summary>
+    /// <remarks>Linux: net/sched/sch_generic.c dev_requeue_skb(), __dev_requeue_skb()</remarks>
     internal void Requeue(SkBuff skb)
     {
-        _requeued.EnqueueHead(skb);
+        _requeued.Enqueue(skb);
         Stats.Requeues++;
         QLen++;
         Backlog += skb.Len;
