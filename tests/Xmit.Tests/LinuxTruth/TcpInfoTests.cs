@@ -147,4 +147,33 @@ public class TcpInfoTests
         Assert.Equal(theirs.GetProperty("sndbuf_limited").GetUInt64(), ours["sndbuf_limited"]);
         tcp.Close();
     }
+
+    /// <summary>
+    /// tcp_cwnd_validate()'s send-buffer case: a writer with a locked 16 KiB SO_SNDBUF on a 25 ms path has everything it
+    /// could queue in flight and waits for ACKs to free space — not cwnd (10 segments cover the buffer), not the
+    /// window: the chronograph counts that wait as sndbuf-limited (each round from the last segment sent to the ACK
+    /// that frees a third of the buffer), and nothing as rwnd-limited.
+    /// </summary>
+    [Fact]
+    public void A_writer_held_back_by_its_send_buffer_is_counted_as_sndbuf_limited()
+    {
+        using var net = new TwoHosts(new LinkConfig { RateBitsPerSecond = 1_000_000_000, Propagation = Duration.FromMilliseconds(25) });
+        net.WarmUp();
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, 5001);
+        Assert.Equal(0, tcp.A.SetSockOpt(tcp.Client, SockOpt.SOL_SOCKET, SockOpt.SO_SNDBUF, 8192)); // doubled: 16384
+        var chunk = new byte[4096];
+        var buf = new byte[65536];
+        for (int ms = 0; ms < 1000; ms++)
+        {
+            while (tcp.A.Write(tcp.Client, chunk) > 0) { }
+            net.RunForMs(1);
+            while (tcp.B.Read(tcp.Server, buf) > 0) { }
+        }
+        var info = Info(tcp.A, tcp.Client);
+        string got = $"busy {info["busy_time"]} rwnd {info["rwnd_limited"]} sndbuf {info["sndbuf_limited"]}";
+        Assert.True(info["busy_time"] >= 950_000, got); // idle (unspec) only where an ACK emptied both queues before the next 1 ms write
+        Assert.Equal(0ul, info["rwnd_limited"]);
+        Assert.True(info["sndbuf_limited"] >= 0.7 * info["busy_time"], got); // 784 of 984 ms here
+        tcp.Close();
+    }
 }
