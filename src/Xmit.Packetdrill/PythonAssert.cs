@@ -26,6 +26,8 @@ public sealed class PythonAssert
     /// <exception cref="NotSupportedException">Python this evaluator does not understand.</exception>
     public string? Run(string code)
     {
+        // A backslash at the end of a line joins it to the next (Python's explicit line joining).
+        code = code.Replace("\\\r\n", " ", StringComparison.Ordinal).Replace("\\\n", " ", StringComparison.Ordinal);
         foreach (var raw in code.Split(['\n', ';']))
         {
             var line = raw.Trim();

@@ -395,32 +395,9 @@ public sealed partial class ScriptRunner
             case "TCP_CLOSING": return 11;
         }
         if (sk is null) return null;
-        return name switch
-        {
-            "tcpi_state" => (long)sk.State,
-            "tcpi_ca_state" => (long)sk.CaState,
-            "tcpi_snd_cwnd" => sk.SndCwnd,
-            "tcpi_snd_ssthresh" => sk.SndSsthresh,
-            "tcpi_unacked" => sk.PacketsOut,
-            "tcpi_retrans" => sk.RetransOut,
-            "tcpi_lost" => sk.LostOut,
-            "tcpi_sacked" => sk.SackedOut,
-            "tcpi_delivered" => sk.Delivered,
-            "tcpi_rtt" => sk.SmoothedRttUs,
-            "tcpi_rttvar" => sk.RttVarUs,
-            "tcpi_snd_mss" => sk.MssCache,
-            "tcpi_advmss" => sk.AdvMss,
-            "tcpi_reordering" => sk.Reordering,
-            "tcpi_reord_seen" => sk.ReordSeen,
-            "tcpi_last_data_recv" => (long)(_sim.Now - sk.LastDataReceived).TotalMilliseconds,
-            "tcpi_options" => (sk.TimestampOk ? 1 : 0) | (sk.SackOk ? 2 : 0) | (sk.WscaleOk ? 4 : 0),
-            "tcpi_rto" => sk.Rtt.Rto.Nanoseconds / 1000,
-            "tcpi_probes" => sk.ProbesOut,
-            "tcpi_backoff" => sk.Backoff,
-            "tcpi_snd_wnd" => sk.SndWnd,
-            "tcpi_rcv_wnd" => sk.RcvWnd,
-            "tcpi_rcv_ssthresh" => sk.RcvSsthresh,
-            _ => null,
-        };
+        // What getsockopt(TCP_INFO) would return for the socket under test (tcp_get_info), field by field.
+        Span<byte> info = stackalloc byte[Transport.Tcp.TcpProtocol.TcpInfoLength];
+        _host.Tcp.GetInfo(sk, info);
+        return TcpInfoFields.Read(info, name);
     }
 }

@@ -7,7 +7,7 @@ namespace Xmit.Simulation;
 /// <summary>A root qdisc as `tc qdisc add dev D root …` would give it: the kind and its parameters.</summary>
 public sealed record QdiscSpec(string Kind, long? Limit = null, TbfConfig? Tbf = null)
 {
-    public static readonly string[] Kinds = ["pfifo_fast", "pfifo", "bfifo", "tbf", "noqueue"];
+    public static readonly string[] Kinds = ["pfifo_fast", "pfifo", "pfifo_head_drop", "bfifo", "tbf", "noqueue"];
 
     public string? Validate()
     {
@@ -21,6 +21,7 @@ public sealed record QdiscSpec(string Kind, long? Limit = null, TbfConfig? Tbf =
     {
         "pfifo_fast" => new PfifoFastQdisc(dev.TxQueueLen),
         "pfifo" => FifoQdisc.Packets((int)(Limit ?? Math.Max(dev.TxQueueLen, 1))),
+        "pfifo_head_drop" => FifoQdisc.PacketsHeadDrop((int)(Limit ?? Math.Max(dev.TxQueueLen, 1))),
         "bfifo" => FifoQdisc.Bytes(Limit ?? (long)Math.Max(dev.TxQueueLen, 1) * dev.Mtu),
         "tbf" => new TbfQdisc(clock, Tbf!),
         "noqueue" => new NoQueueQdisc(),
@@ -31,7 +32,7 @@ public sealed record QdiscSpec(string Kind, long? Limit = null, TbfConfig? Tbf =
     {
         "tbf" => $"tbf rate {TcUnits.FormatRate(Tbf!.RateBitsPerSecond)} burst {Tbf.BurstBytes}b limit {Tbf.LimitBytes}b" +
                  (Tbf.PeakRateBitsPerSecond > 0 ? $" peakrate {TcUnits.FormatRate(Tbf.PeakRateBitsPerSecond)} mtu {Tbf.MtuBytes}" : ""),
-        "pfifo" or "bfifo" when Limit is not null => $"{Kind} limit {Limit}",
+        "pfifo" or "pfifo_head_drop" or "bfifo" when Limit is not null => $"{Kind} limit {Limit}",
         _ => Kind,
     };
 }

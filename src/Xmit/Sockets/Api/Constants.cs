@@ -44,6 +44,8 @@ public static class SockOpt
     public const int SO_REUSEPORT = 15;
     public const int TCP_NODELAY = 1;
     public const int TCP_MAXSEG = 2;
+    /// <summary>struct tcp_info (<see cref="Syscalls.GetSockOpt(int, int, int, System.Span{byte}, out int)"/>).</summary>
+    public const int TCP_INFO = 11;
     public const int TCP_CORK = 3;
     public const int TCP_QUICKACK = 12;
     public const int TCP_NOTSENT_LOWAT = 25;

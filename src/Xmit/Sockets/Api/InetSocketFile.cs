@@ -117,6 +117,31 @@ public abstract class InetSocketFile : SocketFile
         return known.HasValue ? 0 : -(int)Errno.ENOPROTOOPT;
     }
 
+    /// <summary>
+    /// getsockopt() into a buffer: an option the protocol answers as a structure (TCP_INFO) is copied truncated to the
+    /// buffer; every int option as its first min(len, 4) bytes, as sk_getsockopt() / do_tcp_getsockopt() copy them.
+    /// </summary>
+    /// <remarks>Linux: net/socket.c do_sock_getsockopt(); net/core/sock.c sk_getsockopt()</remarks>
+    internal sealed override int GetSockOpt(int level, int name, Span<byte> optval, out int optlen)
+    {
+        int rc = GetProtocolOptionBytes(level, name, optval, out optlen);
+        if (rc != -(int)Errno.ENOPROTOOPT) return rc;
+        rc = GetSockOpt(level, name, out int value);
+        if (rc < 0) return rc;
+        Span<byte> v = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(v, value);
+        optlen = Math.Min(optval.Length, 4);
+        v[..optlen].CopyTo(optval);
+        return 0;
+    }
+
+    /// <summary>A structure-valued option of the protocol (TCP_INFO); ENOPROTOOPT sends the caller to the int options.</summary>
+    private protected virtual int GetProtocolOptionBytes(int level, int name, Span<byte> optval, out int optlen)
+    {
+        optlen = 0;
+        return -(int)Errno.ENOPROTOOPT;
+    }
+
     /// <summary>The protocol's own options (UDP_CORK, TCP_NODELAY, …): ENOPROTOOPT for any it does not know.</summary>
     private protected abstract int SetProtocolOption(int level, int name, int value);
 

@@ -64,6 +64,13 @@ public abstract class SocketFile
         return NotSocket;
     }
 
+    /// <summary>getsockopt() into a caller's buffer; <paramref name="optlen"/> is what was written.</summary>
+    internal virtual int GetSockOpt(int level, int name, Span<byte> optval, out int optlen)
+    {
+        optlen = 0;
+        return NotSocket;
+    }
+
     internal virtual int SetSockOptTimeout(int name, Duration timeout) => NotSocket;
 
     internal virtual int GetSockOptTimeout(int name, out Duration timeout)

@@ -149,6 +149,17 @@ public sealed class Syscalls(INetworkStack host)
         return Lookup(fd, out var file) is < 0 and var rc ? rc : file.GetSockOpt(level, name, out value);
     }
 
+    /// <summary>
+    /// getsockopt() into a buffer of the caller's length (optval.Length): structures such as TCP_INFO's struct tcp_info
+    /// truncated to it, int options as their first bytes; <paramref name="optlen"/> is the length written.
+    /// </summary>
+    /// <remarks>Linux: net/socket.c __sys_getsockopt(); net/ipv4/tcp.c do_tcp_getsockopt()</remarks>
+    public int GetSockOpt(int fd, int level, int name, Span<byte> optval, out int optlen)
+    {
+        optlen = 0;
+        return Lookup(fd, out var file) is < 0 and var rc ? rc : file.GetSockOpt(level, name, optval, out optlen);
+    }
+
     /// <summary>setsockopt(SO_LINGER) with a struct linger.</summary>
     public int SetLinger(int fd, bool on, int seconds) => Lookup(fd, out var file) is < 0 and var rc ? rc : file.SetLinger(on, seconds);
 

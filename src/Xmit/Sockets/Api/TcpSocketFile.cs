@@ -205,6 +205,19 @@ public sealed class TcpSocketFile : InetSocketFile
         _ => null,
     };
 
+    /// <summary>do_tcp_getsockopt(TCP_INFO): struct tcp_info (tcp_get_info), truncated to the caller's length.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c do_tcp_getsockopt() TCP_INFO, tcp_get_info()</remarks>
+    private protected override int GetProtocolOptionBytes(int level, int name, Span<byte> optval, out int optlen)
+    {
+        optlen = 0;
+        if (level != SockOpt.IPPROTO_TCP || name != SockOpt.TCP_INFO) return -(int)Errno.ENOPROTOOPT;
+        Span<byte> info = stackalloc byte[TcpProtocol.TcpInfoLength];
+        _tcp.GetInfo(Sk, info);
+        optlen = Math.Min(optval.Length, info.Length);
+        info[..optlen].CopyTo(optval);
+        return 0;
+    }
+
     /// <summary>SIOCINQ: bytes readable (EINVAL on a listener); SIOCOUTQ: bytes not yet acknowledged; SIOCOUTQNSD: bytes not yet sent.</summary>
     /// <remarks>Linux: net/ipv4/tcp.c tcp_ioctl()</remarks>
     internal override int Ioctl(uint request, out int value)

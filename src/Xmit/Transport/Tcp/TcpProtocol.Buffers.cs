@@ -41,6 +41,7 @@ public sealed partial class TcpProtocol
         {
             sk.NoSpace = false;
             sk.RaiseWriteSpace();
+            ChronoStop(sk, TcpChrono.SndbufLimited); // tcp_check_space()
         }
     }
 

@@ -93,7 +93,7 @@ public sealed partial class TcpProtocol
     private void QueueInOrder(TcpSock sk, SkBuff skb)
     {
         bool fin = (skb.Cb.TcpFlags & TcpFlags.Fin) != 0;
-        sk.RcvNxt = skb.Cb.EndSeq;
+        RcvNxtUpdate(sk, skb.Cb.EndSeq);
         if (skb.Len > 0 || fin)
         {
             bool copied = false;
@@ -158,6 +158,7 @@ public sealed partial class TcpProtocol
     private void InsertOutOfOrder(TcpSock sk, SkBuff skb)
     {
         Mib.OfoQueue++;
+        sk.RcvOooPack++;
         SkBuff? after = null;
         for (var s = sk.OutOfOrder.PeekTail(); s is not null; s = SkBuffQueue.PrevOf(s))
         {

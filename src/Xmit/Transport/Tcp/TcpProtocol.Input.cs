@@ -34,6 +34,7 @@ public sealed partial class TcpProtocol
             skb.Free(SkbDropReason.NoSocket);
             return;
         }
+        if (sk.State != TcpState.Listen) SegsInCount(sk, skb, skb.Len - seg.HeaderLength);
         if (sk.State == TcpState.Listen)
         {
             ListenerReceive(sk, skb, seg, source, destination);
@@ -128,7 +129,8 @@ public sealed partial class TcpProtocol
             sk.WmemQueued -= syn.Truesize;
             syn.Free(SkbDropReason.Consumed);
         }
-        sk.SndUna = sk.SndNxt;
+        SndUnaUpdate(sk, sk.SndNxt);
+        sk.RcvTstamp = Now; // tcp_ack() on the SYN-ACK
         sk.PacketsOut = 0;
         sk.RetransOut = 0;
         sk.LostOut = 0;
@@ -328,9 +330,10 @@ public sealed partial class TcpProtocol
             }
         }
         sk.ProbesOut = 0; // the peer answers: no probe is unanswered
+        sk.RcvTstamp = Now;
         var priorFack = sk.SackOk ? HighestSackSeq(sk) : priorUna;
         uint acked = CleanRtxQueue(sk, ack, opt, priorFack);
-        sk.SndUna = ack;
+        SndUnaUpdate(sk, ack);
         ProcessTlpAck(sk, ack, acked > 0);
         if (sk.SackOk)
         {
@@ -402,6 +405,7 @@ public sealed partial class TcpProtocol
             skb.Free(SkbDropReason.Consumed);
         }
         sk.RetransDataAcked = retransAcked;
+        if (sk.WriteQueue.Peek() == sk.SendHead) ChronoStop(sk, TcpChrono.Busy); // nothing left in flight
         if (!progressed) return 0;
         // Data cumulatively acknowledged below the highest SACK was delivered out of order.
         if (sk.SackOk && reord < priorFack) CheckSackReordering(sk, reord, priorFack);
@@ -442,7 +446,7 @@ public sealed partial class TcpProtocol
             sk.SackedOut++;
             sk.Delivered++;
         }
-        if (sk.CaState == TcpCaState.Open && sk.DupAcks >= sk.Reordering && sk.WriteQueue.Peek() is { } head)
+        if (sk.CaState is TcpCaState.Open or TcpCaState.Cwr && sk.DupAcks >= sk.Reordering && sk.WriteQueue.Peek() is { } head)
         {
             sk.PriorCwnd = sk.SndCwnd;
             sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
@@ -476,6 +480,7 @@ public sealed partial class TcpProtocol
             sk.SackedOut = acked - 1 >= sk.SackedOut ? 0 : sk.SackedOut - (acked - 1);
             acked = delivered;
         }
+        if (sk.CaState == TcpCaState.Cwr && CwrAck(sk, acked)) return;
         if (sk.CaState >= TcpCaState.Recovery)
         {
             if (sk.SndUna >= sk.HighSeq)

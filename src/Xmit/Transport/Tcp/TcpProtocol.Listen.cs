@@ -459,6 +459,11 @@ public sealed partial class TcpProtocol
         child.SynSentAt = req.SntSynack ?? default;
         child.Retransmits = req.SntSynack is null ? Math.Max(req.NumRetrans, 1) : req.NumRetrans;
         child.State = TcpState.SynRecv;
+        // tcp_create_openreq_child() counts the SYN and the SYN-ACK's retransmissions; tcp_child_process() this ACK.
+        child.SegsIn = 2;
+        if (ack.Payload.Length > 0) child.DataSegsIn = 1;
+        child.TotalRetrans = (uint)req.NumRetrans;
+        child.RcvTstamp = Now;
         HashEstablished(child);
         Mib.PassiveOpens++;
         return child;

@@ -159,6 +159,8 @@ public sealed partial class TcpProtocol
     private void Entail(TcpSock sk, SkBuff skb)
     {
         SlowStartAfterIdleCheck(sk);
+        // tcp_add_write_queue_tail(): the first unsent skb starts the busy chronograph (the SYN is not data).
+        if (sk.SendHead is null && (skb.Cb.TcpFlags & TcpFlags.Syn) == 0) ChronoStart(sk, TcpChrono.Busy);
         sk.WriteQueue.Enqueue(skb);
         sk.WmemQueued += skb.Truesize;
         sk.SendHead ??= skb;
@@ -307,7 +309,7 @@ public sealed partial class TcpProtocol
     internal bool WriteXmit(TcpSock sk, int mss, NagleMode nonagle, bool pushOne, bool lossProbe = false)
     {
         int sent = 0;
-        bool cwndLimited = false;
+        bool cwndLimited = false, rwndLimited = false;
         int maxSegs = TsoSegs(sk, mss);
         while (sk.SendHead is { } skb)
         {
@@ -319,7 +321,11 @@ public sealed partial class TcpProtocol
                 cwndLimited = true;
                 break;
             }
-            if (!SndWndTest(sk, skb, mss)) break;
+            if (!SndWndTest(sk, skb, mss))
+            {
+                rwndLimited = true;
+                break;
+            }
             if (tsoSegs == 1)
             {
                 if (!NagleTest(sk, skb, mss, SkBuffQueue.NextOf(skb) is null ? nonagle : NagleMode.Push)) break;
@@ -334,14 +340,20 @@ public sealed partial class TcpProtocol
             if (SmallQueueCheck(sk, skb, 0)) break;
             if (TransmitSkb(sk, skb, clone: true) < 0) break;
             EventNewDataSent(sk, skb, mss);
-            if (sk.CaState == TcpCaState.Recovery) sk.PrrOut += (uint)Pcount(skb, mss);
+            if (sk.CaState is TcpCaState.Recovery or TcpCaState.Cwr) sk.PrrOut += (uint)Pcount(skb, mss); // tcp_in_cwnd_reduction()
             if (skb.Len < Pcount(skb, mss) * mss) sk.SndSml = skb.Cb.EndSeq; // tcp_minshall_update
             sent++;
             if (pushOne) break;
         }
+        if (rwndLimited) ChronoStart(sk, TcpChrono.RwndLimited);
+        else ChronoStop(sk, TcpChrono.RwndLimited);
         cwndLimited |= sk.InFlight >= sk.SndCwnd;
         if (sent > 0 && !lossProbe) ScheduleLossProbe(sk, advancingRto: false); // one probe per tail loss episode
-        if (sent > 0 || cwndLimited) CwndValidate(sk, cwndLimited);
+        if (sent > 0 || cwndLimited)
+        {
+            CwndValidate(sk, cwndLimited);
+            ChronoCheckSndbufLimited(sk);
+        }
         return sent > 0;
     }
 
@@ -541,6 +553,7 @@ public sealed partial class TcpProtocol
         if (clone) sk.SetOwnerW(pkt); // skb_set_owner_w: what the host still holds counts for TSQ and autocorking
         int segs = payload > mss ? (payload + mss - 1) / mss : 1;
         Mib.OutSegs += segs;
+        CountSent(sk, segs, payload);
         if ((flags & TcpFlags.Ack) != 0) EventAckSent(sk, segs);
         if (payload > 0) EventDataSent(sk);
         if ((flags & TcpFlags.Rst) != 0) Mib.OutRsts++;
@@ -553,6 +566,7 @@ public sealed partial class TcpProtocol
         sk.InetId += (ushort)segs;
         // net_xmit_eval(): congestion notification counts as sent; a drop in the qdisc means the segment was not
         // sent at all — the caller leaves it queued (new data) or unmarked (retransmission).
+        if (rc > 0) EnterCwr(sk); // tcp_transmit_skb(): the qdisc dropped or signalled congestion (NET_XMIT_DROP / _CN)
         return rc == NetXmit.Congestion ? 0 : NetXmit.ToErrno(rc);
     }
 

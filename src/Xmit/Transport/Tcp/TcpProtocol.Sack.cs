@@ -208,6 +208,8 @@ public sealed partial class TcpProtocol
             AckAdvanced(sk, acked);
             return;
         }
+        // CWR goes on (PRR) unless this ACK ends it or RACK found a loss, which starts Recovery instead.
+        if (sk.CaState == TcpCaState.Cwr && !(sk.LostOut > 0 && newlyLost > 0) && CwrAck(sk, acked + newlySacked)) return;
         if (sk.CaState != TcpCaState.Recovery && sk.LostOut > 0 && newlyLost > 0)
         {
             EnterRecovery(sk);

@@ -123,6 +123,8 @@ public sealed partial class TcpProtocol
         if ((skb.Cb.Sacked & TcpSacked.Retrans) == 0) sk.RetransOut += (uint)Pcount(skb, mss);
         skb.Cb.Sacked |= TcpSacked.Retrans;
         Mib.RetransSegs += Pcount(skb, mss);
+        sk.TotalRetrans += (uint)Pcount(skb, mss); // tcp_retransmit_skb(): total_retrans, bytes_retrans
+        sk.BytesRetrans += (ulong)skb.Len;
         return true;
     }
 
@@ -135,7 +137,7 @@ public sealed partial class TcpProtocol
             if (sk.InFlight >= sk.SndCwnd) break;
             if ((s.Cb.Sacked & (TcpSacked.Lost | TcpSacked.Retrans | TcpSacked.Acked)) != TcpSacked.Lost) continue;
             if (!RetransmitSkb(sk, s, (int)(sk.SndCwnd - sk.InFlight))) break;
-            if (sk.CaState == TcpCaState.Recovery) sk.PrrOut += (uint)Pcount(s, sk.MssCache);
+            if (sk.CaState is TcpCaState.Recovery or TcpCaState.Cwr) sk.PrrOut += (uint)Pcount(s, sk.MssCache); // tcp_in_cwnd_reduction()
             if (s == sk.WriteQueue.Peek()) RearmRto(sk);
         }
     }

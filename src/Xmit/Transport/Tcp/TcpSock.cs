@@ -20,7 +20,7 @@ public enum TcpState : byte
 /// tcp_sock so the code reads next to the kernel's.
 /// </summary>
 /// <remarks>Linux: include/linux/tcp.h struct tcp_sock; include/net/inet_connection_sock.h</remarks>
-public sealed class TcpSock : InetSock
+public sealed partial class TcpSock : InetSock
 {
     internal TcpSock(TcpProtocol proto, IScheduler clock, int sndBuf, int rcvBuf) : base(sndBuf, rcvBuf)
     {
