@@ -37,7 +37,23 @@ public sealed class QdiscOptions
     {
         error = null;
         string kind = r.GetValue(_qdisc)!;
-        if (kind != "tbf") return new QdiscSpec(kind, r.GetValue(_limit));
+        if (kind != "tbf")
+        {
+            // tc refuses these rather than ignoring them, and so do we: a value that would not take effect is a mistake.
+            foreach (var tbfOnly in All.Where(o => o != _qdisc && o != _limit))
+                if (r.GetResult(tbfOnly) is { Implicit: false })
+                {
+                    error = $"{tbfOnly.Name} applies to tbf only (add --qdisc tbf)";
+                    return null;
+                }
+            if (kind is "pfifo_fast" or "noqueue" && r.GetValue(_limit) is not null)
+            {
+                error = kind == "noqueue" ? "--limit does not apply to noqueue (it holds nothing)"
+                    : "--limit does not apply to pfifo_fast (tc takes no options for it: its bands hold txqueuelen packets); use --qdisc pfifo or bfifo";
+                return null;
+            }
+            return new QdiscSpec(kind, r.GetValue(_limit));
+        }
         long rate = linkRate;
         if (r.GetValue(_tbfRate) is { } tr && !TcUnits.TryParseRate(tr, out rate, out var e1)) error = "--tbf-rate: " + e1;
         else if (!TcUnits.TryParseSize(r.GetValue(_burst)!, out long burst, out var e2)) error = "--burst: " + e2;

@@ -66,6 +66,9 @@ public static class TapCommand
                 return (null, 2);
             }
             if (r.GetValue(pcap) is { } file) host.Capture(file.Create());
+            if (r.GetValue(netns) is null)
+                err.WriteLine($"xmit tap: no --netns: {r.GetValue(dev)} is in this namespace and its kernel side is not configured; " +
+                    $"give it {peerAddr}/{prefix} and bring it up yourself, or use --netns NAME --create-netns");
             // Ctrl-C and SIGTERM both end the run cleanly: the report is printed and the namespace removed.
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; host.Loop.Stop(); };
             _stopOnTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
@@ -86,6 +89,7 @@ public static class TapCommand
         ping.SetAction(r =>
         {
             if (!Ipv4Address.TryParse(r.GetValue(target), out var dst)) return Fail(r, $"'{r.GetValue(target)}' is not an IPv4 address");
+            if (!InBenchmarkRange(dst)) return Fail(r, $"address must be in 198.18.0.0/15 (the only range xmit tap talks to), not '{dst}'");
             var (host, code) = Start(r);
             if (host is null) return code;
             using (host) return TapApps.Ping(host, dst, r.GetValue(count), r.GetValue(interval), r.GetValue(size), r.InvocationConfiguration.Output);
@@ -106,6 +110,7 @@ public static class TapCommand
         {
             var text = r.GetValue(dest)!;
             if (!TryParseEndpoint(text, out var dst, out var port)) return Fail(r, $"'{text}' must look like 198.18.0.1:9000");
+            if (!InBenchmarkRange(dst)) return Fail(r, $"destination must be in 198.18.0.0/15 (the only range xmit tap talks to), not '{dst}'");
             var (host, code) = Start(r);
             if (host is null) return code;
             using (host) return TapApps.UdpSend(host, dst, port, r.GetValue(n), r.GetValue(dsize), r.GetValue(rate), r.GetValue(sndbuf), r.InvocationConfiguration.Output);
@@ -173,6 +178,9 @@ public static class TapCommand
         r.InvocationConfiguration.Error.WriteLine("xmit tap: " + message);
         return 2;
     }
+
+    /// <summary>198.18.0.0/15, the benchmarking range (RFC 2544): the only addresses xmit tap sends to.</summary>
+    private static bool InBenchmarkRange(Ipv4Address a) => a.InSubnet(new Ipv4Address(198, 18, 0, 0), 15);
 
     /// <summary>"198.18.0.2/24": an IPv4 address and a prefix length from 0 to 32.</summary>
     private static bool TryParsePrefix(string text, out Ipv4Address address, out int prefix)

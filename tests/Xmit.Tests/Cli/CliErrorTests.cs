@@ -15,6 +15,15 @@ public class CliErrorTests
     {
         var data = new TheoryData<string, string>();
         // Options every simulated command shares: xmit sim, sim ping, sim tcp.
+        // Qdisc options that would not take effect are refused, as tc refuses them (sim and sim tcp have a qdisc).
+        foreach (var cmd in new[] { "sim", "sim tcp" })
+        {
+            data.Add($"{cmd} --limit 5", "--limit");                          // pfifo_fast takes no limit
+            data.Add($"{cmd} --qdisc noqueue --limit 5", "--limit");
+            data.Add($"{cmd} --tbf-rate 1mbit", "--tbf-rate");                // tbf options without tbf
+            data.Add($"{cmd} --qdisc pfifo --burst 3000", "--burst");
+        }
+        data.Add("sim --peakrate 2mbit", "--peakrate");
         foreach (var cmd in new[] { "sim", "sim ping", "sim tcp" })
         {
             data.Add($"{cmd} --rate fast", "--rate");               // non-numeric
@@ -92,6 +101,9 @@ public class CliErrorTests
     public static TheoryData<string, string> BadTapArguments()
     {
         var data = new TheoryData<string, string>();
+        // Only the benchmarking range is ever a destination.
+        data.Add("tap ping 8.8.8.8", "198.18.0.0/15");
+        data.Add("tap udp-send 10.0.0.1:9", "198.18.0.0/15");
         foreach (var sub in new[] { "ping 198.18.0.1", "udp-send 198.18.0.1:9000", "udp-sink 9000", "raw-bench write" })
         {
             data.Add($"tap {sub} --mtu abc", "--mtu");

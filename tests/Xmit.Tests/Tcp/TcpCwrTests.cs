@@ -59,14 +59,15 @@ public class TcpCwrTests
                 ssthreshAtEntry = a.SndSsthresh;
                 cwndAtEntry = cwndBefore;
             }
-            if (sawCwr && before == TcpCaState.Cwr && a.CaState == TcpCaState.Open) leftCwr = true;
-            if (sawCwr) Assert.True(a.SndCwnd <= Math.Max(cwndAtEntry, ssthreshAtEntry) + 2, $"cwnd {a.SndCwnd} grew in CWR");
+            // CWR ends when an ACK passes high_seq (to Open), or earlier in Recovery: the head-drop qdisc's victims
+            // were sent already, so duplicate ACKs may follow.
+            if (sawCwr && before == TcpCaState.Cwr && a.CaState != TcpCaState.Cwr) leftCwr = true;
+            if (sawCwr) Assert.True(a.CaState != TcpCaState.Cwr || a.SndCwnd <= Math.Max(cwndAtEntry, ssthreshAtEntry) + 2, $"cwnd {a.SndCwnd} grew in CWR (entered at {cwndAtEntry}, ssthresh {ssthreshAtEntry}, state {a.CaState}, step {step})");
         }
         Assert.True(sawCwr, "never entered CWR");
         Assert.True(net.A.Tcp.CwrEntered > 0);
         Assert.True(ssthreshAtEntry < TcpProtocol.InfiniteSsthresh);
         Assert.True(leftCwr, "never left CWR");
-        Assert.Equal(0u, a.TotalRetrans); // CWR retransmits nothing by itself
         tcp.Close();
     }
 }
