@@ -169,10 +169,23 @@ public sealed class TcpStream : Stream
         }
     }
 
-    /// <summary>A blocking socket's wait: the host's events run until the socket is ready; with none left that could wake it, EAGAIN.</summary>
+    /// <summary>
+    /// A blocking socket's wait: the host's events run until the socket is ready; with none left that could wake it,
+    /// EAGAIN. Other apps' awaits resume while it runs, so no SynchronizationContext is current meanwhile (as under
+    /// RunUntilCompleted): they resume inline on this thread instead of being posted to a test runner's context.
+    /// </summary>
     private void Block(Func<bool> ready, string operation)
     {
-        if (!_sys.Host.Scheduler.WaitUntil(ready, Time.Instant.Never)) throw XmitSocketException.Io(Errno.EAGAIN, operation);
+        var saved = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            if (!_sys.Host.Scheduler.WaitUntil(ready, Time.Instant.Never)) throw XmitSocketException.Io(Errno.EAGAIN, operation);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(saved);
+        }
     }
 
     // The overloads are Stream's: their optional parameters are the base class's, not ours to change (RS0027).
