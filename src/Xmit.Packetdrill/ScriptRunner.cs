@@ -121,8 +121,11 @@ public sealed partial class ScriptRunner
                 failure = e; // reported below, or dropped with an abandoned run (its pcap stream may be gone)
             }
         }) { IsBackground = true, Name = "packetdrill-script" };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         thread.Start();
-        if (thread.Join(limit))
+        // A run counts as finished only within the limit as measured: Join rounds a tiny limit down to 0 ms, and a
+        // fast script may have ended by then, which would make the limit's outcome depend on thread scheduling.
+        if (thread.Join(limit) && clock.Elapsed <= limit)
         {
             if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
             return result!;
