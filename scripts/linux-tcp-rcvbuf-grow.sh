@@ -25,15 +25,9 @@ echo > $T/trace
 echo 1 > $T/events/tcp/tcp_rcvbuf_grow/enable
 cat > "$tmp/prog.py" <<'PY'
 import json, socket, sys, threading, time
-from linux_socket import setns, meminfo, tcpinfo
+from linux_socket import connected_pair, meminfo, tcpinfo
 NSA, NSB = sys.argv[1:3]
-setns(NSB)
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("198.18.13.2", 5301)); ls.listen(1)
-setns(NSA)
-a = socket.socket(); a.connect(("198.18.13.2", 5301))
-b, _ = ls.accept(); ls.close()
-stop = threading.Event()
+a, b = connected_pair(NSA, NSB, "198.18.13.2", 5301)
 def receiver():
     while True:
         d = b.recv(65536)
