@@ -4,10 +4,11 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Xmit.Benchmarks;
 
-// `throughput`: the throughput harness; anything else goes to BenchmarkDotNet (e.g. --filter '*').
+// `throughput`: the UDP throughput harness, `throughput tcp` the TCP bulk one; anything else goes to BenchmarkDotNet (e.g. --filter '*').
 if (args.Length > 0 && args[0] == "throughput")
 {
-    Throughput.Run(Console.Out);
+    if (args.Length > 1 && args[1] == "tcp") TcpThroughput.Run(Console.Out);
+    else Throughput.Run(Console.Out);
     return 0;
 }
 

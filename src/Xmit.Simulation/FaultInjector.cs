@@ -52,10 +52,12 @@ public sealed class FaultInjector(LinkFaults faults, double lossRate, Determinis
         return true;
     }
 
-    /// <summary>Maybe flips one bit of <paramref name="frame"/> past its Ethernet header.</summary>
-    public void MaybeCorrupt(SkBuff frame)
+    /// <summary>Whether this frame gets a bit flipped (then <see cref="Corrupt"/> flips it).</summary>
+    public bool Corrupts() => faults.CorruptRate > 0 && random.NextDouble() < faults.CorruptRate;
+
+    /// <summary>Flips one bit of <paramref name="frame"/> past its Ethernet header.</summary>
+    public void Corrupt(SkBuff frame)
     {
-        if (faults.CorruptRate <= 0 || random.NextDouble() >= faults.CorruptRate) return;
         int bits = (frame.Len - EthernetFrame.HeaderLength) * 8;
         if (bits <= 0) return;
         int bit = (int)random.NextUInt32((uint)bits);

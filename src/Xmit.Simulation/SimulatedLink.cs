@@ -94,6 +94,7 @@ public sealed class SimulatedLink
         /// </summary>
         private void Deliver(SkBuff frame, Instant end)
         {
+            bool corrupt = Faults.Corrupts();
             SkBuff copy;
             if (_link.Config.ForwardsSkb) copy = SkbForward.CopyForReceive(frame, Receiver!.Pool);
             else
@@ -101,7 +102,28 @@ public sealed class SimulatedLink
                 copy = Receiver!.Pool.AllocNetdev(frame.Len);
                 frame.CopyBits(0, copy.Put(frame.Len));
             }
-            Faults.MaybeCorrupt(copy);
+            if (corrupt)
+            {
+                // A damaged frame carries whole checksums (a forwarded CHECKSUM_PARTIAL one is finished first) and
+                // is handed up unverified, so the receiver's stack finds the damage where Linux's would.
+                if (frame.IpSummed == ChecksumState.Partial)
+                {
+                    copy.CsumStart = copy.DataOffset + (frame.CsumStart - frame.DataOffset);
+                    copy.CsumOffset = frame.CsumOffset;
+                    SkbChecksum.Help(copy);
+                }
+                copy.IpSummed = ChecksumState.None;
+                Faults.Corrupt(copy);
+            }
+            else if (!_link.Config.ForwardsSkb && (Receiver.Features & DeviceFeatures.RxChecksum) != 0
+                     && SkbChecksum.HardwareValidates(copy))
+            {
+                // NETIF_F_RXCSUM: the receiving NIC checks TCP and UDP checksums. Every frame a simulated host
+                // transmits has correct ones (its stack or its NIC computed them) and only the fault injector
+                // changes bytes on the wire, so an undamaged frame is one the hardware would pass: the verdict
+                // is known without summing it again.
+                copy.IpSummed = ChecksumState.Unnecessary;
+            }
             copy.Timestamp = end + _link.Config.Propagation + Faults.ExtraDelay();
             // Frames are kept in arrival order: a delayed one is overtaken by those behind it.
             var before = _inFlight.PeekTail();

@@ -76,7 +76,8 @@ public sealed class Simulation : IDisposable
         Join(a, addressA, b, addressB, prefix, LinkConfig.Veth, mtu, "veth", (dev, port) =>
         {
             dev.SetQdisc(_ => new Link.Qdiscs.NoQueueQdisc());
-            return new ImmediateDriver(dev, port) { Features = DeviceFeatures.ScatterGather | DeviceFeatures.Tso }; // veth offers TSO: the skb crosses whole
+            // veth's features: TSO (the skb crosses whole) and checksum offload both ways (the checksum is never computed)
+            return new ImmediateDriver(dev, port) { Features = DeviceFeatures.ScatterGather | DeviceFeatures.Tso | DeviceFeatures.HwChecksum | DeviceFeatures.RxChecksum };
         });
 
     /// <summary>A device on each host, a wire between them, a driver on each device, and the addresses.</summary>

@@ -197,7 +197,7 @@ public sealed class NetDevice
         restRequeued = false;
         var segs = _segments;
         segs.Clear();
-        if (skb.GsoType == GsoType.TcpV4) SkbGso.SegmentTcp(skb, Pool, segs);
+        if (skb.GsoType == GsoType.TcpV4) SkbGso.SegmentTcp(skb, Pool, (Features & DeviceFeatures.HwChecksum) != 0, segs);
         else SkbGso.SegmentUdp(skb, Pool, (Features & DeviceFeatures.HwChecksum) != 0, segs);
         for (int i = 0; i < segs.Count; i++)
         {

@@ -38,4 +38,19 @@ public static class SkbChecksum
         BinaryPrimitives.WriteUInt16BigEndian(skb.Data.Slice(field, 2), result);
         skb.IpSummed = ChecksumState.None;
     }
+
+    /// <summary>
+    /// Whether a NIC with receive checksum offload validates this frame's L4 checksum: an unfragmented IPv4
+    /// TCP or UDP packet (hardware does not reassemble, nor check ICMP); the IP header is still checked by ip_rcv.
+    /// </summary>
+    /// <remarks>Linux: include/linux/skbuff.h CHECKSUM_UNNECESSARY ("device verified the checksum of TCP/UDP over IPv4")</remarks>
+    public static bool HardwareValidates(SkBuff frame)
+    {
+        var b = frame.Data;
+        const int ip = EthernetFrame.HeaderLength;
+        if (b.Length < ip + Ipv4Packet.MinHeaderLength || b[12] != 0x08 || b[13] != 0x00 || b[ip] >> 4 != 4) return false;
+        bool fragment = (BinaryPrimitives.ReadUInt16BigEndian(b[(ip + 6)..]) & 0x3FFF) != 0; // MF or an offset
+        byte protocol = b[ip + 9];
+        return !fragment && (protocol == IpProtocol.Tcp || protocol == IpProtocol.Udp);
+    }
 }

@@ -58,7 +58,9 @@ public static class SkbGso
     /// <remarks>Linux: net/core/gso.c __skb_gso_segment()</remarks>
     public static void Segment(SkBuff skb, List<SkBuff> segments)
     {
-        if (skb.GsoType == GsoType.TcpV4) SegmentTcp(skb, skb.Pool, segments);
+        // A CHECKSUM_PARTIAL TCP skb's segments stay partial: the device finishes them, or skb_checksum_help
+        // does at transmit for a device without offload.
+        if (skb.GsoType == GsoType.TcpV4) SegmentTcp(skb, skb.Pool, hardwareChecksum: skb.IpSummed == ChecksumState.Partial, segments);
         else SegmentUdp(skb, skb.Pool, hardwareChecksum: false, segments);
     }
 
@@ -73,10 +75,11 @@ public static class SkbGso
     /// <summary>
     /// Segments a TCP GSO skb (data at the link header) into MSS-sized segments: sequence numbers advance, PSH
     /// and FIN stay only on the last segment and CWR only on the first, IP IDs are consecutive, checksums are
-    /// computed. Takes ownership of <paramref name="skb"/>.
+    /// computed, or left CHECKSUM_PARTIAL with each segment's pseudo-header sum for a device that offloads them
+    /// (<paramref name="hardwareChecksum"/>). Takes ownership of <paramref name="skb"/>.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_offload.c tcp_gso_segment(), tcp4_gso_segment(); net/ipv4/af_inet.c inet_gso_segment()</remarks>
-    public static void SegmentTcp(SkBuff skb, SkBuffPool pool, List<SkBuff> segments)
+    public static void SegmentTcp(SkBuff skb, SkBuffPool pool, bool hardwareChecksum, List<SkBuff> segments)
     {
         int macLen = skb.NetworkHeader - skb.DataOffset;
         int l3 = skb.TransportHeader - skb.NetworkHeader;
@@ -105,9 +108,19 @@ public static class SkbGso
             if (i > 0) f &= unchecked((byte)~TcpFlags.Cwr);
             tcp[13] = f;
             tcp[16] = tcp[17] = 0;
-            ushort c = Checksum.Fold(Checksum.Add(Checksum.PseudoHeader(src, dst, IpProtocol.Tcp, tcp.Length), tcp));
-            BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], c);
-            seg.IpSummed = ChecksumState.None;
+            ulong pseudo = Checksum.PseudoHeader(src, dst, IpProtocol.Tcp, tcp.Length);
+            if (hardwareChecksum)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], (ushort)~Checksum.Fold(pseudo));
+                seg.IpSummed = ChecksumState.Partial;
+                seg.CsumStart = seg.TransportHeader;
+                seg.CsumOffset = TcpSegment.ChecksumOffset;
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], Checksum.Fold(Checksum.Add(pseudo, tcp)));
+                seg.IpSummed = ChecksumState.None;
+            }
             skb.Sk?.SetOwnerW(seg);
             segments.Add(seg);
         }

@@ -24,6 +24,8 @@ public static class TcpFlags
 public readonly ref struct TcpSegment
 {
     public const int MinHeaderLength = 20;
+    /// <summary>Where the checksum field sits in the header (offsetof(struct tcphdr, check)).</summary>
+    public const int ChecksumOffset = 16;
     private readonly Span<byte> _b;
 
     private TcpSegment(Span<byte> b) => _b = b;
@@ -131,6 +133,24 @@ public readonly ref struct TcpHeaderRepr
     /// <summary>Writes the header (20 bytes + <paramref name="optionLength"/>, options already in place after it) and the checksum over the whole segment.</summary>
     public void Emit(Span<byte> segment, int optionLength, Ipv4Address src, Ipv4Address dst)
     {
+        WriteFields(segment, optionLength);
+        ushort c = Wire.Checksum.Fold(Wire.Checksum.Add(Wire.Checksum.PseudoHeader(src, dst, IpProtocol.Tcp, segment.Length), segment));
+        BinaryPrimitives.WriteUInt16BigEndian(segment[16..], c);
+    }
+
+    /// <summary>
+    /// Writes the header for CHECKSUM_PARTIAL: the checksum field holds the folded pseudo-header sum, and whoever
+    /// finishes the checksum (the device, or skb_checksum_help) sums from the TCP header to the end.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_ipv4.c __tcp_v4_send_check()</remarks>
+    public void EmitPartial(Span<byte> segment, int optionLength, Ipv4Address src, Ipv4Address dst)
+    {
+        WriteFields(segment, optionLength);
+        BinaryPrimitives.WriteUInt16BigEndian(segment[16..], (ushort)~Wire.Checksum.Fold(Wire.Checksum.PseudoHeader(src, dst, IpProtocol.Tcp, segment.Length)));
+    }
+
+    private void WriteFields(Span<byte> segment, int optionLength)
+    {
         BinaryPrimitives.WriteUInt16BigEndian(segment, SourcePort);
         BinaryPrimitives.WriteUInt16BigEndian(segment[2..], DestinationPort);
         BinaryPrimitives.WriteUInt32BigEndian(segment[4..], Seq.Value);
@@ -140,8 +160,6 @@ public readonly ref struct TcpHeaderRepr
         BinaryPrimitives.WriteUInt16BigEndian(segment[14..], Window);
         BinaryPrimitives.WriteUInt16BigEndian(segment[16..], 0);
         BinaryPrimitives.WriteUInt16BigEndian(segment[18..], 0);
-        ushort c = Wire.Checksum.Fold(Wire.Checksum.Add(Wire.Checksum.PseudoHeader(src, dst, IpProtocol.Tcp, segment.Length), segment));
-        BinaryPrimitives.WriteUInt16BigEndian(segment[16..], c);
     }
 }
 

@@ -33,7 +33,8 @@ public sealed class RingDriver : INetDeviceDriver
         }
         _txDone = new Timer(device.Scheduler, OnFrameSent, device.Name + "-txdone");
         _irq = new Timer(device.Scheduler, Interrupt, device.Name + "-txirq");
-        Features = DeviceFeatures.ScatterGather | (config.ChecksumOffload ? DeviceFeatures.HwChecksum : DeviceFeatures.None);
+        Features = DeviceFeatures.ScatterGather | (config.ChecksumOffload ? DeviceFeatures.HwChecksum : DeviceFeatures.None)
+            | (config.RxChecksum ? DeviceFeatures.RxChecksum : DeviceFeatures.None);
         device.AttachDriver(this);
     }
 

@@ -27,6 +27,9 @@ public sealed record RingDriverConfig
     /// <summary>NETIF_F_HW_CSUM: the "hardware" fills checksums (the wire has them; taps see partial ones, as tcpdump does).</summary>
     public bool ChecksumOffload { get; init; }
 
+    /// <summary>rx-checksumming (NETIF_F_RXCSUM), on as on real NICs: good TCP/UDP checksums arrive CHECKSUM_UNNECESSARY.</summary>
+    public bool RxChecksum { get; init; } = true;
+
     public string? Validate()
     {
         if (RingSize < StopThreshold + 1) return $"ring size {RingSize} must exceed the stop threshold {StopThreshold}";

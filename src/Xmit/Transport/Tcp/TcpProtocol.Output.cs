@@ -544,7 +544,12 @@ public sealed partial class TcpProtocol
         {
             SourcePort = sk.LocalPort, DestinationPort = sk.RemotePort, Seq = skb.Cb.Seq,
             Ack = (flags & TcpFlags.Ack) != 0 ? sk.RcvNxt : default, Flags = flags, Window = window,
-        }.Emit(pkt.Data, optLen, sk.LocalAddress, sk.RemoteAddress);
+        }.EmitPartial(pkt.Data, optLen, sk.LocalAddress, sk.RemoteAddress);
+        // tcp_v4_send_check(): always CHECKSUM_PARTIAL; a device without checksum offload has it finished in
+        // software at transmit (skb_checksum_help), GSO finishes each segment's.
+        pkt.IpSummed = ChecksumState.Partial;
+        pkt.CsumStart = pkt.TransportHeader;
+        pkt.CsumOffset = TcpSegment.ChecksumOffset;
         if (payload > mss)
         {
             pkt.GsoSize = mss;
