@@ -70,10 +70,12 @@ public sealed class Simulation : IDisposable
     /// <summary>
     /// A veth pair between <paramref name="a"/> and <paramref name="b"/>: no rate, no delay, the skb freed as soon
     /// as it is transmitted, and noqueue as the default qdisc (as for veth). Shape it with a qdisc, like
-    /// linux-truth's measurements did with tbf.
+    /// linux-truth's measurements did with tbf. <paramref name="faults"/> puts faults on it anyway (to test what a
+    /// receiver does with a damaged forwarded skb).
     /// </summary>
-    public SimulatedConnection ConnectVeth(Host a, Ipv4Address addressA, Host b, Ipv4Address addressB, int prefix, int mtu = 1500) =>
-        Join(a, addressA, b, addressB, prefix, LinkConfig.Veth, mtu, "veth", (dev, port) =>
+    public SimulatedConnection ConnectVeth(Host a, Ipv4Address addressA, Host b, Ipv4Address addressB, int prefix, int mtu = 1500,
+        LinkFaults? faults = null) =>
+        Join(a, addressA, b, addressB, prefix, faults is null ? LinkConfig.Veth : LinkConfig.Veth with { Faults = faults }, mtu, "veth", (dev, port) =>
         {
             dev.SetQdisc(_ => new Link.Qdiscs.NoQueueQdisc());
             // veth's features: TSO (the skb crosses whole) and checksum offload both ways (the checksum is never computed)

@@ -18,12 +18,14 @@ public sealed class TwoHosts : IDisposable
 
     // trackAllocations: record where each skb was rented (a stack trace per allocation: slow); the outstanding count is checked either way.
     // veth: a veth pair (Simulation.ConnectVeth: noqueue, no ring, TSO, the skb forwarded whole) instead of a wire with a ring driver.
-    public TwoHosts(LinkConfig? link = null, RingDriverConfig? ring = null, int mtu = 1500, ulong seed = 1, bool trackAllocations = true, bool veth = false)
+    // vethFaults: faults on the veth pair (only with veth).
+    public TwoHosts(LinkConfig? link = null, RingDriverConfig? ring = null, int mtu = 1500, ulong seed = 1, bool trackAllocations = true, bool veth = false,
+        LinkFaults? vethFaults = null)
     {
         Sim = new Simulation.Simulation(seed, trackAllocations);
         A = Sim.AddHost("A");
         B = Sim.AddHost("B");
-        Connection = veth ? Sim.ConnectVeth(A, AddrA, B, AddrB, 24, mtu) : Sim.Connect(A, AddrA, B, AddrB, 24, link, ring, mtu);
+        Connection = veth ? Sim.ConnectVeth(A, AddrA, B, AddrB, 24, mtu, vethFaults) : Sim.Connect(A, AddrA, B, AddrB, 24, link, ring, mtu);
     }
 
     public Simulation.Simulation Sim { get; }
