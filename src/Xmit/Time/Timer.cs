@@ -22,8 +22,11 @@ public sealed class Timer
     /// <summary>When the timer fires, or <see cref="Instant.Never"/> when disarmed.</summary>
     public Instant Expires { get; internal set; } = Instant.Never;
 
-    /// <summary>Bumped on every arm/disarm so the scheduler can skip stale heap entries.</summary>
-    internal long Generation { get; set; }
+    /// <summary>The timer's slot in its scheduler's heap, or -1 when disarmed.</summary>
+    internal int HeapIndex { get; set; } = -1;
+
+    /// <summary>When it was armed, in arming order: equal expiries fire in that order.</summary>
+    internal long ArmSeq { get; set; }
 
     public bool IsArmed => Expires != Instant.Never;
 

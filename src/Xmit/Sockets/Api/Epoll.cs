@@ -14,13 +14,26 @@ public sealed class Epoll
     private readonly LinkedList<Item> _ready = new();
     private readonly List<Item> _requeue = [];
 
-    internal sealed class Item(int fd, SocketFile file, uint events, ulong data)
+    internal sealed class Item
     {
-        public int Fd { get; } = fd;
-        public SocketFile File { get; } = file;
-        public uint Events { get; set; } = events;
-        public ulong Data { get; set; } = data;
-        public LinkedListNode<Item>? ReadyNode { get; set; }
+        public Item(int fd, SocketFile file, uint events, ulong data)
+        {
+            Fd = fd;
+            File = file;
+            Events = events;
+            Data = data;
+            ReadyNode = new LinkedListNode<Item>(this);
+        }
+
+        public int Fd { get; }
+        public SocketFile File { get; }
+        public uint Events { get; set; }
+        public ulong Data { get; set; }
+
+        /// <summary>The item's place on the ready list, made once: joining and leaving the list allocates nothing.</summary>
+        public LinkedListNode<Item> ReadyNode { get; }
+
+        public bool IsReady => ReadyNode.List is not null;
     }
 
     public int Count => _items.Count;
@@ -101,15 +114,13 @@ public sealed class Epoll
 
     private void MarkReady(Item item)
     {
-        if (item.ReadyNode is not null) return;
-        item.ReadyNode = _ready.AddLast(item);
+        if (item.IsReady) return;
+        _ready.AddLast(item.ReadyNode);
         Readied?.Invoke(this);
     }
 
     private void Unready(Item item)
     {
-        if (item.ReadyNode is null) return;
-        _ready.Remove(item.ReadyNode);
-        item.ReadyNode = null;
+        if (item.IsReady) _ready.Remove(item.ReadyNode);
     }
 }

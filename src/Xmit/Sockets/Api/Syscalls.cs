@@ -94,16 +94,17 @@ public sealed class Syscalls(INetworkStack host)
     {
         if (iov is null) return -(int)Errno.EFAULT;
         long total = 0;
-        foreach (var v in iov) total += v.Length;
+        // Indexed loops: foreach over the interface would allocate an enumerator per call.
+        for (int i = 0; i < iov.Count; i++) total += iov[i].Length;
         if (total > int.MaxValue) return -(int)Errno.EINVAL;
         var scratch = ArrayPool<byte>.Shared.Rent((int)Math.Max(total, 1));
         try
         {
             int at = 0;
-            foreach (var v in iov)
+            for (int i = 0; i < iov.Count; i++)
             {
-                v.Span.CopyTo(scratch.AsSpan(at));
-                at += v.Length;
+                iov[i].Span.CopyTo(scratch.AsSpan(at));
+                at += iov[i].Length;
             }
             return SendTo(fd, scratch.AsSpan(0, at), flags, to);
         }
@@ -207,26 +208,31 @@ public sealed class Syscalls(INetworkStack host)
     public int Poll(Span<PollFd> fds, int timeoutMs)
     {
         var deadline = Deadline(timeoutMs);
-        var snapshot = fds.ToArray();
         while (true)
         {
             int ready = 0;
-            for (int i = 0; i < snapshot.Length; i++)
+            for (int i = 0; i < fds.Length; i++)
             {
-                uint rev = _files.TryGetValue(snapshot[i].Fd, out var f)
-                    ? f.PollMask() & (snapshot[i].Events | Ev.EPOLLERR | Ev.EPOLLHUP)
-                    : snapshot[i].Fd < 0 ? 0 : Ev.EPOLLNVAL;
-                snapshot[i].REvents = rev;
+                uint rev = _files.TryGetValue(fds[i].Fd, out var f)
+                    ? f.PollMask() & (fds[i].Events | Ev.EPOLLERR | Ev.EPOLLHUP)
+                    : fds[i].Fd < 0 ? 0 : Ev.EPOLLNVAL;
+                fds[i].REvents = rev;
                 if (rev != 0) ready++;
             }
-            if (ready > 0 || Clock.Now >= deadline)
-            {
-                snapshot.CopyTo(fds);
-                return ready;
-            }
-            var files = snapshot.Select(p => (_files.GetValueOrDefault(p.Fd), p.Events)).ToArray();
-            if (!Clock.WaitUntil(() => files.Any(x => x.Item1 is { } f && (f.PollMask() & (x.Events | Ev.EPOLLERR)) != 0), deadline) && deadline == Instant.Never) return 0;
+            if (ready > 0 || Clock.Now >= deadline) return ready;
+            if (!WaitForPoll(fds, deadline) && deadline == Instant.Never) return 0;
         }
+    }
+
+    /// <summary>
+    /// poll()'s sleep until one of the files is ready or the deadline: a method of its own so the closure is
+    /// built only when a caller really waits, not on every poll.
+    /// </summary>
+    private bool WaitForPoll(ReadOnlySpan<PollFd> fds, Instant deadline)
+    {
+        var files = new (SocketFile? File, uint Events)[fds.Length];
+        for (int i = 0; i < fds.Length; i++) files[i] = (_files.GetValueOrDefault(fds[i].Fd), fds[i].Events);
+        return Clock.WaitUntil(() => files.Any(x => x.File is { } f && (f.PollMask() & (x.Events | Ev.EPOLLERR)) != 0), deadline);
     }
 
     public int EpollCreate(int flags = 0)
@@ -265,9 +271,12 @@ public sealed class Syscalls(INetworkStack host)
         {
             int n = ep.Collect(events);
             if (n > 0 || Clock.Now >= deadline) return n;
-            if (!Clock.WaitUntil(() => ep.HasReady, deadline) && deadline == Instant.Never) return 0;
+            if (!WaitForEvents(ep, deadline) && deadline == Instant.Never) return 0;
         }
     }
+
+    /// <summary>epoll_wait()'s sleep; the closure is built only when the caller really waits.</summary>
+    private bool WaitForEvents(Epoll ep, Instant deadline) => Clock.WaitUntil(() => ep.HasReady, deadline);
 
     private Instant Deadline(int timeoutMs) => timeoutMs < 0 ? Instant.Never : Clock.Now + Duration.FromMilliseconds(timeoutMs);
 }
