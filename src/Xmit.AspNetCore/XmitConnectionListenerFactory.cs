@@ -73,7 +73,7 @@ internal sealed class XmitConnectionListener(TcpListener listener, StackThread t
             {
                 return null;
             }
-            catch (XmitSocketException) when (Volatile.Read(ref _closed) != 0)
+            catch (Exception e) when (e is IOException or XmitSocketException && Volatile.Read(ref _closed) != 0)
             {
                 return null; // the listener was closed under the accept (EBADF)
             }

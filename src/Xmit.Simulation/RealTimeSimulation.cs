@@ -170,6 +170,8 @@ public sealed class RealTimeSimulation : IDisposable
                 // by the wall clock, still at its own instant of the simulation's clock.
                 _wake.WaitOne((int)Math.Min(50, (waitNs + 999_999) / 1_000_000));
             }
+            // What was posted before Stop still runs (a close, say), at the last instant; nothing more is taken.
+            while (_work.TryDequeue(out var item)) item.Callback(item.State);
         }
         catch (Exception e)
         {
