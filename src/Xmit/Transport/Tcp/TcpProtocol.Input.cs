@@ -171,6 +171,11 @@ public sealed partial class TcpProtocol
         var endSeq = seq + (uint)len + ((f & TcpFlags.Fin) != 0 ? 1u : 0);
         var opt = TcpOptions.Parse(seg.Options, syn: false);
         sk.RcvTsEcr = opt.HasTimestamp ? opt.TsEcr : 0;
+        if (sk.State == TcpState.TimeWait && (f & (TcpFlags.Syn | TcpFlags.Rst)) == 0)
+        {
+            TimeWaitProcess(sk, skb, seq, len, f);
+            return;
+        }
 
         // tcp_sequence(): acceptable if it overlaps the receive window — and, since 6.17, a segment that runs past
         // the window's right edge only while nothing waits in the receive queue (a reader that reads everything
@@ -275,6 +280,27 @@ public sealed partial class TcpProtocol
             CheckSpace(sk);
             AckSndCheck(sk);
         }
+    }
+
+    /// <summary>
+    /// tcp_timewait_state_process() for a segment with neither SYN nor RST: a bare ACK at rcv_nxt restarts the
+    /// TIME-WAIT timer; anything else — above all the peer's FIN again, because our last ACK was lost — restarts it
+    /// too (if it carries an ACK) and is answered with an ACK at once (a pure ACK under tcp_invalid_ratelimit; data
+    /// or a FIN always), so the peer's LAST-ACK ends instead of retransmitting its FIN until TIME-WAIT is over.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_minisocks.c tcp_timewait_state_process(), tcp_timewait_check_oow_rate_limit(); net/ipv4/tcp_ipv4.c tcp_v4_timewait_ack()</remarks>
+    private void TimeWaitProcess(TcpSock sk, SkBuff skb, TcpSeq seq, int len, byte f)
+    {
+        bool fin = (f & TcpFlags.Fin) != 0;
+        if (seq == sk.RcvNxt && len == 0 && !fin)
+        {
+            _clock.Arm(sk.TimeWaitTimer, Now + TimeWaitLength); // inet_twsk_reschedule(tw, TCP_TIMEWAIT_LEN)
+            skb.Free(SkbDropReason.Consumed);
+            return;
+        }
+        if ((f & TcpFlags.Ack) != 0) _clock.Arm(sk.TimeWaitTimer, Now + TimeWaitLength);
+        if (!OowRateLimited(sk, len > 0 || fin, ref Mib.AckSkippedTimeWait)) SendAck(sk);
+        skb.Free(SkbDropReason.Consumed);
     }
 
     /// <summary>A reset received: ECONNREFUSED in SYN-RECV... ECONNRESET when established, EPIPE after close_wait.</summary>

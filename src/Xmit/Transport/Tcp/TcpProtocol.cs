@@ -437,7 +437,7 @@ public sealed class TcpMib
     /// <summary>TcpExtTCPRcvCollapsed: skbs freed after their data was copied into a compact one.</summary>
     public long RcvCollapsed;
     /// <summary>The listener's counters: SYN cookies, a full SYN queue, embryonic resets, SYN-ACK retransmissions.</summary>
-    public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected;
+    public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected, AckSkippedTimeWait;
 
     public IEnumerable<(string, long)> All()
     {
@@ -469,6 +469,7 @@ public sealed class TcpMib
         yield return ("TCPLossProbes", LossProbes);
         yield return ("TCPAutoCorking", AutoCorking);
         yield return ("TCPACKSkippedSeq", AckSkippedSeq);
+        yield return ("TCPACKSkippedTimeWait", AckSkippedTimeWait);
         yield return ("BeyondWindow", BeyondWindow);
         yield return ("TCPRcvCollapsed", RcvCollapsed);
         yield return ("TCPACKSkippedChallenge", AckSkippedChallenge);
