@@ -48,7 +48,7 @@ public static class TextReport
         var rx = r.Receiver;
         o.WriteLine(F($"device {rx.Name} of B (rx ring {rx.RxRingSize}, rx-usecs {rx.RxUsecs:0.###}, rx-frames {rx.RxFrames}, NAPI weight {rx.NapiWeight}; NET_RX cost {rx.RxCostUs:0.###} µs per packet)"));
         o.WriteLine(F($"  rx {rx.RxPackets} packets {rx.RxBytes} bytes; missed {rx.RxMissedErrors} (rx_missed_errors: no free RX descriptor, the ring overran), dropped {rx.RxDropped} (rx_dropped), errors {rx.RxErrors}"));
-        o.WriteLine(F($"  RX interrupts {rx.RxInterrupts}, NAPI polls {rx.NapiPolls} ({rx.NapiFullPolls} used the whole weight), ring peak {rx.RxRingFilledMax} of {rx.RxRingSize} descriptors filled"));
+        o.WriteLine(F($"  RX interrupts {rx.RxInterrupts}, NAPI polls {rx.NapiPolls} ({rx.NapiFullPolls} used the whole weight), ring peak {rx.RxRingFilledMax} of {rx.RxRingSize} descriptors in use (filled, or awaiting refill)"));
         o.WriteLine(F($"  softnet_stat: processed {rx.SoftnetProcessed}, dropped {rx.SoftnetDropped} (netdev_max_backlog {rx.NetdevMaxBacklog}), time_squeeze {rx.TimeSqueeze} of {rx.NetRxRounds} NET_RX rounds (netdev_budget {rx.NetdevBudget}, netdev_budget_usecs {rx.NetdevBudgetUsecs})"));
         o.WriteLine($"ip -s link: A {d.Name}");
         o.WriteLine(d.IpSLink);

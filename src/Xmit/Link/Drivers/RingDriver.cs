@@ -66,10 +66,10 @@ public sealed class RingDriver : INetDeviceDriver, IRxHardware
     public long NapiPolls => _rx.Polls;
     public long NapiFullPolls => _rx.FullPolls;
 
-    /// <summary>RX descriptors filled by the hardware and not yet polled (plus the frame being processed, if any).</summary>
+    /// <summary>RX descriptors filled by the hardware and not yet handed up (the frame being processed included).</summary>
     public int RxRingFilled => _rx.Filled + (_rx.Holding ? 1 : 0);
 
-    /// <summary>The most RX descriptors that were ever filled at once.</summary>
+    /// <summary>The most RX descriptors ever unavailable to the hardware at once (filled, or used and not yet refilled).</summary>
     public int RxRingFilledMax { get; private set; }
 
     /// <summary>Empty RX buffers posted for the hardware.</summary>
@@ -233,7 +233,7 @@ public sealed class RingDriver : INetDeviceDriver, IRxHardware
             skb.Free(SkbDropReason.RxMissed);
             return;
         }
-        if (RxRingFilled > RxRingFilledMax) RxRingFilledMax = RxRingFilled;
+        if (_rx.Size - _rx.Posted > RxRingFilledMax) RxRingFilledMax = _rx.Size - _rx.Posted;
         if (_rx.Scheduled) return;
         _rxPendingIrq++;
         if (_rxPendingIrq >= Config.RxCoalesceFrames || Config.RxCoalesceDelay == Duration.Zero) RxInterrupt();
