@@ -78,7 +78,7 @@ public sealed class NetRxSoftirq
         napi.Scheduled = true;
         _pollList.Add(napi);
         if (_inAction) return; // the running round finds it (goto start, or the next round)
-        if (fromIrq && !_raise.IsArmed) Run();
+        if (fromIrq) Run();    // irq_exit runs the pending softirqs, this one and one netif_rx raised earlier alike
         else if (!_raise.IsArmed) _raise.Arm(_scheduler.Now);
     }
 
