@@ -64,4 +64,14 @@ public class SimRxCommandTests
         Assert.Equal(50, rx.GetProperty("netdevMaxBacklog").GetInt32());
         Assert.True(rx.GetProperty("rxMissedErrors").GetInt64() > 0);
     }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_receive_side()
+    {
+        var c = new UdpFloodConfig { Duration = Duration.FromMilliseconds(150), RxCost = Duration.FromMicroseconds(180), RxUsecs = Duration.FromMicroseconds(30), RxFrames = 4 };
+        var a = new UdpFlood(c).Run().Receiver;
+        var b = new UdpFlood(c).Run().Receiver;
+        Assert.Equal(a, b);
+        Assert.True(a.RxMissedErrors > 0);
+    }
 }

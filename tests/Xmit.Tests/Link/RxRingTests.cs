@@ -234,4 +234,32 @@ public class RxRingTests
         Assert.Equal(10, host.Backlog.Processed);
         Assert.Equal(10, host.Mib.Udp.InDatagrams + host.Udp.Sockets.Sum(s => s.ReceiveQueue.Count));
     }
+
+    [Fact]
+    public void A_tcp_transfer_to_a_slow_receiver_recovers_what_its_ring_missed_byte_exact()
+    {
+        // A small RX ring: with 256 descriptors the receive window (tcp_rmem's 128 KiB) would hold fewer segments in flight
+        // than the ring has room for, and ACK clocking alone would pace the sender to the receiver.
+        using var net = new TwoHosts(ring: new RingDriverConfig { RxRingSize = 16 }, trackAllocations: false);
+        net.WarmUp();
+        net.B.RxSoftirq.PacketCost = Duration.FromMicroseconds(200); // 5000 packets/s against the link's 8100
+        var c = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB);
+        var data = new byte[3 << 20];
+        new Random(7).NextBytes(data);
+        var got = new MemoryStream();
+        var buf = new byte[65536];
+        int sent = 0;
+        var deadline = net.Sim.Now + Duration.FromSeconds(60);
+        while (got.Length < data.Length && net.Sim.Now < deadline)
+        {
+            while (sent < data.Length && c.A.Write(c.Client, data.AsSpan(sent, Math.Min(65536, data.Length - sent))) is > 0 and var n) sent += n;
+            int r;
+            while ((r = c.B.Read(c.Server, buf)) > 0) got.Write(buf, 0, r);
+            net.RunForMs(1);
+        }
+        Assert.Equal(data, got.ToArray());
+        Assert.True(net.DevB.Stats.RxMissedErrors > 0, "the ring overran");
+        Assert.True(net.A.Tcp.Mib.RetransSegs > 0, "and TCP resent what it missed");
+        c.Close();
+    }
 }
