@@ -59,6 +59,10 @@ public static class HtmlReport
         Row(sb, "bytes sat (avg): qdisc / ring", $"{r.BytesSat.QdiscAvgBytes:0} / {r.BytesSat.RingAvgBytes:0}");
         Row(sb, "ring stops / wakes / BQL stops", $"{r.Device.QueueStops} / {r.Device.QueueWakes} / {r.Device.BqlStops} (BQL limit {r.Device.BqlLimit} bytes)");
         Row(sb, "doorbells / packets per doorbell", $"{r.Device.Doorbells} / {r.Device.PacketsPerDoorbell:0.##} (at most {r.Device.MaxPacketsPerDoorbell})");
+        var rx = r.Receiver;
+        Row(sb, $"B {rx.Name}: rx packets / missed (rx_missed_errors) / dropped (rx_dropped)", $"{rx.RxPackets} / {rx.RxMissedErrors} / {rx.RxDropped}");
+        Row(sb, "B RX ring / interrupts / NAPI polls (whole weight)", $"{rx.RxRingSize} descriptors, peak {rx.RxRingFilledMax} in use / {rx.RxInterrupts} / {rx.NapiPolls} ({rx.NapiFullPolls})");
+        Row(sb, "B softnet_stat: processed / dropped / time_squeeze", $"{rx.SoftnetProcessed} / {rx.SoftnetDropped} / {rx.TimeSqueeze} (netdev_budget {rx.NetdevBudget}, {rx.NetdevBudgetUsecs} µs; NET_RX cost {rx.RxCostUs:0.###} µs per packet)");
         Row(sb, "link utilisation / goodput", $"{r.Link.Utilisation * 100:0.#}% / {r.Link.GoodputBitsPerSecond / 1e6:0.##} Mbit/s");
         if (r.Link.Faults.Description.Length > 0) Row(sb, "wire faults", r.Link.Faults.Description);
         foreach (var w in r.Link.Directions)

@@ -45,6 +45,15 @@ public static class TextReport
         o.WriteLine(F($"device {d.Name} (ring {d.RingSize})"));
         o.WriteLine(F($"  tx {d.TxPackets} packets {d.TxBytes} bytes; queue stops {d.QueueStops} wakes {d.QueueWakes}; BQL stops {d.BqlStops}, limit {d.BqlLimit} bytes; TX interrupts {d.TxInterrupts}"));
         o.WriteLine(F($"  doorbells {d.Doorbells} for {d.DoorbellPackets} packets: {d.PacketsPerDoorbell:0.##} per doorbell, at most {d.MaxPacketsPerDoorbell} ({d.MaxBytesPerDoorbell} bytes; bulk dequeue within BQL's limit, xmit_more on all but the last)"));
+        var rx = r.Receiver;
+        o.WriteLine(F($"device {rx.Name} of B (rx ring {rx.RxRingSize}, rx-usecs {rx.RxUsecs:0.###}, rx-frames {rx.RxFrames}, NAPI weight {rx.NapiWeight}; NET_RX cost {rx.RxCostUs:0.###} µs per packet)"));
+        o.WriteLine(F($"  rx {rx.RxPackets} packets {rx.RxBytes} bytes; missed {rx.RxMissedErrors} (rx_missed_errors: no free RX descriptor, the ring overran), dropped {rx.RxDropped} (rx_dropped), errors {rx.RxErrors}"));
+        o.WriteLine(F($"  RX interrupts {rx.RxInterrupts}, NAPI polls {rx.NapiPolls} ({rx.NapiFullPolls} used the whole weight), ring peak {rx.RxRingFilledMax} of {rx.RxRingSize} descriptors in use (filled, or awaiting refill)"));
+        o.WriteLine(F($"  softnet_stat: processed {rx.SoftnetProcessed}, dropped {rx.SoftnetDropped} (netdev_max_backlog {rx.NetdevMaxBacklog}), time_squeeze {rx.TimeSqueeze} of {rx.NetRxRounds} NET_RX rounds (netdev_budget {rx.NetdevBudget}, netdev_budget_usecs {rx.NetdevBudgetUsecs})"));
+        o.WriteLine($"ip -s link: A {d.Name}");
+        o.WriteLine(d.IpSLink);
+        o.WriteLine($"ip -s link: B {rx.Name}");
+        o.WriteLine(rx.IpSLink);
         var l = r.Link;
         o.WriteLine("link");
         o.WriteLine(F($"  {l.Frames} frames ({l.Lost} lost), utilisation {l.Utilisation * 100:0.#}%, goodput {l.GoodputBitsPerSecond / 1e6:0.##} Mbit/s (payload B read during the {r.DurationMs / 1000:0.#########} s run; {r.DeliveredAfterEnd} more datagrams arrived in the drain after it)"));

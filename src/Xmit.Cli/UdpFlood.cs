@@ -73,7 +73,15 @@ public sealed class UdpFlood
         {
             RingSize = config.RingSize, WakeThreshold = Math.Min(64, config.RingSize / 2),
             CoalesceDelay = config.TxUsecs, CoalesceFrames = config.TxFrames,
+            RxRingSize = config.RxRingSize, RxCoalesceDelay = config.RxUsecs, RxCoalesceFrames = config.RxFrames,
         };
+        foreach (var h in new[] { _a, _b })
+        {
+            h.Sysctls.NetdevBudget = config.NetdevBudget;
+            h.Sysctls.NetdevBudgetUsecs = config.NetdevBudgetUsecs;
+            h.Sysctls.NetdevMaxBacklog = config.NetdevMaxBacklog;
+        }
+        _b.RxSoftirq.PacketCost = config.RxCost;
         _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, ring, config.Mtu);
         _conn.DeviceA.TxQueueLen = config.TxQueueLen;
         _conn.DeviceA.SetQdisc(_ => config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
@@ -351,7 +359,8 @@ public sealed class UdpFlood
                 _qdiscMaxBytes, _qdiscMaxPackets),
             Device = new DeviceSummary(dev.Name, _c.RingSize, dev.Stats.TxPackets, dev.Stats.TxBytes, txq.Stops, txq.Wakes, txq.BqlStops,
                 txq.Dql.Limit, _conn.RingA.Interrupts, _ringMaxBytes, _conn.RingA.Doorbells, _conn.RingA.DoorbellPackets,
-                _conn.RingA.MaxPacketsPerDoorbell, _conn.RingA.MaxBytesPerDoorbell),
+                _conn.RingA.MaxPacketsPerDoorbell, _conn.RingA.MaxBytesPerDoorbell) { IpSLink = dev.Stats.FormatIpSLink() },
+            Receiver = ReceiverSummary.Of(_b, _conn.DeviceB, _conn.RingB, _c.RxCost),
             Link = new LinkSummary(_c.RateBitsPerSecond, _c.Propagation.TotalMilliseconds, _c.LossRate, wire.Frames, wire.Lost,
                 (_busyAtEnd - _busyAtStart) / (double)_c.Duration.Nanoseconds, _deliveredByEnd * (double)_payload.Length * _c.Cork * 8 / seconds,
                 FaultsSummary.Of(_c.Faults), [WireDirection.Of(wire), WireDirection.Of(_conn.Link.B)]),
@@ -378,9 +387,19 @@ public sealed class UdpFlood
         return d;
     }
 
+    /// <summary>The receive side's knobs, when any differs from its default (so the default scenario reads as before).</summary>
+    private string RxDescription()
+    {
+        var d = new UdpFloodConfig();
+        if (_c.RxRingSize == d.RxRingSize && _c.RxUsecs == d.RxUsecs && _c.RxFrames == d.RxFrames && _c.RxCost == d.RxCost
+            && _c.NetdevBudget == d.NetdevBudget && _c.NetdevBudgetUsecs == d.NetdevBudgetUsecs && _c.NetdevMaxBacklog == d.NetdevMaxBacklog) return "";
+        return $"; B: rx ring {_c.RxRingSize}, rx-usecs {_c.RxUsecs}, rx-frames {_c.RxFrames}, rx cost {_c.RxCost} per packet, " +
+               $"netdev_budget {_c.NetdevBudget}, netdev_budget_usecs {_c.NetdevBudgetUsecs}, netdev_max_backlog {_c.NetdevMaxBacklog}";
+    }
+
     public string Describe() =>
         $"A ({AddrA}) → B ({AddrB}) :{Port}, {(_c.Blocking ? "blocking sends" : "non-blocking sends with epoll")}, " +
         $"{_c.Payload}-byte datagrams{(_c.Cork > 1 ? $" corked ×{_c.Cork}" : "")}, sndbuf {(_c.SndBuf is { } s ? $"{s} (set)" : "default")}; " +
         $"link {Link.Qdiscs.TcUnits.FormatRate(_c.RateBitsPerSecond)}/s, delay {_c.Propagation}, loss {_c.LossRate:0.###}{(_c.Faults.Any ? ", " + LinkFaultOptions.Describe(_c.Faults) : "")}, MTU {_c.Mtu}; " +
-        $"qdisc {_c.Qdisc}, txqueuelen {_c.TxQueueLen}, ring {_c.RingSize}; {_c.Duration} of virtual time, seed {_c.Seed}";
+        $"qdisc {_c.Qdisc}, txqueuelen {_c.TxQueueLen}, ring {_c.RingSize}{RxDescription()}; {_c.Duration} of virtual time, seed {_c.Seed}";
 }

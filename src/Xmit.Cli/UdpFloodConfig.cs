@@ -25,6 +25,17 @@ public sealed record UdpFloodConfig
     /// limit grows, and with it how many packets one bulk dequeue may hand the driver per doorbell.</summary>
     public Duration TxUsecs { get; init; } = Duration.FromMicroseconds(8);
     public int TxFrames { get; init; } = 16;
+    /// <summary>B's RX ring (ethtool -G rx): descriptors; a frame arriving when none is free is missed (rx_missed_errors).</summary>
+    public int RxRingSize { get; init; } = 256;
+    /// <summary>RX interrupt coalescing (ethtool -C rx-usecs / rx-frames); 0 and 1: an interrupt per frame.</summary>
+    public Duration RxUsecs { get; init; } = Duration.Zero;
+    public int RxFrames { get; init; } = 1;
+    /// <summary>CPU time B's NET_RX softirq spends per received packet (driver and stack); 0: the receiver is never slower than the link.</summary>
+    public Duration RxCost { get; init; } = Duration.Zero;
+    /// <summary>net.core.netdev_budget, netdev_budget_usecs and netdev_max_backlog on both hosts.</summary>
+    public int NetdevBudget { get; init; } = 300;
+    public int NetdevBudgetUsecs { get; init; } = 2000;
+    public int NetdevMaxBacklog { get; init; } = 1000;
     public Duration Duration { get; init; } = Duration.FromSeconds(1);
     /// <summary>Blocking sends instead of non-blocking sends with epoll.</summary>
     public bool Blocking { get; init; }
@@ -48,6 +59,13 @@ public sealed record UdpFloodConfig
         if (RingSize is < 32 or > 65536) return "ring size must be 32 to 65536 descriptors";
         if (TxUsecs < Time.Duration.Zero || TxUsecs > Time.Duration.FromSeconds(1)) return "tx-usecs must be 0 to 1s";
         if (TxFrames is < 1 or > 65536) return "tx-frames must be 1 to 65536";
+        if (RxRingSize is < 1 or > 65536) return "rx ring size must be 1 to 65536 descriptors";
+        if (RxUsecs < Time.Duration.Zero || RxUsecs > Time.Duration.FromSeconds(1)) return "rx-usecs must be 0 to 1s";
+        if (RxFrames is < 1 or > 65536) return "rx-frames must be 1 to 65536";
+        if (RxCost < Time.Duration.Zero || RxCost > Time.Duration.FromSeconds(1)) return "rx-cost must be 0 to 1s";
+        if (NetdevBudget < 1) return "netdev_budget must be at least 1";
+        if (NetdevBudgetUsecs < 1) return "netdev_budget_usecs must be at least 1";
+        if (NetdevMaxBacklog < 0) return "netdev_max_backlog must not be negative";
         if (Duration <= Time.Duration.Zero || Duration > Time.Duration.FromSeconds(3600)) return "duration must be positive and at most an hour";
         if (Cork is < 1 or > 64) return "cork must be 1 to 64 sends per datagram";
         if ((long)Cork * Payload > 65507) return "cork × payload must fit one datagram (65507 bytes)";

@@ -16,7 +16,7 @@ public sealed class UdpFloodLedger
     private readonly Host _a, _b;
     private readonly SimulatedConnection _conn;
     private readonly DropCounts _drops;
-    private readonly long _outRequests, _outTransmits, _qdiscPackets, _qdiscDrops, _wireFrames, _wireDup, _wireLost, _rxB, _arpB, _arpSentA;
+    private readonly long _outRequests, _outTransmits, _qdiscPackets, _qdiscDrops, _wireFrames, _wireDup, _wireLost, _rxB, _arrivalsB, _arpB, _arpSentA;
     private readonly int _neighQueued, _reasmHeld;
 
     /// <summary>Takes the baseline now.</summary>
@@ -33,6 +33,7 @@ public sealed class UdpFloodLedger
         _wireDup = conn.Link.A.Faults.Duplicated;
         _wireLost = conn.Link.A.Lost;
         _rxB = conn.DeviceB.Stats.RxPackets;
+        _arrivalsB = conn.RingB.RxArrivals;
         _arpB = b.Arp.Stats.Consumed;
         _arpSentA = ArpSent(a);
         // What already waited at the baseline (the warm-up ping behind an unresolved ARP) is not this interval's.
@@ -61,6 +62,7 @@ public sealed class UdpFloodLedger
         long wireIn = wire.Frames - _wireFrames;
         long ringQueued = ring.RingPackets() - ring.RingAwaitingCompletion() - (ring.Transmitting ? 1 : 0) + q.RequeuedLen;
         long rxB = _conn.DeviceB.Stats.RxPackets - _rxB;
+        long arrivalsB = _conn.RingB.RxArrivals - _arrivalsB;
         var empty = new Dictionary<string, long>();
         return
         [
@@ -73,8 +75,10 @@ public sealed class UdpFloodLedger
                 _a.Neighbours.QueuedPackets - _neighQueued),
             new($"qdisc {q.Kind} (A)", "packets", qdiscIn, qdiscOut, qdiscDrops, qdiscQueued),
             new("driver ring (A)", "packets", qdiscOut, wireIn, d.Since(_drops, DropLayer.Driver), ringQueued),
-            new("wire A→B", "frames", wireIn + wire.Faults.Duplicated - _wireDup, rxB,
+            new("wire A→B", "frames", wireIn + wire.Faults.Duplicated - _wireDup, arrivalsB,
                 new Dictionary<string, long> { ["wire loss"] = wire.Lost - _wireLost }, wire.InFlight),
+            // B's NIC: a frame finding no free RX descriptor is missed (rx_missed_errors); the rest wait for NAPI.
+            new("rx ring (B)", "frames", arrivalsB, rxB, d.Since(_drops, DropLayer.RxRing), _conn.RingB.RxRingFilled),
             new("receiver (B)", "frames", rxB, delivered * k + (_b.Arp.Stats.Consumed - _arpB), d.Since(_drops, DropLayer.Receiver),
                 _b.Reassembler.HeldFragments - _reasmHeld + sink.ReceiveQueue.Count * k),
         ];

@@ -13,6 +13,8 @@ public sealed record UdpFloodReport
     public required SocketSummary Socket { get; init; }
     public required QdiscSummary Qdisc { get; init; }
     public required DeviceSummary Device { get; init; }
+    /// <summary>B's device and CPU: the RX ring, NAPI and the NET_RX softirq's softnet_stat.</summary>
+    public required ReceiverSummary Receiver { get; init; }
     public required LinkSummary Link { get; init; }
     public required LatencySummary Latency { get; init; }
     public required WhereBytesSat BytesSat { get; init; }
@@ -50,6 +52,31 @@ public sealed record DeviceSummary(string Name, int RingSize, long TxPackets, lo
 {
     /// <summary>Packets per doorbell on average (0 when none rang).</summary>
     public double PacketsPerDoorbell => Doorbells == 0 ? 0 : DoorbellPackets / (double)Doorbells;
+
+    /// <summary>The device's counters as `ip -s link` prints them.</summary>
+    public string IpSLink { get; init; } = "";
+}
+
+/// <summary>
+/// The receiving device (B's) and its CPU, with Linux's counter names: rx_missed_errors are frames the NIC missed
+/// for want of a free RX descriptor (`ip -s link`'s "missed"; the ring overran because the host did not keep up),
+/// rx_dropped packets the stack could not take; softnet_stat's processed, dropped (netif_rx over netdev_max_backlog)
+/// and time_squeeze (NET_RX rounds that ran out of netdev_budget or netdev_budget_usecs).
+/// </summary>
+public sealed record ReceiverSummary(string Name, int RxRingSize, double RxUsecs, int RxFrames, int NapiWeight, double RxCostUs,
+    long RxPackets, long RxBytes, long RxErrors, long RxDropped, long RxMissedErrors, long RxInterrupts, long NapiPolls, long NapiFullPolls,
+    int RxRingFilledMax, int NetdevBudget, int NetdevBudgetUsecs, int NetdevMaxBacklog,
+    long SoftnetProcessed, long SoftnetDropped, long TimeSqueeze, long NetRxRounds, string IpSLink)
+{
+    public static ReceiverSummary Of(Xmit.Hosting.Host host, Xmit.Link.NetDevice dev, Xmit.Link.Drivers.RingDriver ring, Time.Duration cost)
+    {
+        var s = dev.Stats;
+        var sd = host.RxSoftirq;
+        return new(dev.Name, ring.Config.RxRingSize, ring.Config.RxCoalesceDelay.TotalMilliseconds * 1000, ring.Config.RxCoalesceFrames,
+            ring.Config.NapiWeight, cost.TotalMilliseconds * 1000, s.RxPackets, s.RxBytes, s.RxErrors, s.RxDropped, s.RxMissedErrors,
+            ring.RxInterrupts, ring.NapiPolls, ring.NapiFullPolls, ring.RxRingFilledMax, sd.Budget, host.Sysctls.NetdevBudgetUsecs,
+            host.Backlog.MaxBacklog, sd.Processed, host.Backlog.Dropped, sd.TimeSqueeze, sd.Rounds, s.FormatIpSLink());
+    }
 }
 
 /// <summary>The wire; <see cref="Frames"/> and <see cref="Lost"/> are A→B's, <see cref="Directions"/> has both with their fault counts;

@@ -47,7 +47,8 @@ public sealed class Host : INetworkStack
         Tcp = new TcpProtocol(pool, Mib, Output, scheduler, random.Fork(4), Sysctls);
         Input.Register(Tcp);
         Reassembler.OnTimeout = head => Icmp.SendError(head, IcmpType.TimeExceeded, IcmpCode.FragmentReassemblyTimeExceeded);
-        Backlog = new RxBacklog(scheduler);
+        RxSoftirq = new NetRxSoftirq(scheduler, Sysctls);
+        Backlog = new RxBacklog(RxSoftirq);
         Loopback = AddLoopback();
     }
 
@@ -74,6 +75,9 @@ public sealed class Host : INetworkStack
     public SnmpMib Mib { get; } = new();
     public Sysctls Sysctls { get; } = new();
     public NetTxSoftirq Softirq { get; }
+
+    /// <summary>The NET_RX softirq of the host's CPU: NAPI polls of its NICs' RX rings and of the backlog, netdev_budget per round.</summary>
+    public NetRxSoftirq RxSoftirq { get; }
     public AddressTable Addresses { get; } = new();
     public RouteTable Routes { get; }
     public NetfilterHooks Hooks { get; } = new();
@@ -103,7 +107,7 @@ public sealed class Host : INetworkStack
         int index = _devices.Count + 1;
         // The MAC numbers the Ethernet devices from 1 (lo, ifindex 1, has none), so it is what it was before lo existed.
         var mac = MacAddress.LocalAdministered((uint)(Id << 8 | (index - 1)));
-        var dev = new NetDevice(name, index, mac, mtu, Scheduler, Softirq, Pool, txQueues) { Receiver = EthernetReceive };
+        var dev = new NetDevice(name, index, mac, mtu, Scheduler, Softirq, Pool, txQueues) { Receiver = EthernetReceive, RxSoftirq = RxSoftirq };
         _devices.Add(dev);
         return dev;
     }

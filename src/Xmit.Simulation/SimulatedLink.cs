@@ -139,7 +139,7 @@ public sealed class SimulatedLink
             {
                 _inFlight.Dequeue();
                 skb.Timestamp = now;
-                Receiver!.Receive(skb);
+                Receiver!.ReceiveFromWire(skb);
             }
             if (_inFlight.Peek() is { } next) _arrival.Arm(next.Timestamp);
         }

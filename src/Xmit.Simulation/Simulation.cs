@@ -13,6 +13,9 @@ public sealed record SimulatedConnection(SimulatedLink Link, NetDevice DeviceA, 
 {
     /// <summary>The ring driver of A (simulated NICs only).</summary>
     public RingDriver RingA => (RingDriver)DriverA;
+
+    /// <summary>The ring driver of B (simulated NICs only).</summary>
+    public RingDriver RingB => (RingDriver)DriverB;
 }
 
 /// <summary>

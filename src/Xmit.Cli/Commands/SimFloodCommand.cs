@@ -22,6 +22,13 @@ public static class SimFloodCommand
         var ring = CliOptions.Int("--ring", "-r", "TX ring descriptors", 256, 32, 65536);
         var txUsecs = CliOptions.Duration("--tx-usecs", "TX interrupt coalescing: at most this long after the first completion (ethtool -C tx-usecs)", "8us");
         var txFrames = CliOptions.Int("--tx-frames", null, "TX interrupt coalescing: an interrupt once this many frames completed (ethtool -C tx-frames)", 16, 1, 65536);
+        var rxRing = CliOptions.Int("--rx-ring", null, "B's RX ring descriptors (ethtool -G rx); a frame finding none free is missed", 256, 1, 65536);
+        var rxUsecs = CliOptions.Duration("--rx-usecs", "RX interrupt coalescing: at most this long after the first frame (ethtool -C rx-usecs)", "0us");
+        var rxFrames = CliOptions.Int("--rx-frames", null, "RX interrupt coalescing: an interrupt once this many frames wait (ethtool -C rx-frames)", 1, 1, 65536);
+        var rxCost = CliOptions.Duration("--rx-cost", "CPU time B's NET_RX softirq spends per received packet (0: never slower than the link)", "0us");
+        var budget = CliOptions.Int("--netdev-budget", null, "sysctl net.core.netdev_budget: packets per NET_RX softirq round", 300, 1, 1_000_000);
+        var budgetUsecs = CliOptions.Int("--netdev-budget-usecs", null, "sysctl net.core.netdev_budget_usecs: microseconds per NET_RX softirq round", 2000, 1, 1_000_000);
+        var maxBacklog = CliOptions.Int("--netdev-max-backlog", null, "sysctl net.core.netdev_max_backlog: packets netif_rx may queue per CPU", 1000, 0, 1_000_000);
         var duration = CliOptions.Duration("--duration", "Virtual time to simulate", "1s");
         var blocking = new Option<bool>("--blocking") { Description = "Blocking sends instead of non-blocking sends with epoll" };
         var cork = CliOptions.Int("--cork", "-k", "Sends per datagram, the first ones with MSG_MORE", 1, 1, 64);
@@ -31,7 +38,7 @@ public static class SimFloodCommand
 
         var faults = new LinkFaultOptions();
 
-        foreach (var o in new Option[] { payload, sndbuf, rate, delay, loss, txqueuelen, mtu, ring, txUsecs, txFrames, duration, blocking, cork, cost, json, html })
+        foreach (var o in new Option[] { payload, sndbuf, rate, delay, loss, txqueuelen, mtu, ring, txUsecs, txFrames, rxRing, rxUsecs, rxFrames, rxCost, budget, budgetUsecs, maxBacklog, duration, blocking, cork, cost, json, html })
             sim.Options.Add(o);
         qdisc.AddTo(sim);
         faults.AddTo(sim);
@@ -55,6 +62,13 @@ public static class SimFloodCommand
                 RingSize = r.GetValue(ring),
                 TxUsecs = r.GetValue(txUsecs),
                 TxFrames = r.GetValue(txFrames),
+                RxRingSize = r.GetValue(rxRing),
+                RxUsecs = r.GetValue(rxUsecs),
+                RxFrames = r.GetValue(rxFrames),
+                RxCost = r.GetValue(rxCost),
+                NetdevBudget = r.GetValue(budget),
+                NetdevBudgetUsecs = r.GetValue(budgetUsecs),
+                NetdevMaxBacklog = r.GetValue(maxBacklog),
                 Duration = r.GetValue(duration),
                 Blocking = r.GetValue(blocking),
                 Cork = r.GetValue(cork),

@@ -8,12 +8,16 @@ public static class DropLayer
 {
     public const string Ip = "ip", Neighbour = "neighbour", Qdisc = "qdisc", Driver = "driver", Receiver = "receiver";
 
+    /// <summary>The receiving NIC's RX ring (frames it missed for want of a descriptor).</summary>
+    public const string RxRing = "rx ring";
+
     public static string Of(SkbDropReason reason) => reason switch
     {
         SkbDropReason.IpOutNoRoutes or SkbDropReason.IpFragFails => Ip,
         SkbDropReason.NeighQueueFull or SkbDropReason.NeighFailed or SkbDropReason.NeighDead or SkbDropReason.NeighCreateFail => Neighbour,
         SkbDropReason.QdiscDrop => Qdisc,
         SkbDropReason.DevReady or SkbDropReason.TxRingFull => Driver,
+        SkbDropReason.RxMissed => RxRing,
         // NetfilterDrop can be either way; in these scenarios no hook drops on output. Everything else is the receive path.
         _ => Receiver,
     };
@@ -23,6 +27,7 @@ public static class DropLayer
     {
         SkbDropReason.NotSpecified => "NOT_SPECIFIED",
         SkbDropReason.TxRingFull => "FULL_RING",
+        SkbDropReason.RxMissed => "rx_missed_errors", // no skb, so no drop reason in Linux: the device counter's name
         SkbDropReason.IpOutNoRoutes => "IP_OUTNOROUTES",
         SkbDropReason.TcpOverWindow => "TCP_OVERWINDOW",
         SkbDropReason.IpInHdrErrors => "IP_INHDR",

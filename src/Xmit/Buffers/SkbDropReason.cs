@@ -43,6 +43,11 @@ public enum SkbDropReason
     NeighCreateFail,
     /// <summary>netif_rx() found the CPU's backlog full (SKB_DROP_REASON_CPU_BACKLOG).</summary>
     CpuBacklog,
+    /// <summary>
+    /// The NIC found no free RX descriptor and missed the frame (rx_missed_errors). Linux has no drop reason for it: the
+    /// frame never becomes an skb there. The simulated wire has already put it in a receive buffer, freed with this.
+    /// </summary>
+    RxMissed,
     /// <summary>A loopback destination arriving on a device other than lo: martian (SKB_DROP_REASON_IP_INVALID_DEST).</summary>
     IpInvalidDest,
     /// <summary>A loopback source arriving on a device other than lo: martian (SKB_DROP_REASON_IP_INVALID_SOURCE).</summary>

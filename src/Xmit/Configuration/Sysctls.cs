@@ -64,6 +64,15 @@ public sealed class Sysctls
     /// <summary>net.ipv4.tcp_notsent_lowat: a socket is writable only while fewer unsent bytes are queued (no limit by default).</summary>
     public uint TcpNotsentLowat { get; set; } = uint.MaxValue;
 
+    /// <summary>net.core.netdev_budget: packets one NET_RX softirq round may process over all its NAPI polls.</summary>
+    public int NetdevBudget { get; set; } = 300;
+
+    /// <summary>net.core.netdev_budget_usecs: how long one NET_RX softirq round may run.</summary>
+    public int NetdevBudgetUsecs { get; set; } = 2000;
+
+    /// <summary>net.core.netdev_max_backlog: packets netif_rx may queue on a CPU's backlog.</summary>
+    public int NetdevMaxBacklog { get; set; } = 1000;
+
     /// <summary>
     /// TCP knobs of features not modelled here, with the values under which the model is what Linux does (or
     /// where the feature only matters to calls that are refused anyway); any other value is refused.
@@ -110,6 +119,9 @@ public sealed class Sysctls
             case "net.core.wmem_max" when Int(out var v): WmemMax = v; return true;
             case "net.core.rmem_default" when Int(out var v): RmemDefault = v; return true;
             case "net.core.rmem_max" when Int(out var v): RmemMax = v; return true;
+            case "net.core.netdev_budget" when Int(out var v) && v >= 1: NetdevBudget = v; return true;
+            case "net.core.netdev_budget_usecs" when Int(out var v) && v >= 1: NetdevBudgetUsecs = v; return true;
+            case "net.core.netdev_max_backlog" when Int(out var v): NetdevMaxBacklog = v; return true;
             case "net.ipv4.ip_default_ttl" when Int(out var v) && v is >= 1 and <= 255: IpDefaultTtl = v; return true;
             case "net.ipv4.ip_local_port_range":
                 var parts = value.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
@@ -154,6 +166,7 @@ public sealed class Sysctls
                 error = $"sysctl {n}={value.Trim()} is not modelled (the model is {string.Join(" or ", allowed)})";
                 return false;
             case "net.core.wmem_default" or "net.core.wmem_max" or "net.core.rmem_default" or "net.core.rmem_max" or "net.ipv4.ip_default_ttl"
+                or "net.core.netdev_budget" or "net.core.netdev_budget_usecs" or "net.core.netdev_max_backlog"
                 or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"
                 or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_invalid_ratelimit" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat"

@@ -63,6 +63,9 @@ public sealed class NetDevice
 
     public DeviceFeatures Features => Driver?.Features ?? DeviceFeatures.None;
 
+    /// <summary>The NET_RX softirq of the CPU this device's receive interrupts go to (its host's); null for a device on no host.</summary>
+    public NetRxSoftirq? RxSoftirq { get; init; }
+
     /// <summary>Where received frames go (the host's protocol demultiplexer).</summary>
     public Action<NetDevice, SkBuff>? Receiver { get; set; }
 
@@ -232,6 +235,16 @@ public sealed class NetDevice
         }
         txq.XmitMore = more;
         return Driver.StartXmit(skb, txq);
+    }
+
+    /// <summary>
+    /// A frame arrives from the medium: a driver with RX hardware (<see cref="IRxHardware"/>, a NIC's ring) takes it;
+    /// for any other the frame goes up at once, as if the driver called netif_receive_skb in its place.
+    /// </summary>
+    public void ReceiveFromWire(SkBuff skb)
+    {
+        if (Driver is IRxHardware rx) rx.HardwareReceive(skb);
+        else Receive(skb);
     }
 
     /// <summary>netif_receive_skb(): a driver hands up a received frame (ownership passes to the stack).</summary>

@@ -20,6 +20,13 @@ public interface INetDeviceDriver
     DeviceFeatures Features { get; }
 }
 
+/// <summary>A driver whose hardware receives frames itself (an RX ring): the medium hands each arriving frame here.</summary>
+public interface IRxHardware
+{
+    /// <summary>A frame has arrived at the NIC (its receive buffer is <paramref name="skb"/>, owned by the driver from now).</summary>
+    void HardwareReceive(Buffers.SkBuff skb);
+}
+
 [Flags]
 public enum DeviceFeatures
 {

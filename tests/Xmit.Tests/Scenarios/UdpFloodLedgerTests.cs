@@ -35,7 +35,7 @@ public class UdpFloodLedgerTests
     public void Every_layer_balances(string scenario)
     {
         var r = new UdpFlood(Cases[scenario]).Run();
-        Assert.Equal(7, r.Ledger.Count);
+        Assert.Equal(8, r.Ledger.Count);
         foreach (var layer in r.Ledger) Assert.True(layer.Balanced, $"{scenario}: {layer.Describe()}");
         // Each layer hands on what the next takes in.
         for (int i = 0; i + 1 < r.Ledger.Count; i++)

@@ -8,10 +8,21 @@ namespace Xmit.Link.Drivers;
 /// an <see cref="IWirePort"/>, and TX completion by (coalesced) interrupt after frames have left the wire.
 /// Completion frees the skb, whose destructor returns the memory to its socket, reports bytes to BQL and
 /// wakes a stopped queue once enough descriptors are free.
+/// <para>
+/// The receive side: one RX ring of <see cref="RingDriverConfig.RxRingSize"/> descriptors. An arriving frame fills the
+/// next posted buffer, or is missed when none is (rx_missed_errors); an RX interrupt (coalesced by rx-usecs / rx-frames)
+/// masks itself and schedules the ring's NAPI on the host's NET_RX softirq, whose polls hand the frames up (at most
+/// the NAPI weight per poll), refill the ring and, once a poll finds it empty, unmask the interrupt.
+/// </para>
 /// </summary>
-/// <remarks>Linux: the ndo_start_xmit / NAPI TX-clean pattern of e.g. drivers/net/vmxnet3 vmxnet3_xmit_frame(), vmxnet3_tq_tx_complete()</remarks>
-public sealed class RingDriver : INetDeviceDriver
+/// <remarks>Linux: the ndo_start_xmit / NAPI TX-clean pattern of e.g. drivers/net/vmxnet3 vmxnet3_xmit_frame(), vmxnet3_tq_tx_complete();
+/// RX: drivers/net/virtio_net.c skb_recv_done(), virtnet_poll(), virtqueue_napi_complete()</remarks>
+public sealed class RingDriver : INetDeviceDriver, IRxHardware
 {
+    private readonly RxRing _rx;
+    private readonly Timer _rxIrq;
+    private readonly NetRxSoftirq _rxSoftirq;
+    private int _rxPendingIrq;
     private readonly TxRing[] _rings;
     private readonly Timer _txDone;
     private readonly Timer _irq;
@@ -33,6 +44,9 @@ public sealed class RingDriver : INetDeviceDriver
         }
         _txDone = new Timer(device.Scheduler, OnFrameSent, device.Name + "-txdone");
         _irq = new Timer(device.Scheduler, Interrupt, device.Name + "-txirq");
+        _rx = new RxRing(this, config.RxRingSize, config.NapiWeight);
+        _rxIrq = new Timer(device.Scheduler, RxInterrupt, device.Name + "-rxirq");
+        _rxSoftirq = device.RxSoftirq ?? new NetRxSoftirq(device.Scheduler); // a device on no host has a CPU of its own
         Features = DeviceFeatures.ScatterGather | (config.ChecksumOffload ? DeviceFeatures.HwChecksum : DeviceFeatures.None)
             | (config.RxChecksum ? DeviceFeatures.RxChecksum : DeviceFeatures.None);
         device.AttachDriver(this);
@@ -42,6 +56,28 @@ public sealed class RingDriver : INetDeviceDriver
     public IWirePort Port { get; }
     public RingDriverConfig Config { get; }
     public DeviceFeatures Features { get; }
+
+    /// <summary>Frames that reached the NIC from the medium (filled a descriptor or were missed).</summary>
+    public long RxArrivals { get; private set; }
+
+    /// <summary>RX interrupts raised (each schedules NAPI; none while NAPI is scheduled, the interrupt being masked).</summary>
+    public long RxInterrupts { get; private set; }
+
+    /// <summary>The ring's NAPI polls, and those that used the whole weight (and were polled again in a later round).</summary>
+    public long NapiPolls => _rx.Polls;
+    public long NapiFullPolls => _rx.FullPolls;
+
+    /// <summary>RX descriptors filled by the hardware and not yet handed up (the frame being processed included).</summary>
+    public int RxRingFilled => _rx.Filled + (_rx.Holding ? 1 : 0);
+
+    /// <summary>The most RX descriptors ever unavailable to the hardware at once (filled, or used and not yet refilled).</summary>
+    public int RxRingFilledMax { get; private set; }
+
+    /// <summary>Empty RX buffers posted for the hardware.</summary>
+    public int RxRingPosted => _rx.Posted;
+
+    /// <summary>The softirq this device's RX interrupts schedule NAPI on.</summary>
+    public NetRxSoftirq RxSoftirq => _rxSoftirq;
 
     /// <summary>Times start_xmit found the ring full while the queue was awake ("BUG! Tx Ring full").</summary>
     public long BusyReturns { get; private set; }
@@ -111,6 +147,9 @@ public sealed class RingDriver : INetDeviceDriver
     {
         _txDone.Disarm();
         _irq.Disarm();
+        _rxIrq.Disarm();
+        _rxPendingIrq = 0;
+        _rx.Purge();
         _sendingRing = -1;
         _pendingCompletions = 0;
         for (int i = 0; i < _rings.Length; i++)
@@ -172,5 +211,60 @@ public sealed class RingDriver : INetDeviceDriver
             txq.BqlCompleted(packets, bytes);
             if (txq.DriverStopped && ring.Free >= Config.WakeThreshold) txq.Wake();
         }
+    }
+
+    /// <summary>
+    /// A frame arrives from the medium: DMA into the next posted RX buffer, or a miss when the ring has none; then the
+    /// RX interrupt, unless NAPI is scheduled (its interrupt masked: the running poll will find the frame) or
+    /// coalescing holds it back (rx-frames not reached: an interrupt at most rx-usecs after the first frame).
+    /// </summary>
+    /// <remarks>Linux: include/uapi/linux/if_link.h rx_missed_errors; drivers/net/virtio_net.c skb_recv_done() (virtqueue_napi_schedule)</remarks>
+    public void HardwareReceive(SkBuff skb)
+    {
+        if (!Device.IsUp)
+        {
+            Device.Stats.RxDropped++;
+            skb.Free(SkbDropReason.DevReady);
+            return;
+        }
+        RxArrivals++;
+        if (!_rx.Fill(skb))
+        {
+            Device.Stats.RxMissedErrors++;
+            skb.Free(SkbDropReason.RxMissed);
+            return;
+        }
+        if (_rx.Size - _rx.Posted > RxRingFilledMax) RxRingFilledMax = _rx.Size - _rx.Posted;
+        if (_rx.Scheduled) return;
+        _rxPendingIrq++;
+        if (_rxPendingIrq >= Config.RxCoalesceFrames || Config.RxCoalesceDelay == Duration.Zero) RxInterrupt();
+        else _rxIrq.ArmNoLaterThan(Device.Scheduler.Now + Config.RxCoalesceDelay);
+    }
+
+    /// <summary>The RX interrupt handler: mask the interrupt and schedule NAPI (the softirq runs at the interrupt's exit).</summary>
+    /// <remarks>Linux: net/core/dev.c napi_schedule(), __napi_schedule()</remarks>
+    private void RxInterrupt()
+    {
+        _rxIrq.Disarm();
+        _rxPendingIrq = 0;
+        if (_rx.Scheduled) return;
+        RxInterrupts++;
+        _rxSoftirq.Schedule(_rx, fromIrq: true);
+    }
+
+    /// <summary>
+    /// napi_complete_done(): the poll found the ring empty and unmasks the interrupt; a frame that arrived meanwhile
+    /// raises it at once (virtqueue_napi_complete sees it and reschedules).
+    /// </summary>
+    internal void NapiCompleted()
+    {
+        if (_rx.Filled > 0) RxInterrupt();
+    }
+
+    /// <summary>napi_gro_receive / netif_receive_skb of one frame the poll took off the ring (timestamped now, as net_timestamp_check does).</summary>
+    internal void HandUp(SkBuff skb)
+    {
+        skb.Timestamp = Device.Scheduler.Now;
+        Device.Receive(skb);
     }
 }

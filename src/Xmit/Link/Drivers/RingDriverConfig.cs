@@ -30,8 +30,30 @@ public sealed record RingDriverConfig
     /// <summary>rx-checksumming (NETIF_F_RXCSUM), on as on real NICs: good TCP/UDP checksums arrive CHECKSUM_UNNECESSARY.</summary>
     public bool RxChecksum { get; init; } = true;
 
+    /// <summary>
+    /// RX descriptors (ethtool -G rx). 256: e1000e's default (E1000_DEFAULT_RXD) and QEMU's default virtio-net
+    /// rx_queue_size — the two NICs a Linux guest most often has.
+    /// </summary>
+    public int RxRingSize { get; init; } = 256;
+
+    /// <summary>
+    /// rx-usecs: an RX interrupt at most this long after the first frame it reports. 0 (with rx-frames 1) is an
+    /// interrupt per frame, as virtio-net does without coalescing.
+    /// </summary>
+    public Duration RxCoalesceDelay { get; init; } = Duration.Zero;
+
+    /// <summary>rx-frames: an RX interrupt as soon as this many frames wait.</summary>
+    public int RxCoalesceFrames { get; init; } = 1;
+
+    /// <summary>The ring's NAPI weight: frames one poll may process (NAPI_POLL_WEIGHT, 64).</summary>
+    public int NapiWeight { get; init; } = 64;
+
     public string? Validate()
     {
+        if (RxRingSize < 1) return "rx ring size must be at least 1";
+        if (RxCoalesceFrames < 1) return "rx-frames must be at least 1";
+        if (RxCoalesceDelay < Duration.Zero) return "rx-usecs must not be negative";
+        if (NapiWeight < 1) return "NAPI weight must be at least 1";
         if (RingSize < StopThreshold + 1) return $"ring size {RingSize} must exceed the stop threshold {StopThreshold}";
         if (WakeThreshold < StopThreshold || WakeThreshold > RingSize) return $"wake threshold must be between {StopThreshold} and the ring size {RingSize}";
         if (CoalesceFrames < 1) return "tx-frames must be at least 1";
