@@ -21,7 +21,7 @@ public static class TcpThroughput
         {
             var (seconds, segments) = Transfer(veth, bytes);
             o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(veth ? "veth, TSO + checksum offload" : "ring NIC 100 Gbit/s, offloads off"),-36}: {bytes * 8 / seconds / 1e9,6:0.00} Gbit/s wall, {segments / seconds / 1e6,5:0.00} M segments/s ({bytes >> 20} MiB in {seconds:0.00} s)"));
+                $"{(veth ? "veth (TSO + checksum offload)" : "ring NIC 100 Gbit/s (offloads off)"),-36}: {bytes * 8 / seconds / 1e9,6:0.00} Gbit/s wall, {segments / seconds / 1e6,5:0.00} M segments/s ({bytes >> 20} MiB in {seconds:0.00} s)"));
         }
     }
 
