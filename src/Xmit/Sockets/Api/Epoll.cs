@@ -11,6 +11,8 @@ public sealed class Epoll
 {
     private const uint PrivateBits = Ev.EPOLLONESHOT | Ev.EPOLLET;
     private readonly Dictionary<int, Item> _items = new();
+    /// <summary>The items of each watched file (a file may sit here under several fds): a wake-up finds its own at once.</summary>
+    private readonly Dictionary<SocketFile, List<Item>> _byFile = new(ReferenceEqualityComparer.Instance);
     private readonly LinkedList<Item> _ready = new();
     private readonly List<Item> _requeue = [];
 
@@ -44,6 +46,8 @@ public sealed class Epoll
         if (_items.ContainsKey(fd)) return -(int)Errno.EEXIST;
         var item = new Item(fd, file, ev.Events | Ev.EPOLLERR | Ev.EPOLLHUP, ev.Data);
         _items.Add(fd, item);
+        if (!_byFile.TryGetValue(file, out var mine)) _byFile.Add(file, mine = []);
+        mine.Add(item);
         file.Watchers.Add(this);
         if ((file.PollMask() & item.Events) != 0) MarkReady(item);
         return 0;
@@ -62,6 +66,7 @@ public sealed class Epoll
     {
         if (!_items.Remove(fd, out var item)) return -(int)Errno.ENOENT;
         Unready(item);
+        ForgetItem(item);
         item.File.Watchers.Remove(this);
         return 0;
     }
@@ -69,19 +74,27 @@ public sealed class Epoll
     /// <summary>A watched file closed: its items go (eventpoll_release).</summary>
     internal void Forget(SocketFile file)
     {
-        foreach (var item in _items.Values.Where(i => i.File == file).ToList())
+        if (!_byFile.Remove(file, out var mine)) return;
+        foreach (var item in mine)
         {
             _items.Remove(item.Fd);
             Unready(item);
         }
     }
 
+    private void ForgetItem(Item item)
+    {
+        if (!_byFile.TryGetValue(item.File, out var mine)) return;
+        mine.Remove(item);
+        if (mine.Count == 0) _byFile.Remove(item.File);
+    }
+
     /// <summary>ep_poll_callback(): a wake-up with <paramref name="key"/> events from <paramref name="file"/>.</summary>
     internal void Wake(SocketFile file, uint key)
     {
-        foreach (var item in _items.Values)
+        if (!_byFile.TryGetValue(file, out var mine)) return;
+        foreach (var item in mine)
         {
-            if (item.File != file) continue;
             if ((item.Events & ~PrivateBits) == 0) continue; // one-shot, already fired
             if (key != 0 && (key & item.Events) == 0) continue;
             MarkReady(item);
