@@ -35,20 +35,7 @@ public class ChecksumOffloadTests
     {
         net.WarmUp();
         var c = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB);
-        var data = new byte[bytes];
-        new Random(5).NextBytes(data);
-        var got = new byte[bytes];
-        int sent = 0, received = 0;
-        var deadline = net.Sim.Now + Duration.FromSeconds(120);
-        while (received < bytes && net.Sim.Now < deadline)
-        {
-            if (sent < bytes) { int n = c.A.Write(c.Client, data.AsSpan(sent)); if (n > 0) sent += n; }
-            net.RunFor(Duration.FromMicroseconds(200));
-            int r;
-            while (received < bytes && (r = c.B.Read(c.Server, got.AsSpan(received))) > 0) received += r;
-        }
-        Assert.Equal(bytes, received);
-        Assert.True(data.AsSpan().SequenceEqual(got), "the bytes B read differ from what A wrote");
+        Assert.True(TcpConnection.Transfer(net, c.A, c.Client, c.B, c.Server, bytes, seed: 5), "the bytes B read differ from what A wrote");
         c.Close();
     }
 

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Xmit.Buffers;
 using Xmit.Link;
 using Xmit.Sockets.Api;
@@ -35,29 +34,6 @@ public class LoopbackTcpTests
         }
     }
 
-    /// <summary>Writes <paramref name="bytes"/> from <paramref name="fromFd"/> and reads them at <paramref name="toFd"/>; returns whether they arrived intact.</summary>
-    internal static bool Transfer(TwoHosts net, Syscalls from, int fromFd, Syscalls to, int toFd, int bytes, int seed)
-    {
-        var data = new byte[bytes];
-        new Random(seed).NextBytes(data);
-        using var got = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buf = new byte[1 << 17];
-        int sent = 0, received = 0;
-        var deadline = net.Sim.Now + Duration.FromSeconds(30);
-        while (received < bytes && net.Sim.Now < deadline)
-        {
-            if (sent < bytes && from.Write(fromFd, data.AsSpan(sent)) is > 0 and var n) sent += n;
-            int r = to.Read(toFd, buf);
-            if (r > 0)
-            {
-                got.AppendData(buf, 0, r);
-                received += r;
-            }
-            else net.RunFor(Duration.FromMicroseconds(20));
-        }
-        return received == bytes && got.GetHashAndReset().AsSpan().SequenceEqual(SHA256.HashData(data));
-    }
-
     [Theory]
     [InlineData("127.0.0.1")]
     [InlineData("198.18.0.1")]
@@ -71,8 +47,8 @@ public class LoopbackTcpTests
         var tcp = TcpConnection.Open(net.Sim, host, host, address, 7001);
         Assert.Equal(address, tcp.ClientSock.LocalAddress); // the route's preferred source: the address itself, or 127.0.0.1
 
-        Assert.True(Transfer(net, tcp.A, tcp.Client, tcp.B, tcp.Server, Bytes, 1), "client to server");
-        Assert.True(Transfer(net, tcp.B, tcp.Server, tcp.A, tcp.Client, Bytes, 2), "server to client");
+        Assert.True(TcpConnection.Transfer(net, tcp.A, tcp.Client, tcp.B, tcp.Server, Bytes, 1), "client to server");
+        Assert.True(TcpConnection.Transfer(net, tcp.B, tcp.Server, tcp.A, tcp.Client, Bytes, 2), "server to client");
         net.RunForMs(100);
 
         // Orphaned at transmit: nothing is ever charged to sk_wmem_alloc for long, so it is 0 once the calls return.
@@ -158,7 +134,7 @@ public class LoopbackTcpTests
             var tap = new SegmentTap();
             net.A.Loopback.AddTap(tap);
             var tcp = TcpConnection.Open(net.Sim, net.A, net.A, Ipv4Address.Loopback, 7004);
-            Assert.True(Transfer(net, tcp.A, tcp.Client, tcp.B, tcp.Server, 300_000, 5));
+            Assert.True(TcpConnection.Transfer(net, tcp.A, tcp.Client, tcp.B, tcp.Server, 300_000, 5));
             tcp.Close();
             return $"{net.Sim.Now} {string.Join(",", tap.Lengths)}";
         }

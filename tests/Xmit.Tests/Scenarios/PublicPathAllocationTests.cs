@@ -17,8 +17,8 @@ namespace Xmit.Tests.Scenarios;
 /// </summary>
 public class PublicPathAllocationTests
 {
-    private static readonly Ipv4Address AddrA = new(198, 18, 0, 1);
-    private static readonly Ipv4Address AddrB = new(198, 18, 0, 2);
+    private static readonly Ipv4Address AddrA = TwoHosts.AddrA;
+    private static readonly Ipv4Address AddrB = TwoHosts.AddrB;
 
     /// <summary>Bytes allocated on this thread by the last of four runs of <paramref name="round"/> (the others warm up).</summary>
     private static long Allocated(Action round)
@@ -33,34 +33,31 @@ public class PublicPathAllocationTests
         return allocated;
     }
 
+    /// <summary>A's UDP socket (blocking, like most senders) and B's non-blocking sink, ARP resolved; the hosts check for leaks when disposed.</summary>
     private sealed class Udp : IDisposable
     {
-        public readonly Simulation.Simulation Sim = new(1);
+        public readonly TwoHosts Net = new(new LinkConfig { RateBitsPerSecond = 10_000_000_000 }, trackAllocations: false);
         public readonly Syscalls A, B;
         public readonly int Fd, Sink;
         public static readonly SockAddrIn To = new(AddrB, 9);
+        public Simulation.Simulation Sim => Net.Sim;
 
         public Udp()
         {
-            var a = Sim.AddHost("A");
-            var b = Sim.AddHost("B");
-            Sim.Connect(a, AddrA, b, AddrB, 24, new LinkConfig { RateBitsPerSecond = 10_000_000_000 });
-            A = new Syscalls(a);
-            B = new Syscalls(b);
+            A = new Syscalls(Net.A);
+            B = new Syscalls(Net.B);
             Fd = A.Socket(Af.AF_INET, SockType.SOCK_DGRAM, 0);
             Assert.Equal(0, A.Bind(Fd, new SockAddrIn(AddrA, 7000)));
             Sink = B.Socket(Af.AF_INET, SockType.SOCK_DGRAM | SockType.SOCK_NONBLOCK, 0);
             Assert.Equal(0, B.Bind(Sink, To));
-            a.Icmp.SendEchoRequest(AddrB, 1, 1, 8); // ARP resolved before the first datagram
-            Sim.RunFor(Duration.FromMilliseconds(10));
+            Net.WarmUp();
         }
 
         public void Dispose()
         {
             A.CloseAll();
             B.CloseAll();
-            Sim.Shutdown();
-            Assert.Equal(0, Sim.Pool.Outstanding);
+            Net.Dispose();
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Xmit.Hosting;
 using Xmit.Sockets.Api;
 using Xmit.Time;
@@ -44,5 +45,28 @@ public sealed record TcpConnection(Simulation.Simulation Sim, Syscalls A, Syscal
         A.Close(Client);
         B.Close(Server);
         Sim.RunFor(Duration.FromSeconds(61));
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> from <paramref name="fromFd"/> and reads them at <paramref name="toFd"/>; returns whether they arrived intact.</summary>
+    public static bool Transfer(TwoHosts net, Syscalls from, int fromFd, Syscalls to, int toFd, int bytes, int seed)
+    {
+        var data = new byte[bytes];
+        new Random(seed).NextBytes(data);
+        using var got = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buf = new byte[1 << 17];
+        int sent = 0, received = 0;
+        var deadline = net.Sim.Now + Duration.FromSeconds(30);
+        while (received < bytes && net.Sim.Now < deadline)
+        {
+            if (sent < bytes && from.Write(fromFd, data.AsSpan(sent)) is > 0 and var n) sent += n;
+            int r = to.Read(toFd, buf);
+            if (r > 0)
+            {
+                got.AppendData(buf, 0, r);
+                received += r;
+            }
+            else net.RunFor(Duration.FromMicroseconds(20));
+        }
+        return received == bytes && got.GetHashAndReset().AsSpan().SequenceEqual(SHA256.HashData(data));
     }
 }

@@ -13,23 +13,6 @@ namespace Xmit.Tests.Tcp;
 /// </summary>
 public class TcpOutOfWindowTests
 {
-    /// <summary>A segment to A's end of the connection as if B had sent it, with <paramref name="payload"/> zero bytes of data.</summary>
-    private static void Inject(TwoHosts net, TcpConnection tcp, TcpSeq seq, TcpSeq ack, byte flags, int payload = 0)
-    {
-        var sk = tcp.ClientSock;
-        int tcpLen = TcpSegment.MinHeaderLength + payload;
-        int total = 14 + 20 + tcpLen;
-        var skb = net.Sim.Pool.AllocNetdev(total);
-        var f = skb.Put(total);
-        f.Clear();
-        EthernetFrame.TryCreate(f, out var eth);
-        new EthernetRepr(net.DevA.Mac, net.DevB.Mac, EtherType.Ipv4).Emit(eth);
-        new TcpHeaderRepr { SourcePort = sk.RemotePort, DestinationPort = sk.LocalPort, Seq = seq, Ack = ack, Flags = flags, Window = 1000 }
-            .Emit(f[34..], 0, TwoHosts.AddrB, TwoHosts.AddrA);
-        new Ipv4Repr(TwoHosts.AddrB, TwoHosts.AddrA, IpProtocol.Tcp, tcpLen).Emit(f[14..]);
-        net.DevA.Receive(skb);
-    }
-
     [Fact]
     public void Overlapping_out_of_order_segments_cannot_queue_more_than_the_receive_buffer()
     {
@@ -44,7 +27,7 @@ public class TcpOutOfWindowTests
         // 20,000 segments of 1000 bytes, each starting 10 bytes after the last, inside the window but past a hole.
         for (int i = 0; i < 20_000; i++)
         {
-            Inject(net, tcp, sk.RcvNxt + 1u + (uint)(i % 500) * 10, sk.SndUna, TcpFlags.Ack, payload: 1000);
+            InjectedTcp.ToA(net, tcp.ClientSock, sk.RcvNxt + 1u + (uint)(i % 500) * 10, sk.SndUna, TcpFlags.Ack, payload: 1000);
             peak = Math.Max(peak, sk.RmemAlloc);
             if (i % 100 == 0) net.RunForMs(1);
         }
@@ -66,7 +49,7 @@ public class TcpOutOfWindowTests
         // 1000 pure ACKs far beyond the receive window, one a millisecond.
         for (int i = 0; i < 1000; i++)
         {
-            Inject(net, tcp, sk.RcvNxt + 0x4000_0000u, sk.SndUna, TcpFlags.Ack);
+            InjectedTcp.ToA(net, tcp.ClientSock, sk.RcvNxt + 0x4000_0000u, sk.SndUna, TcpFlags.Ack);
             net.RunForMs(1);
         }
         long answers = net.A.Tcp.Mib.OutSegs - outBefore;
@@ -75,8 +58,8 @@ public class TcpOutOfWindowTests
 
         // A SYN on the established connection is a challenge, under the same limit.
         net.RunForMs(600);
-        Inject(net, tcp, sk.RcvNxt, sk.SndUna, TcpFlags.Syn);
-        Inject(net, tcp, sk.RcvNxt, sk.SndUna, TcpFlags.Syn);
+        InjectedTcp.ToA(net, tcp.ClientSock, sk.RcvNxt, sk.SndUna, TcpFlags.Syn);
+        InjectedTcp.ToA(net, tcp.ClientSock, sk.RcvNxt, sk.SndUna, TcpFlags.Syn);
         Assert.Equal(2, net.A.Tcp.Mib.SynChallenge);
         Assert.Equal(1, net.A.Tcp.Mib.ChallengeAck);
         Assert.Equal(1, net.A.Tcp.Mib.AckSkippedChallenge);

@@ -12,22 +12,6 @@ namespace Xmit.Tests.Tcp;
 /// </summary>
 public class TcpTimeWaitTests
 {
-    /// <summary>A segment to A's end of the connection as if B had sent it.</summary>
-    private static void Inject(TwoHosts net, TcpSock sk, TcpSeq seq, TcpSeq ack, byte flags)
-    {
-        int tcpLen = TcpSegment.MinHeaderLength;
-        int total = 14 + 20 + tcpLen;
-        var skb = net.Sim.Pool.AllocNetdev(total);
-        var f = skb.Put(total);
-        f.Clear();
-        EthernetFrame.TryCreate(f, out var eth);
-        new EthernetRepr(net.DevA.Mac, net.DevB.Mac, EtherType.Ipv4).Emit(eth);
-        new TcpHeaderRepr { SourcePort = sk.RemotePort, DestinationPort = sk.LocalPort, Seq = seq, Ack = ack, Flags = flags, Window = 1000 }
-            .Emit(f[34..], 0, TwoHosts.AddrB, TwoHosts.AddrA);
-        new Ipv4Repr(TwoHosts.AddrB, TwoHosts.AddrA, IpProtocol.Tcp, tcpLen).Emit(f[14..]);
-        net.DevA.Receive(skb);
-    }
-
     [Fact]
     public void A_retransmitted_FIN_in_TIME_WAIT_is_ACKed_and_restarts_the_timer()
     {
@@ -46,16 +30,16 @@ public class TcpTimeWaitTests
         net.RunFor(Duration.FromSeconds(10));
         long outBefore = net.A.Tcp.Mib.OutSegs;
         // B's FIN again: seq one below rcv_nxt, as a retransmission is.
-        Inject(net, sk, sk.RcvNxt - 1u, sk.SndNxt, TcpFlags.Fin | TcpFlags.Ack);
+        InjectedTcp.ToA(net, sk, sk.RcvNxt - 1u, sk.SndNxt, TcpFlags.Fin | TcpFlags.Ack);
         Assert.Equal(1, net.A.Tcp.Mib.OutSegs - outBefore);
         Assert.Equal(TcpState.TimeWait, sk.State);
         Assert.Equal(net.Sim.Now + TcpProtocol.TimeWaitLength, sk.TimeWaitTimer.Expires);
         Assert.True(sk.TimeWaitTimer.Expires > firstExpiry);
         // A second one at once is ACKed too: a FIN is never rate-limited (tcp_oow_rate_limited skips it).
-        Inject(net, sk, sk.RcvNxt - 1u, sk.SndNxt, TcpFlags.Fin | TcpFlags.Ack);
+        InjectedTcp.ToA(net, sk, sk.RcvNxt - 1u, sk.SndNxt, TcpFlags.Fin | TcpFlags.Ack);
         Assert.Equal(2, net.A.Tcp.Mib.OutSegs - outBefore);
         // A bare ACK at rcv_nxt is taken silently.
-        Inject(net, sk, sk.RcvNxt, sk.SndNxt, TcpFlags.Ack);
+        InjectedTcp.ToA(net, sk, sk.RcvNxt, sk.SndNxt, TcpFlags.Ack);
         Assert.Equal(2, net.A.Tcp.Mib.OutSegs - outBefore);
 
         net.RunFor(Duration.FromSeconds(61));
