@@ -24,9 +24,7 @@ public class HotPathBenchmarks
     private int _sink;
     private readonly byte[] _payload = new byte[1000];
     private readonly byte[] _buffer = new byte[2048];
-    private static readonly Ipv4Address AddrA = new(198, 18, 0, 1);
-    private static readonly Ipv4Address AddrB = new(198, 18, 0, 2);
-    private static readonly SockAddrIn To = new(AddrB, 9);
+    private static readonly SockAddrIn To = new(BenchNet.AddrB, 9);
 
     [Params(64, 1000)]
     public int Payload { get; set; }
@@ -34,16 +32,11 @@ public class HotPathBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _sim = new Simulation.Simulation(1);
-        var a = _sim.AddHost("A");
-        var b = _sim.AddHost("B");
-        _sim.Connect(a, AddrA, b, AddrB, 24, new LinkConfig { RateBitsPerSecond = 10_000_000_000 });
-        _sa = new Syscalls(a);
-        _sb = new Syscalls(b);
-        _fd = _sa.Socket(Af.AF_INET, SockType.SOCK_DGRAM, 0);
-        _sa.Bind(_fd, new SockAddrIn(AddrA, 7000));
-        _sink = _sb.Socket(Af.AF_INET, SockType.SOCK_DGRAM | SockType.SOCK_NONBLOCK, 0);
-        _sb.Bind(_sink, To);
+        var net = new BenchNet();
+        _sim = net.Sim;
+        _sa = net.SysA;
+        _sb = net.SysB;
+        (_fd, _sink) = net.OpenUdp(To);
         for (int i = 0; i < 10_000; i++) SendOne(); // ARP resolved, pools and queues warm
     }
 

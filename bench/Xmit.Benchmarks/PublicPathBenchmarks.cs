@@ -24,24 +24,17 @@ public class PublicPathBenchmarks
     private ReadOnlyMemory<byte>[] _iov = null!;
     private readonly EpollEvent[] _events = new EpollEvent[4];
     private readonly PollFd[] _fds = new PollFd[1];
-    private static readonly Ipv4Address AddrA = new(198, 18, 0, 1);
-    private static readonly Ipv4Address AddrB = new(198, 18, 0, 2);
-    private static readonly SockAddrIn To = new(AddrB, 9);
+    private static readonly SockAddrIn To = new(BenchNet.AddrB, 9);
 
     [GlobalSetup]
     public void Setup()
     {
-        _sim = new Simulation.Simulation(1);
-        var a = _sim.AddHost("A");
-        var b = _sim.AddHost("B");
-        _sim.Connect(a, AddrA, b, AddrB, 24, new LinkConfig { RateBitsPerSecond = 10_000_000_000 });
-        _sa = new Syscalls(a);
-        _sb = new Syscalls(b);
-        _fd = _sa.Socket(Af.AF_INET, SockType.SOCK_DGRAM, 0);
-        _sa.Bind(_fd, new SockAddrIn(AddrA, 7000));
+        var net = new BenchNet();
+        _sim = net.Sim;
+        _sa = net.SysA;
+        _sb = net.SysB;
+        (_fd, _sink) = net.OpenUdp(To);
         _sa.Connect(_fd, To);
-        _sink = _sb.Socket(Af.AF_INET, SockType.SOCK_DGRAM | SockType.SOCK_NONBLOCK, 0);
-        _sb.Bind(_sink, To);
         _epfd = _sb.EpollCreate();
         _sb.EpollCtl(_epfd, Ev.EPOLL_CTL_ADD, _sink, new EpollEvent(Ev.EPOLLIN, 1));
         _iov = [_payload.AsMemory(0, 400), _payload.AsMemory(400)];

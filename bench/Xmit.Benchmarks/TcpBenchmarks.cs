@@ -20,27 +20,15 @@ public class TcpBenchmarks
     private int _client, _server;
     private readonly byte[] _segment = new byte[1448];
     private readonly byte[] _buffer = new byte[65536];
-    private static readonly Ipv4Address AddrA = new(198, 18, 0, 1);
-    private static readonly Ipv4Address AddrB = new(198, 18, 0, 2);
 
     [GlobalSetup]
     public void Setup()
     {
-        _sim = new Simulation.Simulation(1);
-        var a = _sim.AddHost("A");
-        var b = _sim.AddHost("B");
-        _sim.Connect(a, AddrA, b, AddrB, 24, new LinkConfig { RateBitsPerSecond = 10_000_000_000 });
-        _a = new Syscalls(a);
-        _b = new Syscalls(b);
-        int listener = _b.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        _b.Bind(listener, new SockAddrIn(AddrB, 5001));
-        _b.Listen(listener, 1);
-        _client = _a.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        _a.Connect(_client, new SockAddrIn(AddrB, 5001));
-        _sim.RunFor(Duration.FromMilliseconds(10));
-        _server = _b.Accept(listener, out _);
-        _b.Fcntl(_server, Fcntl.F_SETFL, Fcntl.O_RDWR | Fcntl.O_NONBLOCK);
-        if (_server < 0) throw new InvalidOperationException($"accept: {_server}");
+        var net = new BenchNet();
+        _sim = net.Sim;
+        _a = net.SysA;
+        _b = net.SysB;
+        (_client, _server) = net.OpenTcp(5001);
         for (int i = 0; i < 10_000; i++) SendOne(); // cwnd grown, pools and queues warm
     }
 

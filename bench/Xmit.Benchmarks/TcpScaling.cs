@@ -26,23 +26,16 @@ public static class TcpScaling
 
     private static (long Segments, double Seconds) Measure(int connections, int totalWrites)
     {
-        using var sim = new Simulation.Simulation(1);
-        var a = sim.AddHost("A");
-        var b = sim.AddHost("B");
-        var addrA = new Ipv4Address(198, 18, 0, 1);
-        var addrB = new Ipv4Address(198, 18, 0, 2);
-        sim.Connect(a, addrA, b, addrB, 24, new LinkConfig { RateBitsPerSecond = 100_000_000_000, Propagation = Duration.FromMicroseconds(10) });
-        var sa = new Syscalls(a);
-        var sb = new Syscalls(b);
-        int listener = sb.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        sb.Bind(listener, new SockAddrIn(addrB, 5201));
-        sb.Listen(listener, 4096);
+        var net = new BenchNet(new LinkConfig { RateBitsPerSecond = 100_000_000_000, Propagation = Duration.FromMicroseconds(10) });
+        using var sim = net.Sim;
+        var (a, b, sa, sb) = (net.A, net.B, net.SysA, net.SysB);
+        int listener = net.Listen(5201, backlog: 4096);
         var clients = new int[connections];
         var servers = new List<int>(connections);
         for (int i = 0; i < connections; i++)
         {
             clients[i] = sa.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-            sa.Connect(clients[i], new SockAddrIn(addrB, 5201));
+            sa.Connect(clients[i], new SockAddrIn(BenchNet.AddrB, 5201));
             if (i % 256 == 255 || i == connections - 1)
             {
                 sim.RunFor(Duration.FromMilliseconds(1));

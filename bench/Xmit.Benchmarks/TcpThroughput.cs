@@ -27,24 +27,11 @@ public static class TcpThroughput
 
     private static (double Seconds, long Segments) Transfer(bool veth, long bytes)
     {
-        using var sim = new Simulation.Simulation(1);
-        var a = sim.AddHost("A");
-        var b = sim.AddHost("B");
-        var addrA = new Ipv4Address(198, 18, 0, 1);
-        var addrB = new Ipv4Address(198, 18, 0, 2);
-        if (veth) sim.ConnectVeth(a, addrA, b, addrB, 24);
-        else sim.Connect(a, addrA, b, addrB, 24, new LinkConfig { RateBitsPerSecond = 100_000_000_000, Propagation = Duration.FromMicroseconds(10) },
-            new RingDriverConfig { RingSize = 1024, WakeThreshold = 256 });
-        var sa = new Syscalls(a);
-        var sb = new Syscalls(b);
-        int listener = sb.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        sb.Bind(listener, new SockAddrIn(addrB, 5201));
-        sb.Listen(listener, 1);
-        int client = sa.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
-        sa.Connect(client, new SockAddrIn(addrB, 5201));
-        int server = -1;
-        while (server < 0) { sim.RunFor(Duration.FromMilliseconds(1)); server = sb.Accept(listener, out _); }
-        sb.Fcntl(server, Fcntl.F_SETFL, Fcntl.O_RDWR | Fcntl.O_NONBLOCK);
+        var net = new BenchNet(new LinkConfig { RateBitsPerSecond = 100_000_000_000, Propagation = Duration.FromMicroseconds(10) },
+            new RingDriverConfig { RingSize = 1024, WakeThreshold = 256 }, veth);
+        using var sim = net.Sim;
+        var (a, sa, sb) = (net.A, net.SysA, net.SysB);
+        var (client, server) = net.OpenTcp(5201);
         var chunk = new byte[128 * 1024];
         var sink = new byte[256 * 1024];
         long segments0 = a.Tcp.Mib.OutSegs;
