@@ -80,16 +80,18 @@ public static class Checksum
     /// <summary>A native-order sum as a network-order 16-bit sum with the same ones' complement value.</summary>
     private static ulong SwapFolded(ulong nativeSum)
     {
-        while (nativeSum >> 16 != 0) nativeSum = (nativeSum & 0xFFFF) + (nativeSum >> 16);
-        ushort folded = (ushort)nativeSum;
+        ushort folded = FoldCarries(nativeSum);
         return BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(folded) : folded;
     }
 
     /// <summary>Folds a sum to 16 bits and complements it: the value to store in a header.</summary>
-    public static ushort Fold(ulong sum)
+    public static ushort Fold(ulong sum) => (ushort)~FoldCarries(sum);
+
+    /// <summary>The ones' complement sum in 16 bits: the carries added back in until none is left.</summary>
+    private static ushort FoldCarries(ulong sum)
     {
         while (sum >> 16 != 0) sum = (sum & 0xFFFF) + (sum >> 16);
-        return (ushort)~sum;
+        return (ushort)sum;
     }
 
     /// <summary>The checksum of <paramref name="data"/> alone.</summary>
