@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Xmit.Hosting;
+using Xmit.Transport.Tcp;
 
 namespace Xmit.Diagnostics;
 
@@ -20,13 +21,6 @@ public sealed class XmitMeter : IDisposable
 {
     public const string MeterName = "Xmit";
 
-    /// <summary>The RFC 4022 counters /proc/net/snmp prints under "Tcp:"; every other TCP counter is TcpExt's.</summary>
-    private static readonly HashSet<string> TcpSnmp =
-    [
-        "RtoAlgorithm", "RtoMin", "RtoMax", "MaxConn", "ActiveOpens", "PassiveOpens", "AttemptFails", "EstabResets",
-        "CurrEstab", "InSegs", "OutSegs", "RetransSegs", "InErrs", "OutRsts", "InCsumErrors",
-    ];
-
     private readonly IReadOnlyList<Host> _hosts;
 
     public XmitMeter(IEnumerable<Host> hosts)
@@ -38,7 +32,7 @@ public sealed class XmitMeter : IDisposable
         foreach (var host in _hosts)
         {
             foreach (var (group, name, _) in host.Mib.All()) names.Add($"{group}.{name}");
-            foreach (var (name, _) in host.Tcp.Mib.All()) names.Add($"{TcpGroup(name)}.{name}");
+            foreach (var (name, _) in host.Tcp.Mib.All()) names.Add($"{TcpMib.GroupOf(name)}.{name}");
         }
         foreach (var qualified in names)
             Meter.CreateObservableCounter(qualified, () => ProtocolCounter(qualified), description: $"Linux's {qualified.Replace('.', ':')} for each host");
@@ -47,8 +41,6 @@ public sealed class XmitMeter : IDisposable
     }
 
     public Meter Meter { get; }
-
-    private static string TcpGroup(string name) => TcpSnmp.Contains(name) ? "Tcp" : "TcpExt";
 
     private IEnumerable<Measurement<long>> ProtocolCounter(string qualified)
     {
@@ -60,7 +52,7 @@ public sealed class XmitMeter : IDisposable
             if (group is "Tcp" or "TcpExt")
             {
                 foreach (var (n, v) in host.Tcp.Mib.All())
-                    if (n == name && TcpGroup(n) == group) yield return new Measurement<long>(v, tag);
+                    if (n == name && TcpMib.GroupOf(n) == group) yield return new Measurement<long>(v, tag);
             }
             else
             {

@@ -439,6 +439,13 @@ public sealed class TcpMib
     /// <summary>The listener's counters: SYN cookies, a full SYN queue, embryonic resets, SYN-ACK retransmissions.</summary>
     public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected, AckSkippedTimeWait;
 
+    /// <summary>The RFC 4022 counters /proc/net/snmp prints under "Tcp:"; the others are netstat's "TcpExt:".</summary>
+    private static readonly HashSet<string> SnmpNames =
+        ["ActiveOpens", "PassiveOpens", "AttemptFails", "EstabResets", "InSegs", "OutSegs", "RetransSegs", "InErrs", "OutRsts"];
+
+    /// <summary>"Tcp" or "TcpExt": the group a counter of <see cref="All"/> belongs to.</summary>
+    public static string GroupOf(string name) => SnmpNames.Contains(name) ? "Tcp" : "TcpExt";
+
     public IEnumerable<(string, long)> All()
     {
         yield return ("ActiveOpens", ActiveOpens);
