@@ -115,15 +115,6 @@ public sealed class SimulatedLink
                 copy.IpSummed = ChecksumState.None;
                 Faults.Corrupt(copy);
             }
-            else if (!_link.Config.ForwardsSkb && (Receiver.Features & DeviceFeatures.RxChecksum) != 0
-                     && SkbChecksum.HardwareValidates(copy))
-            {
-                // NETIF_F_RXCSUM: the receiving NIC checks TCP and UDP checksums. Every frame a simulated host
-                // transmits has correct ones (its stack or its NIC computed them) and only the fault injector
-                // changes bytes on the wire, so an undamaged frame is one the hardware would pass: the verdict
-                // is known without summing it again.
-                copy.IpSummed = ChecksumState.Unnecessary;
-            }
             copy.Timestamp = end + _link.Config.Propagation + Faults.ExtraDelay();
             // Frames are kept in arrival order: a delayed one is overtaken by those behind it.
             var before = _inFlight.PeekTail();

@@ -39,8 +39,6 @@ public enum DeviceFeatures
     GsoUdpL4 = 4,
     /// <summary>NETIF_F_TSO: the device segments TCP GSO skbs itself (TCP builds them only for such devices here).</summary>
     Tso = 8,
-    /// <summary>NETIF_F_RXCSUM: the device checks received TCP/UDP checksums and marks good ones CHECKSUM_UNNECESSARY.</summary>
-    RxChecksum = 16,
 }
 
 /// <summary>Something that sees every frame crossing a device (ptype_all: tcpdump, our pcap writer, tracers).</summary>

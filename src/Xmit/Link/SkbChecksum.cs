@@ -40,17 +40,26 @@ public static class SkbChecksum
     }
 
     /// <summary>
-    /// Whether a NIC with receive checksum offload validates this frame's L4 checksum: an unfragmented IPv4
-    /// TCP or UDP packet (hardware does not reassemble, nor check ICMP); the IP header is still checked by ip_rcv.
+    /// A NIC's receive checksum engine (NETIF_F_RXCSUM): an unfragmented IPv4 TCP or UDP frame whose checksum is
+    /// right goes up CHECKSUM_UNNECESSARY; anything else (a bad checksum, a fragment, ICMP, UDP without a checksum)
+    /// stays CHECKSUM_NONE for the stack to check. The IP header is checked by ip_rcv either way.
     /// </summary>
     /// <remarks>Linux: include/linux/skbuff.h CHECKSUM_UNNECESSARY ("device verified the checksum of TCP/UDP over IPv4")</remarks>
-    public static bool HardwareValidates(SkBuff frame)
+    public static void VerifyInHardware(SkBuff frame)
     {
         var b = frame.Data;
         const int ip = EthernetFrame.HeaderLength;
-        if (b.Length < ip + Ipv4Packet.MinHeaderLength || b[12] != 0x08 || b[13] != 0x00 || b[ip] >> 4 != 4) return false;
-        bool fragment = (BinaryPrimitives.ReadUInt16BigEndian(b[(ip + 6)..]) & 0x3FFF) != 0; // MF or an offset
+        if (b.Length < ip + Ipv4Packet.MinHeaderLength || b[12] != 0x08 || b[13] != 0x00 || b[ip] >> 4 != 4) return;
+        if ((BinaryPrimitives.ReadUInt16BigEndian(b[(ip + 6)..]) & 0x3FFF) != 0) return; // MF or an offset: hardware does not reassemble
         byte protocol = b[ip + 9];
-        return !fragment && (protocol == IpProtocol.Tcp || protocol == IpProtocol.Udp);
+        int ihl = (b[ip] & 0xF) * 4;
+        int l4Length = BinaryPrimitives.ReadUInt16BigEndian(b[(ip + 2)..]) - ihl;
+        int l4 = ip + ihl;
+        if (l4Length < UdpDatagram.HeaderLength || l4 + l4Length > b.Length) return;
+        if (protocol == IpProtocol.Udp ? BinaryPrimitives.ReadUInt16BigEndian(b[(l4 + 6)..]) == 0 : protocol != IpProtocol.Tcp) return;
+        var src = new Ipv4Address(BinaryPrimitives.ReadUInt32BigEndian(b[(ip + 12)..]));
+        var dst = new Ipv4Address(BinaryPrimitives.ReadUInt32BigEndian(b[(ip + 16)..]));
+        ulong sum = Checksum.Add(Checksum.PseudoHeader(src, dst, protocol, l4Length), b.Slice(l4, l4Length));
+        if (Checksum.Fold(sum) == 0) frame.IpSummed = ChecksumState.Unnecessary;
     }
 }

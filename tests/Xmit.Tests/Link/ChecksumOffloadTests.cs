@@ -85,3 +85,34 @@ public class ChecksumOffloadTests
         Assert.True(net.B.Tcp.Mib.InErrs + net.A.Tcp.Mib.InErrs > 0, "no corrupted segment was caught by TCP's checksum");
     }
 }
+
+/// <summary>The ring NIC's receive checksum engine on hand-made frames: only a right TCP/UDP checksum is vouched for.</summary>
+public class RxChecksumEngineTests
+{
+    private static SkBuff UdpFrame(TwoHosts net, bool more = false, bool corrupt = false, bool noChecksum = false)
+    {
+        var skb = net.Sim.Pool.AllocNetdev(64);
+        var f = skb.Put(14 + 20 + 8 + 4);
+        EthernetFrame.TryCreate(f, out var eth);
+        new EthernetRepr(net.DevB.Mac, net.DevA.Mac, EtherType.Ipv4).Emit(eth);
+        new UdpRepr(7000, 9, 4).Emit(f[34..], TwoHosts.AddrA, TwoHosts.AddrB);
+        if (noChecksum) f[40] = f[41] = 0;
+        if (corrupt) f[45] ^= 1;
+        new Ipv4Repr(TwoHosts.AddrA, TwoHosts.AddrB, IpProtocol.Udp, 12, MoreFragments: more).Emit(f[14..]);
+        return skb;
+    }
+
+    [Theory]
+    [InlineData(false, false, false, ChecksumState.Unnecessary)]
+    [InlineData(false, true, false, ChecksumState.None)] // a bad checksum is left for the stack to find
+    [InlineData(true, false, false, ChecksumState.None)] // a fragment: hardware does not reassemble
+    [InlineData(false, false, true, ChecksumState.None)] // UDP without a checksum: nothing to verify
+    public void Only_a_right_tcp_or_udp_checksum_is_vouched_for(bool fragment, bool corrupt, bool noChecksum, ChecksumState expected)
+    {
+        using var net = new TwoHosts();
+        var skb = UdpFrame(net, fragment, corrupt, noChecksum);
+        SkbChecksum.VerifyInHardware(skb);
+        Assert.Equal(expected, skb.IpSummed);
+        skb.Free();
+    }
+}

@@ -47,8 +47,7 @@ public sealed class RingDriver : INetDeviceDriver, IRxHardware
         _rx = new RxRing(this, config.RxRingSize, config.NapiWeight);
         _rxIrq = new Timer(device.Scheduler, RxInterrupt, device.Name + "-rxirq");
         _rxSoftirq = device.RxSoftirq ?? new NetRxSoftirq(device.Scheduler); // a device on no host has a CPU of its own
-        Features = DeviceFeatures.ScatterGather | (config.ChecksumOffload ? DeviceFeatures.HwChecksum : DeviceFeatures.None)
-            | (config.RxChecksum ? DeviceFeatures.RxChecksum : DeviceFeatures.None);
+        Features = DeviceFeatures.ScatterGather | (config.ChecksumOffload ? DeviceFeatures.HwChecksum : DeviceFeatures.None);
         device.AttachDriver(this);
     }
 
@@ -214,7 +213,8 @@ public sealed class RingDriver : INetDeviceDriver, IRxHardware
     }
 
     /// <summary>
-    /// A frame arrives from the medium: DMA into the next posted RX buffer, or a miss when the ring has none; then the
+    /// A frame arrives from the medium: its TCP/UDP checksum checked by the receive checksum engine (rx-checksum), DMA
+    /// into the next posted RX buffer, or a miss when the ring has none; then the
     /// RX interrupt, unless NAPI is scheduled (its interrupt masked: the running poll will find the frame) or
     /// coalescing holds it back (rx-frames not reached: an interrupt at most rx-usecs after the first frame).
     /// </summary>
@@ -228,6 +228,7 @@ public sealed class RingDriver : INetDeviceDriver, IRxHardware
             return;
         }
         RxArrivals++;
+        if (Config.RxChecksum) SkbChecksum.VerifyInHardware(skb);
         if (!_rx.Fill(skb))
         {
             Device.Stats.RxMissedErrors++;
