@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 secs=${2:-5}
+for n in "$rounds" "$secs"; do
+  [[ "$n" =~ ^[1-9][0-9]{0,3}$ ]] || { echo "bench-vs-linux: ROUNDS and SECONDS must be whole numbers from 1 to 9999, not '$n'" >&2; exit 2; }
+done
 command -v iperf3 >/dev/null || { echo "bench-vs-linux: needs iperf3 (apt-get install iperf3)" >&2; exit 2; }
 command -v ethtool >/dev/null || { echo "bench-vs-linux: needs ethtool (apt-get install ethtool)" >&2; exit 2; }
 A="xmit-bench-a-$$" B="xmit-bench-b-$$" NET=198.18.40 tmp=$(mktemp -d)
