@@ -4,12 +4,18 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Xmit.Benchmarks;
 
-// `throughput`: the UDP throughput harness, `throughput tcp` the TCP bulk one, `throughput tcp-scaling` cost per packet for 1…10,000 connections; anything else goes to BenchmarkDotNet (e.g. --filter '*').
+// `throughput` (or `throughput udp`): the UDP throughput harness, `throughput tcp` the TCP bulk one, `throughput tcp-scaling` cost per packet for 1…10,000 connections; anything else goes to BenchmarkDotNet (e.g. --filter '*').
 if (args.Length > 0 && args[0] == "throughput")
 {
-    if (args.Length > 1 && args[1] == "tcp") TcpThroughput.Run(Console.Out);
-    else if (args.Length > 1 && args[1] == "tcp-scaling") TcpScaling.Run(Console.Out);
-    else Throughput.Run(Console.Out);
+    switch (args.Length > 1 ? args[1] : "udp")
+    {
+        case "udp": Throughput.Run(Console.Out); break;
+        case "tcp": TcpThroughput.Run(Console.Out); break;
+        case "tcp-scaling": TcpScaling.Run(Console.Out); break;
+        default:
+            Console.Error.WriteLine($"throughput: unknown harness '{args[1]}' (udp, tcp or tcp-scaling)");
+            return 2;
+    }
     return 0;
 }
 
