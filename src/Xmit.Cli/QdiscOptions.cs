@@ -10,7 +10,8 @@ namespace Xmit.Cli;
 /// </summary>
 public sealed class QdiscOptions
 {
-    private readonly Option<string> _qdisc = new("--qdisc") { Description = "Root qdisc on A's device", DefaultValueFactory = _ => "pfifo_fast" };
+    private readonly Option<string> _qdisc = new("--qdisc") { Description = "Root qdisc on A's device (default pfifo_fast; mq with pfifo_fast under each queue when --tx-queues is above 1)", DefaultValueFactory = _ => "pfifo_fast" };
+    private readonly Option<int> _txQueues = CliOptions.Int("--tx-queues", null, "TX queues of each device, each with its own ring and BQL; flows spread over them by their hash", 1, 1, QdiscSpec.MaxTxQueues);
     private readonly Option<long?> _limit = CliOptions.OptionalLong("--limit", "Qdisc limit: packets for pfifo, bytes for bfifo and tbf (tbf default 10000000)", 0, int.MaxValue);
     private readonly Option<string?> _tbfRate = CliOptions.RateText("--tbf-rate", "tbf rate, tc syntax (default: the link rate)");
     private readonly Option<string> _burst = CliOptions.SizeText("--burst", "tbf burst in bytes, tc syntax", "1540");
@@ -30,13 +31,19 @@ public sealed class QdiscOptions
     public void AddTo(Command command)
     {
         foreach (var o in All) command.Options.Add(o);
+        command.Options.Add(_txQueues);
     }
+
+    /// <summary>--tx-queues.</summary>
+    public int TxQueues(ParseResult r) => r.GetValue(_txQueues);
 
     /// <summary>The qdisc the options describe; tbf's rate defaults to <paramref name="linkRate"/>. Null with a message for a value tc would refuse.</summary>
     public QdiscSpec? Read(ParseResult r, long linkRate, out string? error)
     {
         error = null;
         string kind = r.GetValue(_qdisc)!;
+        // attach_default_qdiscs(): a multi-queue device gets mq unless a root qdisc is asked for.
+        if (r.GetResult(_qdisc) is null or { Implicit: true } && TxQueues(r) > 1) kind = "mq";
         if (kind != "tbf")
         {
             // tc refuses these rather than ignoring them, and so do we: a value that would not take effect is a mistake.
@@ -46,9 +53,10 @@ public sealed class QdiscOptions
                     error = $"{tbfOnly.Name} applies to tbf only (add --qdisc tbf)";
                     return null;
                 }
-            if (kind is "pfifo_fast" or "noqueue" && r.GetValue(_limit) is not null)
+            if (kind is "pfifo_fast" or "noqueue" or "mq" && r.GetValue(_limit) is not null)
             {
                 error = kind == "noqueue" ? "--limit does not apply to noqueue (it holds nothing)"
+                    : kind == "mq" ? "--limit does not apply to mq (its pfifo_fast children hold txqueuelen packets each)"
                     : "--limit does not apply to pfifo_fast (tc takes no options for it: its bands hold txqueuelen packets); use --qdisc pfifo or bfifo";
                 return null;
             }

@@ -52,8 +52,8 @@ public sealed class TcpBulk
         _a = _sim.AddHost("A", _poolA);
         _b = _sim.AddHost("B", _poolB);
         var link = new LinkConfig { RateBitsPerSecond = config.RateBitsPerSecond, Propagation = config.Propagation, LossRate = config.LossRate, Faults = config.Faults };
-        _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, mtu: config.Mtu);
-        _conn.DeviceA.SetQdisc(_ => config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
+        _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, mtu: config.Mtu, txQueues: config.TxQueues);
+        _conn.DeviceA.SetRootQdisc(config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
         if (pcap is not null) _sim.Capture(_conn.DeviceA, pcap);
         if (!_a.Sysctls.TrySet("net.ipv4.tcp_congestion_control", config.CongestionControl, out var e)) throw new ArgumentException(e, nameof(config));
         _sa = new Syscalls(_a);
@@ -186,7 +186,7 @@ public sealed class TcpBulk
         _ended = true;
         _receivedAtEnd = _received;
         var sk = _ska!;
-        var q = _conn.DeviceA.TxQueues[0].Qdisc;
+        var q = _conn.DeviceA.RootQdiscTotals;
         _atEnd = new TcpBytesAtEnd(Ioctl(_sa, _client, Sockets.Api.Ioctl.SIOCOUTQNSD), (int)(sk.SndNxt - sk.SndUna), sk.WmemAlloc, q.Backlog,
             Ioctl(_sb, _server, Sockets.Api.Ioctl.SIOCINQ), sk.WmemQueued, sk.SndBuf);
         _sampler?.Disarm();
@@ -203,7 +203,7 @@ public sealed class TcpBulk
     {
         var a = _ska!;
         var b = _skb!;
-        var q = _conn.DeviceA.TxQueues[0].Qdisc;
+        var q = _conn.DeviceA.RootQdiscTotals;
         long ssthresh = a.SndSsthresh >= TcpProtocol.InfiniteSsthresh ? -1 : a.SndSsthresh;
         _samples.Add(new TcpSample(Ms(_sim.Now), a.SndCwnd, ssthresh, a.SmoothedRttUs, a.SndBuf, a.WmemQueued, a.WmemAlloc, a.SndWnd,
             b.RcvBuf, q.Backlog, a.NotSentBytes, (int)(a.SndNxt - a.SndUna), _received));
@@ -247,7 +247,8 @@ public sealed class TcpBulk
             SenderCounters = NonZero(mib),
             ReceiverCounters = NonZero(_b.Tcp.Mib),
             Wire = [WireDirection.Of(_conn.Link.A), WireDirection.Of(_conn.Link.B)],
-            Qdisc = _conn.DeviceA.TxQueues[0].Qdisc.Describe(),
+            Qdisc = _conn.DeviceA.RootQdiscTotals.Describe(),
+            TcQdiscShow = Link.Qdiscs.TcQdiscShow.Lines(_conn.DeviceA),
             Samples = _samples,
             Ledger = _ledger!.Build(),
             TcpCounters = _ledger.TcpCounters(),

@@ -15,6 +15,8 @@ public sealed record TcpBulkConfig
     /// <summary>Reordering, duplication, corruption, jitter and bursty loss on the wire (both directions).</summary>
     public LinkFaults Faults { get; init; } = new();
     public QdiscSpec Qdisc { get; init; } = new("pfifo_fast");
+    /// <summary>TX queues of each device (each with its own ring and BQL; mq as the default root above 1).</summary>
+    public int TxQueues { get; init; } = 1;
     public int Mtu { get; init; } = 1500;
     public Duration Duration { get; init; } = Duration.FromSeconds(10);
     /// <summary>Bytes per write() call.</summary>
@@ -45,6 +47,6 @@ public sealed record TcpBulkConfig
         if (RcvBuf is < 0) return "rcvbuf must not be negative";
         if (Array.IndexOf(CongestionControls, CongestionControl) < 0) return $"cc must be cubic or reno, not {CongestionControl}";
         if (SampleInterval <= Time.Duration.Zero) return "sample interval must be positive";
-        return Faults.Validate() ?? Qdisc.Validate();
+        return Faults.Validate() ?? Qdisc.ValidateFor(TxQueues);
     }
 }

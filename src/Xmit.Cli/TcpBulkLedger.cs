@@ -92,7 +92,7 @@ public sealed class TcpBulkLedger
         }
 
         public string Name => _h.Name;
-        private Link.Qdiscs.Qdisc Qdisc => _dev.TxQueues[0].Qdisc;
+        private Link.Qdiscs.Qdisc Qdisc => _dev.RootQdiscTotals;
         private long TbfAdded => Qdisc is Link.Qdiscs.TbfQdisc t ? t.SegmentsAdded : 0;
 
         public IReadOnlyDictionary<string, long> Counters()

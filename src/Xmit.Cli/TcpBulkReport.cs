@@ -22,6 +22,8 @@ public sealed record TcpBulkReport
     public required IReadOnlyDictionary<string, long> ReceiverCounters { get; init; }
     public required IReadOnlyList<WireDirection> Wire { get; init; }
     public required string Qdisc { get; init; }
+    /// <summary>`tc -s qdisc show dev` A's device at the end: the root and, under mq, each TX queue's child.</summary>
+    public required IReadOnlyList<string> TcQdiscShow { get; init; }
     /// <summary>Every 100 ms of the measured interval, and once at its end.</summary>
     public required IReadOnlyList<TcpSample> Samples { get; init; }
     /// <summary>Where every segment went, per layer of each host (TcpBulkLedger): in = passed on + Σ drops by reason + still queued.</summary>
@@ -87,6 +89,8 @@ public static class TcpTextReport
         o.WriteLine(F($"  qdisc backlog                      {b.QdiscBacklog,10} bytes"));
         o.WriteLine(F($"  B's receive queue, unread          {b.ReceiverQueue,10} bytes"));
         o.WriteLine("  " + r.Qdisc);
+        if (r.TcQdiscShow.Count > 3) // several qdiscs (mq): show each TX queue's as tc does
+            foreach (var line in r.TcQdiscShow) o.WriteLine("    " + line);
         o.WriteLine();
         var x = r.Retransmissions;
         o.WriteLine(F($"retransmissions ({r.CongestionControl}): RetransSegs {x.RetransSegs}, TCPFastRetrans {x.FastRetrans}, TCPTimeouts {x.Timeouts}, TCPLossProbes {x.LossProbes}"));

@@ -41,6 +41,8 @@ public static class TextReport
         o.WriteLine("qdisc");
         o.WriteLine("  " + q.Description);
         o.WriteLine(F($"  peak backlog {q.BacklogMaxBytes} bytes / {q.QLenMax} packets"));
+        if (r.TcQdiscShow.Count > 3) // several qdiscs (mq): show each TX queue's as tc does
+            foreach (var line in r.TcQdiscShow) o.WriteLine("    " + line);
         var d = r.Device;
         o.WriteLine(F($"device {d.Name} (ring {d.RingSize})"));
         o.WriteLine(F($"  tx {d.TxPackets} packets {d.TxBytes} bytes; queue stops {d.QueueStops} wakes {d.QueueWakes}; BQL stops {d.BqlStops}, limit {d.BqlLimit} bytes; TX interrupts {d.TxInterrupts}"));

@@ -82,9 +82,9 @@ public sealed class UdpFlood
             h.Sysctls.NetdevMaxBacklog = config.NetdevMaxBacklog;
         }
         _b.RxSoftirq.PacketCost = config.RxCost;
-        _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, ring, config.Mtu);
+        _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, ring, config.Mtu, config.TxQueues);
         _conn.DeviceA.TxQueueLen = config.TxQueueLen;
-        _conn.DeviceA.SetQdisc(_ => config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
+        _conn.DeviceA.SetRootQdisc(config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
         if (pcap is not null) _sim.Capture(_conn.DeviceA, pcap);
 
         _socket = new UdpSocket(_a, config.Blocking);
@@ -246,7 +246,7 @@ public sealed class UdpFlood
         _lastEagainWmem = sk.WmemAlloc;
         if (_events.Count < MaxEvents) _events.Add(new SocketEvent(Ms(_sim.Now), "EAGAIN", sk.WmemAlloc));
         if (_firstEagain is not null) return;
-        var q = _conn.DeviceA.TxQueues[0].Qdisc;
+        var q = _conn.DeviceA.RootQdiscTotals;
         int ts = Truesize;
         int k = FramesPerDatagram;
         // A fragmented datagram charges every fragment's skb: count datagrams by what one really charged.
@@ -313,7 +313,7 @@ public sealed class UdpFlood
     private Sample Snapshot(ref long lastBusy, Duration interval)
     {
         var sk = _socket.Kernel;
-        var q = _conn.DeviceA.TxQueues[0].Qdisc;
+        var q = _conn.DeviceA.RootQdiscTotals;
         long ringBytes = _conn.RingA.RingBytes();
         int awaiting = _conn.RingA.RingAwaitingCompletion();
         long busy = WireBusy();
@@ -329,8 +329,8 @@ public sealed class UdpFlood
     {
         var sk = _socket.Kernel;
         var dev = _conn.DeviceA;
-        var txq = dev.TxQueues[0];
-        var q = txq.Qdisc;
+        var txq = dev.TxQueues[Math.Max(0, sk.TxQueueMapping)]; // the flood's queue (the socket is connected: netdev_pick_tx cached it)
+        var q = dev.RootQdiscTotals;
         var wire = _conn.Link.A;
         double seconds = _c.Duration.TotalSeconds;
         _latencies.Sort();
@@ -355,6 +355,7 @@ public sealed class UdpFlood
             SimulatedEvents = _sim.Scheduler.EventsRun,
             SimulatedPackets = wire.Frames + _conn.Link.B.Frames,
             Socket = new SocketSummary(sk.SndBuf, _sent, _delivered, _eagain, _epollout, _errors, sk.WmemHighWater, _chargePerDatagram > 0 ? (int)_chargePerDatagram : Truesize * FramesPerDatagram, _bytesSent),
+            TcQdiscShow = Link.Qdiscs.TcQdiscShow.Lines(dev),
             Qdisc = new QdiscSummary(q.Describe(), q.Stats.Packets, q.Stats.Bytes, q.Stats.Drops, q.Stats.Overlimits, q.Stats.Requeues,
                 _qdiscMaxBytes, _qdiscMaxPackets),
             Device = new DeviceSummary(dev.Name, _c.RingSize, dev.Stats.TxPackets, dev.Stats.TxBytes, txq.Stops, txq.Wakes, txq.BqlStops,

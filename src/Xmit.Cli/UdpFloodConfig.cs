@@ -18,6 +18,8 @@ public sealed record UdpFloodConfig
     /// <summary>Reordering, duplication, corruption, jitter and bursty loss on the wire (both directions).</summary>
     public LinkFaults Faults { get; init; } = new();
     public QdiscSpec Qdisc { get; init; } = new("pfifo_fast");
+    /// <summary>TX queues of each device (each with its own ring and BQL; mq as the default root above 1).</summary>
+    public int TxQueues { get; init; } = 1;
     public int TxQueueLen { get; init; } = 1000;
     public int Mtu { get; init; } = 1500;
     public int RingSize { get; init; } = 256;
@@ -71,6 +73,6 @@ public sealed record UdpFloodConfig
         if ((long)Cork * Payload > 65507) return "cork × payload must fit one datagram (65507 bytes)";
         if (SyscallCost < Time.Duration.Zero) return "syscall cost must not be negative";
         if (Samples is < 10 or > 100_000) return "samples must be 10 to 100000";
-        return Faults.Validate() ?? Qdisc.Validate();
+        return Faults.Validate() ?? Qdisc.ValidateFor(TxQueues);
     }
 }

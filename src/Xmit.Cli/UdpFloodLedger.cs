@@ -26,7 +26,7 @@ public sealed class UdpFloodLedger
         _drops = DropCounts.Of(pool);
         _outRequests = a.Mib.Ip.OutRequests;
         _outTransmits = a.Mib.Ip.OutTransmits;
-        var q = conn.DeviceA.TxQueues[0].Qdisc;
+        var q = conn.DeviceA.RootQdiscTotals;
         _qdiscPackets = q.Stats.Packets;
         _qdiscDrops = q.Stats.Drops;
         _wireFrames = conn.Link.A.Frames;
@@ -50,7 +50,7 @@ public sealed class UdpFloodLedger
     public IReadOnlyList<LayerBalance> Build(Buffers.SkBuffPool pool, long sentDatagrams, int corkedPending, long delivered, UdpSock sink, int framesPerDatagram)
     {
         var d = DropCounts.Of(pool);
-        var q = _conn.DeviceA.TxQueues[0].Qdisc;
+        var q = _conn.DeviceA.RootQdiscTotals;
         var ring = _conn.RingA;
         var wire = _conn.Link.A;
         int k = framesPerDatagram;
@@ -87,5 +87,5 @@ public sealed class UdpFloodLedger
     private static long ArpSent(Host h) => h.Arp.Stats.RequestsSent + h.Arp.Stats.RepliesSent;
 
     /// <summary>The qdisc's own drop counter must agree with the QDISC_DROP frees (a check on the books themselves).</summary>
-    public long QdiscStatDrops => _conn.DeviceA.TxQueues[0].Qdisc.Stats.Drops - _qdiscDrops;
+    public long QdiscStatDrops => _conn.DeviceA.RootQdiscTotals.Stats.Drops - _qdiscDrops;
 }

@@ -12,6 +12,8 @@ public sealed record UdpFloodReport
 
     public required SocketSummary Socket { get; init; }
     public required QdiscSummary Qdisc { get; init; }
+    /// <summary>`tc -s qdisc show dev` A's device at the end: the root and, under mq, each TX queue's child.</summary>
+    public required IReadOnlyList<string> TcQdiscShow { get; init; }
     public required DeviceSummary Device { get; init; }
     /// <summary>B's device and CPU: the RX ring, NAPI and the NET_RX softirq's softnet_stat.</summary>
     public required ReceiverSummary Receiver { get; init; }

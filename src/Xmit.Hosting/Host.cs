@@ -22,6 +22,7 @@ namespace Xmit.Hosting;
 public sealed class Host : INetworkStack
 {
     private readonly List<NetDevice> _devices = [];
+    private readonly ulong _flowHashSeed;
 
     public Host(string name, int id, IScheduler scheduler, SkBuffPool pool, DeterministicRandom random)
     {
@@ -30,6 +31,7 @@ public sealed class Host : INetworkStack
         Scheduler = scheduler;
         Pool = pool;
         Random = random;
+        _flowHashSeed = random.Fork(5).NextUInt64(); // hashrnd: one per host, as one per kernel
         Softirq = new NetTxSoftirq(scheduler);
         Routes = new RouteTable(scheduler);
         Neighbours = new NeighbourTable(scheduler, random.Fork(1));
@@ -61,7 +63,7 @@ public sealed class Host : INetworkStack
     {
         var lo = new NetDevice("lo", _devices.Count + 1, MacAddress.Zero, NetDevice.MaxMtu, Scheduler, Softirq, Pool) { Receiver = EthernetReceive, IsLoopback = true };
         _devices.Add(lo);
-        lo.SetQdisc(_ => new NoQueueQdisc());
+        lo.SetRootQdisc(new NoQueueQdisc());
         _ = new LoopbackDriver(lo, Backlog);
         AddAddress(lo, Ipv4Address.Loopback, 8);
         return lo;
@@ -107,7 +109,10 @@ public sealed class Host : INetworkStack
         int index = _devices.Count + 1;
         // The MAC numbers the Ethernet devices from 1 (lo, ifindex 1, has none), so it is what it was before lo existed.
         var mac = MacAddress.LocalAdministered((uint)(Id << 8 | (index - 1)));
-        var dev = new NetDevice(name, index, mac, mtu, Scheduler, Softirq, Pool, txQueues) { Receiver = EthernetReceive, RxSoftirq = RxSoftirq };
+        var dev = new NetDevice(name, index, mac, mtu, Scheduler, Softirq, Pool, txQueues)
+        {
+            Receiver = EthernetReceive, RxSoftirq = RxSoftirq, FlowHashSeed = _flowHashSeed,
+        };
         _devices.Add(dev);
         return dev;
     }
@@ -177,7 +182,7 @@ public sealed class Host : INetworkStack
     public void Shutdown()
     {
         foreach (var dev in _devices)
-            foreach (var txq in dev.TxQueues) txq.Qdisc.Reset();
+            foreach (var q in dev.Qdiscs()) q.Reset();
         Neighbours.Flush();
         Reassembler.Flush();
         foreach (var sk in Udp.Sockets.ToArray()) Udp.Close(sk);

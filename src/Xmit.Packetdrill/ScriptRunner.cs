@@ -331,7 +331,7 @@ public sealed partial class ScriptRunner
             }
             if (first == "tc" && words.Length >= 7 && words[1] == "qdisc" && words[2] is "add" or "replace" && words[3] == "dev" && words[5] == "root")
             {
-                _tun.SetQdisc(_ => Qdisc(words[6..], line));
+                _tun.SetRootQdisc(Qdisc(words[6..], line));
                 continue;
             }
             if (first == "ip" && words is [_, "link", "set", "dev", _, "mtu", var mtu] && int.TryParse(mtu, out int m))

@@ -7,7 +7,18 @@ namespace Xmit.Simulation;
 /// <summary>A root qdisc as `tc qdisc add dev D root …` would give it: the kind and its parameters.</summary>
 public sealed record QdiscSpec(string Kind, long? Limit = null, TbfConfig? Tbf = null)
 {
-    public static readonly string[] Kinds = ["pfifo_fast", "pfifo", "pfifo_head_drop", "bfifo", "tbf", "noqueue"];
+    public static readonly string[] Kinds = ["pfifo_fast", "pfifo", "pfifo_head_drop", "bfifo", "tbf", "noqueue", "mq"];
+
+    /// <summary>The most TX queues a simulated device may have.</summary>
+    public const int MaxTxQueues = 64;
+
+    /// <summary>Checks the qdisc against the device's TX queue count: mq needs a multi-queue device (Linux: EOPNOTSUPP).</summary>
+    public string? ValidateFor(int txQueues)
+    {
+        if (txQueues is < 1 or > MaxTxQueues) return $"tx queues must be 1 to {MaxTxQueues}";
+        if (Kind == "mq" && txQueues < 2) return "mq needs a multi-queue device: add --tx-queues 2 or more (Linux refuses mq on one queue: Operation not supported)";
+        return Validate();
+    }
 
     public string? Validate()
     {
@@ -25,6 +36,8 @@ public sealed record QdiscSpec(string Kind, long? Limit = null, TbfConfig? Tbf =
         "bfifo" => FifoQdisc.Bytes(Limit ?? (long)Math.Max(dev.TxQueueLen, 1) * dev.Mtu),
         "tbf" => new TbfQdisc(clock, Tbf!),
         "noqueue" => new NoQueueQdisc(),
+        // mq_init(): a default qdisc (pfifo_fast) under each TX queue.
+        "mq" => new MqQdisc(dev.TxQueues.Length, _ => new PfifoFastQdisc(dev.TxQueueLen)),
         _ => throw new ArgumentException(Validate()),
     };
 

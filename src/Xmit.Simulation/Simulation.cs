@@ -62,12 +62,14 @@ public sealed class Simulation : IDisposable
     /// <summary>
     /// Joins <paramref name="a"/> and <paramref name="b"/> with a new device on each (named <c>eth0</c>, <c>eth1</c>, …),
     /// a ring driver per device and a simulated link; addresses them in <paramref name="addressA"/>/<paramref name="prefix"/>.
+    /// With <paramref name="txQueues"/> above 1 each device has that many TX queues, each with its own ring and BQL, and
+    /// mq as the root qdisc.
     /// </summary>
     public SimulatedConnection Connect(Host a, Ipv4Address addressA, Host b, Ipv4Address addressB, int prefix,
-        LinkConfig? link = null, RingDriverConfig? ring = null, int mtu = 1500)
+        LinkConfig? link = null, RingDriverConfig? ring = null, int mtu = 1500, int txQueues = 1)
     {
         var config = ring ?? new RingDriverConfig();
-        return Join(a, addressA, b, addressB, prefix, link ?? new LinkConfig(), mtu, "eth", (dev, port) => new RingDriver(dev, port, config));
+        return Join(a, addressA, b, addressB, prefix, link ?? new LinkConfig(), mtu, txQueues, "eth", (dev, port) => new RingDriver(dev, port, config));
     }
 
     /// <summary>
@@ -77,22 +79,22 @@ public sealed class Simulation : IDisposable
     /// receiver does with a damaged forwarded skb).
     /// </summary>
     public SimulatedConnection ConnectVeth(Host a, Ipv4Address addressA, Host b, Ipv4Address addressB, int prefix, int mtu = 1500,
-        LinkFaults? faults = null) =>
-        Join(a, addressA, b, addressB, prefix, faults is null ? LinkConfig.Veth : LinkConfig.Veth with { Faults = faults }, mtu, "veth", (dev, port) =>
+        LinkFaults? faults = null, int txQueues = 1) =>
+        Join(a, addressA, b, addressB, prefix, faults is null ? LinkConfig.Veth : LinkConfig.Veth with { Faults = faults }, mtu, txQueues, "veth", (dev, port) =>
         {
-            dev.SetQdisc(_ => new Link.Qdiscs.NoQueueQdisc());
+            dev.SetRootQdisc(new Link.Qdiscs.NoQueueQdisc());
             // veth's features: TSO (the skb crosses whole) and checksum offload (the forwarded skb's checksum is never computed)
             return new ImmediateDriver(dev, port) { Features = DeviceFeatures.ScatterGather | DeviceFeatures.Tso | DeviceFeatures.HwChecksum };
         });
 
     /// <summary>A device on each host, a wire between them, a driver on each device, and the addresses.</summary>
     private SimulatedConnection Join(Host a, Ipv4Address addressA, Host b, Ipv4Address addressB, int prefix, LinkConfig link, int mtu,
-        string deviceName, Func<NetDevice, IWirePort, INetDeviceDriver> driver)
+        int txQueues, string deviceName, Func<NetDevice, IWirePort, INetDeviceDriver> driver)
     {
         var wire = new SimulatedLink(Scheduler, link, Random.Fork((ulong)_links.Count + 1000));
         // Named after the host's Ethernet devices so far (lo does not count): eth0, eth1, …
-        var devA = a.AddDevice($"{deviceName}{EthernetDevices(a)}", mtu);
-        var devB = b.AddDevice($"{deviceName}{EthernetDevices(b)}", mtu);
+        var devA = a.AddDevice($"{deviceName}{EthernetDevices(a)}", mtu, txQueues);
+        var devB = b.AddDevice($"{deviceName}{EthernetDevices(b)}", mtu, txQueues);
         wire.Connect(devA, devB);
         var c = new SimulatedConnection(wire, devA, driver(devA, wire.A), devB, driver(devB, wire.B));
         a.AddAddress(devA, addressA, prefix);

@@ -57,6 +57,7 @@ public static class SimFloodCommand
                 LossRate = r.GetValue(loss),
                 Faults = faults.Read(r),
                 Qdisc = spec,
+                TxQueues = qdisc.TxQueues(r),
                 TxQueueLen = r.GetValue(txqueuelen),
                 Mtu = r.GetValue(mtu),
                 RingSize = r.GetValue(ring),

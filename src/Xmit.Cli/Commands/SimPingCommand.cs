@@ -91,7 +91,7 @@ public static class SimPingCommand
         o.WriteLine(string.Create(inv, $"  Icmp  OutEchos {a.Mib.Icmp.OutEchos}  InEchoReps {a.Mib.Icmp.InEchoReps}"));
         o.WriteLine(string.Create(inv, $"  Ip    OutRequests {a.Mib.Ip.OutRequests}  OutTransmits {a.Mib.Ip.OutTransmits}  FragCreates {a.Mib.Ip.FragCreates}  ReasmOKs {a.Mib.Ip.ReasmOKs}"));
         o.WriteLine(string.Create(inv, $"  ARP   requests sent {a.Arp.Stats.RequestsSent}  replies received {a.Arp.Stats.RepliesReceived}"));
-        o.WriteLine($"  {conn.DeviceA.TxQueues[0].Qdisc.Describe()}");
+        o.WriteLine($"  {conn.DeviceA.RootQdiscTotals.Describe()}");
         o.WriteLine(string.Create(inv, $"  {conn.DeviceA.Name}  tx {conn.DeviceA.Stats.TxPackets} pkts {conn.DeviceA.Stats.TxBytes} bytes, rx {conn.DeviceA.Stats.RxPackets} pkts {conn.DeviceA.Stats.RxBytes} bytes; ring stops {conn.DeviceA.TxQueues[0].Stops}; TX interrupts {conn.RingA.Interrupts}"));
         o.WriteLine(string.Create(inv, $"  wire  A->B {conn.Link.A.Frames} frames ({conn.Link.A.Lost} lost), B->A {conn.Link.B.Frames} frames ({conn.Link.B.Lost} lost)"));
         if (faults.Any)

@@ -42,6 +42,7 @@ public static class SimTcpCommand
                 LossRate = r.GetValue(loss),
                 Faults = faults.Read(r),
                 Qdisc = spec,
+                TxQueues = qdisc.TxQueues(r),
                 Mtu = r.GetValue(mtu),
                 Duration = r.GetValue(duration),
                 WriteSize = r.GetValue(writeSize),

@@ -26,6 +26,12 @@ public interface ISkbOwner
 {
     /// <summary>skb_set_owner_w(): charge <paramref name="skb"/>'s truesize to write memory; its destructor gives it back.</summary>
     void SetOwnerW(SkBuff skb);
+
+    /// <summary>sk_tx_queue_mapping: the TX queue this socket's last packet took (-1: none cached).</summary>
+    int TxQueueMapping { get; set; }
+
+    /// <summary>sk_fullsock() with a cached route (sk_dst_cache): netdev_pick_tx() remembers the queue only for such a socket.</summary>
+    bool CachesTxQueue { get; }
 }
 
 /// <summary>The TCP scoreboard bits of a sent skb (tcp_skb_cb sacked, TCPCB_SACKED_ACKED …).</summary>
@@ -131,8 +137,18 @@ public sealed class SkBuff
     /// <summary>TX queue chosen by netdev_pick_tx().</summary>
     public int QueueMapping { get; set; }
 
-    /// <summary>Flow hash used for queue selection.</summary>
+    /// <summary>
+    /// skb->hash: the flow hash netdev_pick_tx() spreads over the TX queues — the socket's sk_txhash for its own skbs
+    /// (skb_set_hash_from_sk), else computed from the headers on first use (skb_get_hash); 0 means not computed yet.
+    /// </summary>
     public uint Hash { get; set; }
+
+    /// <summary>
+    /// skb->ooo_okay: nothing of the socket is queued below TCP, so this skb may take another TX queue than the one
+    /// the socket cached without reordering the flow.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c __tcp_transmit_skb(); net/core/dev.c netdev_pick_tx()</remarks>
+    public bool OooOkay { get; set; }
 
     public ChecksumState IpSummed { get; set; }
 
@@ -415,6 +431,7 @@ public sealed class SkBuff
         Mark = other.Mark;
         QueueMapping = other.QueueMapping;
         Hash = other.Hash;
+        OooOkay = other.OooOkay;
         IpSummed = other.IpSummed;
         CsumStart = other.CsumStart;
         CsumOffset = other.CsumOffset;
@@ -429,7 +446,7 @@ public sealed class SkBuff
         Len = DataLen = 0;
         Truesize = 0;
         MacHeader = NetworkHeader = TransportHeader = -1;
-        Protocol = 0; Priority = 0; Mark = 0; QueueMapping = 0; Hash = 0;
+        Protocol = 0; Priority = 0; Mark = 0; QueueMapping = 0; Hash = 0; OooOkay = false;
         IpSummed = ChecksumState.None; CsumStart = CsumOffset = 0;
         IgnoreDf = false;
         Timestamp = default;

@@ -28,6 +28,9 @@ public static class Truesize
 
     public static int CacheAlign(int n) => (n + CacheLine - 1) & ~(CacheLine - 1);
 
+    /// <summary>SKB_TRUESIZE(1): the smallest skb's cost, below which a socket has nothing queued.</summary>
+    public const int OfOneByte = CacheLine + SkBuffStruct + SharedInfo;
+
     /// <summary>
     /// The size the allocator really hands out for a head of <paramref name="size"/> bytes
     /// (data plus shared info, already aligned).

@@ -28,6 +28,9 @@ public sealed class Dql
     /// <summary>How long the limit must have had slack before it is reduced (slack_hold_time = HZ).</summary>
     public Time.Duration SlackHoldTime { get; set; } = Time.Duration.FromSeconds(1);
 
+    /// <summary>Bytes the driver has reported completed since the queue started (num_completed).</summary>
+    public long CompletedBytes => _numCompleted;
+
     /// <summary>Bytes handed to the driver and not yet completed.</summary>
     public long InFlight => _numQueued - _numCompleted;
 

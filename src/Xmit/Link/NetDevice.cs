@@ -29,8 +29,16 @@ public sealed class NetDevice
         _softirq = softirq;
         TxQueues = new NetdevQueue[txQueues];
         for (int i = 0; i < txQueues; i++) TxQueues[i] = new NetdevQueue(this, i);
-        SetQdisc(_ => new PfifoFastQdisc(TxQueueLen));
+        AttachDefaultQdiscs();
     }
+
+    /// <summary>
+    /// attach_default_qdiscs(): a single-queue device gets the default qdisc (pfifo_fast, net.core.default_qdisc); a
+    /// multi-queue one gets mq with a default qdisc under each queue.
+    /// </summary>
+    /// <remarks>Linux: net/sched/sch_generic.c attach_default_qdiscs(), attach_one_default_qdisc(); net/sched/sch_mq.c mq_init()</remarks>
+    private void AttachDefaultQdiscs() =>
+        SetRootQdisc(TxQueues.Length == 1 ? new PfifoFastQdisc(TxQueueLen) : new MqQdisc(TxQueues.Length, _ => new PfifoFastQdisc(TxQueueLen)));
 
     /// <summary>The largest MTU a device takes here: lo's 65536 (64 KiB); an IPv4 route never uses more than 65535 (IP_MAX_MTU).</summary>
     public const int MaxMtu = 65536;
@@ -71,29 +79,108 @@ public sealed class NetDevice
 
     public void AttachDriver(INetDeviceDriver driver) => Driver = driver;
 
-    /// <summary>Replaces the root qdisc of every TX queue (`tc qdisc replace dev X root …`). Packets held by the old qdisc are freed.</summary>
-    public void SetQdisc(Func<NetdevQueue, Qdisc> factory)
+    /// <summary>The root qdisc (dev->qdisc): what `tc qdisc show dev X` lists first.</summary>
+    public Qdisc RootQdisc { get; private set; } = null!; // set by the constructor
+
+    /// <summary>
+    /// `tc qdisc replace dev X root …`: mq grafts its children one per TX queue; any other qdisc becomes the qdisc of
+    /// every TX queue, so on a multi-queue device all queues share it (it then sends each skb to the queue
+    /// netdev_pick_tx chose, and bulk dequeue keeps to one queue at a time). Packets held by the old qdiscs are freed.
+    /// </summary>
+    /// <remarks>Linux: net/sched/sch_api.c qdisc_graft(), dev_graft_qdisc(); net/sched/sch_mq.c mq_attach()</remarks>
+    public void SetRootQdisc(Qdisc root)
     {
-        foreach (var txq in TxQueues)
+        ArgumentNullException.ThrowIfNull(root);
+        if (root is MqQdisc mq && mq.Children.Count != TxQueues.Length)
+            ThrowHelper.Argument($"mq has {mq.Children.Count} children but {Name} has {TxQueues.Length} TX queues (mq needs a multi-queue device)", nameof(root));
+        ResetQdiscs();
+        if (root is MqQdisc m)
         {
-            txq.Qdisc?.Reset();
-            var q = factory(txq);
-            q.DevQueue = txq;
-            txq.Qdisc = q;
+            for (int i = 0; i < TxQueues.Length; i++) Graft(TxQueues[i], m.Children[i], shared: false);
+            root.DevQueue = TxQueues[0];
         }
+        else
+        {
+            foreach (var txq in TxQueues) Graft(txq, root, shared: TxQueues.Length > 1);
+            root.DevQueue = TxQueues[0]; // a shared root belongs to queue 0, as qdisc_create() gives it
+        }
+        RootQdisc = root;
+    }
+
+    /// <summary>`tc qdisc replace dev X parent :N …`: replaces mq's child of TX queue N-1 (the device's root must be mq).</summary>
+    /// <remarks>Linux: net/sched/sch_mq.c mq_graft()</remarks>
+    public void SetQueueQdisc(int queue, Qdisc q)
+    {
+        ArgumentNullException.ThrowIfNull(q);
+        if (RootQdisc is not MqQdisc mq) throw new InvalidOperationException($"{Name}'s root qdisc is {RootQdisc.Kind}, not mq: it has no per-queue children");
+        if ((uint)queue >= (uint)TxQueues.Length) ThrowHelper.OutOfRange(nameof(queue));
+        TxQueues[queue].Qdisc.Reset();
+        mq.Graft(queue, q);
+        Graft(TxQueues[queue], q, shared: false);
+    }
+
+    private static void Graft(NetdevQueue txq, Qdisc q, bool shared)
+    {
+        q.DevQueue = txq;
+        q.SharedByQueues = shared;
+        txq.Qdisc = q;
+    }
+
+    /// <summary>qdisc_reset() of every qdisc attached (each once, though a shared root sits on every queue).</summary>
+    private void ResetQdiscs()
+    {
+        foreach (var q in Qdiscs()) q.Reset();
+    }
+
+    /// <summary>The root qdisc with its counters up to date: under mq, the sums over the queues (what `tc -s` shows for it).</summary>
+    public Qdisc RootQdiscTotals
+    {
+        get
+        {
+            RootQdisc.UpdateDumpStats();
+            return RootQdisc;
+        }
+    }
+
+    /// <summary>The qdiscs of the device, each once: the root, then (under mq) one child per TX queue.</summary>
+    public IEnumerable<Qdisc> Qdiscs()
+    {
+        if (RootQdisc is not { } root) yield break; // during construction
+        yield return root;
+        if (root is MqQdisc) foreach (var txq in TxQueues) yield return txq.Qdisc;
     }
 
     public void AddTap(IPacketTap tap) => _taps.Add(tap);
     public void RemoveTap(IPacketTap tap) => _taps.Remove(tap);
 
-    /// <summary>netdev_pick_tx(): one queue, or the flow hash spread over the queues.</summary>
-    /// <remarks>Linux: net/core/dev.c netdev_pick_tx(), skb_tx_hash()</remarks>
+    /// <summary>The host's flow-dissector seed (hashrnd), which <see cref="FlowHash"/> mixes into skbs without a socket hash.</summary>
+    public ulong FlowHashSeed { get; init; }
+
+    /// <summary>
+    /// netdev_core_pick_tx() → netdev_pick_tx() with XPS off: one queue needs no choice; otherwise the queue the socket
+    /// cached, unless this skb may move (ooo_okay) or the socket has none, in which case the flow hash picks one
+    /// (skb_tx_hash: reciprocal_scale(skb_get_hash(), queues)) and a connected socket remembers it.
+    /// </summary>
+    /// <remarks>Linux: net/core/dev.c netdev_core_pick_tx(), netdev_pick_tx(), skb_tx_hash(); include/net/sock.h sk_tx_queue_set()</remarks>
     public NetdevQueue PickTx(SkBuff skb)
     {
-        if (TxQueues.Length == 1) return TxQueues[0];
-        int i = (int)(((ulong)skb.Hash * (ulong)TxQueues.Length) >> 32);
-        skb.QueueMapping = i;
-        return TxQueues[i];
+        int n = TxQueues.Length;
+        if (n == 1)
+        {
+            skb.QueueMapping = 0;
+            return TxQueues[0];
+        }
+        var sk = skb.Sk;
+        int queue = sk?.TxQueueMapping ?? -1;
+        if (queue < 0 || skb.OooOkay || queue >= n)
+        {
+            if (skb.Hash == 0) skb.Hash = FlowHash.Of(skb, FlowHashSeed);
+            int picked = (int)(((ulong)skb.Hash * (ulong)n) >> 32);
+            if (sk is not null && picked != queue && sk.CachesTxQueue) sk.TxQueueMapping = picked;
+            queue = picked;
+        }
+        skb.QueueMapping = queue;
+        return TxQueues[queue];
     }
 
     /// <summary>
@@ -289,11 +376,12 @@ public sealed class NetDevice
     /// <summary>__netif_schedule() for one TX queue's qdisc.</summary>
     public void ScheduleQueue(NetdevQueue txq) => _softirq.Schedule(txq.Qdisc);
 
-    /// <summary>Sum of backlog bytes over all TX queues' qdiscs.</summary>
+    /// <summary>Backlog bytes of the device's qdiscs (mq's children summed; a shared root counted once).</summary>
     public long QdiscBacklog
     {
         get
         {
+            if (RootQdisc is not MqQdisc) return RootQdisc.Backlog;
             long b = 0;
             foreach (var t in TxQueues) b += t.Qdisc.Backlog;
             return b;

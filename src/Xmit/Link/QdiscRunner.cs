@@ -46,36 +46,61 @@ public static class QdiscRunner
     }
 
     /// <summary>qdisc_restart(): dequeue a packet or a bulk of them and send it; false when nothing more can be sent now.</summary>
+    /// <remarks>Linux: net/sched/sch_generic.c qdisc_restart(): the TX queue is the skb's (skb_get_tx_queue)</remarks>
     private static bool Restart(Qdisc q, int budget, out int packets)
     {
-        var txq = q.DevQueue!;
         var bulk = q.Bulk;
-        packets = DequeueSkb(q, txq, budget, bulk);
+        packets = DequeueSkb(q, budget, bulk);
         if (packets == 0) return false;
-        return DirectXmit(bulk, q, txq);
+        return DirectXmit(bulk, q, q.TxQueueOf(bulk[0]));
     }
 
     /// <summary>
     /// dequeue_skb(): a requeued skb leaves alone (it was refused once; no bulk, no xmit_more), and only while
-    /// the queue is awake. Otherwise a qdisc feeding one TX queue takes nothing while that queue is stopped, and
-    /// after the first skb asks the policy for more while BQL's budget lasts. Returns the packets put in
-    /// <paramref name="bulk"/>.
+    /// its queue is awake. Otherwise a qdisc feeding one TX queue takes nothing while that queue is stopped, and
+    /// after the first skb asks the policy for more while BQL's budget lasts; a qdisc shared by several queues
+    /// first takes back an skb it stashed for another queue (if that queue is awake), and bulks only skbs for the
+    /// first one's queue. Returns the packets put in <paramref name="bulk"/>.
     /// </summary>
     /// <remarks>Linux: net/sched/sch_generic.c dequeue_skb()</remarks>
-    private static int DequeueSkb(Qdisc q, NetdevQueue txq, int budget, List<SkBuff> bulk)
+    private static int DequeueSkb(Qdisc q, int budget, List<SkBuff> bulk)
     {
         bulk.Clear();
         if (q.RequeuedLen > 0)
         {
-            if (txq.IsStopped) return 0;
+            if (q.TxQueueOf(q.PeekRequeued()!).IsStopped) return 0;
             bulk.Add(q.DequeueRequeued()!);
             return 1;
         }
+        var txq = q.DevQueue!;
         if (q.OneTxQueue && txq.IsStopped) return 0;
-        var skb = q.DequeuePolicy();
+        var skb = q.DequeueBadTxq() ?? q.DequeuePolicy();
         if (skb is null) return 0;
         bulk.Add(skb);
-        return 1 + TryBulkDequeue(q, txq, skb.Len, budget, bulk);
+        return 1 + (q.OneTxQueue ? TryBulkDequeue(q, txq, skb.Len, budget, bulk) : TryBulkDequeueSameQueue(q, skb.QueueMapping, bulk));
+    }
+
+    /// <summary>
+    /// try_bulk_dequeue_skb_slow(): a shared qdisc's bulk — up to 8 more skbs while they are for the same TX queue;
+    /// the first for another queue is stashed (skb_bad_txq) and ends the bulk. Returns the packets added.
+    /// </summary>
+    /// <remarks>Linux: net/sched/sch_generic.c try_bulk_dequeue_skb_slow()</remarks>
+    private static int TryBulkDequeueSameQueue(Qdisc q, int mapping, List<SkBuff> bulk)
+    {
+        const int MaxMore = 8;
+        int cnt = 0;
+        do
+        {
+            var next = q.DequeuePolicy();
+            if (next is null) break;
+            if (next.QueueMapping != mapping)
+            {
+                q.StashBadTxq(next);
+                break;
+            }
+            bulk.Add(next);
+        } while (++cnt < MaxMore);
+        return cnt;
     }
 
     /// <summary>

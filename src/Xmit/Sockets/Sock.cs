@@ -109,8 +109,30 @@ public abstract class Sock : ISkbOwner
     /// <summary>Raised from the destructor when memory came back and the socket is writeable (sk_write_space).</summary>
     public event Action<Sock>? WriteSpace;
 
+    /// <summary>
+    /// sk_txhash: a random flow label chosen at connect (net_tx_rndhash, never 0) that the socket's skbs carry as their
+    /// hash, so the flow keeps one TX queue; 0 until then (an unconnected UDP socket's datagrams are hashed from their
+    /// headers instead). TCP draws a new one after a retransmission timeout (sk_rethink_txhash).
+    /// </summary>
+    /// <remarks>Linux: include/net/sock.h sk_set_txhash(), net_tx_rndhash(), skb_set_hash_from_sk()</remarks>
+    public uint TxHash { get; internal set; }
+
+    /// <summary>net_tx_rndhash(): a new flow label, random and never 0 (0 means "no hash").</summary>
+    public static uint NewTxHash(Time.DeterministicRandom random)
+    {
+        uint v = random.NextUInt32();
+        return v == 0 ? 1 : v;
+    }
+
+    /// <inheritdoc/>
+    public int TxQueueMapping { get; set; } = -1;
+
+    /// <inheritdoc/>
+    public virtual bool CachesTxQueue => false;
+
     public void SetOwnerW(SkBuff skb)
     {
+        if (TxHash != 0) skb.Hash = TxHash; // skb_set_owner_w() → skb_set_hash_from_sk()
         skb.Sk = this;
         skb.Destructor = _wfree;
         WmemAlloc += skb.Truesize;

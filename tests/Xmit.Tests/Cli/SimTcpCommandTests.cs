@@ -101,3 +101,36 @@ public class SimTcpCommandTests
         Assert.DoesNotContain("Exception", err);
     }
 }
+
+public class SimMultiQueueCommandTests
+{
+    [Theory]
+    [InlineData("sim tcp --duration 500ms --tx-queues 4 --json")]
+    [InlineData("sim --duration 200ms --tx-queues 4 --json")]
+    public void Tx_queues_give_mq_with_a_child_per_queue_whose_counts_add_up(string args)
+    {
+        var (code, o, err) = SimPingCommandTests.Xmit(args);
+        Assert.True(code == 0, err);
+        var show = JsonDocument.Parse(o).RootElement.GetProperty("tcQdiscShow").EnumerateArray().Select(x => x.GetString()!).ToList();
+        var heads = show.Where(l => l.StartsWith("qdisc", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["qdisc mq 0: root", .. new[] { 4, 3, 2, 1 }.Select(i => $"qdisc pfifo_fast 0: parent :{i} bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1")], heads);
+        var sent = show.Where(l => l.StartsWith(" Sent", StringComparison.Ordinal))
+            .Select(l => long.Parse(Regex.Match(l, @"Sent \d+ bytes (\d+) pkt").Groups[1].Value)).ToList();
+        Assert.Equal(sent[0], sent.Skip(1).Sum());
+        // One flow: its data all took one queue (the others carry at most the ARP exchange).
+        Assert.Single(sent.Skip(1), n => n > 10);
+    }
+
+    [Theory]
+    [InlineData("sim --qdisc mq", "mq needs a multi-queue device")]
+    [InlineData("sim tcp --tx-queues 65", "--tx-queues must be between 1 and 64")]
+    [InlineData("sim --tx-queues 4 --qdisc mq --limit 10", "--limit does not apply to mq")]
+    public void Bad_multi_queue_options_are_refused_with_one_line(string args, string message)
+    {
+        var (code, o, err) = SimPingCommandTests.Xmit(args);
+        Assert.Equal(2, code);
+        Assert.Equal("", o);
+        Assert.Contains(message, err);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+}

@@ -129,7 +129,7 @@ public class BulkDequeueTests
         var rig = new LinkRig();
         using (rig)
         {
-            rig.Device.SetQdisc(_ => new TbfQdisc(rig.Scheduler, new TbfConfig(8_000_000, 10_000, 1_000_000)));
+            rig.Device.SetRootQdisc(new TbfQdisc(rig.Scheduler, new TbfConfig(8_000_000, 10_000, 1_000_000)));
             rig.Txq.Dql.MinLimit = 1_000_000;
             rig.Txq.Dql.Reset();
             var q = rig.Txq.Qdisc;

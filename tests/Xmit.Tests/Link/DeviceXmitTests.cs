@@ -101,7 +101,7 @@ public class DeviceXmitTests
     public void Qdisc_run_sends_at_most_64_then_continues_from_the_softirq()
     {
         using var rig = new LinkRig(new RingDriverConfig { RingSize = 4096, WakeThreshold = 64, Bql = false });
-        rig.Device.SetQdisc(_ => FifoQdisc.Packets(1000));
+        rig.Device.SetRootQdisc(FifoQdisc.Packets(1000));
         rig.Txq.Stop();
         for (int i = 0; i < 150; i++) rig.Send(64);
         Assert.Equal(150, rig.Txq.Qdisc.QLen);
@@ -121,7 +121,7 @@ public class DeviceXmitTests
     public void Noqueue_goes_straight_to_the_driver_and_drops_when_stopped()
     {
         using var rig = new LinkRig(new RingDriverConfig { Bql = false });
-        rig.Device.SetQdisc(_ => new NoQueueQdisc());
+        rig.Device.SetRootQdisc(new NoQueueQdisc());
         Assert.Equal(NetXmit.Success, rig.Send(100));
         rig.Txq.Stop();
         Assert.True(rig.Send(100) < 0);

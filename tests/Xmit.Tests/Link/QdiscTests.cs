@@ -87,7 +87,7 @@ public class QdiscTests
     public void Tbf_releases_at_the_rate_after_the_burst_and_counts_overlimits()
     {
         using var rig = new LinkRig();
-        rig.Device.SetQdisc(_ => new TbfQdisc(rig.Scheduler, new TbfConfig(1_000_000, 1540, 10_000_000)));
+        rig.Device.SetRootQdisc(new TbfQdisc(rig.Scheduler, new TbfConfig(1_000_000, 1540, 10_000_000)));
         for (int i = 0; i < 5; i++) Assert.Equal(NetXmit.Success, rig.Send(1000));
         rig.Run(Duration.FromMilliseconds(100));
         var starts = rig.Port.Sent.Select(s => s.Start.Nanoseconds).ToArray();
@@ -106,7 +106,7 @@ public class QdiscTests
     {
         using var rig = new LinkRig();
         var tbf = new TbfQdisc(rig.Scheduler, new TbfConfig(1_000_000, 1540, 3000));
-        rig.Device.SetQdisc(_ => tbf);
+        rig.Device.SetRootQdisc(tbf);
         int dropped = 0;
         for (int i = 0; i < 20; i++) if (rig.Send(1000) == NetXmit.Drop) dropped++;
         // One leaves at once, three wait (3000 bytes), sixteen are dropped — the qdisc drop linux-truth shows.
@@ -120,7 +120,7 @@ public class QdiscTests
     public void Tbf_peakrate_spaces_a_burst()
     {
         using var rig = new LinkRig();
-        rig.Device.SetQdisc(_ => new TbfQdisc(rig.Scheduler, new TbfConfig(1_000_000, 10_000, 100_000, PeakRateBitsPerSecond: 10_000_000, MtuBytes: 1500)));
+        rig.Device.SetRootQdisc(new TbfQdisc(rig.Scheduler, new TbfConfig(1_000_000, 10_000, 100_000, PeakRateBitsPerSecond: 10_000_000, MtuBytes: 1500)));
         for (int i = 0; i < 3; i++) rig.Send(1000);
         rig.Run(Duration.FromMilliseconds(50));
         var starts = rig.Port.Sent.Select(s => s.Start.Nanoseconds).ToArray();

@@ -30,7 +30,7 @@ public partial class BulkDequeueTruthTests
 
         // Xmit: a backlog of 200 on a single-queue ring device without BQL leaves one packet per dequeue, one doorbell each.
         using var rig = new LinkRig(new RingDriverConfig { Bql = false });
-        rig.Device.SetQdisc(_ => FifoQdisc.Packets(10_000));
+        rig.Device.SetRootQdisc(FifoQdisc.Packets(10_000));
         for (int i = 0; i < 200; i++) rig.Txq.Qdisc.Enqueue(rig.Frame(106));
         QdiscRunner.Run(rig.Txq.Qdisc);
         rig.Run(Duration.FromMilliseconds(10));

@@ -31,7 +31,7 @@ public class TcpBulkGrowthTests
         var a = sim.AddHost("A");
         var b = sim.AddHost("B");
         var link = sim.ConnectVeth(a, TwoHosts.AddrA, b, TwoHosts.AddrB, 24);
-        link.DeviceA.SetQdisc(_ => new TbfQdisc(sim.Scheduler, new TbfConfig(100_000_000, 15140, 4_000_000)));
+        link.DeviceA.SetRootQdisc(new TbfQdisc(sim.Scheduler, new TbfConfig(100_000_000, 15140, 4_000_000)));
         var tcp = TcpConnection.Open(sim, a, b, TwoHosts.AddrB);
         var sk = tcp.ClientSock;
         var chunk = new byte[65536];

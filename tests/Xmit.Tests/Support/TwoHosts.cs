@@ -18,14 +18,14 @@ public sealed class TwoHosts : IDisposable
 
     // trackAllocations: record where each skb was rented (a stack trace per allocation: slow); the outstanding count is checked either way.
     // veth: a veth pair (Simulation.ConnectVeth: noqueue, no ring, TSO, the skb forwarded whole) instead of a wire with a ring driver.
-    // vethFaults: faults on the veth pair (only with veth).
+    // vethFaults: faults on the veth pair (only with veth). txQueues: TX queues of each device (mq root above 1).
     public TwoHosts(LinkConfig? link = null, RingDriverConfig? ring = null, int mtu = 1500, ulong seed = 1, bool trackAllocations = true, bool veth = false,
-        LinkFaults? vethFaults = null)
+        LinkFaults? vethFaults = null, int txQueues = 1)
     {
         Sim = new Simulation.Simulation(seed, trackAllocations);
         A = Sim.AddHost("A");
         B = Sim.AddHost("B");
-        Connection = veth ? Sim.ConnectVeth(A, AddrA, B, AddrB, 24, mtu, vethFaults) : Sim.Connect(A, AddrA, B, AddrB, 24, link, ring, mtu);
+        Connection = veth ? Sim.ConnectVeth(A, AddrA, B, AddrB, 24, mtu, vethFaults, txQueues) : Sim.Connect(A, AddrA, B, AddrB, 24, link, ring, mtu, txQueues);
     }
 
     public Simulation.Simulation Sim { get; }

@@ -32,7 +32,7 @@ public sealed class VethTbf : IDisposable
         B = Sim.AddHost("B");
         Connection = Sim.ConnectVeth(A, AddrA, B, AddrB, 24, mtu);
         Tbf = new TbfQdisc(Sim.Scheduler, new TbfConfig(1_000_000, 1540, tbfLimit));
-        Connection.DeviceA.SetQdisc(_ => Tbf);
+        Connection.DeviceA.SetRootQdisc(Tbf);
         Sink = B.Udp.Bind(AddrB, 9, rcvBuf: 64 << 20);
         Socket = A.Udp.Create();
         if (soSndbuf is { } v) Socket.SndBuf = Sock.SndBufFromUser(v);

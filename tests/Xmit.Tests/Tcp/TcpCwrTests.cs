@@ -38,7 +38,7 @@ public class TcpCwrTests
     public void Congestion_from_the_qdisc_puts_the_sender_in_cwr_with_cubics_ssthresh_and_prr_brings_cwnd_down_to_it()
     {
         using var net = new TwoHosts(new LinkConfig { RateBitsPerSecond = 10_000_000 }, new RingDriverConfig { RingSize = 32, WakeThreshold = 24 });
-        net.DevA.SetQdisc(_ => FifoQdisc.PacketsHeadDrop(4));
+        net.DevA.SetRootQdisc(FifoQdisc.PacketsHeadDrop(4));
         net.WarmUp();
         var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, 5001);
         var a = tcp.ClientSock;

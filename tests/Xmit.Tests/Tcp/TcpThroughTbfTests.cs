@@ -23,7 +23,7 @@ public class TcpThroughTbfTests
         var b = sim.AddHost("B");
         var link = sim.ConnectVeth(a, TwoHosts.AddrA, b, TwoHosts.AddrB, 24);
         var tbf = new TbfQdisc(sim.Scheduler, new TbfConfig(rate, 15140, 4_000_000));
-        link.DeviceA.SetQdisc(_ => tbf);
+        link.DeviceA.SetRootQdisc(tbf);
         var tcp = TcpConnection.Open(sim, a, b, TwoHosts.AddrB);
         var (sa, sb, client, server) = (tcp.A, tcp.B, tcp.Client, tcp.Server);
 

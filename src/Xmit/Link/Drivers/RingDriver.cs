@@ -82,15 +82,32 @@ public sealed class RingDriver : INetDeviceDriver, IRxHardware
     public long BusyReturns { get; private set; }
     public long Interrupts { get; private set; }
 
-    public int RingUsed(int queue = 0) => _rings[queue].Used;
-    public long RingBytes(int queue = 0) => _rings[queue].Bytes;
-    public int RingPackets(int queue = 0) => _rings[queue].PacketsOnRing;
+    /// <summary>For the ring accessors: every TX queue's ring, summed.</summary>
+    public const int AllQueues = -1;
+
+    public int RingUsed(int queue = AllQueues) => queue == AllQueues ? Sum(r => r.Used) : _rings[queue].Used;
+    public long RingBytes(int queue = AllQueues) => queue == AllQueues ? SumLong(r => r.Bytes) : _rings[queue].Bytes;
+    public int RingPackets(int queue = AllQueues) => queue == AllQueues ? Sum(r => r.PacketsOnRing) : _rings[queue].PacketsOnRing;
+
+    private int Sum(Func<TxRing, int> f)
+    {
+        int n = 0;
+        foreach (var r in _rings) n += f(r);
+        return n;
+    }
+
+    private long SumLong(Func<TxRing, long> f)
+    {
+        long n = 0;
+        foreach (var r in _rings) n += f(r);
+        return n;
+    }
 
     /// <summary>A frame is on the wire now (it left the ring for the port but is not marked sent yet).</summary>
     public bool Transmitting => _sendingRing >= 0;
 
     /// <summary>Packets sent by the hardware, waiting for the TX completion interrupt.</summary>
-    public int RingAwaitingCompletion(int queue = 0) => _rings[queue].PacketsAwaitingCompletion;
+    public int RingAwaitingCompletion(int queue = AllQueues) => queue == AllQueues ? Sum(r => r.PacketsAwaitingCompletion) : _rings[queue].PacketsAwaitingCompletion;
 
     /// <summary>Doorbells rung (tail register writes): one per bulk, or per packet without xmit_more.</summary>
     public long Doorbells { get; private set; }

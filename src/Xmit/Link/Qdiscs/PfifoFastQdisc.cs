@@ -52,4 +52,7 @@ public sealed class PfifoFastQdisc : Qdisc
     }
 
     public override string Parameters => $"bands 3 limit {Limit}p per band";
+
+    /// <remarks>Linux: net/sched/sch_generic.c pfifo_fast_dump() (tc prints bands and the priomap)</remarks>
+    public override string TcOptions => "bands 3 priomap " + string.Join(' ', Prio2Band);
 }

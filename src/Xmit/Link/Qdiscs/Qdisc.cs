@@ -22,6 +22,9 @@ public abstract class Qdisc
     /// <summary>Skbs put back after a BUSY driver; they leave before anything else.</summary>
     private readonly SkBuffQueue _requeued = new();
 
+    /// <summary>q->skb_bad_txq: an skb a shared qdisc dequeued for another TX queue than the bulk it was building.</summary>
+    private readonly SkBuffQueue _badTxq = new();
+
     public abstract string Kind { get; }
 
     /// <summary>TCQ_F_CAN_BYPASS: an empty, idle qdisc lets a packet go straight to the driver.</summary>
@@ -58,7 +61,7 @@ public abstract class Qdisc
     }
 
     /// <summary>Packets the driver refused and that wait at the head again: already counted as sent (bstats), still in <see cref="QLen"/>.</summary>
-    public int RequeuedLen => _requeued.Count;
+    public virtual int RequeuedLen => _requeued.Count;
 
     /// <summary>Dequeues the next skb to transmit (requeued ones first), or null.</summary>
     public SkBuff? Dequeue() => DequeueRequeued() ?? DequeuePolicy();
@@ -93,7 +96,37 @@ public abstract class Qdisc
     /// <see cref="NetdevQueue"/>, so it always holds.
     /// </summary>
     /// <remarks>Linux: net/sched/sch_api.c qdisc_create(); net/sched/sch_generic.c attach_one_default_qdisc(); include/net/sch_generic.h qdisc_may_bulk()</remarks>
-    internal bool OneTxQueue => true;
+    internal bool OneTxQueue => !SharedByQueues;
+
+    /// <summary>
+    /// The root of a multi-queue device that is not mq: every TX queue's qdisc, so its skbs go to the queue each was
+    /// picked for, not to <see cref="DevQueue"/>.
+    /// </summary>
+    internal bool SharedByQueues { get; set; }
+
+    /// <summary>skb_get_tx_queue(): the TX queue this qdisc sends <paramref name="skb"/> to.</summary>
+    internal NetdevQueue TxQueueOf(SkBuff skb) => OneTxQueue ? DevQueue! : DevQueue!.Device.TxQueues[skb.QueueMapping];
+
+    /// <summary>qdisc_enqueue_skb_bad_txq(): keep a dequeued skb (counted as sent already) for the next restart.</summary>
+    /// <remarks>Linux: net/sched/sch_generic.c qdisc_enqueue_skb_bad_txq()</remarks>
+    internal void StashBadTxq(SkBuff skb)
+    {
+        _badTxq.Enqueue(skb);
+        QLen++;
+        Backlog += skb.Len;
+    }
+
+    /// <summary>qdisc_dequeue_skb_bad_txq(): the stashed skb, unless its TX queue is still stopped.</summary>
+    /// <remarks>Linux: net/sched/sch_generic.c __skb_dequeue_bad_txq()</remarks>
+    internal SkBuff? DequeueBadTxq()
+    {
+        var skb = _badTxq.Peek();
+        if (skb is null || TxQueueOf(skb).IsStopped) return null;
+        _badTxq.Dequeue();
+        QLen--;
+        Backlog -= skb.Len;
+        return skb;
+    }
 
     /// <summary>The skb list one qdisc_restart() hands to the driver (reused: the running qdisc is its only user).</summary>
     internal readonly List<SkBuff> Bulk = [];
@@ -126,6 +159,7 @@ public abstract class Qdisc
     public void Reset()
     {
         _requeued.Purge();
+        _badTxq.Purge();
         DoReset();
         QLen = 0;
         Backlog = 0;
@@ -152,7 +186,24 @@ public abstract class Qdisc
     /// <summary>The parameters as `tc qdisc show` prints them after the kind.</summary>
     public virtual string Parameters => "";
 
+    /// <summary>The options exactly as tc's print_opt for this kind prints them, where modelled; else <see cref="Parameters"/>.</summary>
+    public virtual string TcOptions => Parameters;
+
+    /// <summary>The handle's major number (`handle 1:`); 0 for the qdiscs a device attaches by default.</summary>
+    public ushort Handle { get; init; }
+
+    /// <summary>Brings counters that are sums of other qdiscs' up to date before they are shown (mq_dump()).</summary>
+    public virtual void UpdateDumpStats()
+    {
+    }
+
     /// <summary>A one-line summary like `tc -s qdisc show`.</summary>
-    public string Describe() =>
+    public string Describe()
+    {
+        UpdateDumpStats();
+        return DescribeLine();
+    }
+
+    private string DescribeLine() =>
         $"qdisc {Kind}{(Parameters.Length > 0 ? " " + Parameters : "")}: Sent {Stats.Bytes} bytes {Stats.Packets} pkt (dropped {Stats.Drops}, overlimits {Stats.Overlimits} requeues {Stats.Requeues}) backlog {Backlog}b {QLen}p";
 }

@@ -72,6 +72,18 @@ public static class TcUnits
         _ => $"{bitsPerSecond}bit",
     };
 
+    /// <summary>
+    /// iproute2's sprint_size(): whole MiB or KiB (within 1 KiB or 16 bytes of one) as "Mb" / "Kb", otherwise bytes ("b").
+    /// </summary>
+    public static string FormatSize(long bytes)
+    {
+        const long Kilo = 1024, Mega = Kilo * Kilo;
+        double mb = Math.Round(bytes / (double)Mega, MidpointRounding.ToEven), kb = Math.Round(bytes / (double)Kilo, MidpointRounding.ToEven);
+        if (bytes >= Mega && Math.Abs(Mega * mb - bytes) < 1024) return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{mb}Mb");
+        if (bytes >= Kilo && Math.Abs(Kilo * kb - bytes) < 16) return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{kb}Kb");
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes}b");
+    }
+
     private static (string Number, string Unit) Split(string text)
     {
         text = text.Trim();

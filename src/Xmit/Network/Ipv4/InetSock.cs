@@ -39,6 +39,9 @@ public abstract class InetSock(int sndBuf, int rcvBuf) : Sock(sndBuf, rcvBuf)
     public ushort RemotePort { get; set; }
     public bool IsConnected => RemotePort != 0;
 
+    /// <summary>A connected socket keeps its route (sk_dst_cache), so netdev_pick_tx() caches its TX queue.</summary>
+    public override bool CachesTxQueue => IsConnected;
+
     /// <summary>IP_TOS.</summary>
     public byte Tos { get; set; }
     /// <summary>IP_TTL (0: the default, 64).</summary>

@@ -36,6 +36,9 @@ public sealed class RequestSock
     public int Mss { get; internal set; }
     /// <summary>The MSS our SYN-ACK announces (the route's advmss, clamped by TCP_MAXSEG).</summary>
     internal int AdvMss;
+
+    /// <summary>tcp_rsk(req)->txhash: the flow label of the SYN-ACK, and the child's sk_txhash.</summary>
+    internal uint TxHash;
     /// <summary>rsk_rcv_wnd, rsk_window_clamp, rcv_wscale: the window the SYN-ACK offered (tcp_openreq_init_rwin).</summary>
     internal uint RcvWnd, WindowClamp;
     internal byte RcvWscale;

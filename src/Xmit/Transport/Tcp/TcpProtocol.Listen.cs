@@ -119,6 +119,7 @@ public sealed partial class TcpProtocol
             RcvIsn = seg.Seq,
             Mss = opt.Mss != 0 ? opt.Mss : MssDefault,
             TstampOk = opt.HasTimestamp && Sysctls.TcpTimestamps != 0,
+            TxHash = NewTxHash(), // tcp_conn_request(): net_tx_rndhash()
         };
         if (listener.UserMss > 0 && listener.UserMss < req.Mss) req.Mss = listener.UserMss;
         // A cookie can carry SACK and the window scale only in the timestamp (tcp_clear_options without one).
@@ -431,6 +432,7 @@ public sealed partial class TcpProtocol
             // The child runs the listener's algorithm with state of its own (tcp_assign_congestion_control).
             CongestionOps = NewCongestionOps(listener.CongestionOps.Name),
             Priority = listener.Priority, // sk_clone_lock() copies sk_priority
+            TxHash = req.TxHash,
         };
         _sockets.Add(child);
         HashPort(child, t.LocalPort);
@@ -520,6 +522,7 @@ public sealed partial class TcpProtocol
             SourcePort = t.LocalPort, DestinationPort = t.RemotePort, Seq = seq, Ack = req.RcvNxt, Flags = flags, Window = window,
         }.Emit(h, options.Length, t.Local, t.Remote);
         skb.Priority = listener.Priority;
+        skb.Hash = req.TxHash; // tcp_make_synack(): skb_set_hash(tcp_rsk(req)->txhash)
         Mib.OutSegs++;
         bool df = listener.PmtuDisc is not (PmtuDisc.Dont or PmtuDisc.Omit);
         // Under DF the IP ID is 0; without it, a random one for these option-laden SYN-ACKs.

@@ -555,6 +555,9 @@ public sealed partial class TcpProtocol
             pkt.GsoSize = mss;
             pkt.GsoType = GsoType.TcpV4;
         }
+        // ooo_okay: with nothing of this socket below TCP the flow may move to another TX queue without reordering.
+        pkt.OooOkay = sk.WmemAlloc < Truesize.OfOneByte;
+        pkt.Hash = sk.TxHash; // skb_set_hash_from_sk()
         if (clone) sk.SetOwnerW(pkt); // skb_set_owner_w: what the host still holds counts for TSQ and autocorking
         int segs = payload > mss ? (payload + mss - 1) / mss : 1;
         Mib.OutSegs += segs;

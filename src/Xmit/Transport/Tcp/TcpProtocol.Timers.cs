@@ -65,6 +65,13 @@ public sealed partial class TcpProtocol
             Done(sk);
             return;
         }
+        // tcp_write_timeout(): a timeout may mean a broken path; a new flow label can take the flow to another TX queue
+        // (and, across ECMP, another path).
+        if (RethinkTxHash(sk))
+        {
+            sk.TimeoutRehash++;
+            Mib.TimeoutRehash++;
+        }
         if (sk.State is not (TcpState.SynSent or TcpState.SynRecv)) EnterLoss(sk);
         RetransmitSkb(sk, head);
         sk.Retransmits++;
@@ -72,6 +79,15 @@ public sealed partial class TcpProtocol
         sk.Rtt.Backoff();
         sk.PendingTimer = TcpXmitTimer.Retransmit;
         _clock.Arm(sk.RetransmitTimer, Now + sk.Rtt.Rto);
+    }
+
+    /// <summary>sk_rethink_txhash(): a new sk_txhash for a socket that has one (net.core.txrehash = 1, Linux's default).</summary>
+    /// <remarks>Linux: include/net/sock.h sk_rethink_txhash(); net/ipv4/tcp_timer.c tcp_write_timeout()</remarks>
+    private bool RethinkTxHash(TcpSock sk)
+    {
+        if (sk.TxHash == 0) return false;
+        sk.TxHash = NewTxHash();
+        return true;
     }
 
     /// <summary>tcp_enter_loss(): ssthresh from the congestion control, cwnd 1, all outstanding segments lost.</summary>

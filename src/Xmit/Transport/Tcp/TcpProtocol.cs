@@ -42,6 +42,10 @@ public sealed partial class TcpProtocol : IIpProtocol
     private readonly Ipv4Output _output;
     private readonly IScheduler _clock;
     private readonly DeterministicRandom _random;
+    private readonly DeterministicRandom _txHashes;
+
+    /// <summary>net_tx_rndhash() for a new connection's sk_txhash (or a request socket's, which its child inherits).</summary>
+    internal uint NewTxHash() => Sock.NewTxHash(_txHashes);
     private readonly SynCookies _cookies;
     /// <summary>Every socket that exists (until it is destroyed): what host shutdown frees.</summary>
     private readonly List<TcpSock> _sockets = [];
@@ -60,6 +64,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         _clock = clock;
         _random = random;
         _cookies = new SynCookies(random.Fork(0x5c)); // syncookie_secret: a stream of its own, so the ISNs drawn do not move
+        _txHashes = random.Fork(0x7a); // sk_txhash values: a stream of their own too
         Sysctls = sysctls;
     }
 
@@ -217,6 +222,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         if (!HashEstablished(sk)) return -(int)Errno.EADDRNOTAVAIL; // __inet_check_established(): the 4-tuple is in use
         sk.InetId = (ushort)_random.NextUInt32(0x10000);
         sk.Iss = new TcpSeq(_random.NextUInt32());
+        sk.TxHash = NewTxHash(); // sk_set_txhash()
         InitConnection(sk, route.EffectiveMtu);
         // tcp_connect_init(): no timestamp has been seen yet, so the window is cut to whole advmss segments.
         SelectInitialWindow(sk, FullSpace(sk), sk.AdvMss, Sysctls.TcpWindowScaling != 0);
@@ -436,6 +442,8 @@ public sealed class TcpMib
     public long BeyondWindow;
     /// <summary>TcpExtTCPRcvCollapsed: skbs freed after their data was copied into a compact one.</summary>
     public long RcvCollapsed;
+    /// <summary>TcpExtTCPTimeoutRehash: retransmission timeouts after which the flow took a new sk_txhash.</summary>
+    public long TimeoutRehash;
     /// <summary>The listener's counters: SYN cookies, a full SYN queue, embryonic resets, SYN-ACK retransmissions.</summary>
     public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected, AckSkippedTimeWait;
 
@@ -495,5 +503,6 @@ public sealed class TcpMib
         yield return ("OfoPruned", OfoPruned);
         yield return ("RcvPruned", RcvPruned);
         yield return ("TCPWinProbe", WinProbe);
+        yield return ("TCPTimeoutRehash", TimeoutRehash);
     }
 }

@@ -28,6 +28,9 @@ public sealed partial class TcpSock
     public ulong BytesReceived { get; internal set; }
     /// <summary>total_retrans: segments retransmitted over the connection's life.</summary>
     public uint TotalRetrans { get; internal set; }
+
+    /// <summary>tp->timeout_rehash: retransmission timeouts that drew a new sk_txhash (tcp_info tcpi_rehash counts them).</summary>
+    public uint TimeoutRehash { get; internal set; }
     /// <summary>rcv_tstamp: when an ACK was last received (tcpi_last_ack_recv).</summary>
     internal Instant RcvTstamp;
     /// <summary>rcv_ooopack: segments queued out of order.</summary>

@@ -23,6 +23,7 @@ public sealed class UdpProtocol : IIpProtocol
     private readonly Ipv4Output _output;
     private readonly IScheduler _clock;
     private readonly DeterministicRandom _random;
+    private readonly DeterministicRandom _txHashes;
     private readonly IpAppendData _append;
     private readonly List<UdpSock> _sockets = [];
 
@@ -33,6 +34,7 @@ public sealed class UdpProtocol : IIpProtocol
         _output = output;
         _clock = clock;
         _random = random;
+        _txHashes = random.Fork(0x7a); // sk_txhash values: a stream of their own, so the IP IDs drawn do not move
         _append = new IpAppendData(pool, clock, mib, output);
     }
 
@@ -126,6 +128,8 @@ public sealed class UdpProtocol : IIpProtocol
         sk.RemoteAddress = address;
         sk.RemotePort = port;
         sk.InetId = (ushort)_random.NextUInt32();
+        sk.TxHash = Xmit.Sockets.Sock.NewTxHash(_txHashes); // sk_set_txhash()
+        sk.TxQueueMapping = -1; // a new route: sk_dst_set() clears the cached queue
         return 0;
     }
 
@@ -135,6 +139,7 @@ public sealed class UdpProtocol : IIpProtocol
     {
         sk.RemoteAddress = Ipv4Address.Any;
         sk.RemotePort = 0;
+        sk.TxQueueMapping = -1; // sk_dst_reset() → sk_tx_queue_clear()
         if (!sk.AddressLocked) sk.LocalAddress = Ipv4Address.Any;
         return 0;
     }
