@@ -12,7 +12,7 @@ public sealed class QdiscOptions
 {
     private readonly Option<string> _qdisc = new("--qdisc") { Description = "Root qdisc on A's device (default pfifo_fast; mq with pfifo_fast under each queue when --tx-queues is above 1)", DefaultValueFactory = _ => "pfifo_fast" };
     private readonly Option<int> _txQueues = CliOptions.Int("--tx-queues", null, "TX queues of each device, each with its own ring and BQL; flows spread over them by their hash", 1, 1, QdiscSpec.MaxTxQueues);
-    private readonly Option<long?> _limit = CliOptions.OptionalLong("--limit", "Qdisc limit: packets for pfifo, bytes for bfifo and tbf (tbf default 10000000)", 0, int.MaxValue);
+    private readonly Option<long?> _limit = CliOptions.OptionalLong("--limit", "Qdisc limit: packets for pfifo, packets per band for fq (default 10000), bytes for bfifo and tbf (tbf default 10000000)", 0, int.MaxValue);
     private readonly Option<string?> _tbfRate = CliOptions.RateText("--tbf-rate", "tbf rate, tc syntax (default: the link rate)");
     private readonly Option<string> _burst = CliOptions.SizeText("--burst", "tbf burst in bytes, tc syntax", "1540");
     private readonly Option<string?>? _peakRate;

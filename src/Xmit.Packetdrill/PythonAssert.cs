@@ -4,7 +4,7 @@ namespace Xmit.Packetdrill;
 
 /// <summary>
 /// The subset of Python that packetdrill scripts put in %{ }% blocks to check struct tcp_info: statements
-/// "assert EXPR[, message]" and "NAME = EXPR", with integers, names, + - * // % &amp; |, comparisons (chained),
+/// "assert EXPR[, message]", "NAME = EXPR" and "print(EXPR, …)" (its values are kept in <see cref="Printed"/>), with integers, names, + - * // % &amp; |, comparisons (chained),
 /// and / or / not and parentheses. Anything else is reported as unsupported rather than guessed.
 /// </summary>
 public sealed class PythonAssert
@@ -21,6 +21,9 @@ public sealed class PythonAssert
         _lookup = lookup;
         _vars = vars;
     }
+
+    /// <summary>What print() statements printed, one line each (space-separated values, as Python prints them).</summary>
+    public List<string> Printed { get; } = [];
 
     /// <summary>Runs the block; returns null when every assert held, else the failed assert's text.</summary>
     /// <exception cref="NotSupportedException">Python this evaluator does not understand.</exception>
@@ -40,6 +43,19 @@ public sealed class PythonAssert
                 int comma = TopLevelComma(body);
                 var cond = comma >= 0 ? body[..comma] : body;
                 if (Evaluate(cond) == 0) return line;
+                continue;
+            }
+            if (line.StartsWith("print(", StringComparison.Ordinal) && line.EndsWith(')'))
+            {
+                var args = line[6..^1];
+                var values = new List<string>();
+                while (args.Trim().Length > 0)
+                {
+                    int comma = TopLevelComma(args);
+                    values.Add(Evaluate(comma >= 0 ? args[..comma] : args).ToString(CultureInfo.InvariantCulture));
+                    args = comma >= 0 ? args[(comma + 1)..] : "";
+                }
+                Printed.Add(string.Join(' ', values));
                 continue;
             }
             int eq = line.IndexOf('=', StringComparison.Ordinal);

@@ -371,6 +371,9 @@ public sealed partial class ScriptRunner
         {
             "pfifo" => FifoQdisc.Packets((int)Arg("limit", long.Parse, Math.Max(1, _tun.TxQueueLen))),
             "pfifo_fast" => new PfifoFastQdisc(_tun.TxQueueLen),
+            // A TUN device has no link header: psched_mtu is its MTU.
+            "fq" => new FqQdisc(clock, new FqConfig((int)Arg("limit", long.Parse, 10000), (int)Arg("flow_limit", long.Parse, 100),
+                (int)Arg("quantum", TcUnits.ParseSize, 0), (int)Arg("initial_quantum", TcUnits.ParseSize, 0), Arg("maxrate", TcUnits.ParseRate, 0) / 8), _tun.Mtu),
             "tbf" => new TbfQdisc(clock, new TbfConfig(Arg("rate", TcUnits.ParseRate, 0), Arg("burst", TcUnits.ParseSize, 0),
                 Arg("limit", TcUnits.ParseSize, 0), Arg("peakrate", TcUnits.ParseRate, 0), Arg("mtu", TcUnits.ParseSize, 0))),
             _ => throw new UnsupportedException($"line {line}: qdisc {spec[0]} is not modelled"),

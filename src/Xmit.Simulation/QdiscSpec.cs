@@ -7,7 +7,7 @@ namespace Xmit.Simulation;
 /// <summary>A root qdisc as `tc qdisc add dev D root …` would give it: the kind and its parameters.</summary>
 public sealed record QdiscSpec(string Kind, long? Limit = null, TbfConfig? Tbf = null)
 {
-    public static readonly string[] Kinds = ["pfifo_fast", "pfifo", "pfifo_head_drop", "bfifo", "tbf", "noqueue", "mq"];
+    public static readonly string[] Kinds = ["pfifo_fast", "pfifo", "pfifo_head_drop", "bfifo", "tbf", "noqueue", "mq", "fq"];
 
     /// <summary>The most TX queues a simulated device may have.</summary>
     public const int MaxTxQueues = 64;
@@ -36,6 +36,8 @@ public sealed record QdiscSpec(string Kind, long? Limit = null, TbfConfig? Tbf =
         "bfifo" => FifoQdisc.Bytes(Limit ?? (long)Math.Max(dev.TxQueueLen, 1) * dev.Mtu),
         "tbf" => new TbfQdisc(clock, Tbf!),
         "noqueue" => new NoQueueQdisc(),
+        // fq's limit is packets per band (default 10000).
+        "fq" => new FqQdisc(clock, new FqConfig(Limit: (int)(Limit ?? 10000)), dev.Mtu + dev.HardHeaderLength),
         // mq_init(): a default qdisc (pfifo_fast) under each TX queue.
         "mq" => new MqQdisc(dev.TxQueues.Length, _ => new PfifoFastQdisc(dev.TxQueueLen)),
         _ => throw new ArgumentException(Validate()),
@@ -45,7 +47,7 @@ public sealed record QdiscSpec(string Kind, long? Limit = null, TbfConfig? Tbf =
     {
         "tbf" => $"tbf rate {TcUnits.FormatRate(Tbf!.RateBitsPerSecond)} burst {Tbf.BurstBytes}b limit {Tbf.LimitBytes}b" +
                  (Tbf.PeakRateBitsPerSecond > 0 ? $" peakrate {TcUnits.FormatRate(Tbf.PeakRateBitsPerSecond)} mtu {Tbf.MtuBytes}" : ""),
-        "pfifo" or "pfifo_head_drop" or "bfifo" when Limit is not null => $"{Kind} limit {Limit}",
+        "pfifo" or "pfifo_head_drop" or "bfifo" or "fq" when Limit is not null => $"{Kind} limit {Limit}",
         _ => Kind,
     };
 }

@@ -15,7 +15,7 @@ public static class DropLayer
     {
         SkbDropReason.IpOutNoRoutes or SkbDropReason.IpFragFails => Ip,
         SkbDropReason.NeighQueueFull or SkbDropReason.NeighFailed or SkbDropReason.NeighDead or SkbDropReason.NeighCreateFail => Neighbour,
-        SkbDropReason.QdiscDrop => Qdisc,
+        SkbDropReason.QdiscDrop or SkbDropReason.FqBandLimit or SkbDropReason.FqHorizonLimit or SkbDropReason.FqFlowLimit => Qdisc,
         SkbDropReason.DevReady or SkbDropReason.TxRingFull => Driver,
         SkbDropReason.RxMissed => RxRing,
         // NetfilterDrop can be either way; in these scenarios no hook drops on output. Everything else is the receive path.

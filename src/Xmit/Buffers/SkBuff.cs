@@ -30,8 +30,17 @@ public interface ISkbOwner
     /// <summary>sk_tx_queue_mapping: the TX queue this socket's last packet took (-1: none cached).</summary>
     int TxQueueMapping { get; set; }
 
-    /// <summary>sk_fullsock() with a cached route (sk_dst_cache): netdev_pick_tx() remembers the queue only for such a socket.</summary>
+    /// <summary>
+    /// sk_fullsock() with a cached route (sk_dst_cache): netdev_pick_tx() remembers the queue only for such a socket.
+    /// It is also what sch_fq tests (sk_state != TCP_CLOSE) to give a socket one flow rather than a flow per hash.
+    /// </summary>
     bool CachesTxQueue { get; }
+
+    /// <summary>sk_pacing_rate in bytes per second (ulong.MaxValue: unlimited, as for a socket that does not pace).</summary>
+    ulong SkPacingRate { get; }
+
+    /// <summary>sk_pacing_status == SK_PACING_FQ: an fq qdisc took the socket's packets, so TCP sets departure times for it to honour.</summary>
+    bool PacedByFq { get; set; }
 }
 
 /// <summary>The TCP scoreboard bits of a sent skb (tcp_skb_cb sacked, TCPCB_SACKED_ACKED …).</summary>
@@ -46,6 +55,13 @@ public enum TcpSacked : byte
     Retrans = 0x02,
     /// <summary>It is considered lost (RTO, RACK or a duplicate-ACK count).</summary>
     Lost = 0x04,
+}
+
+/// <summary>What a qdisc keeps per skb while it holds it (Linux: qdisc_skb_cb's data, e.g. sch_fq's fq_skb_cb).</summary>
+internal struct QdiscControlBlock
+{
+    public Time.Instant TimeToSend;
+    public byte Band;
 }
 
 /// <summary>Per-layer scratch space that travels with the skb, like Linux's skb->cb[48].</summary>
@@ -163,6 +179,16 @@ public sealed class SkBuff
 
     /// <summary>When the skb entered the stack (or the layer that last stamped it).</summary>
     public Time.Instant Timestamp { get; set; }
+
+    /// <summary>
+    /// skb->tstamp on transmit (Earliest Departure Time): when TCP wants the skb to leave (tcp_wstamp_ns), which fq
+    /// honours; <see cref="Time.Instant.Zero"/> means none.
+    /// </summary>
+    /// <remarks>Linux: include/linux/skbuff.h skb_set_delivery_time(); net/ipv4/tcp_output.c __tcp_transmit_skb()</remarks>
+    public Time.Instant DeliveryTime { get; set; }
+
+    /// <summary>qdisc_skb_cb: a qdisc's own per-skb scratch (fq: when the skb may be sent, and its band).</summary>
+    internal QdiscControlBlock QdiscCb;
 
     /// <summary>The owning socket, or null (skb->sk).</summary>
     public ISkbOwner? Sk { get; set; }
@@ -437,6 +463,7 @@ public sealed class SkBuff
         CsumOffset = other.CsumOffset;
         IgnoreDf = other.IgnoreDf;
         Timestamp = other.Timestamp;
+        DeliveryTime = other.DeliveryTime;
     }
 
     internal void ResetHeadState()
@@ -450,6 +477,8 @@ public sealed class SkBuff
         IpSummed = ChecksumState.None; CsumStart = CsumOffset = 0;
         IgnoreDf = false;
         Timestamp = default;
+        DeliveryTime = default;
+        QdiscCb = default;
         Sk = null; Destructor = null;
         Cb = default;
         Next = Prev = null;

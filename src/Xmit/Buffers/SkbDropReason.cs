@@ -56,4 +56,10 @@ public enum SkbDropReason
     TcpCsum,
     /// <summary>Data that arrived while the receive window was zero (tcp_data_queue, TCPZeroWindowDrop).</summary>
     TcpZeroWindow,
+    /// <summary>fq: the packet's band already holds the qdisc's limit of packets.</summary>
+    FqBandLimit,
+    /// <summary>fq: the packet's departure time is beyond the horizon (horizon_drop).</summary>
+    FqHorizonLimit,
+    /// <summary>fq: the packet's flow already holds flow_limit packets.</summary>
+    FqFlowLimit,
 }

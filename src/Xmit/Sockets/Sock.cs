@@ -130,6 +130,12 @@ public abstract class Sock : ISkbOwner
     /// <inheritdoc/>
     public virtual bool CachesTxQueue => false;
 
+    /// <inheritdoc/>
+    public virtual ulong SkPacingRate => ulong.MaxValue;
+
+    /// <inheritdoc/>
+    public bool PacedByFq { get; set; }
+
     public void SetOwnerW(SkBuff skb)
     {
         if (TxHash != 0) skb.Hash = TxHash; // skb_set_owner_w() → skb_set_hash_from_sk()

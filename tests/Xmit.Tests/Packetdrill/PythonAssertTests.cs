@@ -15,4 +15,15 @@ public class PythonAssertTests
         Assert.Null(new PythonAssert(Field, []).Run(code));
         Assert.NotNull(new PythonAssert(Field, []).Run(code.Replace("328000", "331000", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public void Print_evaluates_its_arguments_and_keeps_what_it_printed()
+    {
+        // tcp/cubic/cubic-bulk-166k.pkt's block: print, then assert, on one line.
+        var py = new PythonAssert(Field, []);
+        Assert.Null(py.Run(" print(tcpi_rwnd_limited); assert tcpi_rwnd_limited == 300000, tcpi_rwnd_limited "));
+        Assert.Null(py.Run("print(tcpi_busy_time // 1000, 1 + 2)"));
+        Assert.Equal(["300000", "330 3"], py.Printed);
+        Assert.Throws<NotSupportedException>(() => py.Run("print(tcpi_nonsense)"));
+    }
 }

@@ -165,7 +165,7 @@ public abstract class Qdisc
         Backlog = 0;
     }
 
-    /// <summary>Policy: enqueue or drop (a dropped skb must be freed with <see cref="Drop"/>).</summary>
+    /// <summary>Policy: enqueue or drop (a dropped skb must be freed with <see cref="Drop(SkBuff)"/>).</summary>
     protected abstract int DoEnqueue(SkBuff skb);
 
     protected abstract SkBuff? DoDequeue();
@@ -173,10 +173,13 @@ public abstract class Qdisc
     protected abstract void DoReset();
 
     /// <summary>qdisc_drop(): counts and frees.</summary>
-    protected int Drop(SkBuff skb)
+    protected int Drop(SkBuff skb) => Drop(skb, SkbDropReason.QdiscDrop);
+
+    /// <summary>qdisc_drop_reason(): counts and frees with a qdisc's own reason.</summary>
+    protected int Drop(SkBuff skb, SkbDropReason reason)
     {
         Stats.Drops++;
-        skb.Free(SkbDropReason.QdiscDrop);
+        skb.Free(reason);
         return NetXmit.Drop;
     }
 

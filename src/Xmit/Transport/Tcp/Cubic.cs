@@ -73,7 +73,8 @@ public sealed class Cubic : ITcpCongestionOps
             if (now - _lastAckUs <= _params.HystartAckDeltaUs)
             {
                 _lastAckUs = now;
-                uint threshold = (DelayMinUs + HystartAckDelayUs(sk)) >> 1; // no pacing (SK_PACING_NONE): half
+                uint threshold = DelayMinUs + HystartAckDelayUs(sk);
+                if (!sk.PacedByFq) threshold >>= 1; // SK_PACING_NONE: half (pacing may delay packets up to RTT/2)
                 if (now - _roundStartUs > threshold)
                 {
                     _found = true;

@@ -513,6 +513,9 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c __tcp_transmit_skb(), tcp_options_write(), tcp_event_ack_sent()</remarks>
     private int TransmitSkb(TcpSock sk, SkBuff skb, bool clone)
     {
+        // The departure time (EDT): now, or later while fq paces the flow (UpdateSkbAfterSend moves it on).
+        var priorWstamp = sk.Wstamp;
+        sk.Wstamp = Instant.Max(sk.Wstamp, Now);
         SkBuff pkt;
         if (!clone) pkt = skb;
         else if (skb.IsCloned)
@@ -522,7 +525,7 @@ public sealed partial class TcpProtocol
             skb.CopyBits(0, pkt.Put(skb.Len));
         }
         else pkt = _pool.Clone(skb);
-        if (clone) skb.Cb.SentAt = Now;
+        if (clone) skb.Cb.SentAt = sk.Wstamp; // skb_mstamp_ns is the departure time
         byte flags = skb.Cb.TcpFlags;
         bool syn = (flags & TcpFlags.Syn) != 0;
         // "Force a PSH flag on all (GSO) packets to expedite GRO flush at receiver": a multi-segment skb goes
@@ -558,6 +561,7 @@ public sealed partial class TcpProtocol
         // ooo_okay: with nothing of this socket below TCP the flow may move to another TX queue without reordering.
         pkt.OooOkay = sk.WmemAlloc < Truesize.OfOneByte;
         pkt.Hash = sk.TxHash; // skb_set_hash_from_sk()
+        pkt.DeliveryTime = sk.Wstamp; // skb_set_delivery_time()
         if (clone) sk.SetOwnerW(pkt); // skb_set_owner_w: what the host still holds counts for TSQ and autocorking
         int segs = payload > mss ? (payload + mss - 1) / mss : 1;
         Mib.OutSegs += segs;
@@ -575,7 +579,26 @@ public sealed partial class TcpProtocol
         // net_xmit_eval(): congestion notification counts as sent; a drop in the qdisc means the segment was not
         // sent at all — the caller leaves it queued (new data) or unmarked (retransmission).
         if (rc > 0) EnterCwr(sk); // tcp_transmit_skb(): the qdisc dropped or signalled congestion (NET_XMIT_DROP / _CN)
-        return rc == NetXmit.Congestion ? 0 : NetXmit.ToErrno(rc);
+        int err = rc == NetXmit.Congestion ? 0 : NetXmit.ToErrno(rc);
+        if (err == 0 && clone) UpdateSkbAfterSend(sk, skb, priorWstamp);
+        return err;
+    }
+
+    /// <summary>
+    /// tcp_update_skb_after_send(): under fq (SK_PACING_FQ) the next departure is this skb's length later at the pacing
+    /// rate, less what an earlier wait already covered (up to half of it), once the first 10 segments are out
+    /// ("original sch_fq does not pace the first 10 MSS"). Without pacing the departure time stays now.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_update_skb_after_send()</remarks>
+    private static void UpdateSkbAfterSend(TcpSock sk, SkBuff skb, Instant priorWstamp)
+    {
+        if (!sk.PacedByFq) return;
+        ulong rate = sk.PacingRate;
+        if (rate == ulong.MaxValue || rate == 0 || sk.DataSegsOut < 10) return;
+        long lenNs = (long)((ulong)skb.Len * 1_000_000_000UL / rate);
+        long credit = (sk.Wstamp - priorWstamp).Nanoseconds;
+        lenNs -= Math.Min(lenNs / 2, credit);
+        sk.Wstamp += Duration.FromNanoseconds(lenNs);
     }
 
     /// <summary>SYN / SYN-ACK options in Linux's layout: MSS, SACK-permitted with the timestamp, window scale.</summary>

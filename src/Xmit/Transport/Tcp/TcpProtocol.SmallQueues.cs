@@ -22,7 +22,7 @@ public sealed partial class TcpProtocol
     private bool SmallQueueCheck(TcpSock sk, SkBuff skb, int factor)
     {
         ulong limit = Math.Max(2UL * (ulong)skb.Truesize, sk.PacingRate >> PacingShift);
-        limit = Math.Min(limit, (ulong)Sysctls.TcpLimitOutputBytes); // no fq: TCP's own pacing is not modelled
+        if (!sk.PacedByFq) limit = Math.Min(limit, (ulong)Sysctls.TcpLimitOutputBytes); // SK_PACING_NONE: capped
         limit <<= factor;
         if ((ulong)sk.WmemAlloc <= limit) return false;
         var head = sk.WriteQueue.Peek();

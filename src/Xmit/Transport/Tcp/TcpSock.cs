@@ -117,6 +117,12 @@ public sealed partial class TcpSock : InetSock
     /// <summary>sk_pacing_rate in bytes per second (for TSO autosizing).</summary>
     public ulong PacingRate { get; internal set; } = ulong.MaxValue;
 
+    /// <inheritdoc/>
+    public override ulong SkPacingRate => PacingRate;
+
+    /// <summary>tcp_wstamp_ns: the departure time of the next skb; ahead of now only while fq paces the flow.</summary>
+    internal Time.Instant Wstamp;
+
     // ---- RTT and timers ----
     public RttEstimator Rtt { get; } = new();
     /// <summary>icsk_backoff: how many times the RTO (or the zero-window probe interval) has doubled.</summary>
