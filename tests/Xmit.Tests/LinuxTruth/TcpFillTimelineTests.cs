@@ -76,7 +76,10 @@ public class TcpFillTimelineTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         var linuxTopups = linux.GetProperty("topup_writes_after_first_eagain").EnumerateArray().Select(t => (t.GetProperty("accepted").GetInt64(),
             t.GetProperty("total").GetInt64(), t.GetProperty("sndbuf").GetInt32(), t.GetProperty("snd_wnd").GetUInt32(), t.GetProperty("snd_cwnd").GetUInt32())).ToList();
-        // The first two ACK rounds are Linux's to the byte; later rounds differ by the delayed-ACK timer's jiffy (44 ms on Linux, 40 here).
+        // The first two ACK rounds are Linux's to the byte; later rounds differ by the timers' jiffies: the measuring
+        // kernel runs at HZ=250 (CONFIG_HZ=250), and every timer event of its capture (delayed ACKs at 43.3, 87.3, 131.3 ms;
+        // loss probes at 7.3, 63.2, 115.2, 167.3 ms) falls on the same 4 ms tick phase, a timer_list expiry rounded up
+        // to the next tick (so the 40 ms delayed ACK comes after 42-44 ms); Xmit's timers are exact (40 ms here).
         for (int i = 0; i < 2; i++) Assert.True(linuxTopups[i] == topups[i], $"top-up {i + 1}: Linux {linuxTopups[i]}, Xmit {topups[i]}");
         var linuxSndbufs = linux.GetProperty("sndbuf_growth_sequence").EnumerateArray().Select(x => x.GetInt32()).ToList();
         output.WriteLine($"sndbuf {string.Join(" → ", sndbufs)} (Linux {string.Join(" → ", linuxSndbufs)}); accepted at the stall {total} (Linux {linux.GetProperty("bytes_accepted_total_at_stall")})");
