@@ -525,6 +525,8 @@ public sealed partial class TcpProtocol
         if (clone) skb.Cb.SentAt = Now;
         byte flags = skb.Cb.TcpFlags;
         bool syn = (flags & TcpFlags.Syn) != 0;
+        // tcp_sendmsg copied the stream into 32 KiB pages in order: this data starts at its offset there.
+        pkt.Cb.TxPageOffset = syn ? 0 : (int)((skb.Cb.Seq - (sk.Iss + 1u)) & 32767u);
         // "Force a PSH flag on all (GSO) packets to expedite GRO flush at receiver": a multi-segment skb goes
         // with PSH (software GSO then keeps it on the last segment only).
         int mss = CurrentMss(sk);
