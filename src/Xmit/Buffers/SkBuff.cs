@@ -88,6 +88,11 @@ public struct SkbControlBlock
     public bool RxHeadFrag;
     /// <summary>Receive: the truesize of the head alone (SKB_TRUESIZE(skb_end_offset)); the rest moves with the fragments.</summary>
     public int RxHeadTruesize;
+    /// <summary>
+    /// TCP send: where the segment's first data byte sits in its sender's 32 KiB page-fragment page (tcp_sendmsg fills
+    /// those pages in stream order), so a receiver on veth or loopback counts one fragment per page it crosses.
+    /// </summary>
+    public int TxPageOffset;
 }
 
 /// <summary>

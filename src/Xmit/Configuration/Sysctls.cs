@@ -29,6 +29,8 @@ public sealed class Sysctls
     public (int Min, int Default, int Max) TcpWmem { get; set; } = (4096, 16384, 4194304);
     public int TcpTimestamps { get; set; } = 1;
     public int TcpSack { get; set; } = 1;
+    /// <summary>net.ipv4.tcp_dsack: report duplicate segments with a D-SACK block (RFC 2883).</summary>
+    public int TcpDsack { get; set; } = 1;
     public int TcpWindowScaling { get; set; } = 1;
     public int TcpAutocorking { get; set; } = 1;
     public int TcpTsoWinDivisor { get; set; } = 3;
@@ -135,6 +137,7 @@ public sealed class Sysctls
             case "net.ipv4.tcp_wmem" when Triple(value, out var t): TcpWmem = t; return true;
             case "net.ipv4.tcp_timestamps" when Int(out var v): TcpTimestamps = v; return true;
             case "net.ipv4.tcp_sack" when Int(out var v): TcpSack = v; return true;
+            case "net.ipv4.tcp_dsack" when Int(out var v): TcpDsack = v; return true;
             case "net.ipv4.tcp_window_scaling" when Int(out var v): TcpWindowScaling = v; return true;
             case "net.ipv4.tcp_autocorking" when Int(out var v): TcpAutocorking = v; return true;
             case "net.ipv4.tcp_tso_win_divisor" when Int(out var v): TcpTsoWinDivisor = v; return true;

@@ -45,7 +45,8 @@ public static class SkbForward
         if (bytes[Wire.EthernetFrame.HeaderLength + 9] != 6 || bytes.Length < tcp + 20) return;
         int payload = bytes.Length - tcp - (bytes[tcp + 12] >> 4) * 4;
         if (payload <= 0) return;
-        copy.Cb.RxFrags = (payload + SenderPageFragSize - 1) / SenderPageFragSize;
+        // One fragment per page the data crosses, counted from where it starts in the first page.
+        copy.Cb.RxFrags = (frame.Cb.TxPageOffset + payload + SenderPageFragSize - 1) / SenderPageFragSize;
         copy.Cb.RxHeadTruesize = frame.Truesize - payload;
     }
 }

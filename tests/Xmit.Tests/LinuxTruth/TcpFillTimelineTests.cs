@@ -37,6 +37,7 @@ public class TcpFillTimelineTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(1000, linux.GetProperty("chunk").GetInt32());
         using var net = new TwoHosts(veth: true);
         net.WarmUp();
+        var rec = FrameRecorder.On(net.DevA);
         var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, 5001);
         var a = tcp.ClientSock;
         var b = tcp.ServerSock;
@@ -76,13 +77,43 @@ public class TcpFillTimelineTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         var linuxTopups = linux.GetProperty("topup_writes_after_first_eagain").EnumerateArray().Select(t => (t.GetProperty("accepted").GetInt64(),
             t.GetProperty("total").GetInt64(), t.GetProperty("sndbuf").GetInt32(), t.GetProperty("snd_wnd").GetUInt32(), t.GetProperty("snd_cwnd").GetUInt32())).ToList();
-        // The first two ACK rounds are Linux's to the byte; later rounds differ by the delayed-ACK timer's jiffy (44 ms on Linux, 40 here).
+        // The first two ACK rounds are Linux's to the byte; later rounds differ by the timers' jiffies: the measuring
+        // kernel runs at HZ=250 (CONFIG_HZ=250), and every timer event of its capture (delayed ACKs at 43.3, 87.3, 131.3 ms;
+        // loss probes at 7.3, 63.2, 115.2, 167.3 ms) falls on the same 4 ms tick phase, a timer_list expiry rounded up
+        // to the next tick (so the 40 ms delayed ACK comes after 42-44 ms); Xmit's timers are exact (40 ms here).
         for (int i = 0; i < 2; i++) Assert.True(linuxTopups[i] == topups[i], $"top-up {i + 1}: Linux {linuxTopups[i]}, Xmit {topups[i]}");
+        // The third round meets Linux's window and cwnd but takes 8 segments more (Linux's send queue holds other skb
+        // boundaries, so its last skb goes over sndbuf by less); the fourth takes Linux's bytes.
+        Assert.Equal((linuxTopups[2].Item4, linuxTopups[2].Item5), (topups[2].SndWnd, topups[2].Cwnd));
+        Assert.Equal((linuxTopups[3].Item1, linuxTopups[3].Item4), (topups[3].Accepted, topups[3].SndWnd));
+        // B's windows through the fill are Linux's, step by step: its receive queue splits where Linux's does, at the
+        // segment that crosses into the sender's next 32 KiB page (MAX_SKB_FRAGS), and so does the free space.
+        var linuxWindows = Dedup(linux.GetProperty("capture").GetProperty("B_windows_during_fill").EnumerateArray().Select(w => w.GetProperty("win").GetInt64()));
+        var ourWindows = Dedup(rec.Frames.Where(f => !f.Outgoing).Select(f =>
+        {
+            Xmit.Wire.Ipv4Packet.TryCreate(f.Bytes.AsSpan(14), out var ip);
+            Xmit.Wire.TcpSegment.TryCreate(f.Bytes.AsSpan(14 + ip.HeaderLength), out var seg);
+            return (seg.Flags & Xmit.Wire.TcpFlags.Syn) != 0 ? -1 : (long)seg.Window << b.SndWscale;
+        }).Where(w => w >= 0));
+        Assert.Equal(linuxWindows, ourWindows);
         var linuxSndbufs = linux.GetProperty("sndbuf_growth_sequence").EnumerateArray().Select(x => x.GetInt32()).ToList();
         output.WriteLine($"sndbuf {string.Join(" → ", sndbufs)} (Linux {string.Join(" → ", linuxSndbufs)}); accepted at the stall {total} (Linux {linux.GetProperty("bytes_accepted_total_at_stall")})");
         Assert.Equal(linuxSndbufs.Take(3), sndbufs.Take(3));
         Assert.InRange(sndbufs[^1], linuxSndbufs[^1] * 0.95, linuxSndbufs[^1] * 1.05);
         Assert.InRange(total, linux.GetProperty("bytes_accepted_total_at_stall").GetInt64() * 0.95, linux.GetProperty("bytes_accepted_total_at_stall").GetInt64() * 1.05);
+
+        // The sender at the stall: the fill's retransmissions were tail loss probes of data the receiver held; its
+        // D-SACKs told the sender so, and cwnd was never cut (Linux: ssthresh still infinite, ca_state Open).
+        var stalledA = linux.GetProperty("at_stall").GetProperty("A");
+        var infoA = stalledA.GetProperty("tcp_info");
+        Assert.Equal(infoA.GetProperty("snd_ssthresh").GetUInt32(), a.SndSsthresh);
+        Assert.Equal(stalledA.GetProperty("total_retrans").GetUInt32(), a.TotalRetrans);
+        Assert.Equal(TcpCaState.Open, a.CaState);
+        Assert.Equal(a.TotalRetrans, (uint)net.B.Tcp.Mib.DsackOldSent);
+        // cwnd one short of Linux's: the third ACK round differs (B's window 38912 here, 37888 there, so the probe
+        // and the segment counts differ), not explained yet.
+        Assert.InRange(a.SndCwnd, stalledA.GetProperty("snd_cwnd").GetUInt32() - 1, stalledA.GetProperty("snd_cwnd").GetUInt32());
+        output.WriteLine($"stall: cwnd {a.SndCwnd} ssthresh {a.SndSsthresh} total_retrans {a.TotalRetrans} (Linux {stalledA.GetProperty("snd_cwnd")}, {infoA.GetProperty("snd_ssthresh")}, {stalledA.GetProperty("total_retrans")})");
 
         // The receiver at the stall: its buffer full to the byte as Linux's (coalesced skbs, one head each).
         var stalledB = linux.GetProperty("at_stall").GetProperty("B");
@@ -110,10 +141,18 @@ public class TcpFillTimelineTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(3 * a.WmemQueued <= 2L * a.SndBuf, $"EPOLLOUT with wmem_queued {a.WmemQueued} of sndbuf {a.SndBuf}");
         int linuxStep = linux.GetProperty("first_epollout").GetProperty("step").GetInt32();
         output.WriteLine($"EPOLLOUT after drain step {step}, {read} bytes read (Linux step {linuxStep}, {linux.GetProperty("first_epollout").GetProperty("B_total_read")})");
-        Assert.InRange(step, linuxStep * 0.85, linuxStep * 1.15);
+        // Two steps early: the send queue's skb boundaries (and so the memory freed per ACK) are not yet Linux's.
+        Assert.InRange(step, linuxStep - 2, linuxStep + 1);
 
         tcp.A.Close(ep);
         tcp.Close();
+    }
+
+    private static List<long> Dedup(IEnumerable<long> xs)
+    {
+        var r = new List<long>();
+        foreach (var x in xs) if (r.Count == 0 || r[^1] != x) r.Add(x);
+        return r;
     }
 
     [Fact]

@@ -22,9 +22,13 @@ public sealed partial class TcpProtocol
         skb.Cb.Seq = seq;
         skb.Cb.EndSeq = endSeq;
         skb.Cb.TcpFlags = fin ? TcpFlags.Fin : (byte)0;
+        sk.DsackPending = false; // a D-SACK not yet sent describes an older duplicate: this segment's ACK replaces it
         if (endSeq <= sk.RcvNxt)
         {
-            // All old: a retransmission we already have.
+            // All old: a retransmission we already have — our ACK was lost or late (DelayedACKLost); the ACK at
+            // once reports the duplicate (D-SACK) so the sender can tell a spurious retransmission.
+            Mib.DelayedAckLost++;
+            DsackSet(sk, seq, endSeq);
             skb.Free(SkbDropReason.Consumed);
             EnterQuickAck(sk);
             SendAck(sk);
@@ -33,7 +37,9 @@ public sealed partial class TcpProtocol
         if ((seq > sk.RcvNxt && seq >= sk.RcvNxt + ReceiveWindow(sk)) || (seq <= sk.RcvNxt && ReceiveWindow(sk) == 0 && endSeq - sk.RcvNxt > (fin ? 1u : 0)))
         {
             // out_of_window: nothing of it fits the window we announced.
-            // tcp_data_queue(): TCP_ZEROWINDOW when the window is closed, TCP_OVERWINDOW otherwise.
+            // tcp_data_queue(): TCP_ZEROWINDOW when the window is closed, TCP_OVERWINDOW otherwise; a segment that
+            // starts below rcv_nxt has its old part reported first.
+            if (seq < sk.RcvNxt) DsackSet(sk, seq, sk.RcvNxt);
             bool zero = ReceiveWindow(sk) == 0;
             if (zero) Mib.ZeroWindowDrop++;
             skb.Free(zero ? SkbDropReason.TcpZeroWindow : SkbDropReason.TcpOverWindow);
@@ -52,6 +58,7 @@ public sealed partial class TcpProtocol
             SendAck(sk); // ICSK_ACK_NOW with SACK
             return;
         }
+        if (seq < sk.RcvNxt) DsackSet(sk, seq, sk.RcvNxt); // partly old: the old part is a duplicate
         if (!sk.ReceiveQueue.IsEmpty && !TryRmemSchedule(sk, skb))
         {
             Mib.RcvQDrop++;
@@ -68,8 +75,15 @@ public sealed partial class TcpProtocol
         }
         QueueInOrder(sk, skb);
         bool hadHole = !sk.OutOfOrder.IsEmpty;
+        var dsackHigh = sk.RcvNxt; // tcp_ofo_queue(): held data the in-order data already brought is a duplicate
         while (sk.OutOfOrder.Peek() is { } next && next.Cb.Seq <= sk.RcvNxt)
         {
+            if (next.Cb.Seq < dsackHigh)
+            {
+                var dsackEnd = dsackHigh;
+                if (next.Cb.EndSeq < dsackHigh) dsackHigh = next.Cb.EndSeq;
+                DsackExtend(sk, next.Cb.Seq, dsackEnd);
+            }
             sk.OutOfOrder.Unlink(next);
             if (next.Cb.EndSeq <= sk.RcvNxt)
             {
@@ -170,9 +184,13 @@ public sealed partial class TcpProtocol
         }
         if (after is not null && skb.Cb.EndSeq <= after.Cb.EndSeq)
         {
-            skb.Free(SkbDropReason.Consumed); // already held
+            // Already held (TCPOFOMerge): the whole segment is a duplicate.
+            DsackSet(sk, skb.Cb.Seq, skb.Cb.EndSeq);
+            skb.Free(SkbDropReason.Consumed);
             return;
         }
+        // Overlapping the held skb before it: the overlap is a duplicate.
+        if (after is not null && skb.Cb.Seq < after.Cb.EndSeq) DsackSet(sk, skb.Cb.Seq, after.Cb.EndSeq);
         var next = after is null ? sk.OutOfOrder.Peek() : SkBuffQueue.NextOf(after);
         if (after is not null && skb.Cb.Seq == after.Cb.EndSeq && (next is null || next.Cb.Seq >= skb.Cb.EndSeq)
             && TryCoalesce(sk, after, skb, out bool copied))
@@ -206,6 +224,35 @@ public sealed partial class TcpProtocol
         sk.Delack.LastReceived = Now;
         RcvRttMeasure(sk, skb, sk.RcvTsEcr);
         if (len >= 128) GrowWindow(sk, skb);
+    }
+
+    /// <summary>
+    /// tcp_dsack_set(): with SACK and tcp_dsack, remember a duplicate range for the next segment's first SACK block
+    /// (RFC 2883), counted as old (below rcv_nxt) or out of order.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_dsack_set()</remarks>
+    private void DsackSet(TcpSock sk, TcpSeq seq, TcpSeq endSeq)
+    {
+        if (!sk.SackOk || Sysctls.TcpDsack == 0) return;
+        if (seq < sk.RcvNxt) Mib.DsackOldSent++;
+        else Mib.DsackOfoSent++;
+        sk.DsackPending = true;
+        sk.DsackStart = seq;
+        sk.DsackEnd = endSeq;
+    }
+
+    /// <summary>tcp_dsack_extend(): widen the pending D-SACK block by an adjoining or overlapping range, or start one.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_dsack_extend(), tcp_sack_extend()</remarks>
+    private void DsackExtend(TcpSock sk, TcpSeq seq, TcpSeq endSeq)
+    {
+        if (!sk.DsackPending)
+        {
+            DsackSet(sk, seq, endSeq);
+            return;
+        }
+        if (seq > sk.DsackEnd || sk.DsackStart > endSeq) return; // disjoint: the block stays as it is
+        if (seq < sk.DsackStart) sk.DsackStart = seq;
+        if (endSeq > sk.DsackEnd) sk.DsackEnd = endSeq;
     }
 
     /// <summary>tcp_incr_quickack(): about half a window of segments are ACKed at once, up to 16.</summary>

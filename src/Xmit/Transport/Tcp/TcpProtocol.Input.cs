@@ -190,7 +190,7 @@ public sealed partial class TcpProtocol
             if ((f & TcpFlags.Syn) != 0) SendChallengeAck(sk, synChallenge: true);
             // tcp_send_dupack, unless a pure ACK comes too soon after the last answer: two ends that disagree
             // about sequence space would otherwise ACK each other's ACKs for ever.
-            else if ((f & TcpFlags.Rst) == 0 && !OowRateLimited(sk, len > 0 || (f & TcpFlags.Fin) != 0, ref Mib.AckSkippedSeq)) SendAck(sk);
+            else if ((f & TcpFlags.Rst) == 0 && !OowRateLimited(sk, len > 0 || (f & TcpFlags.Fin) != 0, ref Mib.AckSkippedSeq)) SendDupAck(sk, seq, endSeq);
             skb.Free(SkbDropReason.TcpOverWindow);
             return;
         }
@@ -283,6 +283,22 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>
+    /// tcp_send_dupack(): answer an unacceptable segment at once; one carrying data below rcv_nxt means our ACK was
+    /// lost, so quick-ACK mode resumes and the ACK reports the old part as a duplicate (D-SACK).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_send_dupack()</remarks>
+    private void SendDupAck(TcpSock sk, TcpSeq seq, TcpSeq endSeq)
+    {
+        if (endSeq != seq && seq < sk.RcvNxt)
+        {
+            Mib.DelayedAckLost++;
+            EnterQuickAck(sk);
+            DsackSet(sk, seq, endSeq > sk.RcvNxt ? sk.RcvNxt : endSeq);
+        }
+        SendAck(sk);
+    }
+
+    /// <summary>
     /// tcp_timewait_state_process() for a segment with neither SYN nor RST: a bare ACK at rcv_nxt restarts the
     /// TIME-WAIT timer; anything else — above all the peer's FIN again, because our last ACK was lost — restarts it
     /// too (if it carries an ACK) and is answered with an ACK at once (a pure ACK under tcp_invalid_ratelimit; data
@@ -329,6 +345,10 @@ public sealed partial class TcpProtocol
         var ack = seg.Ack;
         var priorUna = sk.SndUna;
         uint priorPackets = sk.PacketsOut;
+        // tcp_sacktag_write_queue() runs before the queue is cleaned, so a D-SACK is judged against the state the
+        // duplicate was sent in (tlp_high_seq, snd_una).
+        bool dsackTlp = false;
+        if (sk.SackOk && ack <= sk.SndNxt) CheckDsack(sk, opt, ack, out dsackTlp);
         if (ack < priorUna)
         {
             // An old ACK: its SACK blocks still count (tcp_ack's old_ack path), the rest is ignored; data is processed.
@@ -360,7 +380,7 @@ public sealed partial class TcpProtocol
         var priorFack = sk.SackOk ? HighestSackSeq(sk) : priorUna;
         uint acked = CleanRtxQueue(sk, ack, opt, priorFack);
         SndUnaUpdate(sk, ack);
-        ProcessTlpAck(sk, ack, acked > 0);
+        ProcessTlpAck(sk, ack, acked > 0, dsackTlp);
         if (sk.SackOk)
         {
             // SACK: the scoreboard, RACK's loss detection and PRR (tcp_sacktag_write_queue, tcp_rack_mark_lost, tcp_fastretrans_alert).

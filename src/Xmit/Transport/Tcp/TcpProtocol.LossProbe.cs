@@ -80,19 +80,25 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>
-    /// tcp_process_tlp_ack(): an ACK beyond the probe's snd_nxt after a retransmitted probe means a segment
-    /// was really lost — reduce cwnd once (CWR to ssthresh); otherwise the episode just ends.
+    /// tcp_process_tlp_ack(): an ACK reaching the probe's snd_nxt ends the episode — at once after a probe of new
+    /// data, or when a D-SACK of the retransmitted probe shows the original had arrived too, or on a pure
+    /// duplicate ACK. An ACK beyond it after a retransmitted probe without such a D-SACK means a segment was really
+    /// lost: cwnd is reduced once (CWR to ssthresh; TCPLossProbeRecovery). Otherwise the episode goes on.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_process_tlp_ack()</remarks>
-    private static void ProcessTlpAck(TcpSock sk, TcpSeq ack, bool advanced)
+    private void ProcessTlpAck(TcpSock sk, TcpSeq ack, bool notDup, bool dsackTlp)
     {
         if (sk.TlpHighSeq == default || ack < sk.TlpHighSeq) return;
-        if (sk.TlpRetrans && ack > sk.TlpHighSeq)
+        if (sk.TlpRetrans && !dsackTlp)
         {
-            sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
-            sk.SndCwnd = Math.Min(sk.SndCwnd, sk.SndSsthresh);
+            if (ack > sk.TlpHighSeq)
+            {
+                sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
+                sk.SndCwnd = Math.Min(sk.SndCwnd, sk.SndSsthresh);
+                Mib.LossProbeRecovery++;
+            }
+            else if (notDup) return;
         }
-        else if (sk.TlpRetrans && advanced) return;
         sk.TlpHighSeq = default;
     }
 }

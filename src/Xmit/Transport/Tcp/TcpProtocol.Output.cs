@@ -246,9 +246,9 @@ public sealed partial class TcpProtocol
     /// <summary>TCPOLEN_SACK_BASE_ALIGNED + TCPOLEN_SACK_PERBLOCK per block: the blocks <see cref="WriteEstablishedOptions"/> writes.</summary>
     private static int SackOptionLength(TcpSock sk)
     {
-        if (!sk.SackOk || sk.OutOfOrder.IsEmpty) return 0;
+        if (!sk.SackOk || (sk.OutOfOrder.IsEmpty && !sk.DsackPending)) return 0;
         int maxBlocks = sk.TimestampOk ? 3 : 4;
-        int n = 0;
+        int n = sk.DsackPending ? 1 : 0;
         for (var s = sk.OutOfOrder.PeekTail(); s is not null && n < maxBlocks; s = SkBuffQueue.PrevOf(s))
         {
             while (SkBuffQueue.PrevOf(s) is { } p && p.Cb.EndSeq == s.Cb.Seq) s = p; // one block per contiguous run
@@ -528,6 +528,8 @@ public sealed partial class TcpProtocol
         if (clone) skb.Cb.SentAt = sk.Wstamp; // skb_mstamp_ns is the departure time
         byte flags = skb.Cb.TcpFlags;
         bool syn = (flags & TcpFlags.Syn) != 0;
+        // tcp_sendmsg copied the stream into 32 KiB pages in order: this data starts at its offset there.
+        pkt.Cb.TxPageOffset = syn ? 0 : (int)((skb.Cb.Seq - (sk.Iss + 1u)) & 32767u);
         // "Force a PSH flag on all (GSO) packets to expedite GRO flush at receiver": a multi-segment skb goes
         // with PSH (software GSO then keeps it on the last segment only).
         int mss = CurrentMss(sk);
@@ -614,15 +616,22 @@ public sealed partial class TcpProtocol
         if (ws) w.WindowScale(sk.RcvWscale);
     }
 
-    /// <summary>tcp_established_options(): the timestamp, and SACK blocks for out-of-order data held.</summary>
-    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_established_options()</remarks>
+    /// <summary>tcp_established_options(): the timestamp, then a pending D-SACK block and SACK blocks for out-of-order data held.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_established_options(), tcp_options_write()</remarks>
     private void WriteEstablishedOptions(TcpSock sk, ref TcpOptionWriter w)
     {
         if (sk.TimestampOk) w.Timestamp(TsNow, sk.TsRecent, sackPermitted: false);
-        if (!sk.SackOk || sk.OutOfOrder.IsEmpty) return;
+        if (!sk.SackOk || (sk.OutOfOrder.IsEmpty && !sk.DsackPending)) return;
         Span<uint> edges = stackalloc uint[8];
         int n = 0;
         int maxBlocks = sk.TimestampOk ? 3 : 4;
+        if (sk.DsackPending)
+        {
+            // RFC 2883: a D-SACK block goes first, and only once — tcp_options_write() clears rx_opt.dsack.
+            edges[n++] = sk.DsackStart.Value;
+            edges[n++] = sk.DsackEnd.Value;
+            sk.DsackPending = false;
+        }
         // The most recent block first (RFC 2018), then the others; the queue is kept in sequence order.
         for (var s = sk.OutOfOrder.PeekTail(); s is not null && n < maxBlocks * 2; s = SkBuffQueue.PrevOf(s))
         {

@@ -59,6 +59,49 @@ public sealed partial class TcpProtocol
         return newly;
     }
 
+    /// <summary>
+    /// tcp_check_dsack() / tcp_dsack_seen(): the first SACK block is a D-SACK (RFC 2883) when it lies below the
+    /// ACK (TCPDSACKRecv) or inside the second block (TCPDSACKOfoRecv). It is believed only if no longer than the
+    /// largest window and if the peer has not reported more duplicates than we retransmitted
+    /// (TCPDSACKIgnoredDubious otherwise). <paramref name="tlpDup"/>: it is the duplicate of our loss probe — one
+    /// segment ending at tlp_high_seq (FLAG_DSACK_TLP), so the original and the probe both arrived.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_check_dsack(), tcp_dsack_seen()</remarks>
+    private bool CheckDsack(TcpSock sk, in TcpOptions opt, TcpSeq ack, out bool tlpDup)
+    {
+        tlpDup = false;
+        if (opt.SackBlockCount == 0) return false;
+        var (s0, e0) = opt.Sack(0);
+        TcpSeq start = new(s0), end = new(e0);
+        if (start < ack) Mib.DsackRecv++;
+        else if (opt.SackBlockCount > 1)
+        {
+            var (s1, e1) = opt.Sack(1);
+            if (end > new TcpSeq(e1) || start < new TcpSeq(s1)) return false;
+            Mib.DsackOfoRecv++;
+        }
+        else return false;
+        uint dupSegs = 0;
+        if (start < end && end - start <= sk.MaxWindow)
+        {
+            uint len = end - start;
+            uint mss = (uint)sk.MssCache;
+            dupSegs = len > mss ? (len + mss - 1) / mss : 1;
+            bool probe = len <= mss && sk.TlpHighSeq != default && sk.TlpHighSeq == end;
+            sk.DsackDups += dupSegs;
+            // More duplicates than retransmissions: not caused by us (a duplicating path), so it proves nothing.
+            if (sk.DsackDups > sk.TotalRetrans) dupSegs = 0;
+            else tlpDup = probe;
+        }
+        if (dupSegs == 0)
+        {
+            Mib.DsackIgnoredDubious++;
+            return false;
+        }
+        Mib.DsackRecvSegs += dupSegs;
+        return true;
+    }
+
     /// <summary>tcp_highest_sack_seq(): the end of the highest SACKed data, or snd_una when none is SACKed.</summary>
     /// <remarks>Linux: include/net/tcp.h tcp_highest_sack_seq()</remarks>
     private static TcpSeq HighestSackSeq(TcpSock sk) =>

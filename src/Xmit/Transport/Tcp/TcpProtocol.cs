@@ -440,6 +440,12 @@ public sealed class TcpMib
     public long WantZeroWindowAdv, ToZeroWindowAdv, FromZeroWindowAdv, ZeroWindowDrop, RcvQDrop, OfoQueue, OfoDrop, PruneCalled, OfoPruned, RcvPruned, WinProbe;
     /// <summary>TcpExtBeyondWindow: segments dropped because they started, or (with data queued) ended, past the window.</summary>
     public long BeyondWindow;
+    /// <summary>
+    /// D-SACK: DelayedACKLost (a duplicate arrived — our ACK was lost or late), TCPDSACKOldSent / TCPDSACKOfoSent
+    /// (a D-SACK reported data below rcv_nxt / out of order), TCPDSACKRecv / TCPDSACKOfoRecv / TCPDSACKRecvSegs /
+    /// TCPDSACKIgnoredDubious (the peer's D-SACKs), TCPLossProbeRecovery (a probe's ACK showed a real loss).
+    /// </summary>
+    public long DelayedAckLost, DsackOldSent, DsackOfoSent, DsackRecv, DsackOfoRecv, DsackRecvSegs, DsackIgnoredDubious, LossProbeRecovery;
     /// <summary>TcpExtTCPRcvCollapsed: skbs freed after their data was copied into a compact one.</summary>
     public long RcvCollapsed;
     /// <summary>TcpExtTCPTimeoutRehash: retransmission timeouts after which the flow took a new sk_txhash.</summary>
@@ -482,6 +488,14 @@ public sealed class TcpMib
         yield return ("TCPTimeouts", Timeouts);
         yield return ("TCPFastRetrans", FastRetrans);
         yield return ("TCPLossProbes", LossProbes);
+        yield return ("TCPLossProbeRecovery", LossProbeRecovery);
+        yield return ("DelayedACKLost", DelayedAckLost);
+        yield return ("TCPDSACKOldSent", DsackOldSent);
+        yield return ("TCPDSACKOfoSent", DsackOfoSent);
+        yield return ("TCPDSACKRecv", DsackRecv);
+        yield return ("TCPDSACKOfoRecv", DsackOfoRecv);
+        yield return ("TCPDSACKRecvSegs", DsackRecvSegs);
+        yield return ("TCPDSACKIgnoredDubious", DsackIgnoredDubious);
         yield return ("TCPAutoCorking", AutoCorking);
         yield return ("TCPACKSkippedSeq", AckSkippedSeq);
         yield return ("TCPACKSkippedTimeWait", AckSkippedTimeWait);

@@ -138,6 +138,14 @@ public sealed partial class TcpSock : InetSock
     /// <summary>tlp_high_seq (0: no probe outstanding) and whether the probe was a retransmission.</summary>
     internal TcpSeq TlpHighSeq;
     internal bool TlpRetrans;
+    /// <summary>
+    /// rx_opt.dsack and duplicate_sack[0]: a duplicate segment's range (RFC 2883) waiting to lead the SACK blocks of
+    /// the next segment we send, which clears it.
+    /// </summary>
+    internal bool DsackPending;
+    internal TcpSeq DsackStart, DsackEnd;
+    /// <summary>dsack_dups: segments the peer reported as duplicates (D-SACK) so far.</summary>
+    public uint DsackDups { get; internal set; }
     internal RackState Rack { get; } = new();
     /// <summary>tp->reordering: how far out of order SACKs have shown segments to arrive (starts at tcp_reordering).</summary>
     public uint Reordering { get; internal set; } = 3;
