@@ -184,6 +184,10 @@ public sealed class TcpSocketFile : InetSocketFile
                 return _tcp.SetMaxSeg(Sk, value);
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_QUICKACK):
                 return _tcp.SetQuickAck(Sk, value != 0);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN):
+                return _tcp.SetFastOpen(Sk, value);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN_NO_COOKIE):
+                return _tcp.SetFastOpenNoCookie(Sk, value);
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_NOTSENT_LOWAT):
                 Sk.NotsentLowat = (uint)value;
                 if (Sk.StreamWriteable) Sk.RaiseWriteSpace(); // sk_stream_write_space
@@ -200,6 +204,8 @@ public sealed class TcpSocketFile : InetSocketFile
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY) => Sk.NonAgle.HasFlag(NagleMode.Off) ? 1 : 0,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_CORK) => Sk.NonAgle.HasFlag(NagleMode.Cork) ? 1 : 0,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_NOTSENT_LOWAT) => (int)Sk.NotsentLowat,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN) => TcpProtocol.FastOpenQueueLength(Sk),
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN_NO_COOKIE) => Sk.FastOpenNoCookie ? 1 : 0,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_MAXSEG) =>
             Sk.State is TcpState.Close or TcpState.Listen ? (Sk.UserMss > 0 ? Sk.UserMss : TcpProtocol.MssDefault) : Sk.MssCache,
         _ => null,

@@ -177,6 +177,13 @@ public sealed partial class TcpProtocol
             return;
         }
 
+        // A Fast Open child still holds its request: tcp_check_req() sees the segment first.
+        if (sk.FastOpenReq is { } foReq && !FastOpenCheckReq(sk, foReq, seg))
+        {
+            skb.Free(SkbDropReason.Consumed);
+            return;
+        }
+
         // tcp_sequence(): acceptable if it overlaps the receive window — and, since 6.17, a segment that runs past
         // the window's right edge only while nothing waits in the receive queue (a reader that reads everything
         // may take it whole; otherwise it would overcommit the buffer the window was computed from).
@@ -214,7 +221,23 @@ public sealed partial class TcpProtocol
             return;
         }
 
-        if (sk.State == TcpState.SynRecv)
+        if (sk.State == TcpState.SynRecv && sk.FastOpenReq is not null)
+        {
+            if (!FastOpenSynRecvAck(sk, seg, opt))
+            {
+                SendResetFor(sk.LocalAddress, sk.RemoteAddress, seg);
+                skb.Free(SkbDropReason.Consumed);
+                return;
+            }
+            sk.Delivered++; // tcp_rcv_state_process() TCP_SYN_RECV: the SYN-ACK's delivery is not counted by tcp_ack()
+            if (sk.TimestampOk) sk.AdvMss -= TimestampOptionLength;
+            sk.SndWnd = (uint)seg.Window << sk.SndWscale;
+            sk.SndWl1 = seq;
+            sk.MaxWindow = Math.Max(sk.MaxWindow, sk.SndWnd);
+            sk.State = TcpState.Established;
+            sk.RaiseStateChange();
+        }
+        else if (sk.State == TcpState.SynRecv)
         {
             if (seg.Ack != sk.SndNxt)
             {
@@ -223,6 +246,7 @@ public sealed partial class TcpProtocol
                 return;
             }
             AckSyn(sk, opt);
+            sk.Delivered++; // tcp_rcv_state_process() TCP_SYN_RECV: the SYN-ACK's delivery is not counted by tcp_ack()
             if (sk.TimestampOk) sk.AdvMss -= TimestampOptionLength;
             sk.SndWnd = (uint)seg.Window << sk.SndWscale;
             sk.SndWl1 = seq;
@@ -235,6 +259,13 @@ public sealed partial class TcpProtocol
         {
             skb.Free(SkbDropReason.Consumed);
             return;
+        }
+        else if (sk.FastOpenReq is not null && sk.SndUna > sk.Iss)
+        {
+            // FIN-WAIT-1 of a Fast Open child closed before the handshake ended: the SYN-ACK is acknowledged now.
+            FastOpenRemove(sk);
+            sk.Retransmits = 0;
+            RearmRto(sk);
         }
         // tcp_replace_ts_recent(): only a segment that passed the checks (and the ACK) may update ts_recent.
         if (sk.TimestampOk && opt.HasTimestamp && seq <= sk.RcvWup) sk.TsRecent = opt.TsVal;

@@ -18,8 +18,8 @@ public sealed partial class TcpProtocol
     public int SendMsg(TcpSock sk, ReadOnlySpan<byte> data, MsgFlags flags, bool noblock)
     {
         var deadline = noblock ? Now : sk.SndTimeo.Nanoseconds == long.MaxValue ? Instant.Never : Now + sk.SndTimeo;
-        // sk_stream_wait_connect(): wait out the handshake.
-        while (sk.State is TcpState.SynSent or TcpState.SynRecv)
+        // sk_stream_wait_connect(): wait out the handshake — not a Fast Open child, which may send in SYN-RECV.
+        while (sk.State is TcpState.SynSent or TcpState.SynRecv && sk.FastOpenReq is null)
         {
             if (sk.Error != Errno.OK) return -(int)sk.TakeError();
             if (Now >= deadline) return -(int)Errno.EAGAIN;
@@ -29,7 +29,7 @@ public sealed partial class TcpProtocol
         while (true)
         {
             if (sk.Error != Errno.OK) return copied > 0 ? copied : -(int)sk.TakeError();
-            if ((sk.Shutdown & Sock.SendShutdown) != 0 || sk.State is not (TcpState.Established or TcpState.CloseWait))
+            if ((sk.Shutdown & Sock.SendShutdown) != 0 || sk.State is not (TcpState.Established or TcpState.CloseWait) && sk.FastOpenReq is null)
                 return copied > 0 ? copied : -(int)Errno.EPIPE;
             if (copied == data.Length) break;
             int mss = SendMss(sk, out int sizeGoal);

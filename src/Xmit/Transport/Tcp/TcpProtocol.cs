@@ -159,6 +159,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         sk.Backlog = Math.Min(Math.Max(backlog, 0), 4096);
         if (sk.State != TcpState.Listen)
         {
+            FastOpenListen(sk, backlog);
             if (!_listeners.TryGetValue(sk.LocalPort, out var list)) _listeners[sk.LocalPort] = list = [];
             list.Add(sk);
         }
@@ -438,6 +439,8 @@ public sealed class TcpMib
     public long RcvCollapsed;
     /// <summary>The listener's counters: SYN cookies, a full SYN queue, embryonic resets, SYN-ACK retransmissions.</summary>
     public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected, AckSkippedTimeWait;
+    /// <summary>Fast Open, server side: children made from a SYN, failed cookies, full TFO queues, cookie requests, cookies of the backup key.</summary>
+    public long FastOpenPassive, FastOpenPassiveFail, FastOpenListenOverflow, FastOpenCookieReqd, FastOpenPassiveAltKey;
 
     /// <summary>The RFC 4022 counters /proc/net/snmp prints under "Tcp:"; the others are netstat's "TcpExt:".</summary>
     private static readonly HashSet<string> SnmpNames =
@@ -468,6 +471,11 @@ public sealed class TcpMib
         yield return ("TCPReqQFullDrop", ReqQFullDrop);
         yield return ("TCPSynRetrans", SynRetrans);
         yield return ("TCPACKSkippedSynRecv", AckSkippedSynRecv);
+        yield return ("TCPFastOpenPassive", FastOpenPassive);
+        yield return ("TCPFastOpenPassiveFail", FastOpenPassiveFail);
+        yield return ("TCPFastOpenListenOverflow", FastOpenListenOverflow);
+        yield return ("TCPFastOpenCookieReqd", FastOpenCookieReqd);
+        yield return ("TCPFastOpenPassiveAltKey", FastOpenPassiveAltKey);
         yield return ("TCPAbortOnClose", AbortOnClose);
         yield return ("TCPAbortOnData", AbortOnData);
         yield return ("DelayedACKs", DelayedAcks);
