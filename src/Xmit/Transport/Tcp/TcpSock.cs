@@ -208,6 +208,9 @@ public sealed partial class TcpSock : InetSock
     /// <summary>syn_data_acked: the SYN's data was accepted (TCPI_OPT_SYN_DATA).</summary>
     internal bool SynDataAcked;
 
+    /// <summary>Fast Open children of this listener still in SYN-RECV (the TFO queue's qlen).</summary>
+    public int FastOpenQueueUsed => FastOpenQlen;
+
     /// <summary>A connection waits in the accept queue.</summary>
     public bool HasPendingConnection => AcceptQueue.Count > 0;
     /// <summary>sk_ack_backlog: children waiting for accept() (ss -l's Recv-Q).</summary>
