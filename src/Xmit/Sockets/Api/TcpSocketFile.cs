@@ -197,6 +197,14 @@ public sealed class TcpSocketFile : InetSocketFile
         }
     }
 
+    /// <summary>do_tcp_setsockopt() TCP_FASTOPEN_KEY: 16 or 32 key bytes (EINVAL otherwise); other buffer options are unknown.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c do_tcp_setsockopt() TCP_FASTOPEN_KEY</remarks>
+    internal override int SetSockOptBytes(int level, int name, ReadOnlySpan<byte> optval) => (level, name) switch
+    {
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN_KEY) => _tcp.SetFastOpenKey(Sk, optval),
+        _ => -(int)Errno.ENOPROTOOPT,
+    };
+
     /// <summary>do_tcp_getsockopt(): TCP_MAXSEG is the current MSS once connected, else user_mss or the default.</summary>
     /// <remarks>Linux: net/ipv4/tcp.c do_tcp_getsockopt()</remarks>
     private protected override int? GetProtocolOption(int level, int name) => (level, name) switch
