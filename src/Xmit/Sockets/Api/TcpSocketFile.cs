@@ -130,8 +130,44 @@ public sealed class TcpSocketFile : InetSocketFile
     /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked()</remarks>
     internal override int SendTo(ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to)
     {
+        if ((flags & MsgFlags.FastOpen) != 0) return SendFastOpen(buffer, flags, to);
         if (State != SocketState.Connected && Sk.State is TcpState.Close or TcpState.Listen) return -(int)Errno.EPIPE;
         return _tcp.SendMsg(Sk, buffer, flags, NoBlock(flags));
+    }
+
+    /// <summary>
+    /// sendto(MSG_FASTOPEN): connect with the data in the SYN (tcp_sendmsg_fastopen, __inet_stream_connect with
+    /// is_sendmsg). Non-blocking, the bytes the SYN took or EINPROGRESS; blocking, once connected the rest is
+    /// sent as by write() and the total returned. EISCONN when connected, EALREADY while connecting.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked(), tcp_sendmsg_fastopen(); net/ipv4/af_inet.c __inet_stream_connect()</remarks>
+    private int SendFastOpen(ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to)
+    {
+        if (to is { Family: Af.AF_UNSPEC }) return -(int)Errno.EOPNOTSUPP;
+        switch (State)
+        {
+            case SocketState.Connected: return -(int)Errno.EISCONN;
+            case SocketState.Connecting: return -(int)Errno.EALREADY;
+        }
+        if (to is not { } addr) return -(int)Errno.EINVAL;
+        if (addr.Family != Af.AF_INET) return -(int)Errno.EAFNOSUPPORT;
+        var sk = Sk;
+        int rc = _tcp.ConnectFastOpen(sk, buffer, addr.Address, addr.Port, out int copied);
+        if (rc != -(int)Errno.EINPROGRESS) return rc;
+        State = SocketState.Connecting;
+        if (NoBlock(flags)) return copied > 0 ? copied : rc;
+        Clock.WaitUntil(() => sk.State is not (TcpState.SynSent or TcpState.SynRecv), Deadline(false, sk.SndTimeo));
+        if (sk.State is TcpState.SynSent or TcpState.SynRecv) return copied > 0 ? copied : rc;
+        if (sk.State == TcpState.Close)
+        {
+            State = SocketState.Unconnected;
+            var err = sk.TakeError();
+            return -(int)(err != Errno.OK ? err : Errno.ECONNABORTED);
+        }
+        State = SocketState.Connected;
+        if (copied == buffer.Length) return copied;
+        int rest = _tcp.SendMsg(sk, buffer[copied..], flags & ~MsgFlags.FastOpen, noblock: false);
+        return rest < 0 ? (copied > 0 ? copied : rest) : copied + rest;
     }
 
     /// <summary>

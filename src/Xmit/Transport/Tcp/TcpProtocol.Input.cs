@@ -90,7 +90,8 @@ public sealed partial class TcpProtocol
     private void SynSentReceive(TcpSock sk, TcpSegment seg)
     {
         byte f = seg.Flags;
-        if ((f & TcpFlags.Ack) != 0 && seg.Ack != sk.SndNxt)
+        // Acceptable: above snd_una and not past snd_nxt (a Fast Open SYN-ACK may acknowledge the SYN alone).
+        if ((f & TcpFlags.Ack) != 0 && (seg.Ack <= sk.SndUna || seg.Ack > sk.SndNxt))
         {
             if ((f & TcpFlags.Rst) == 0) SendResetFor(sk.LocalAddress, sk.RemoteAddress, seg);
             return;
@@ -113,15 +114,16 @@ public sealed partial class TcpProtocol
         sk.SndWl1 = seg.Seq;
         sk.MaxWindow = sk.SndWnd;
         SyncMss(sk, sk.PmtuCookie); // tcp_rcv_synsent_state_process(): again, now that max_window is known
-        AckSyn(sk, opt);
+        AckSyn(sk, opt, seg.Ack);
         sk.State = TcpState.Established;
         InitTransfer(sk);
-        SendAck(sk);
+        // tcp_rcv_synsent_state_process(): unacknowledged SYN data goes again at once, and carries the ACK.
+        if (!((sk.SynFastOpen || sk.SynData) && FastOpenSynAck(sk, opt))) SendAck(sk);
         sk.RaiseStateChange();
     }
 
     /// <summary>The ACK of our SYN: free it, take the RTT sample (from the timestamp echo or the SYN's send time).</summary>
-    private void AckSyn(TcpSock sk, in TcpOptions opt)
+    private void AckSyn(TcpSock sk, in TcpOptions opt, TcpSeq? synAckAck = null)
     {
         if (sk.WriteQueue.Peek() is { } syn && (syn.Cb.TcpFlags & TcpFlags.Syn) != 0)
         {
@@ -129,9 +131,24 @@ public sealed partial class TcpProtocol
             sk.WmemQueued -= syn.Truesize;
             syn.Free(SkbDropReason.Consumed);
         }
-        SndUnaUpdate(sk, sk.SndNxt);
+        // A Fast Open SYN's data is acknowledged with it, or stays (sent) for tcp_rcv_fastopen_synack to resend.
+        var ack = synAckAck ?? sk.SndNxt;
+        int stillOut = 0;
+        if (sk.SynData && sk.WriteQueue.Peek() is { } data && data != sk.SendHead)
+        {
+            if (data.Cb.EndSeq <= ack)
+            {
+                sk.WriteQueue.Unlink(data);
+                sk.WmemQueued -= data.Truesize;
+                sk.Delivered++; // tcp_clean_rtx_queue(): the data as a second packet (tcp_rcv_fastopen_synack takes it back)
+                data.Free(SkbDropReason.Consumed);
+            }
+            else stillOut = 1;
+        }
+        if (sk.State == TcpState.SynSent) sk.Delivered++; // tcp_clean_rtx_queue() counts our SYN delivered
+        SndUnaUpdate(sk, ack);
         sk.RcvTstamp = Now; // tcp_ack() on the SYN-ACK
-        sk.PacketsOut = 0;
+        sk.PacketsOut = (uint)stillOut;
         sk.RetransOut = 0;
         sk.LostOut = 0;
         _clock.Disarm(sk.RetransmitTimer);

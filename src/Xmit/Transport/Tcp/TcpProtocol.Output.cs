@@ -550,13 +550,13 @@ public sealed partial class TcpProtocol
         pkt.IpSummed = ChecksumState.Partial;
         pkt.CsumStart = pkt.TransportHeader;
         pkt.CsumOffset = TcpSegment.ChecksumOffset;
-        if (payload > mss)
+        if (payload > mss && !syn) // a SYN with data (Fast Open) is one segment whatever the MSS guess
         {
             pkt.GsoSize = mss;
             pkt.GsoType = GsoType.TcpV4;
         }
         if (clone) sk.SetOwnerW(pkt); // skb_set_owner_w: what the host still holds counts for TSQ and autocorking
-        int segs = payload > mss ? (payload + mss - 1) / mss : 1;
+        int segs = payload > mss && !syn ? (payload + mss - 1) / mss : 1;
         Mib.OutSegs += segs;
         CountSent(sk, segs, payload);
         if ((flags & TcpFlags.Ack) != 0) EventAckSent(sk, segs);
@@ -586,6 +586,7 @@ public sealed partial class TcpProtocol
         if (ts) w.Timestamp(TsNow, synAck ? sk.TsRecent : 0, sack);
         else if (sack) w.SackPermitted();
         if (ws) w.WindowScale(sk.RcvWscale);
+        if (!synAck) WriteFastOpenSynOption(sk, ref w, 40);
     }
 
     /// <summary>tcp_established_options(): the timestamp, and SACK blocks for out-of-order data held.</summary>
@@ -672,10 +673,12 @@ public sealed partial class TcpProtocol
         Entail(sk, skb);
         sk.WriteSeq = sk.Iss + 1;
         sk.SynSentAt = Now;
-        TransmitSkb(sk, skb, clone: true);
-        sk.SendHead = null;
-        sk.SndNxt = sk.Iss + 1;
-        sk.PacketsOut = 1;
+        if (!synAck && sk.FastOpenClientReq is { } fo) SendSynData(sk, skb, fo);
+        else TransmitSkb(sk, skb, clone: true);
+        // The SYN, and the data that went with it, are in flight; data that could not go waits unsent.
+        sk.SendHead = SkBuffQueue.NextOf(skb) is { } rest && !sk.SynData ? rest : null;
+        sk.SndNxt = sk.SynData ? sk.WriteSeq : sk.Iss + 1;
+        sk.PacketsOut = sk.SynData ? 2u : 1u;
         RearmRto(sk);
     }
 

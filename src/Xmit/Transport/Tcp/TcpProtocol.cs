@@ -441,6 +441,8 @@ public sealed class TcpMib
     public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected, AckSkippedTimeWait;
     /// <summary>Fast Open, server side: children made from a SYN, failed cookies, full TFO queues, cookie requests, cookies of the backup key.</summary>
     public long FastOpenPassive, FastOpenPassiveFail, FastOpenListenOverflow, FastOpenCookieReqd, FastOpenPassiveAltKey;
+    /// <summary>Fast Open, client side: SYN data acknowledged, SYN data not acknowledged (resent).</summary>
+    public long FastOpenActive, FastOpenActiveFail;
 
     /// <summary>The RFC 4022 counters /proc/net/snmp prints under "Tcp:"; the others are netstat's "TcpExt:".</summary>
     private static readonly HashSet<string> SnmpNames =
@@ -471,6 +473,8 @@ public sealed class TcpMib
         yield return ("TCPReqQFullDrop", ReqQFullDrop);
         yield return ("TCPSynRetrans", SynRetrans);
         yield return ("TCPACKSkippedSynRecv", AckSkippedSynRecv);
+        yield return ("TCPFastOpenActive", FastOpenActive);
+        yield return ("TCPFastOpenActiveFail", FastOpenActiveFail);
         yield return ("TCPFastOpenPassive", FastOpenPassive);
         yield return ("TCPFastOpenPassiveFail", FastOpenPassiveFail);
         yield return ("TCPFastOpenListenOverflow", FastOpenListenOverflow);

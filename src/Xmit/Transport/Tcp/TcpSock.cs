@@ -207,6 +207,10 @@ public sealed partial class TcpSock : InetSock
     internal bool FastOpenNoCookie, FastOpenConnect;
     /// <summary>syn_data_acked: the SYN's data was accepted (TCPI_OPT_SYN_DATA).</summary>
     internal bool SynDataAcked;
+    /// <summary>fastopen_req: a Fast Open connect in progress (sendto with MSG_FASTOPEN).</summary>
+    internal FastOpenRequest? FastOpenClientReq;
+    /// <summary>syn_fastopen / syn_fastopen_exp: the SYN carried a Fast Open option (the experimental form); syn_data: and data.</summary>
+    internal bool SynFastOpen, SynFastOpenExp, SynData;
 
     /// <summary>Fast Open children of this listener still in SYN-RECV (the TFO queue's qlen).</summary>
     public int FastOpenQueueUsed => FastOpenQlen;
