@@ -97,6 +97,7 @@ public sealed partial class ScriptRunner
         {
             case "socket":
                 rc = _sys.Socket(a[0] is EllipsisExpr ? Af.AF_INET : (int)Value(a[0], line), (int)Value(a[1], line), (int)Value(a[2], line));
+                if (rc >= 0) _newSocketUnderTest = true; // packetdrill: the new socket is the one under test
                 break;
             case "bind":
                 rc = _sys.Bind(Fd(0), Address(a[1], _local, line));

@@ -37,6 +37,8 @@ public sealed partial class ScriptRunner
     }
 
     private TcpConnection? _conn;
+    /// <summary>A socket() call made a new socket under test: until its connection starts, the old one's segments are not its.</summary>
+    private bool _newSocketUnderTest;
     private ushort _nextRemotePort = 40000;
     private bool _strictSegments;
 
@@ -76,7 +78,10 @@ public sealed partial class ScriptRunner
         byte flags = FlagBits(spec.Flags);
         bool syn = (flags & TcpFlags.Syn) != 0;
         if (syn && (flags & TcpFlags.Ack) == 0)
+        {
             _conn = new TcpConnection { LocalPort = _lastLocalPort, RemotePort = _nextRemotePort++ };
+            _newSocketUnderTest = false;
+        }
         var conn = _conn ?? throw new UnsupportedException($"line {line}: an inbound TCP packet needs a connection (a listener or a connect) first");
         if (syn) conn.RemoteIsn = (uint)spec.Start;
         ushort sport = spec.Ports is { } ports ? (ushort)ports.Src : conn.RemotePort;
@@ -165,11 +170,23 @@ public sealed partial class ScriptRunner
         byte want = FlagBits(spec.Flags);
         string wantText = $"{SpecText(spec)} at {(expected - start).TotalSeconds:0.000000} s";
         var deadline = hi == Instant.Never ? _sim.Now + Duration.FromSeconds(2) : hi + Duration.FromSeconds(2);
-        WaitForSent(deadline);
-        if (_sent.Count == 0) return (Fail(e, "the stack sent no packet", wantText, "nothing within 2 s", start), default);
-        var (time, frame) = _sent.Dequeue();
-        if (!TcpFrame(frame, out var first))
-            return (Fail(e, "the stack sent a different packet", wantText, Summarize(frame), start), time);
+        Instant time;
+        byte[] frame;
+        TcpView first;
+        while (true)
+        {
+            WaitForSent(deadline);
+            if (_sent.Count == 0) return (Fail(e, "the stack sent no packet", wantText, "nothing within 2 s", start), default);
+            (time, frame) = _sent.Dequeue();
+            if (!TcpFrame(frame, out first))
+                return (Fail(e, "the stack sent a different packet", wantText, Summarize(frame), start), time);
+            // As packetdrill's sniff_outbound_live_packet(): a segment of an earlier connection (neither the one
+            // under test nor a new connect's SYN) is passed over.
+            bool newConnect = (first.Flags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Syn;
+            if (newConnect) _newSocketUnderTest = false;
+            if (_conn is null || newConnect
+                || (!_newSocketUnderTest && first.SourcePort == _conn.LocalPort && first.DestinationPort == _conn.RemotePort)) break;
+        }
 
         bool isSyn = (first.Flags & TcpFlags.Syn) != 0;
         if (isSyn)
