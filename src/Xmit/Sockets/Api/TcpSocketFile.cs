@@ -156,7 +156,12 @@ public sealed class TcpSocketFile : InetSocketFile
         if (rc != -(int)Errno.EINPROGRESS) return rc;
         State = SocketState.Connecting;
         if (NoBlock(flags)) return copied > 0 ? copied : rc;
+        // inet_wait_for_connect() with writebias: a writer is pending while it waits, if data is left beyond the
+        // SYN's (tcp_send_syn_data clears fo->data when the SYN took it all).
+        int bias = copied < buffer.Length ? 1 : 0;
+        sk.WritePending += bias;
         Clock.WaitUntil(() => sk.State is not (TcpState.SynSent or TcpState.SynRecv), Deadline(false, sk.SndTimeo));
+        sk.WritePending -= bias;
         if (sk.State is TcpState.SynSent or TcpState.SynRecv) return copied > 0 ? copied : rc;
         if (sk.State == TcpState.Close)
         {

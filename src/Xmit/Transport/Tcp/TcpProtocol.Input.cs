@@ -118,7 +118,17 @@ public sealed partial class TcpProtocol
         sk.State = TcpState.Established;
         InitTransfer(sk);
         // tcp_rcv_synsent_state_process(): unacknowledged SYN data goes again at once, and carries the ACK.
-        if (!((sk.SynFastOpen || sk.SynData) && FastOpenSynAck(sk, opt))) SendAck(sk);
+        if (!((sk.SynFastOpen || sk.SynData) && FastOpenSynAck(sk, opt)))
+        {
+            if (sk.WritePending > 0)
+            {
+                // A writer waits for the connection: its data will carry the ACK; the timer is the fallback.
+                sk.Delack.Pending = true;
+                EnterQuickAck(sk);
+                _clock.Arm(sk.Delack.Timer, Now + DelackMax);
+            }
+            else SendAck(sk);
+        }
         sk.RaiseStateChange();
     }
 

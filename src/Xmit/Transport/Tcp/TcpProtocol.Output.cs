@@ -23,7 +23,10 @@ public sealed partial class TcpProtocol
         {
             if (sk.Error != Errno.OK) return -(int)sk.TakeError();
             if (Now >= deadline) return -(int)Errno.EAGAIN;
-            if (!WaitForConnection(sk, deadline) && deadline == Instant.Never) return -(int)Errno.EAGAIN;
+            sk.WritePending++; // sk_stream_wait_connect()
+            bool woke = WaitForConnection(sk, deadline);
+            sk.WritePending--;
+            if (!woke && deadline == Instant.Never) return -(int)Errno.EAGAIN;
         }
         int copied = 0;
         while (true)
