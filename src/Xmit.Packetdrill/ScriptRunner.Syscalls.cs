@@ -31,7 +31,7 @@ public sealed partial class ScriptRunner
         ["SOCK_STREAM"] = SockType.SOCK_STREAM, ["IPPROTO_TCP"] = SockOpt.IPPROTO_TCP, ["SOL_TCP"] = SockOpt.IPPROTO_TCP,
         ["SO_REUSEADDR"] = SockOpt.SO_REUSEADDR, ["SO_REUSEPORT"] = SockOpt.SO_REUSEPORT, ["SO_KEEPALIVE"] = SockOpt.SO_KEEPALIVE,
         ["SO_LINGER"] = SockOpt.SO_LINGER, ["TCP_NODELAY"] = SockOpt.TCP_NODELAY, ["TCP_MAXSEG"] = SockOpt.TCP_MAXSEG,
-        ["TCP_CORK"] = SockOpt.TCP_CORK, ["TCP_QUICKACK"] = SockOpt.TCP_QUICKACK, ["TCP_NOTSENT_LOWAT"] = SockOpt.TCP_NOTSENT_LOWAT, ["TCP_FASTOPEN"] = SockOpt.TCP_FASTOPEN, ["TCP_FASTOPEN_NO_COOKIE"] = SockOpt.TCP_FASTOPEN_NO_COOKIE, ["TCP_FASTOPEN_KEY"] = SockOpt.TCP_FASTOPEN_KEY, ["SIOCOUTQNSD"] = Ioctl.SIOCOUTQNSD,
+        ["TCP_CORK"] = SockOpt.TCP_CORK, ["TCP_QUICKACK"] = SockOpt.TCP_QUICKACK, ["TCP_NOTSENT_LOWAT"] = SockOpt.TCP_NOTSENT_LOWAT, ["TCP_FASTOPEN"] = SockOpt.TCP_FASTOPEN, ["TCP_FASTOPEN_NO_COOKIE"] = SockOpt.TCP_FASTOPEN_NO_COOKIE, ["TCP_FASTOPEN_KEY"] = SockOpt.TCP_FASTOPEN_KEY, ["TCP_FASTOPEN_CONNECT"] = SockOpt.TCP_FASTOPEN_CONNECT, ["SIOCOUTQNSD"] = Ioctl.SIOCOUTQNSD,
         ["MSG_WAITALL"] = (long)MsgFlags.WaitAll, ["MSG_EOR"] = (long)MsgFlags.Eor, ["MSG_FASTOPEN"] = (long)MsgFlags.FastOpen,
         ["EINPROGRESS"] = (long)Errno.EINPROGRESS,
         ["MSG_PEEK"] = (long)MsgFlags.Peek, ["MSG_TRUNC"] = (long)MsgFlags.Trunc, ["MSG_OOB"] = (long)MsgFlags.Oob,

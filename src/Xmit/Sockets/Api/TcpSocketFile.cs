@@ -49,12 +49,14 @@ public sealed class TcpSocketFile : InetSocketFile
         uint mask = 0;
         if (sk.Shutdown == (Sock.RcvShutdown | Sock.SendShutdown) || sk.State == TcpState.Close) mask |= Ev.EPOLLHUP;
         if ((sk.Shutdown & Sock.RcvShutdown) != 0) mask |= Ev.EPOLLIN | Ev.EPOLLRDNORM | Ev.EPOLLRDHUP;
-        if (sk.State is not (TcpState.SynSent or TcpState.SynRecv))
+        // A Fast Open child is usable in SYN-RECV; a deferred Fast Open connect is writable so that write() sends the SYN.
+        if (sk.State != TcpState.SynSent && (sk.State != TcpState.SynRecv || sk.FastOpenReq is not null))
         {
             if (sk.ReadableBytes > 0) mask |= Ev.EPOLLIN | Ev.EPOLLRDNORM;
             if ((sk.Shutdown & Sock.SendShutdown) != 0 || sk.StreamWriteable) mask |= Ev.EPOLLOUT | Ev.EPOLLWRNORM;
             else sk.NoSpace = true;
         }
+        else if (sk.State == TcpState.SynSent && sk.DeferConnect) mask |= Ev.EPOLLOUT | Ev.EPOLLWRNORM;
         if (sk.Error != Errno.OK) mask |= Ev.EPOLLERR;
         return mask;
     }
@@ -106,6 +108,11 @@ public sealed class TcpSocketFile : InetSocketFile
                 break;
             default:
                 rc = _tcp.Connect(sk, a.Address, a.Port);
+                if (rc == 0 && sk.DeferConnect)
+                {
+                    State = SocketState.Connecting; // TCP_FASTOPEN_CONNECT: the SYN waits for the first write
+                    return 0;
+                }
                 if (rc != -(int)Errno.EINPROGRESS) return rc;
                 State = SocketState.Connecting;
                 break;
@@ -130,7 +137,7 @@ public sealed class TcpSocketFile : InetSocketFile
     /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked()</remarks>
     internal override int SendTo(ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to)
     {
-        if ((flags & MsgFlags.FastOpen) != 0) return SendFastOpen(buffer, flags, to);
+        if ((flags & MsgFlags.FastOpen) != 0 || Sk.DeferConnect) return SendFastOpen(buffer, flags, to);
         if (State != SocketState.Connected && Sk.State is TcpState.Close or TcpState.Listen) return -(int)Errno.EPIPE;
         return _tcp.SendMsg(Sk, buffer, flags, NoBlock(flags));
     }
@@ -144,15 +151,20 @@ public sealed class TcpSocketFile : InetSocketFile
     private int SendFastOpen(ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to)
     {
         if (to is { Family: Af.AF_UNSPEC }) return -(int)Errno.EOPNOTSUPP;
-        switch (State)
-        {
-            case SocketState.Connected: return -(int)Errno.EISCONN;
-            case SocketState.Connecting: return -(int)Errno.EALREADY;
-        }
-        if (to is not { } addr) return -(int)Errno.EINVAL;
-        if (addr.Family != Af.AF_INET) return -(int)Errno.EAFNOSUPPORT;
         var sk = Sk;
-        int rc = _tcp.ConnectFastOpen(sk, buffer, addr.Address, addr.Port, out int copied);
+        int rc, copied;
+        if (sk.DeferConnect) rc = _tcp.ConnectDeferred(sk, buffer, out copied); // connect() left the SYN to this write
+        else
+        {
+            switch (State)
+            {
+                case SocketState.Connected: return -(int)Errno.EISCONN;
+                case SocketState.Connecting: return -(int)Errno.EALREADY;
+            }
+            if (to is not { } addr) return -(int)Errno.EINVAL;
+            if (addr.Family != Af.AF_INET) return -(int)Errno.EAFNOSUPPORT;
+            rc = _tcp.ConnectFastOpen(sk, buffer, addr.Address, addr.Port, out copied);
+        }
         if (rc != -(int)Errno.EINPROGRESS) return rc;
         State = SocketState.Connecting;
         if (NoBlock(flags)) return copied > 0 ? copied : rc;
@@ -229,6 +241,8 @@ public sealed class TcpSocketFile : InetSocketFile
                 return _tcp.SetFastOpen(Sk, value);
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN_NO_COOKIE):
                 return _tcp.SetFastOpenNoCookie(Sk, value);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN_CONNECT):
+                return _tcp.SetFastOpenConnect(Sk, value);
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_NOTSENT_LOWAT):
                 Sk.NotsentLowat = (uint)value;
                 if (Sk.StreamWriteable) Sk.RaiseWriteSpace(); // sk_stream_write_space

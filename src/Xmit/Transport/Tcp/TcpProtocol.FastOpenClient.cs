@@ -54,6 +54,36 @@ public sealed partial class TcpProtocol
         return rc;
     }
 
+    /// <summary>
+    /// tcp_sendmsg_fastopen() for a deferred connect (DEFER_CONNECT): tcp_connect() now, with <paramref name="data"/>
+    /// for the SYN; EINPROGRESS with the bytes the SYN took in <paramref name="copied"/>.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_fastopen(); net/ipv4/tcp_output.c tcp_connect()</remarks>
+    public int ConnectDeferred(TcpSock sk, ReadOnlySpan<byte> data, out int copied)
+    {
+        copied = 0;
+        if ((Sysctls.TcpFastopen & FastOpenFlags.ClientEnable) == 0) return -(int)Errno.EOPNOTSUPP;
+        if (sk.FastOpenClientReq is not null) return -(int)Errno.EALREADY;
+        var fo = sk.FastOpenClientReq = new FastOpenRequest { Data = data.ToArray() };
+        Mib.ActiveOpens++;
+        SendSyn(sk);
+        copied = fo.Copied;
+        sk.FastOpenClientReq = null;
+        sk.DeferConnect = false;
+        return -(int)Errno.EINPROGRESS;
+    }
+
+    /// <summary>TCP_FASTOPEN_CONNECT: 0 or 1 (EINVAL), only with the client bit of tcp_fastopen (EOPNOTSUPP), before connect (EINVAL).</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c do_tcp_setsockopt() TCP_FASTOPEN_CONNECT</remarks>
+    public int SetFastOpenConnect(TcpSock sk, int value)
+    {
+        if (value is < 0 or > 1) return -(int)Errno.EINVAL;
+        if ((Sysctls.TcpFastopen & FastOpenFlags.ClientEnable) == 0) return -(int)Errno.EOPNOTSUPP;
+        if (sk.State != TcpState.Close) return -(int)Errno.EINVAL;
+        sk.FastOpenConnect = value != 0;
+        return 0;
+    }
+
     /// <summary>tcp_fastopen_cache_get(): the destination's cached MSS (if any) and cookie; an empty cookie asks in the experimental form once that was tried.</summary>
     /// <remarks>Linux: net/ipv4/tcp_metrics.c tcp_fastopen_cache_get()</remarks>
     private void FastOpenCacheGet(TcpSock sk, ref int mss, ref FastOpenCookie cookie)

@@ -223,8 +223,24 @@ public sealed partial class TcpProtocol : IIpProtocol
         SelectInitialWindow(sk, FullSpace(sk), sk.AdvMss, Sysctls.TcpWindowScaling != 0);
         sk.RcvSsthresh = sk.RcvWnd;
         sk.State = TcpState.SynSent;
+        // tcp_fastopen_defer_connect(): with a cookie the SYN waits for the first write's data; without one the
+        // SYN asks for a cookie.
+        bool ownRequest = false;
+        if (sk.FastOpenConnect && sk.FastOpenClientReq is null)
+        {
+            int mss = 0;
+            var cookie = new FastOpenCookie(0, false, null);
+            if (FastOpenCookieCheck(sk, ref mss, ref cookie))
+            {
+                sk.DeferConnect = true;
+                return 0;
+            }
+            sk.FastOpenClientReq = new FastOpenRequest { Cookie = cookie };
+            ownRequest = true;
+        }
         Mib.ActiveOpens++;
         SendSyn(sk);
+        if (ownRequest) sk.FastOpenClientReq = null;
         return -(int)Errno.EINPROGRESS;
     }
 

@@ -207,6 +207,8 @@ public sealed partial class TcpSock : InetSock
     internal bool FastOpenNoCookie, FastOpenConnect;
     /// <summary>syn_data_acked: the SYN's data was accepted (TCPI_OPT_SYN_DATA).</summary>
     internal bool SynDataAcked;
+    /// <summary>DEFER_CONNECT: connect() with TCP_FASTOPEN_CONNECT and a cached cookie sent nothing; the first write sends the SYN with data.</summary>
+    internal bool DeferConnect;
     /// <summary>sk_write_pending: writers waiting for the handshake (their data will carry the ACK of the SYN-ACK).</summary>
     internal int WritePending;
     /// <summary>fastopen_req: a Fast Open connect in progress (sendto with MSG_FASTOPEN).</summary>
