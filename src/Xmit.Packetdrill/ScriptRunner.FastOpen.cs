@@ -30,7 +30,7 @@ public sealed partial class ScriptRunner
                 return FastOpenKeys.Parse("00000000-00000000-00000000-00000000")!.Cookie(0, _remote, _local);
         }
         var hex = o.Cookie;
-        if (hex.Length % 2 != 0 || hex.Length > 32 || !hex.All(Uri.IsHexDigit))
+        if (hex.Length % 2 != 0 || hex.Length > 72 || !hex.All(Uri.IsHexDigit)) // up to what fits 40 option bytes
             throw new UnsupportedException($"line {line}: Fast Open cookie '{hex}' is not hex bytes or a known name");
         return Convert.FromHexString(hex);
     }
