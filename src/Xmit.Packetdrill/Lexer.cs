@@ -58,6 +58,14 @@ public static class Lexer
                 i++;
                 while (i < text.Length && text[i] != '"')
                 {
+                    // C's \xHH (one or two hex digits: a byte, kept as the char of that value), else one-letter escapes.
+                    if (text[i] == '\\' && At(text, i + 1) == 'x' && Uri.IsHexDigit(At(text, i + 2)))
+                    {
+                        int n = Uri.IsHexDigit(At(text, i + 3)) ? 2 : 1;
+                        sb.Append((char)Convert.ToByte(text.Substring(i + 2, n), 16));
+                        i += 2 + n;
+                        continue;
+                    }
                     if (text[i] == '\\' && i + 1 < text.Length) { sb.Append(Escape(text[i + 1])); i += 2; continue; }
                     if (text[i] == '\n') line++;
                     sb.Append(text[i++]);

@@ -5,8 +5,11 @@ namespace Xmit.Packetdrill;
 /// <summary>IP fields a packet line may give: ECN/TOS, flow label, TTL ("[ect0]", "(tos 0x10)", "[ttl 64]").</summary>
 public sealed record IpInfo(string? Ecn = null, int? Tos = null, int? Ttl = null, int? FlowLabel = null);
 
-/// <summary>A TCP option of a packet line, e.g. mss 1460, wscale 7, sackOK, sack 1:2 3:4, TS val 100 ecr 0, nop, eol.</summary>
-public sealed record TcpOption(string Kind, IReadOnlyList<long> Values);
+/// <summary>
+/// A TCP option of a packet line, e.g. mss 1460, wscale 7, sackOK, sack 1:2 3:4, TS val 100 ecr 0, nop, eol; a
+/// Fast Open option (FO, FOEXP) has its cookie as written — hex digits, a name such as TFO_COOKIE, or null (a request).
+/// </summary>
+public sealed record TcpOption(string Kind, IReadOnlyList<long> Values, string? Cookie = null);
 
 /// <summary>A parsed TCP packet line: flags, sequence range and length, ack, window, urgent pointer, options (null for "&lt;...&gt;": any).</summary>
 public sealed record TcpSpec(string Flags, long Start, long End, int Length, long? Ack, int? Window, int? Urgent,
@@ -259,8 +262,15 @@ public sealed class PacketSpecParser
                 Expect("ecr");
                 values.Add(Field("TS ecr", 32));
                 break;
-            case "FO" or "FOEXP" or "md5":
-                // Fast Open cookies and MD5 signatures: the blob is matched by the TCP work, not kept here.
+            case "FO" or "FOEXP":
+            {
+                // The cookie lexes as pieces (3021b9d8… is a number then a word): joined back up to the next ',' or '>'.
+                var cookie = new System.Text.StringBuilder();
+                while (Peek().Kind is TokenKind.Word or TokenKind.Integer or TokenKind.Hex) cookie.Append(Next().Text);
+                return new TcpOption(kind.Text, values, cookie.Length > 0 ? cookie.ToString() : null);
+            }
+            case "md5":
+                // MD5 signatures are not modelled: the runner refuses the line.
                 while (Peek().Kind is TokenKind.Word or TokenKind.Integer or TokenKind.Hex) Next();
                 break;
             default:

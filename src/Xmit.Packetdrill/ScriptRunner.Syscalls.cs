@@ -31,8 +31,8 @@ public sealed partial class ScriptRunner
         ["SOCK_STREAM"] = SockType.SOCK_STREAM, ["IPPROTO_TCP"] = SockOpt.IPPROTO_TCP, ["SOL_TCP"] = SockOpt.IPPROTO_TCP,
         ["SO_REUSEADDR"] = SockOpt.SO_REUSEADDR, ["SO_REUSEPORT"] = SockOpt.SO_REUSEPORT, ["SO_KEEPALIVE"] = SockOpt.SO_KEEPALIVE,
         ["SO_LINGER"] = SockOpt.SO_LINGER, ["TCP_NODELAY"] = SockOpt.TCP_NODELAY, ["TCP_MAXSEG"] = SockOpt.TCP_MAXSEG,
-        ["TCP_CORK"] = SockOpt.TCP_CORK, ["TCP_QUICKACK"] = SockOpt.TCP_QUICKACK, ["TCP_NOTSENT_LOWAT"] = SockOpt.TCP_NOTSENT_LOWAT, ["SIOCOUTQNSD"] = Ioctl.SIOCOUTQNSD,
-        ["MSG_WAITALL"] = (long)MsgFlags.WaitAll, ["MSG_EOR"] = (long)MsgFlags.Eor,
+        ["TCP_CORK"] = SockOpt.TCP_CORK, ["TCP_QUICKACK"] = SockOpt.TCP_QUICKACK, ["TCP_NOTSENT_LOWAT"] = SockOpt.TCP_NOTSENT_LOWAT, ["TCP_FASTOPEN"] = SockOpt.TCP_FASTOPEN, ["TCP_FASTOPEN_NO_COOKIE"] = SockOpt.TCP_FASTOPEN_NO_COOKIE, ["TCP_FASTOPEN_KEY"] = SockOpt.TCP_FASTOPEN_KEY, ["TCP_FASTOPEN_CONNECT"] = SockOpt.TCP_FASTOPEN_CONNECT, ["SIOCOUTQNSD"] = Ioctl.SIOCOUTQNSD,
+        ["MSG_WAITALL"] = (long)MsgFlags.WaitAll, ["MSG_EOR"] = (long)MsgFlags.Eor, ["MSG_FASTOPEN"] = (long)MsgFlags.FastOpen,
         ["EINPROGRESS"] = (long)Errno.EINPROGRESS,
         ["MSG_PEEK"] = (long)MsgFlags.Peek, ["MSG_TRUNC"] = (long)MsgFlags.Trunc, ["MSG_OOB"] = (long)MsgFlags.Oob,
     };
@@ -97,6 +97,7 @@ public sealed partial class ScriptRunner
         {
             case "socket":
                 rc = _sys.Socket(a[0] is EllipsisExpr ? Af.AF_INET : (int)Value(a[0], line), (int)Value(a[1], line), (int)Value(a[2], line));
+                if (rc >= 0) _newSocketUnderTest = true; // packetdrill: the new socket is the one under test
                 break;
             case "bind":
                 rc = _sys.Bind(Fd(0), Address(a[1], _local, line));
@@ -162,6 +163,15 @@ public sealed partial class ScriptRunner
                 rc = _sys.SetSockOptTimeout(Fd(0), (int)Value(a[2], line),
                     Duration.FromSeconds(Value(Field(tv, "tv_sec"), line)) + Duration.FromMicroseconds(Value(Field(tv, "tv_usec"), line)));
                 break;
+            case "setsockopt" when a[3] is StringExpr buf:
+            {
+                // A byte string (\xHH escapes) of optlen bytes: the lexer keeps each byte as the char of its value.
+                int optlen = (int)Value(a[4], line);
+                var bytes = new byte[optlen];
+                for (int i = 0; i < optlen && i < buf.Value.Length; i++) bytes[i] = (byte)buf.Value[i];
+                rc = _sys.SetSockOpt(Fd(0), (int)Value(a[1], line), (int)Value(a[2], line), bytes);
+                break;
+            }
             case "setsockopt":
                 rc = _sys.SetSockOpt(Fd(0), (int)Value(a[1], line), (int)Value(a[2], line), (int)Value(a[3], line));
                 break;

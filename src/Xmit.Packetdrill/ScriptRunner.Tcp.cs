@@ -22,11 +22,23 @@ public sealed partial class ScriptRunner
         public bool FoundFirstTs;
         public uint FirstScriptTsVal, FirstLiveTsVal;
 
-        /// <summary>Script → live offset for the local side's sequence space (ACKs and SACK blocks we inject).</summary>
-        public uint LocalOffset => LiveLocalIsn is { } live ? live - ScriptLocalIsn : 0;
+        /// <summary>The remote's ISN (its SYN's or SYN-ACK's sequence number, injected as scripted).</summary>
+        public uint RemoteIsn;
+
+        /// <summary>
+        /// Script → live offset of the local side's sequence space, as packetdrill's socket.h has it (like tcpdump):
+        /// in a packet with SYN the script's numbers are absolute (live ISN − script ISN), in any other they are
+        /// relative to the live ISN.
+        /// </summary>
+        public uint LocalOffset(bool syn) => LiveLocalIsn is { } live ? (syn ? live - ScriptLocalIsn : live) : 0;
+
+        /// <summary>Script → live offset of the remote's sequence space: none with SYN, else relative to its ISN.</summary>
+        public uint RemoteOffset(bool syn) => syn ? 0 : RemoteIsn;
     }
 
     private TcpConnection? _conn;
+    /// <summary>A socket() call made a new socket under test: until its connection starts, the old one's segments are not its.</summary>
+    private bool _newSocketUnderTest;
     private ushort _nextRemotePort = 40000;
     private bool _strictSegments;
 
@@ -37,8 +49,8 @@ public sealed partial class ScriptRunner
         if (tcp.Ip is { } ip && (ip.Ecn is not null && ip.Ecn is not ("no_ecn" or "noecn") || ip.FlowLabel is not null))
             throw new UnsupportedException($"line {line}: ECN and flow labels are not modelled");
         if (tcp.Flags.IndexOfAny(['E', 'W', 'U']) >= 0) throw new UnsupportedException($"line {line}: ECN and urgent data are not modelled");
-        if (tcp.Options?.Any(o => o.Kind is "FO" or "FOEXP" or "md5") == true)
-            throw new UnsupportedException($"line {line}: TCP Fast Open and MD5 options are not modelled");
+        if (tcp.Options?.Any(o => o.Kind is "md5") == true)
+            throw new UnsupportedException($"line {line}: TCP MD5 options are not modelled");
         return tcp;
     }
 
@@ -64,12 +76,17 @@ public sealed partial class ScriptRunner
         var spec = ReadTcp(p, line);
         if (spec.Window is null) throw new UnsupportedException($"line {line}: window must be specified for inbound packets");
         byte flags = FlagBits(spec.Flags);
-        if ((flags & TcpFlags.Syn) != 0 && (flags & TcpFlags.Ack) == 0)
+        bool syn = (flags & TcpFlags.Syn) != 0;
+        if (syn && (flags & TcpFlags.Ack) == 0)
+        {
             _conn = new TcpConnection { LocalPort = _lastLocalPort, RemotePort = _nextRemotePort++ };
+            _newSocketUnderTest = false;
+        }
         var conn = _conn ?? throw new UnsupportedException($"line {line}: an inbound TCP packet needs a connection (a listener or a connect) first");
+        if (syn) conn.RemoteIsn = (uint)spec.Start;
         ushort sport = spec.Ports is { } ports ? (ushort)ports.Src : conn.RemotePort;
         ushort dport = spec.Ports is { } ports2 ? (ushort)ports2.Dst : conn.LocalPort;
-        uint ack = spec.Ack is { } a ? (uint)a + conn.LocalOffset : 0;
+        uint ack = spec.Ack is { } a ? (uint)a + conn.LocalOffset(syn) : 0;
 
         Span<byte> opts = stackalloc byte[64];
         int ol = 0;
@@ -91,10 +108,23 @@ public sealed partial class ScriptRunner
                     ol += 2;
                     foreach (var v in o.Values)
                     {
-                        BinaryPrimitives.WriteUInt32BigEndian(opts[ol..], (uint)v + conn.LocalOffset);
+                        BinaryPrimitives.WriteUInt32BigEndian(opts[ol..], (uint)v + conn.LocalOffset(syn));
                         ol += 4;
                     }
                     break;
+                case "FO" or "FOEXP":
+                {
+                    // Kind 34, or 254 with the magic; the script lists any NOP padding itself.
+                    var cookie = CookieBytes(o, line);
+                    bool exp = o.Kind == "FOEXP";
+                    int head = exp ? 4 : 2;
+                    opts[ol] = exp ? TcpOptions.ExperimentalKind : TcpOptions.FastOpenKind;
+                    opts[ol + 1] = (byte)(head + cookie.Length);
+                    if (exp) BinaryPrimitives.WriteUInt16BigEndian(opts[(ol + 2)..], TcpOptions.FastOpenMagic);
+                    cookie.CopyTo(opts[(ol + head)..]);
+                    ol += head + cookie.Length;
+                    break;
+                }
                 case "TS":
                     opts[ol] = 8; opts[ol + 1] = 10;
                     BinaryPrimitives.WriteUInt32BigEndian(opts[(ol + 2)..], (uint)o.Values[0]);
@@ -113,7 +143,7 @@ public sealed partial class ScriptRunner
         var seg = f[34..];
         opts[..ol].CopyTo(seg[TcpSegment.MinHeaderLength..]);
         seg[(TcpSegment.MinHeaderLength + ol)..].Clear();
-        new TcpHeaderRepr { SourcePort = sport, DestinationPort = dport, Seq = new TcpSeq((uint)spec.Start), Ack = new TcpSeq(ack), Flags = flags, Window = (ushort)spec.Window.Value }
+        new TcpHeaderRepr { SourcePort = sport, DestinationPort = dport, Seq = new TcpSeq((uint)spec.Start + conn.RemoteOffset(syn)), Ack = new TcpSeq(ack), Flags = flags, Window = (ushort)spec.Window.Value }
             .Emit(seg[..tcpLen], ol, _remote, _local);
         new Ipv4Repr(_remote, _local, IpProtocol.Tcp, tcpLen, Tos: (byte)(spec.Ip?.Tos ?? 0)).Emit(f[14..]);
         _tun.Receive(skb);
@@ -140,11 +170,23 @@ public sealed partial class ScriptRunner
         byte want = FlagBits(spec.Flags);
         string wantText = $"{SpecText(spec)} at {(expected - start).TotalSeconds:0.000000} s";
         var deadline = hi == Instant.Never ? _sim.Now + Duration.FromSeconds(2) : hi + Duration.FromSeconds(2);
-        WaitForSent(deadline);
-        if (_sent.Count == 0) return (Fail(e, "the stack sent no packet", wantText, "nothing within 2 s", start), default);
-        var (time, frame) = _sent.Dequeue();
-        if (!TcpFrame(frame, out var first))
-            return (Fail(e, "the stack sent a different packet", wantText, Summarize(frame), start), time);
+        Instant time;
+        byte[] frame;
+        TcpView first;
+        while (true)
+        {
+            WaitForSent(deadline);
+            if (_sent.Count == 0) return (Fail(e, "the stack sent no packet", wantText, "nothing within 2 s", start), default);
+            (time, frame) = _sent.Dequeue();
+            if (!TcpFrame(frame, out first))
+                return (Fail(e, "the stack sent a different packet", wantText, Summarize(frame), start), time);
+            // As packetdrill's sniff_outbound_live_packet(): a segment of an earlier connection (neither the one
+            // under test nor a new connect's SYN) is passed over.
+            bool newConnect = (first.Flags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Syn;
+            if (newConnect) _newSocketUnderTest = false;
+            if (_conn is null || newConnect
+                || (!_newSocketUnderTest && first.SourcePort == _conn.LocalPort && first.DestinationPort == _conn.RemotePort)) break;
+        }
 
         bool isSyn = (first.Flags & TcpFlags.Syn) != 0;
         if (isSyn)
@@ -175,9 +217,9 @@ public sealed partial class ScriptRunner
             last = next;
         }
 
-        uint seq = first.Seq - conn.LocalOffset;
+        uint seq = first.Seq - conn.LocalOffset(isSyn);
         byte flags = (byte)((last.Flags & ~TcpFlags.Cwr) | (first.Flags & TcpFlags.Cwr));
-        var actual = last with { Seq = seq, Flags = flags, PayloadLength = payload };
+        var actual = last with { Seq = seq, Ack = last.Ack - conn.RemoteOffset(isSyn), Flags = flags, PayloadLength = payload };
         string got = Describe(actual);
         if (first.DestinationPort != conn.RemotePort || first.SourcePort != conn.LocalPort)
             return (Fail(e, "packet of another connection", wantText, got, start), time);
@@ -187,7 +229,7 @@ public sealed partial class ScriptRunner
         if (spec.Window is { } win && actual.Window != win) return (Fail(e, "different window", wantText, got, start), time);
         if (!spec.AnyOptions)
         {
-            var optFail = CompareOptions(spec.Options ?? [], actual.Options);
+            var optFail = CompareOptions(spec.Options ?? [], actual.Options, o => CookieBytes(o, e.Line), conn.RemoteOffset(isSyn));
             if (optFail is not null) return (Fail(e, $"different TCP options ({optFail})", wantText, got, start), time);
         }
         RecordTsVal(spec.Options, actual.Options, conn);
@@ -199,7 +241,11 @@ public sealed partial class ScriptRunner
 
     /// <summary>A sent frame for the trace: TCP in packetdrill's notation (script sequence space), others summarised.</summary>
     private string SentText(byte[] frame) => TcpFrame(frame, out var v)
-        ? Describe(v with { Seq = v.Seq - (_conn?.LocalOffset ?? 0) })
+        ? Describe(v with
+        {
+            Seq = v.Seq - (_conn?.LocalOffset((v.Flags & TcpFlags.Syn) != 0) ?? 0),
+            Ack = v.Ack - (_conn?.RemoteOffset((v.Flags & TcpFlags.Syn) != 0) ?? 0),
+        })
         : Summarize(frame);
 
     private void WaitForSent(Instant deadline) => _sim.Scheduler.WaitUntil(() => _sent.Count > 0, deadline);
@@ -216,7 +262,7 @@ public sealed partial class ScriptRunner
     }
 
     /// <summary>Options in order: NOP/EOL and TS by kind (TS val unchecked), others by length and bytes (SACK blocks in script space).</summary>
-    private static string? CompareOptions(IReadOnlyList<TcpOption> want, byte[] actual)
+    private static string? CompareOptions(IReadOnlyList<TcpOption> want, byte[] actual, Func<TcpOption, byte[]> cookie, uint remoteOffset)
     {
         int i = 0, k = 0;
         while (i < actual.Length || k < want.Count)
@@ -234,7 +280,10 @@ public sealed partial class ScriptRunner
                 ("TS", 8) => len == 10,
                 ("mss", 2) => len == 4 && BinaryPrimitives.ReadUInt16BigEndian(v[2..]) == w.Values[0],
                 ("wscale", 3) => len == 3 && v[2] == w.Values[0],
-                ("sack", 5) => len == 2 + 4 * w.Values.Count && SackMatches(v, w.Values),
+                ("sack", 5) => len == 2 + 4 * w.Values.Count && SackMatches(v, w.Values, remoteOffset),
+                ("FO", TcpOptions.FastOpenKind) => v.Length >= 2 && v[2..].SequenceEqual(cookie(w)),
+                ("FOEXP", TcpOptions.ExperimentalKind) => v.Length >= 4 && BinaryPrimitives.ReadUInt16BigEndian(v[2..]) == TcpOptions.FastOpenMagic
+                    && v[4..].SequenceEqual(cookie(w)),
                 _ => false,
             };
             if (!ok) return $"expected {w.Kind} at option {k + 1}";
@@ -244,11 +293,11 @@ public sealed partial class ScriptRunner
         return null;
     }
 
-    private static bool SackMatches(ReadOnlySpan<byte> v, IReadOnlyList<long> edges)
+    private static bool SackMatches(ReadOnlySpan<byte> v, IReadOnlyList<long> edges, uint remoteOffset)
     {
-        // SACK blocks of outbound packets acknowledge the remote's sequence space, which scripts give as is.
+        // SACK blocks of outbound packets acknowledge the remote's sequence space, relative to its ISN.
         for (int j = 0; j < edges.Count; j++)
-            if (BinaryPrimitives.ReadUInt32BigEndian(v[(2 + 4 * j)..]) != (uint)edges[j]) return false;
+            if (BinaryPrimitives.ReadUInt32BigEndian(v[(2 + 4 * j)..]) - remoteOffset != (uint)edges[j]) return false;
         return true;
     }
 
@@ -279,6 +328,7 @@ public sealed partial class ScriptRunner
             {
                 "TS" => $"TS val {x.Values[0]} ecr {x.Values[1]}",
                 "sack" => "sack " + string.Join(' ', Enumerable.Range(0, x.Values.Count / 2).Select(i => $"{x.Values[2 * i]}:{x.Values[2 * i + 1]}")),
+                "FO" or "FOEXP" => $"{x.Kind} {x.Cookie}".TrimEnd(),
                 _ => x.Values.Count > 0 ? $"{x.Kind} {x.Values[0]}" : x.Kind,
             }))).Append('>');
         return sb.ToString();
@@ -321,6 +371,8 @@ public sealed partial class ScriptRunner
                 4 => "sackOK",
                 8 when v.Length >= 10 => $"TS val {BinaryPrimitives.ReadUInt32BigEndian(v[2..])} ecr {BinaryPrimitives.ReadUInt32BigEndian(v[6..])}",
                 5 => SackText(o.AsSpan(i, Math.Min(len, o.Length - i)).ToArray()),
+                TcpOptions.FastOpenKind => ("FO " + Convert.ToHexStringLower(v[2..])).TrimEnd(),
+                TcpOptions.ExperimentalKind when v.Length >= 4 => ("FOEXP " + Convert.ToHexStringLower(v[4..])).TrimEnd(),
                 _ => $"option {kind}",
             });
             i += len;

@@ -339,7 +339,11 @@ public sealed partial class ScriptRunner
                 _tun.Mtu = m;
                 continue;
             }
-            if (first == "ip" && words is [_, "tcp_metrics", "flush", ..]) continue; // no TCP metrics cache to flush
+            if (first == "ip" && words is [_, "tcp_metrics", "flush", ..])
+            {
+                _host.Tcp.FlushFastOpenCache(); // the Fast Open cookies are the part of tcp_metrics kept here
+                continue;
+            }
             if (first == "ethtool" && words.Length >= 4 && words[1] == "-K")
             {
                 // tso/gso off: TCP then builds segments of one MSS, as Linux does when the device cannot segment.

@@ -59,6 +59,12 @@ public sealed class Sysctls
     public int TcpInvalidRatelimitMs { get; set; } = 500;
     /// <summary>net.ipv4.tcp_slow_start_after_idle: after an idle RTO, cwnd restarts from the initial window (Linux's default 1).</summary>
     public int TcpSlowStartAfterIdle { get; set; } = 1;
+    /// <summary>net.ipv4.tcp_fastopen: the <see cref="Transport.Tcp.FastOpenFlags"/> bits (Linux's default: client only).</summary>
+    public int TcpFastopen { get; set; } = Transport.Tcp.FastOpenFlags.ClientEnable;
+    /// <summary>net.ipv4.tcp_fastopen_key: the host's cookie keys, or null until set (then a random key is drawn on first use).</summary>
+    public Transport.Tcp.FastOpenKeys? TcpFastopenKey { get; set; }
+    /// <summary>net.ipv4.tcp_fastopen_blackhole_timeout_sec: how long active Fast Open stays off after a suspected middlebox drop (0: never; 6.18's default).</summary>
+    public int TcpFastopenBlackholeTimeoutSec { get; set; }
     /// <summary>tcp_cubic's module parameters (HyStart).</summary>
     public CubicParameters Cubic { get; private set; } = new();
     /// <summary>net.ipv4.tcp_limit_output_bytes: TCP Small Queues' ceiling on bytes below TCP per socket (4 MiB on 6.18).</summary>
@@ -86,8 +92,6 @@ public sealed class Sysctls
         // F-RTO, DSACK and FACK are not modelled (RACK and TLP are, with their defaults): scripts that change them fail, visibly.
         ["net.ipv4.tcp_frto"] = null, ["net.ipv4.tcp_dsack"] = null, ["net.ipv4.tcp_fack"] = null,
         ["net.ipv4.tcp_recovery"] = null,
-        // Fast Open matters only to calls the runner refuses.
-        ["net.ipv4.tcp_fastopen"] = null, ["net.ipv4.tcp_fastopen_key"] = null,
     };
 
     private readonly Dictionary<string, string> _unmodelledValues = [];
@@ -157,6 +161,9 @@ public sealed class Sysctls
             case "net.ipv4.tcp_slow_start_after_idle" when Int(out var v) && v <= 1: TcpSlowStartAfterIdle = v; return true;
             case "net.ipv4.tcp_invalid_ratelimit" when Int(out var v): TcpInvalidRatelimitMs = v; return true;
             case "net.ipv4.tcp_moderate_rcvbuf" when Int(out var v) && v <= 1: TcpModerateRcvbuf = v; return true;
+            case "net.ipv4.tcp_fastopen" when IntBase0(value, out var v): TcpFastopen = v; return true;
+            case "net.ipv4.tcp_fastopen_key" when Transport.Tcp.FastOpenKeys.Parse(value) is { } keys: TcpFastopenKey = keys; return true;
+            case "net.ipv4.tcp_fastopen_blackhole_timeout_sec" when Int(out var v): TcpFastopenBlackholeTimeoutSec = v; return true;
             case "net.ipv4.tcp_congestion_control" when value.Trim() is "cubic" or "reno":
                 TcpCongestionControl = value.Trim();
                 return true;
@@ -173,7 +180,8 @@ public sealed class Sysctls
                 or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"
                 or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_invalid_ratelimit" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat"
-                or "net.ipv4.tcp_syncookies" or "net.ipv4.tcp_max_syn_backlog" or "net.ipv4.tcp_abort_on_overflow":
+                or "net.ipv4.tcp_syncookies" or "net.ipv4.tcp_max_syn_backlog" or "net.ipv4.tcp_abort_on_overflow"
+                or "net.ipv4.tcp_fastopen" or "net.ipv4.tcp_fastopen_key" or "net.ipv4.tcp_fastopen_blackhole_timeout_sec":
                 break;
             default:
                 error = $"sysctl {name} is not modelled";
@@ -181,6 +189,15 @@ public sealed class Sysctls
         }
         error = $"invalid value '{value}' for {name}";
         return false;
+    }
+
+    /// <summary>proc_dointvec()'s number: decimal, or hex with 0x (kstrtoul base 0), not negative.</summary>
+    private static bool IntBase0(string value, out int v)
+    {
+        var t = value.Trim();
+        if (t.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+            return int.TryParse(t[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out v) && v >= 0;
+        return int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out v);
     }
 
     private static bool Triple(string value, out (int, int, int) t)

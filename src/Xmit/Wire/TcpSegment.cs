@@ -68,10 +68,23 @@ public struct TcpOptions
     public uint TsVal, TsEcr;
     public int SackBlockCount;
     public uint Sack0Start, Sack0End, Sack1Start, Sack1End, Sack2Start, Sack2End, Sack3Start, Sack3End;
+    /// <summary>
+    /// The Fast Open option (RFC 7413 kind 34, or the experimental kind 254 with magic 0xF989): -1 absent, 0 a
+    /// cookie request, else the cookie's length (4 to 16, even) with its bytes in <see cref="FastOpenCookie"/>.
+    /// </summary>
+    public int FastOpenLength;
+    /// <summary>The Fast Open option came as the experimental kind 254 (foc->exp).</summary>
+    public bool FastOpenExp;
+    /// <summary>The cookie bytes (the first <see cref="FastOpenLength"/> of them), or null.</summary>
+    public byte[]? FastOpenCookie;
+
+    /// <summary>TCPOPT_FASTOPEN, TCPOPT_EXP and TCPOPT_FASTOPEN_MAGIC.</summary>
+    public const byte FastOpenKind = 34, ExperimentalKind = 254;
+    public const ushort FastOpenMagic = 0xF989;
 
     public static TcpOptions Parse(ReadOnlySpan<byte> o, bool syn)
     {
-        var r = new TcpOptions { WindowScale = -1 };
+        var r = new TcpOptions { WindowScale = -1, FastOpenLength = -1 };
         int i = 0;
         while (i < o.Length)
         {
@@ -92,6 +105,12 @@ public struct TcpOptions
                     r.TsVal = BinaryPrimitives.ReadUInt32BigEndian(v);
                     r.TsEcr = BinaryPrimitives.ReadUInt32BigEndian(v[4..]);
                     break;
+                case FastOpenKind when syn:
+                    r.ParseFastOpen(v, exp: false);
+                    break;
+                case ExperimentalKind when syn && len >= 4 && BinaryPrimitives.ReadUInt16BigEndian(v) == FastOpenMagic:
+                    r.ParseFastOpen(v[2..], exp: true);
+                    break;
                 case 5 when len >= 10 && (len - 2) % 8 == 0:
                     r.SackBlockCount = Math.Min((len - 2) / 8, 4);
                     for (int b = 0; b < r.SackBlockCount; b++)
@@ -101,6 +120,21 @@ public struct TcpOptions
             i += len;
         }
         return r;
+    }
+
+    /// <summary>
+    /// tcp_parse_fastopen_option(): only on a SYN or SYN-ACK. An odd length leaves the option as it was; an empty
+    /// one is a cookie request, 4 to 16 bytes a cookie, any other even length an absent one (-1). A later option
+    /// replaces an earlier one.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_parse_fastopen_option()</remarks>
+    private void ParseFastOpen(ReadOnlySpan<byte> cookie, bool exp)
+    {
+        int n = cookie.Length;
+        if ((n & 1) != 0) return;
+        FastOpenLength = n is 0 or (>= 4 and <= 16) ? n : -1;
+        FastOpenExp = exp;
+        FastOpenCookie = n >= 4 && n <= 16 ? cookie.ToArray() : null;
     }
 
     public readonly (uint Start, uint End) Sack(int i) => i switch
@@ -202,6 +236,37 @@ public ref struct TcpOptionWriter(Span<byte> buffer)
         _b[Length] = 1; _b[Length + 1] = 3; _b[Length + 2] = 3; _b[Length + 3] = shift;
         Length += 4;
     }
+
+    /// <summary>
+    /// The Fast Open option: kind 34 (2 + cookie bytes, NOP,NOP after it when that leaves the word half full) or
+    /// the experimental kind 254 with its magic (4 + cookie bytes). An empty cookie is a cookie request.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_options_write() OPTION_FAST_OPEN_COOKIE</remarks>
+    public void FastOpen(scoped ReadOnlySpan<byte> cookie, bool exp)
+    {
+        int len;
+        if (exp)
+        {
+            len = 4 + cookie.Length;
+            _b[Length] = TcpOptions.ExperimentalKind; _b[Length + 1] = (byte)len;
+            BinaryPrimitives.WriteUInt16BigEndian(_b[(Length + 2)..], TcpOptions.FastOpenMagic);
+        }
+        else
+        {
+            len = 2 + cookie.Length;
+            _b[Length] = TcpOptions.FastOpenKind; _b[Length + 1] = (byte)len;
+        }
+        cookie.CopyTo(_b[(Length + len - cookie.Length)..]);
+        Length += len;
+        if ((len & 3) == 2)
+        {
+            _b[Length] = 1; _b[Length + 1] = 1;
+            Length += 2;
+        }
+    }
+
+    /// <summary>The option bytes <see cref="FastOpen"/> takes: its length rounded up to a 32-bit word.</summary>
+    public static int FastOpenSpace(int cookieLength, bool exp) => ((exp ? 4 : 2) + cookieLength + 3) & ~3;
 
     public void SackBlocks(scoped ReadOnlySpan<uint> edges)
     {

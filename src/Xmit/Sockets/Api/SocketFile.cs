@@ -57,6 +57,8 @@ public abstract class SocketFile
     internal virtual int RecvFromUnmapped(int length, MsgFlags flags) => NotSocket;
 
     internal virtual int SetSockOpt(int level, int name, int value) => NotSocket;
+    /// <summary>setsockopt() of an option that takes a buffer rather than an int.</summary>
+    internal virtual int SetSockOptBytes(int level, int name, ReadOnlySpan<byte> optval) => NotSocket;
 
     internal virtual int GetSockOpt(int level, int name, out int value)
     {

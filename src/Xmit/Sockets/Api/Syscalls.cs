@@ -131,6 +131,11 @@ public sealed class Syscalls(INetworkStack host)
     public int SetSockOpt(int fd, int level, int name, int value) =>
         Lookup(fd, out var file) is < 0 and var rc ? rc : file.SetSockOpt(level, name, value);
 
+    /// <summary>setsockopt() with a buffer (TCP_FASTOPEN_KEY's key bytes): its length is optlen.</summary>
+    /// <remarks>Linux: net/socket.c __sys_setsockopt()</remarks>
+    public int SetSockOpt(int fd, int level, int name, ReadOnlySpan<byte> optval) =>
+        Lookup(fd, out var file) is < 0 and var rc ? rc : file.SetSockOptBytes(level, name, optval);
+
     /// <summary>setsockopt(SO_SNDTIMEO / SO_RCVTIMEO) with a struct timeval; zero means block forever.</summary>
     public int SetSockOptTimeout(int fd, int name, Duration timeout) =>
         Lookup(fd, out var file) is < 0 and var rc ? rc : file.SetSockOptTimeout(name, timeout);

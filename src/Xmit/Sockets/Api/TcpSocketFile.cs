@@ -49,12 +49,14 @@ public sealed class TcpSocketFile : InetSocketFile
         uint mask = 0;
         if (sk.Shutdown == (Sock.RcvShutdown | Sock.SendShutdown) || sk.State == TcpState.Close) mask |= Ev.EPOLLHUP;
         if ((sk.Shutdown & Sock.RcvShutdown) != 0) mask |= Ev.EPOLLIN | Ev.EPOLLRDNORM | Ev.EPOLLRDHUP;
-        if (sk.State is not (TcpState.SynSent or TcpState.SynRecv))
+        // A Fast Open child is usable in SYN-RECV; a deferred Fast Open connect is writable so that write() sends the SYN.
+        if (sk.State != TcpState.SynSent && (sk.State != TcpState.SynRecv || sk.FastOpenReq is not null))
         {
             if (sk.ReadableBytes > 0) mask |= Ev.EPOLLIN | Ev.EPOLLRDNORM;
             if ((sk.Shutdown & Sock.SendShutdown) != 0 || sk.StreamWriteable) mask |= Ev.EPOLLOUT | Ev.EPOLLWRNORM;
             else sk.NoSpace = true;
         }
+        else if (sk.State == TcpState.SynSent && sk.DeferConnect) mask |= Ev.EPOLLOUT | Ev.EPOLLWRNORM;
         if (sk.Error != Errno.OK) mask |= Ev.EPOLLERR;
         return mask;
     }
@@ -106,6 +108,11 @@ public sealed class TcpSocketFile : InetSocketFile
                 break;
             default:
                 rc = _tcp.Connect(sk, a.Address, a.Port);
+                if (rc == 0 && sk.DeferConnect)
+                {
+                    State = SocketState.Connecting; // TCP_FASTOPEN_CONNECT: the SYN waits for the first write
+                    return 0;
+                }
                 if (rc != -(int)Errno.EINPROGRESS) return rc;
                 State = SocketState.Connecting;
                 break;
@@ -130,8 +137,54 @@ public sealed class TcpSocketFile : InetSocketFile
     /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked()</remarks>
     internal override int SendTo(ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to)
     {
+        if ((flags & MsgFlags.FastOpen) != 0 || Sk.DeferConnect) return SendFastOpen(buffer, flags, to);
         if (State != SocketState.Connected && Sk.State is TcpState.Close or TcpState.Listen) return -(int)Errno.EPIPE;
         return _tcp.SendMsg(Sk, buffer, flags, NoBlock(flags));
+    }
+
+    /// <summary>
+    /// sendto(MSG_FASTOPEN): connect with the data in the SYN (tcp_sendmsg_fastopen, __inet_stream_connect with
+    /// is_sendmsg). Non-blocking, the bytes the SYN took or EINPROGRESS; blocking, once connected the rest is
+    /// sent as by write() and the total returned. EISCONN when connected, EALREADY while connecting.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked(), tcp_sendmsg_fastopen(); net/ipv4/af_inet.c __inet_stream_connect()</remarks>
+    private int SendFastOpen(ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to)
+    {
+        if (to is { Family: Af.AF_UNSPEC }) return -(int)Errno.EOPNOTSUPP;
+        var sk = Sk;
+        int rc, copied;
+        if (sk.DeferConnect) rc = _tcp.ConnectDeferred(sk, buffer, out copied); // connect() left the SYN to this write
+        else
+        {
+            switch (State)
+            {
+                case SocketState.Connected: return -(int)Errno.EISCONN;
+                case SocketState.Connecting: return -(int)Errno.EALREADY;
+            }
+            if (to is not { } addr) return -(int)Errno.EINVAL;
+            if (addr.Family != Af.AF_INET) return -(int)Errno.EAFNOSUPPORT;
+            rc = _tcp.ConnectFastOpen(sk, buffer, addr.Address, addr.Port, out copied);
+        }
+        if (rc != -(int)Errno.EINPROGRESS) return rc;
+        State = SocketState.Connecting;
+        if (NoBlock(flags)) return copied > 0 ? copied : rc;
+        // inet_wait_for_connect() with writebias: a writer is pending while it waits, if data is left beyond the
+        // SYN's (tcp_send_syn_data clears fo->data when the SYN took it all).
+        int bias = copied < buffer.Length ? 1 : 0;
+        sk.WritePending += bias;
+        Clock.WaitUntil(() => sk.State is not (TcpState.SynSent or TcpState.SynRecv), Deadline(false, sk.SndTimeo));
+        sk.WritePending -= bias;
+        if (sk.State is TcpState.SynSent or TcpState.SynRecv) return copied > 0 ? copied : rc;
+        if (sk.State == TcpState.Close)
+        {
+            State = SocketState.Unconnected;
+            var err = sk.TakeError();
+            return -(int)(err != Errno.OK ? err : Errno.ECONNABORTED);
+        }
+        State = SocketState.Connected;
+        if (copied == buffer.Length) return copied;
+        int rest = _tcp.SendMsg(sk, buffer[copied..], flags & ~MsgFlags.FastOpen, noblock: false);
+        return rest < 0 ? (copied > 0 ? copied : rest) : copied + rest;
     }
 
     /// <summary>
@@ -184,6 +237,12 @@ public sealed class TcpSocketFile : InetSocketFile
                 return _tcp.SetMaxSeg(Sk, value);
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_QUICKACK):
                 return _tcp.SetQuickAck(Sk, value != 0);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN):
+                return _tcp.SetFastOpen(Sk, value);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN_NO_COOKIE):
+                return _tcp.SetFastOpenNoCookie(Sk, value);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN_CONNECT):
+                return _tcp.SetFastOpenConnect(Sk, value);
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_NOTSENT_LOWAT):
                 Sk.NotsentLowat = (uint)value;
                 if (Sk.StreamWriteable) Sk.RaiseWriteSpace(); // sk_stream_write_space
@@ -193,6 +252,14 @@ public sealed class TcpSocketFile : InetSocketFile
         }
     }
 
+    /// <summary>do_tcp_setsockopt() TCP_FASTOPEN_KEY: 16 or 32 key bytes (EINVAL otherwise); other buffer options are unknown.</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c do_tcp_setsockopt() TCP_FASTOPEN_KEY</remarks>
+    internal override int SetSockOptBytes(int level, int name, ReadOnlySpan<byte> optval) => (level, name) switch
+    {
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN_KEY) => _tcp.SetFastOpenKey(Sk, optval),
+        _ => -(int)Errno.ENOPROTOOPT,
+    };
+
     /// <summary>do_tcp_getsockopt(): TCP_MAXSEG is the current MSS once connected, else user_mss or the default.</summary>
     /// <remarks>Linux: net/ipv4/tcp.c do_tcp_getsockopt()</remarks>
     private protected override int? GetProtocolOption(int level, int name) => (level, name) switch
@@ -200,6 +267,8 @@ public sealed class TcpSocketFile : InetSocketFile
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY) => Sk.NonAgle.HasFlag(NagleMode.Off) ? 1 : 0,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_CORK) => Sk.NonAgle.HasFlag(NagleMode.Cork) ? 1 : 0,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_NOTSENT_LOWAT) => (int)Sk.NotsentLowat,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN) => TcpProtocol.FastOpenQueueLength(Sk),
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN_NO_COOKIE) => Sk.FastOpenNoCookie ? 1 : 0,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_MAXSEG) =>
             Sk.State is TcpState.Close or TcpState.Listen ? (Sk.UserMss > 0 ? Sk.UserMss : TcpProtocol.MssDefault) : Sk.MssCache,
         _ => null,

@@ -31,7 +31,9 @@ public sealed class RequestSock
     public TcpSeq SntIsn { get; internal set; }
     /// <summary>rcv_isn: the sequence number of the peer's SYN (rcv_nxt is one more).</summary>
     public TcpSeq RcvIsn { get; internal set; }
-    public TcpSeq RcvNxt => RcvIsn + 1;
+    public TcpSeq RcvNxt => RcvNxtAfterData ?? RcvIsn + 1;
+    /// <summary>A Fast Open request's rcv_nxt: past the data its SYN carried (the SYN-ACK acknowledges it).</summary>
+    internal TcpSeq? RcvNxtAfterData;
     /// <summary>req->mss: the peer's MSS (its option, or 536), clamped by TCP_MAXSEG.</summary>
     public int Mss { get; internal set; }
     /// <summary>The MSS our SYN-ACK announces (the route's advmss, clamped by TCP_MAXSEG).</summary>

@@ -90,7 +90,8 @@ public sealed partial class TcpProtocol
     private void SynSentReceive(TcpSock sk, TcpSegment seg)
     {
         byte f = seg.Flags;
-        if ((f & TcpFlags.Ack) != 0 && seg.Ack != sk.SndNxt)
+        // Acceptable: above snd_una and not past snd_nxt (a Fast Open SYN-ACK may acknowledge the SYN alone).
+        if ((f & TcpFlags.Ack) != 0 && (seg.Ack <= sk.SndUna || seg.Ack > sk.SndNxt))
         {
             if ((f & TcpFlags.Rst) == 0) SendResetFor(sk.LocalAddress, sk.RemoteAddress, seg);
             return;
@@ -113,15 +114,26 @@ public sealed partial class TcpProtocol
         sk.SndWl1 = seg.Seq;
         sk.MaxWindow = sk.SndWnd;
         SyncMss(sk, sk.PmtuCookie); // tcp_rcv_synsent_state_process(): again, now that max_window is known
-        AckSyn(sk, opt);
+        AckSyn(sk, opt, seg.Ack);
         sk.State = TcpState.Established;
         InitTransfer(sk);
-        SendAck(sk);
+        // tcp_rcv_synsent_state_process(): unacknowledged SYN data goes again at once, and carries the ACK.
+        if (!((sk.SynFastOpen || sk.SynData) && FastOpenSynAck(sk, opt)))
+        {
+            if (sk.WritePending > 0)
+            {
+                // A writer waits for the connection: its data will carry the ACK; the timer is the fallback.
+                sk.Delack.Pending = true;
+                EnterQuickAck(sk);
+                _clock.Arm(sk.Delack.Timer, Now + DelackMax);
+            }
+            else SendAck(sk);
+        }
         sk.RaiseStateChange();
     }
 
     /// <summary>The ACK of our SYN: free it, take the RTT sample (from the timestamp echo or the SYN's send time).</summary>
-    private void AckSyn(TcpSock sk, in TcpOptions opt)
+    private void AckSyn(TcpSock sk, in TcpOptions opt, TcpSeq? synAckAck = null)
     {
         if (sk.WriteQueue.Peek() is { } syn && (syn.Cb.TcpFlags & TcpFlags.Syn) != 0)
         {
@@ -129,9 +141,24 @@ public sealed partial class TcpProtocol
             sk.WmemQueued -= syn.Truesize;
             syn.Free(SkbDropReason.Consumed);
         }
-        SndUnaUpdate(sk, sk.SndNxt);
+        // A Fast Open SYN's data is acknowledged with it, or stays (sent) for tcp_rcv_fastopen_synack to resend.
+        var ack = synAckAck ?? sk.SndNxt;
+        int stillOut = 0;
+        if (sk.SynData && sk.WriteQueue.Peek() is { } data && data != sk.SendHead)
+        {
+            if (data.Cb.EndSeq <= ack)
+            {
+                sk.WriteQueue.Unlink(data);
+                sk.WmemQueued -= data.Truesize;
+                sk.Delivered++; // tcp_clean_rtx_queue(): the data as a second packet (tcp_rcv_fastopen_synack takes it back)
+                data.Free(SkbDropReason.Consumed);
+            }
+            else stillOut = 1;
+        }
+        if (sk.State == TcpState.SynSent) sk.Delivered++; // tcp_clean_rtx_queue() counts our SYN delivered
+        SndUnaUpdate(sk, ack);
         sk.RcvTstamp = Now; // tcp_ack() on the SYN-ACK
-        sk.PacketsOut = 0;
+        sk.PacketsOut = (uint)stillOut;
         sk.RetransOut = 0;
         sk.LostOut = 0;
         _clock.Disarm(sk.RetransmitTimer);
@@ -177,6 +204,13 @@ public sealed partial class TcpProtocol
             return;
         }
 
+        // A Fast Open child still holds its request: tcp_check_req() sees the segment first.
+        if (sk.FastOpenReq is { } foReq && !FastOpenCheckReq(sk, foReq, seg))
+        {
+            skb.Free(SkbDropReason.Consumed);
+            return;
+        }
+
         // tcp_sequence(): acceptable if it overlaps the receive window — and, since 6.17, a segment that runs past
         // the window's right edge only while nothing waits in the receive queue (a reader that reads everything
         // may take it whole; otherwise it would overcommit the buffer the window was computed from).
@@ -214,7 +248,23 @@ public sealed partial class TcpProtocol
             return;
         }
 
-        if (sk.State == TcpState.SynRecv)
+        if (sk.State == TcpState.SynRecv && sk.FastOpenReq is not null)
+        {
+            if (!FastOpenSynRecvAck(sk, seg, opt))
+            {
+                SendResetFor(sk.LocalAddress, sk.RemoteAddress, seg);
+                skb.Free(SkbDropReason.Consumed);
+                return;
+            }
+            sk.Delivered++; // tcp_rcv_state_process() TCP_SYN_RECV: the SYN-ACK's delivery is not counted by tcp_ack()
+            if (sk.TimestampOk) sk.AdvMss -= TimestampOptionLength;
+            sk.SndWnd = (uint)seg.Window << sk.SndWscale;
+            sk.SndWl1 = seq;
+            sk.MaxWindow = Math.Max(sk.MaxWindow, sk.SndWnd);
+            sk.State = TcpState.Established;
+            sk.RaiseStateChange();
+        }
+        else if (sk.State == TcpState.SynRecv)
         {
             if (seg.Ack != sk.SndNxt)
             {
@@ -223,6 +273,7 @@ public sealed partial class TcpProtocol
                 return;
             }
             AckSyn(sk, opt);
+            sk.Delivered++; // tcp_rcv_state_process() TCP_SYN_RECV: the SYN-ACK's delivery is not counted by tcp_ack()
             if (sk.TimestampOk) sk.AdvMss -= TimestampOptionLength;
             sk.SndWnd = (uint)seg.Window << sk.SndWscale;
             sk.SndWl1 = seq;
@@ -235,6 +286,13 @@ public sealed partial class TcpProtocol
         {
             skb.Free(SkbDropReason.Consumed);
             return;
+        }
+        else if (sk.FastOpenReq is not null && sk.SndUna > sk.Iss)
+        {
+            // FIN-WAIT-1 of a Fast Open child closed before the handshake ended: the SYN-ACK is acknowledged now.
+            FastOpenRemove(sk);
+            sk.Retransmits = 0;
+            RearmRto(sk);
         }
         // tcp_replace_ts_recent(): only a segment that passed the checks (and the ACK) may update ts_recent.
         if (sk.TimestampOk && opt.HasTimestamp && seq <= sk.RcvWup) sk.TsRecent = opt.TsVal;

@@ -157,8 +157,20 @@ public sealed partial class TcpProtocol
             Mib.SyncookiesSent++;
         }
         OpenreqInitRwin(listener, req, route.EffectiveMtu, wantCookie ? req.Mss : 0);
-        if (!wantCookie) HashRequest(listener, req);
-        SendSynAck(listener, req, cookie: wantCookie);
+        var foc = FastOpenCookie.None;
+        if (!wantCookie)
+        {
+            req.SntSynack = Now; // the SYN-ACK goes out now, whoever sends it
+            if (TryFastOpen(listener, req, seg, opt, route.EffectiveMtu, out foc) is { } child)
+            {
+                // The child answers with a SYN-ACK that acknowledges the data, and waits for accept() already.
+                SendSynAck(child, req, cookie: false, foc);
+                listener.RaiseDataReady();
+                return;
+            }
+            HashRequest(listener, req);
+        }
+        SendSynAck(listener, req, cookie: wantCookie, foc);
     }
 
     /// <summary>tcp_syn_flood_action(): the SYN queue is full — a cookie if tcp_syncookies allows it (TCPReqQFullDoCookies), else a drop (TCPReqQFullDrop).</summary>
@@ -383,6 +395,7 @@ public sealed partial class TcpProtocol
         {
             RcvIsn = seg.Seq - 1, SntIsn = seg.Ack - 1, Mss = mss, SndWscale = sndWscale, SackOk = sackOk, WscaleOk = wscaleOk,
             TstampOk = opt.HasTimestamp,
+            TxHash = NewTxHash(), // cookie_v4_check(): net_tx_rndhash()
         };
         if (opt.HasTimestamp) req.TsRecent = opt.TsVal;
         OpenreqInitRwin(listener, req, route.EffectiveMtu, mss);
@@ -433,6 +446,7 @@ public sealed partial class TcpProtocol
             CongestionOps = NewCongestionOps(listener.CongestionOps.Name),
             Priority = listener.Priority, // sk_clone_lock() copies sk_priority
             TxHash = req.TxHash,
+            ReuseAddr = listener.ReuseAddr, // and sk_reuse
         };
         _sockets.Add(child);
         HashPort(child, t.LocalPort);
@@ -477,7 +491,7 @@ public sealed partial class TcpProtocol
     /// tcp_synack_options(), the unscaled window, IP ID 0 under DF (ip_build_and_send_pkt). Returns 0 when it left.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_ipv4.c tcp_v4_send_synack(); net/ipv4/tcp_output.c tcp_make_synack(), tcp_synack_options(); net/ipv4/ip_output.c ip_build_and_send_pkt()</remarks>
-    private int SendSynAck(TcpSock listener, RequestSock req, bool cookie)
+    private int SendSynAck(TcpSock listener, RequestSock req, bool cookie, FastOpenCookie foc = default)
     {
         Span<byte> opts = stackalloc byte[40];
         var w = new TcpOptionWriter(opts);
@@ -489,6 +503,9 @@ public sealed partial class TcpProtocol
         }
         else if (req.SackOk) w.SackPermitted();
         if (req.WscaleOk) w.WindowScale(req.RcvWscale);
+        // tcp_synack_options(): the Fast Open cookie last, if it still fits.
+        if (foc.Length > 0 && opts.Length - w.Length >= TcpOptionWriter.FastOpenSpace(foc.Length, foc.Exp))
+            w.FastOpen(foc.Value.AsSpan(0, foc.Length), foc.Exp);
         if (!cookie) req.SntSynack ??= Now;
         return SendRequestSegment(listener, req, TcpFlags.Syn | TcpFlags.Ack, req.SntIsn, (ushort)Math.Min(req.RcvWnd, 65535u), opts[..w.Length]);
     }

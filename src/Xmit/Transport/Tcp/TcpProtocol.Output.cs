@@ -18,18 +18,21 @@ public sealed partial class TcpProtocol
     public int SendMsg(TcpSock sk, ReadOnlySpan<byte> data, MsgFlags flags, bool noblock)
     {
         var deadline = noblock ? Now : sk.SndTimeo.Nanoseconds == long.MaxValue ? Instant.Never : Now + sk.SndTimeo;
-        // sk_stream_wait_connect(): wait out the handshake.
-        while (sk.State is TcpState.SynSent or TcpState.SynRecv)
+        // sk_stream_wait_connect(): wait out the handshake — not a Fast Open child, which may send in SYN-RECV.
+        while (sk.State is TcpState.SynSent or TcpState.SynRecv && sk.FastOpenReq is null)
         {
             if (sk.Error != Errno.OK) return -(int)sk.TakeError();
             if (Now >= deadline) return -(int)Errno.EAGAIN;
-            if (!WaitForConnection(sk, deadline) && deadline == Instant.Never) return -(int)Errno.EAGAIN;
+            sk.WritePending++; // sk_stream_wait_connect()
+            bool woke = WaitForConnection(sk, deadline);
+            sk.WritePending--;
+            if (!woke && deadline == Instant.Never) return -(int)Errno.EAGAIN;
         }
         int copied = 0;
         while (true)
         {
             if (sk.Error != Errno.OK) return copied > 0 ? copied : -(int)sk.TakeError();
-            if ((sk.Shutdown & Sock.SendShutdown) != 0 || sk.State is not (TcpState.Established or TcpState.CloseWait))
+            if ((sk.Shutdown & Sock.SendShutdown) != 0 || sk.State is not (TcpState.Established or TcpState.CloseWait) && sk.FastOpenReq is null)
                 return copied > 0 ? copied : -(int)Errno.EPIPE;
             if (copied == data.Length) break;
             int mss = SendMss(sk, out int sizeGoal);
@@ -555,7 +558,7 @@ public sealed partial class TcpProtocol
         pkt.IpSummed = ChecksumState.Partial;
         pkt.CsumStart = pkt.TransportHeader;
         pkt.CsumOffset = TcpSegment.ChecksumOffset;
-        if (payload > mss)
+        if (payload > mss && !syn) // a SYN with data (Fast Open) is one segment whatever the MSS guess
         {
             pkt.GsoSize = mss;
             pkt.GsoType = GsoType.TcpV4;
@@ -565,7 +568,7 @@ public sealed partial class TcpProtocol
         pkt.Hash = sk.TxHash; // skb_set_hash_from_sk()
         pkt.DeliveryTime = sk.Wstamp; // skb_set_delivery_time()
         if (clone) sk.SetOwnerW(pkt); // skb_set_owner_w: what the host still holds counts for TSQ and autocorking
-        int segs = payload > mss ? (payload + mss - 1) / mss : 1;
+        int segs = payload > mss && !syn ? (payload + mss - 1) / mss : 1;
         Mib.OutSegs += segs;
         CountSent(sk, segs, payload);
         if ((flags & TcpFlags.Ack) != 0) EventAckSent(sk, segs);
@@ -614,6 +617,7 @@ public sealed partial class TcpProtocol
         if (ts) w.Timestamp(TsNow, synAck ? sk.TsRecent : 0, sack);
         else if (sack) w.SackPermitted();
         if (ws) w.WindowScale(sk.RcvWscale);
+        if (!synAck) WriteFastOpenSynOption(sk, ref w, 40);
     }
 
     /// <summary>tcp_established_options(): the timestamp, then a pending D-SACK block and SACK blocks for out-of-order data held.</summary>
@@ -707,10 +711,12 @@ public sealed partial class TcpProtocol
         Entail(sk, skb);
         sk.WriteSeq = sk.Iss + 1;
         sk.SynSentAt = Now;
-        TransmitSkb(sk, skb, clone: true);
-        sk.SendHead = null;
-        sk.SndNxt = sk.Iss + 1;
-        sk.PacketsOut = 1;
+        if (!synAck && sk.FastOpenClientReq is { } fo) SendSynData(sk, skb, fo);
+        else TransmitSkb(sk, skb, clone: true);
+        // The SYN, and the data that went with it, are in flight; data that could not go waits unsent.
+        sk.SendHead = SkBuffQueue.NextOf(skb) is { } rest && !sk.SynData ? rest : null;
+        sk.SndNxt = sk.SynData ? sk.WriteSeq : sk.Iss + 1;
+        sk.PacketsOut = sk.SynData ? 2u : 1u;
         RearmRto(sk);
     }
 

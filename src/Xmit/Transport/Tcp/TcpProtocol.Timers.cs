@@ -14,6 +14,7 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rearm_rto()</remarks>
     internal void RearmRto(TcpSock sk)
     {
+        if (sk.FastOpenReq is not null) return; // the timer resends a Fast Open child's SYN-ACK: it stays
         bool wasProbe = sk.PendingTimer is TcpXmitTimer.LossProbe or TcpXmitTimer.ReorderTimeout;
         if (sk.PacketsOut == 0)
         {
@@ -38,6 +39,11 @@ public sealed partial class TcpProtocol
     {
         var pending = sk.PendingTimer;
         sk.PendingTimer = TcpXmitTimer.None;
+        if (sk.FastOpenReq is { } req && sk.State is not (TcpState.Close or TcpState.TimeWait))
+        {
+            FastOpenSynAckTimer(sk, req);
+            return;
+        }
         if (pending == TcpXmitTimer.LossProbe)
         {
             SendLossProbe(sk);

@@ -164,6 +164,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         sk.Backlog = Math.Min(Math.Max(backlog, 0), 4096);
         if (sk.State != TcpState.Listen)
         {
+            FastOpenListen(sk, backlog);
             if (!_listeners.TryGetValue(sk.LocalPort, out var list)) _listeners[sk.LocalPort] = list = [];
             list.Add(sk);
         }
@@ -228,8 +229,24 @@ public sealed partial class TcpProtocol : IIpProtocol
         SelectInitialWindow(sk, FullSpace(sk), sk.AdvMss, Sysctls.TcpWindowScaling != 0);
         sk.RcvSsthresh = sk.RcvWnd;
         sk.State = TcpState.SynSent;
+        // tcp_fastopen_defer_connect(): with a cookie the SYN waits for the first write's data; without one the
+        // SYN asks for a cookie.
+        bool ownRequest = false;
+        if (sk.FastOpenConnect && sk.FastOpenClientReq is null)
+        {
+            int mss = 0;
+            var cookie = new FastOpenCookie(0, false, null);
+            if (FastOpenCookieCheck(sk, ref mss, ref cookie))
+            {
+                sk.DeferConnect = true;
+                return 0;
+            }
+            sk.FastOpenClientReq = new FastOpenRequest { Cookie = cookie };
+            ownRequest = true;
+        }
         Mib.ActiveOpens++;
         SendSyn(sk);
+        if (ownRequest) sk.FastOpenClientReq = null;
         return -(int)Errno.EINPROGRESS;
     }
 
@@ -452,6 +469,10 @@ public sealed class TcpMib
     public long TimeoutRehash;
     /// <summary>The listener's counters: SYN cookies, a full SYN queue, embryonic resets, SYN-ACK retransmissions.</summary>
     public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected, AckSkippedTimeWait;
+    /// <summary>Fast Open, server side: children made from a SYN, failed cookies, full TFO queues, cookie requests, cookies of the backup key.</summary>
+    public long FastOpenPassive, FastOpenPassiveFail, FastOpenListenOverflow, FastOpenCookieReqd, FastOpenPassiveAltKey;
+    /// <summary>Fast Open, client side: SYN data acknowledged, SYN data not acknowledged (resent).</summary>
+    public long FastOpenActive, FastOpenActiveFail;
 
     /// <summary>The RFC 4022 counters /proc/net/snmp prints under "Tcp:"; the others are netstat's "TcpExt:".</summary>
     private static readonly HashSet<string> SnmpNames =
@@ -482,6 +503,13 @@ public sealed class TcpMib
         yield return ("TCPReqQFullDrop", ReqQFullDrop);
         yield return ("TCPSynRetrans", SynRetrans);
         yield return ("TCPACKSkippedSynRecv", AckSkippedSynRecv);
+        yield return ("TCPFastOpenActive", FastOpenActive);
+        yield return ("TCPFastOpenActiveFail", FastOpenActiveFail);
+        yield return ("TCPFastOpenPassive", FastOpenPassive);
+        yield return ("TCPFastOpenPassiveFail", FastOpenPassiveFail);
+        yield return ("TCPFastOpenListenOverflow", FastOpenListenOverflow);
+        yield return ("TCPFastOpenCookieReqd", FastOpenCookieReqd);
+        yield return ("TCPFastOpenPassiveAltKey", FastOpenPassiveAltKey);
         yield return ("TCPAbortOnClose", AbortOnClose);
         yield return ("TCPAbortOnData", AbortOnData);
         yield return ("DelayedACKs", DelayedAcks);

@@ -211,6 +211,28 @@ public sealed partial class TcpSock : InetSock
     /// <summary>rx_opt.ts_recent_stamp of a listener: when it last sent a SYN cookie (tcp_synq_overflow), null: never.</summary>
     internal Instant? LastSynqOverflow;
 
+    /// <summary>fastopen_rsk: the request a passive Fast Open child was made from, until its handshake completes (its SYN-ACK state).</summary>
+    internal RequestSock? FastOpenReq;
+    /// <summary>icsk_accept_queue.fastopenq max_qlen and qlen: the Fast Open children a listener may have in SYN-RECV, and has.</summary>
+    internal int FastOpenMaxQlen, FastOpenQlen;
+    /// <summary>The listener's own cookie keys (TCP_FASTOPEN_KEY), else the host's.</summary>
+    internal FastOpenKeys? FastOpenKeys;
+    /// <summary>fastopen_no_cookie (TCP_FASTOPEN_NO_COOKIE) and fastopen_connect (TCP_FASTOPEN_CONNECT).</summary>
+    internal bool FastOpenNoCookie, FastOpenConnect;
+    /// <summary>syn_data_acked: the SYN's data was accepted (TCPI_OPT_SYN_DATA).</summary>
+    internal bool SynDataAcked;
+    /// <summary>DEFER_CONNECT: connect() with TCP_FASTOPEN_CONNECT and a cached cookie sent nothing; the first write sends the SYN with data.</summary>
+    internal bool DeferConnect;
+    /// <summary>sk_write_pending: writers waiting for the handshake (their data will carry the ACK of the SYN-ACK).</summary>
+    internal int WritePending;
+    /// <summary>fastopen_req: a Fast Open connect in progress (sendto with MSG_FASTOPEN).</summary>
+    internal FastOpenRequest? FastOpenClientReq;
+    /// <summary>syn_fastopen / syn_fastopen_exp: the SYN carried a Fast Open option (the experimental form); syn_data: and data.</summary>
+    internal bool SynFastOpen, SynFastOpenExp, SynData;
+
+    /// <summary>Fast Open children of this listener still in SYN-RECV (the TFO queue's qlen).</summary>
+    public int FastOpenQueueUsed => FastOpenQlen;
+
     /// <summary>A connection waits in the accept queue.</summary>
     public bool HasPendingConnection => AcceptQueue.Count > 0;
     /// <summary>sk_ack_backlog: children waiting for accept() (ss -l's Recv-Q).</summary>
