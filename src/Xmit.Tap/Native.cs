@@ -16,6 +16,7 @@ internal static partial class Native
     public const short IFF_NO_PI = 0x1000;
     public const short IFF_VNET_HDR = 0x4000;
     public const uint TUN_F_CSUM = 0x01;
+    public const uint TUN_F_TSO4 = 0x02;
     public const uint TUN_F_USO4 = 0x20;
     public const uint TUN_F_USO6 = 0x40;
     public const short POLLIN = 0x1;

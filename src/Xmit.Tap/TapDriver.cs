@@ -9,24 +9,28 @@ namespace Xmit.Tap;
 /// completed write is the TX completion, so the skb is freed and its memory returns to its socket at once.
 /// A write the kernel cannot take yet (EAGAIN) answers BUSY and stops the queue until the fd is writable.
 /// Receive reads frames in batches and hands them to the stack, finishing checksums the kernel left partial.
+/// With offload a TCP GSO skb crosses whole (VIRTIO_NET_HDR_GSO_TCPV4: the kernel segments it, or forwards it as
+/// one), and a TSO frame from the kernel goes up whole, as from a NIC with LRO/GRO: TCP takes segments of any size.
 /// </summary>
 /// <remarks>Linux: drivers/net/tun.c (the peer side); include/uapi/linux/virtio_net.h struct virtio_net_hdr</remarks>
 public sealed class TapDriver : INetDeviceDriver
 {
     private const byte NeedsCsum = 1;
-    /// <summary>VIRTIO_NET_HDR_GSO_UDP_L4.</summary>
-    private const byte GsoUdpL4 = 5;
+    /// <summary>VIRTIO_NET_HDR_GSO_TCPV4 and VIRTIO_NET_HDR_GSO_UDP_L4.</summary>
+    private const byte GsoTcpV4 = 1, GsoUdpL4 = 5;
     private readonly List<SkBuff> _segments = [];
     private const int ReadBatch = 64;
-    private readonly byte[] _tx = new byte[TunFd.VnetHeaderLength + 65536];
-    private readonly byte[] _rx = new byte[TunFd.VnetHeaderLength + 65536];
+    // A GSO frame is up to 64 KiB of IP packet (tot_len is 16 bits) behind an Ethernet header.
+    private const int MaxFrame = 65535 + Wire.EthernetFrame.HeaderLength;
+    private readonly byte[] _tx = new byte[TunFd.VnetHeaderLength + MaxFrame];
+    private readonly byte[] _rx = new byte[TunFd.VnetHeaderLength + MaxFrame];
 
     public TapDriver(NetDevice device, TunFd tun, RealTimeLoop loop, bool checksumOffload = false)
     {
         Device = device;
         Tun = tun;
         // With offload the kernel finishes checksums and segments UDP GSO frames itself: one write, many datagrams.
-        Features = DeviceFeatures.ScatterGather | (checksumOffload ? DeviceFeatures.HwChecksum | DeviceFeatures.GsoUdpL4 : DeviceFeatures.None);
+        Features = DeviceFeatures.ScatterGather | (checksumOffload ? DeviceFeatures.HwChecksum | DeviceFeatures.Tso | DeviceFeatures.GsoUdpL4 : DeviceFeatures.None);
         Source = new PollSource(tun.Fd, OnReadable, OnWritable);
         loop.Add(Source);
         device.AttachDriver(this);
@@ -61,6 +65,14 @@ public sealed class TapDriver : INetDeviceDriver
             {
                 _tx[1] = GsoUdpL4;
                 BinaryPrimitives.WriteUInt16LittleEndian(_tx.AsSpan(2), (ushort)(skb.TransportHeader - skb.DataOffset + Wire.UdpDatagram.HeaderLength));
+                BinaryPrimitives.WriteUInt16LittleEndian(_tx.AsSpan(4), (ushort)skb.GsoSize);
+            }
+            else if (skb.GsoType == GsoType.TcpV4)
+            {
+                // hdr_len: everything up to the payload, the TCP header with its options included (virtio_net_hdr_from_skb).
+                _tx[1] = GsoTcpV4;
+                int tcpHeader = (skb.TransportHeaderSpan[12] >> 4) * 4;
+                BinaryPrimitives.WriteUInt16LittleEndian(_tx.AsSpan(2), (ushort)(skb.TransportHeader - skb.DataOffset + tcpHeader));
                 BinaryPrimitives.WriteUInt16LittleEndian(_tx.AsSpan(4), (ushort)skb.GsoSize);
             }
         }
@@ -102,10 +114,10 @@ public sealed class TapDriver : INetDeviceDriver
             if (n < 0) return; // EAGAIN: drained
             Reads++;
             if (n <= TunFd.VnetHeaderLength) continue;
-            byte gsoType = _rx[1];
-            if (gsoType != 0 && gsoType != GsoUdpL4)
+            byte gsoType = (byte)(_rx[1] & 0x7F); // without VIRTIO_NET_HDR_GSO_ECN
+            if (gsoType is not (0 or GsoTcpV4 or GsoUdpL4))
             {
-                GsoDropped++; // TCP GSO is not negotiated: the kernel should never send it
+                GsoDropped++; // not negotiated (TCPv6, UDP fragmentation offload): the kernel should never send it
                 Device.Stats.RxDropped++;
                 continue;
             }
@@ -126,6 +138,13 @@ public sealed class TapDriver : INetDeviceDriver
                 foreach (var seg in _segments) Device.Receive(seg);
                 _segments.Clear();
                 continue;
+            }
+            if (gsoType == GsoTcpV4)
+            {
+                // A TSO frame goes up whole, as LRO/GRO would hand it: its GSO size is the sender's MSS.
+                GsoReads++;
+                skb.GsoSize = BinaryPrimitives.ReadUInt16LittleEndian(_rx.AsSpan(4));
+                skb.GsoType = GsoType.TcpV4;
             }
             if ((_rx[0] & NeedsCsum) != 0)
             {

@@ -55,11 +55,11 @@ public sealed class TunFd : IDisposable
                 ? $"device {name} already exists{(netns is null ? "" : $" in {netns}")} and is not a free TAP device; choose another --dev"
                 : $"TUNSETIFF {name}: {(Errno)(-r)}");
         }
-        // With offload, the kernel may leave checksums to us and hand us UDP GSO frames (USO needs both the
-        // v4 and v6 bits); kernels before 6.2 lack USO, so fall back to checksum offload alone.
+        // With offload, the kernel may leave checksums to us and hand us TCP (TSO4) and UDP GSO frames (USO needs
+        // both the v4 and v6 bits); kernels before 6.2 lack USO, so fall back to checksum offload and TSO alone.
         if ((r = Native.IoctlInt(fd, Native.TUNSETVNETHDRSZ, VnetHeaderLength)) < 0 ||
-            checksumOffload && (r = Native.IoctlValue(fd, Native.TUNSETOFFLOAD, Native.TUN_F_CSUM | Native.TUN_F_USO4 | Native.TUN_F_USO6)) < 0 &&
-                (r = Native.IoctlValue(fd, Native.TUNSETOFFLOAD, Native.TUN_F_CSUM)) < 0 ||
+            checksumOffload && (r = Native.IoctlValue(fd, Native.TUNSETOFFLOAD, Native.TUN_F_CSUM | Native.TUN_F_TSO4 | Native.TUN_F_USO4 | Native.TUN_F_USO6)) < 0 &&
+                (r = Native.IoctlValue(fd, Native.TUNSETOFFLOAD, Native.TUN_F_CSUM | Native.TUN_F_TSO4)) < 0 ||
             !checksumOffload && (r = Native.IoctlValue(fd, Native.TUNSETOFFLOAD, 0)) < 0 ||
             (r = Native.SetNonBlocking(fd)) < 0)
         {

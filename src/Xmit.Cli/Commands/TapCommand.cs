@@ -164,7 +164,49 @@ public static class TapCommand
             }
         });
 
+        var tcpDest = new Argument<string>("destination") { Description = "ADDR:PORT to connect to" };
+        tcpDest.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && !TryParseEndpoint(r.Tokens[0].Value, out _, out _))
+                r.AddError($"destination must look like 198.18.0.1:5201 (port 1 to 65535), not '{r.Tokens[0].Value}'");
+        });
+        var tcpConnect = new Command("tcp-connect", "Open a TCP connection from Xmit to the kernel and send (source), receive (sink) or echo");
+        tcpConnect.Arguments.Add(tcpDest);
+        var connectOpts = new TcpAppCliOptions(tcpConnect, TcpAppMode.Source);
+        tcpConnect.SetAction(r =>
+        {
+            var text = r.GetValue(tcpDest)!;
+            if (!TryParseEndpoint(text, out var dst, out var port)) return Fail(r, $"'{text}' must look like 198.18.0.1:5201");
+            if (!InBenchmarkRange(dst)) return Fail(r, $"destination must be in 198.18.0.0/15 (the only range xmit tap talks to), not '{dst}'");
+            var (host, code) = Start(r);
+            if (host is null) return code;
+            using (host) return TapTcp.Connect(host, dst, port, connectOpts.Read(r), r.InvocationConfiguration.Output);
+        });
+
+        var tcpPort = new Argument<ushort>("port")
+        {
+            Description = "TCP port to listen on",
+            CustomParser = r =>
+            {
+                if (r.Tokens.Count > 0 && ushort.TryParse(r.Tokens[0].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) && p > 0) return p;
+                r.AddError($"port must be between 1 and 65535, not '{(r.Tokens.Count > 0 ? r.Tokens[0].Value : "")}'");
+                return 0;
+            },
+        };
+        var tcpListen = new Command("tcp-listen", "Accept one TCP connection from the kernel on Xmit and receive (sink), send (source) or echo");
+        tcpListen.Arguments.Add(tcpPort);
+        var listenOpts = new TcpAppCliOptions(tcpListen, TcpAppMode.Sink);
+        tcpListen.SetAction(r =>
+        {
+            if (r.GetValue(tcpPort) == 0) return Fail(r, "port must be 1 to 65535");
+            var (host, code) = Start(r);
+            if (host is null) return code;
+            using (host) return TapTcp.Listen(host, r.GetValue(tcpPort), listenOpts.Read(r), r.InvocationConfiguration.Output);
+        });
+
         tap.Subcommands.Add(raw);
+        tap.Subcommands.Add(tcpConnect);
+        tap.Subcommands.Add(tcpListen);
         tap.Subcommands.Add(ping);
         tap.Subcommands.Add(send);
         tap.Subcommands.Add(sink);

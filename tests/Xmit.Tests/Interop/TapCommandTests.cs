@@ -46,6 +46,10 @@ public class TapCommandTests
     [InlineData("--address 198.18.0.2 ping 198.18.0.1", "must look like")]
     [InlineData("--netns no-such-namespace-here ping 198.18.0.1", "does not exist")]
     [InlineData("udp-send 198.18.0.1", "must look like 198.18.0.1:9000")]
+    [InlineData("tcp-connect 198.18.0.1", "must look like 198.18.0.1:5201")]
+    [InlineData("tcp-connect 10.0.0.1:5201", "198.18.0.0/15")]
+    [InlineData("tcp-connect 198.18.0.1:5201 --mode upload", "--mode")]
+    [InlineData("tcp-listen 0", "port must be between 1 and 65535")]
     public void Bad_arguments_fail_with_a_clear_message(string args, string message)
     {
         var (code, _, err) = SimPingCommandTests.Xmit("tap " + args);
