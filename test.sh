@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of Xmit. Installs what the tests need from Debian's packages when it is missing
-# (tshark to check our captures independently; iproute2, iputils-ping and python3 for the interop tests
+# (tshark to check our captures independently; iproute2, iputils-ping, python3 and iperf3 for the interop tests
 # against the real kernel in network namespaces), then runs `dotnet test` on the solution.
 # Ends with one line: "N passed, N failed".
 set -euo pipefail
@@ -11,6 +11,7 @@ command -v tshark >/dev/null 2>&1 || need_apt+=(tshark)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+command -v iperf3 >/dev/null 2>&1 || need_apt+=(iperf3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -19,6 +20,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   # tshark asks whether non-root users may capture; the tests only read files.
   echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections
+  # iperf3 asks whether to run a server at boot; the tests start their own in a namespace.
+  echo "iperf3 iperf3/start_daemon boolean false" | $sudo debconf-set-selections
   $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 

@@ -204,7 +204,40 @@ public static class TapCommand
             using (host) return TapTcp.Listen(host, r.GetValue(tcpPort), listenOpts.Read(r), r.InvocationConfiguration.Output);
         });
 
+        var iperfServer = new Option<bool>("--server", "-s") { Description = "Serve one test (the kernel's iperf3 -c connects)" };
+        var iperfClient = new Option<string?>("--client", "-c") { Description = "Run one test against the iperf3 server at this address" };
+        var iperfPort = CliOptions.Int("--port", "-p", "Server port", Iperf3.DefaultPort, 1, 65535);
+        var iperfTime = CliOptions.Int("--time", "-t", "Seconds to transmit", 10, 1, 86400);
+        var iperfBytes = CliOptions.Long("--bytes", "-n", "Bytes to transmit instead of --time", 0, 0, long.MaxValue);
+        var iperfReverse = new Option<bool>("--reverse", "-R") { Description = "The server sends, the client receives" };
+        var iperfParallel = CliOptions.Int("--parallel", "-P", "Parallel streams", 1, 1, 128);
+        var iperfLen = CliOptions.Int("--length", "-l", "Bytes per write", 128 * 1024, 1, 1 << 20);
+        var iperf = new Command("iperf3", "Speak iperf3's protocol (TCP tests): serve one test (-s) or run one against a server (-c ADDR)")
+        {
+            iperfServer, iperfClient, iperfPort, iperfTime, iperfBytes, iperfReverse, iperfParallel, iperfLen,
+        };
+        iperf.SetAction(r =>
+        {
+            bool serve = r.GetValue(iperfServer);
+            var clientText = r.GetValue(iperfClient);
+            if (serve == (clientText is not null)) return Fail(r, "iperf3 needs exactly one of -s (server) and -c ADDR (client)");
+            Ipv4Address server = default;
+            if (clientText is not null)
+            {
+                if (!Ipv4Address.TryParse(clientText, out server)) return Fail(r, $"-c needs an IPv4 address such as 198.18.0.1, not '{clientText}'");
+                if (!InBenchmarkRange(server)) return Fail(r, $"address must be in 198.18.0.0/15 (the only range xmit tap talks to), not '{server}'");
+            }
+            var (host, code) = Start(r);
+            if (host is null) return code;
+            using (host)
+                return serve
+                    ? Iperf3.Serve(host, (ushort)r.GetValue(iperfPort), r.InvocationConfiguration.Output)
+                    : Iperf3.Client(host, server, (ushort)r.GetValue(iperfPort), r.GetValue(iperfTime), r.GetValue(iperfBytes), r.GetValue(iperfReverse),
+                        r.GetValue(iperfParallel), r.GetValue(iperfLen), r.InvocationConfiguration.Output);
+        });
+
         tap.Subcommands.Add(raw);
+        tap.Subcommands.Add(iperf);
         tap.Subcommands.Add(tcpConnect);
         tap.Subcommands.Add(tcpListen);
         tap.Subcommands.Add(ping);

@@ -1,0 +1,421 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading;
+using Timer = Xmit.Time.Timer;
+using Xmit.Applications;
+using Xmit.Time;
+using Xmit.Wire;
+
+namespace Xmit.Tap;
+
+/// <summary>
+/// iperf3's control protocol (TCP tests), both roles, over <see cref="TcpStream"/>: the client sends a 37-byte cookie on
+/// the control connection; the server drives the test with one-byte states (PARAM_EXCHANGE, CREATE_STREAMS, TEST_START,
+/// TEST_RUNNING, EXCHANGE_RESULTS, DISPLAY_RESULTS); parameters and results cross as JSON behind a 4-byte big-endian
+/// length; each data connection opens with the same cookie; the client ends the test with TEST_END and finishes with
+/// IPERF_DONE. So the Debian iperf3 in the kernel's namespace measures Xmit, and Xmit measures the kernel.
+/// </summary>
+/// <remarks>iperf3 (esnet/iperf): src/iperf_api.h states, src/iperf_api.c send_parameters(), get_parameters(), send_results(), get_results(), JSON_write(); src/iperf_server_api.c iperf_handle_message_server()</remarks>
+public static class Iperf3
+{
+    public const int DefaultPort = 5201;
+    private const int CookieSize = 37;
+    private const sbyte TestStart = 1, TestRunning = 2, TestEnd = 4, ParamExchange = 9, CreateStreams = 10, ServerTerminate = 11,
+        ClientTerminate = 12, ExchangeResults = 13, DisplayResults = 14, IperfDone = 16, ServerError = -2;
+
+    /// <summary>What one side counted: its bytes per stream (sent if it was the sender, else received) and its retransmissions.</summary>
+    public sealed record Result(bool Sender, long[] StreamBytes, long Retransmits, double Seconds)
+    {
+        public long Bytes => StreamBytes.Sum();
+    }
+
+    /// <summary>The outcome of a test: our side's count and the peer's (from its results JSON).</summary>
+    public sealed record Outcome(Result Ours, long PeerBytes, long PeerRetransmits, bool Reverse);
+
+    // ---- framing ----
+
+    private static async Task ReadExactly(TcpStream s, Memory<byte> buf)
+    {
+        int got = 0;
+        while (got < buf.Length)
+        {
+            int n = await s.ReadAsync(buf[got..]);
+            if (n == 0) throw new IOException("the peer closed the control connection");
+            got += n;
+        }
+    }
+
+    private static async Task<sbyte> ReadState(TcpStream s)
+    {
+        var b = new byte[1];
+        await ReadExactly(s, b);
+        return (sbyte)b[0];
+    }
+
+    private static ValueTask WriteState(TcpStream s, sbyte state) => s.WriteAsync(new[] { (byte)state });
+
+    private static async Task<JsonObject> ReadJson(TcpStream s)
+    {
+        var len = new byte[4];
+        await ReadExactly(s, len);
+        int n = (int)BinaryPrimitives.ReadUInt32BigEndian(len);
+        if (n is < 2 or > 8 * 1024 * 1024) throw new IOException($"iperf3: a JSON message of {n} bytes");
+        var body = new byte[n];
+        await ReadExactly(s, body);
+        return JsonNode.Parse(body)?.AsObject() ?? throw new IOException("iperf3: not a JSON object");
+    }
+
+    private static async Task WriteJson(TcpStream s, JsonObject json)
+    {
+        var body = Encoding.UTF8.GetBytes(json.ToJsonString());
+        var msg = new byte[4 + body.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(msg, (uint)body.Length);
+        body.CopyTo(msg, 4);
+        await s.WriteAsync(msg);
+    }
+
+    /// <summary>A cookie as iperf3 makes one: 36 characters of [a-z2-7], NUL-terminated.</summary>
+    private static byte[] MakeCookie(DeterministicRandom random)
+    {
+        const string chars = "abcdefghijklmnopqrstuvwxyz234567";
+        var c = new byte[CookieSize];
+        for (int i = 0; i < CookieSize - 1; i++) c[i] = (byte)chars[(int)random.NextUInt32(32)];
+        return c;
+    }
+
+    /// <summary>send_results(): this side's counts, in iperf3's field names.</summary>
+    private static JsonObject ResultsJson(Result r)
+    {
+        var streams = new JsonArray();
+        for (int i = 0; i < r.StreamBytes.Length; i++)
+        {
+            streams.Add(new JsonObject
+            {
+                ["id"] = i == 0 ? 1 : i + 2, // iperf_add_stream(): 1, then 3, 4, …
+                ["bytes"] = r.StreamBytes[i],
+                ["retransmits"] = r.Sender ? r.Retransmits : -1,
+                ["jitter"] = 0, ["errors"] = 0, ["omitted_errors"] = 0, ["packets"] = 0, ["omitted_packets"] = 0,
+                ["start_time"] = 0, ["end_time"] = r.Seconds,
+            });
+        }
+        return new JsonObject
+        {
+            ["cpu_util_total"] = 0, ["cpu_util_user"] = 0, ["cpu_util_system"] = 0,
+            ["sender_has_retransmits"] = r.Sender ? 1 : -1,
+            ["streams"] = streams,
+        };
+    }
+
+    private static (long Bytes, long Retransmits) PeerTotals(JsonObject results)
+    {
+        long bytes = 0, retrans = 0;
+        if (results["streams"] is JsonArray streams)
+            foreach (var s in streams)
+            {
+                bytes += Number(s?["bytes"]);
+                retrans += Math.Max(0, Number(s?["retransmits"]));
+            }
+        return (bytes, retrans);
+    }
+
+    /// <summary>A JSON number as cJSON writes it: an integer, or "%1.15g" once it no longer fits an int.</summary>
+    private static long Number(JsonNode? n) => n is JsonValue v && v.TryGetValue(out double d) ? (long)d : 0;
+
+    // ---- the data phase ----
+
+    /// <summary>
+    /// Writes blocks on every stream until <paramref name="stop"/> says so, or <paramref name="cancel"/> abandons a write
+    /// the peer no longer reads (the test ended); returns the bytes of the writes that completed, per stream.
+    /// </summary>
+    private static async Task<long[]> Send(TcpStream[] streams, int blockSize, Func<long, bool> stop, CancellationToken cancel = default)
+    {
+        var block = TapTcp.Block();
+        blockSize = Math.Min(blockSize, block.Length / 2);
+        var counts = new long[streams.Length];
+        async Task One(int i)
+        {
+            try
+            {
+                while (!stop(counts.Sum()))
+                {
+                    int off = (int)(counts[i] % (block.Length - blockSize));
+                    await streams[i].WriteAsync(block.AsMemory(off, blockSize), cancel);
+                    counts[i] += blockSize;
+                }
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+            }
+            catch (XmitSocketException e) when (e.Errno is Errno.ECONNRESET or Errno.EPIPE)
+            {
+                // The receiver closed the stream at the end of its test (iperf3's client does so in reverse mode).
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, streams.Length).Select(One));
+        return counts;
+    }
+
+    /// <summary>
+    /// Reads every stream until it ends, or until <paramref name="ended"/> holds and it has been idle for 100 ms: the
+    /// control connection's TEST_END can overtake a data connection's last segments, which are still counted.
+    /// </summary>
+    private static async Task<long[]> Receive(TapHost tap, TcpStream[] streams, Func<bool> ended, long[]? counter = null)
+    {
+        var counts = counter ?? new long[streams.Length];
+        async Task One(int i)
+        {
+            var buf = new byte[1 << 18];
+            while (true)
+            {
+                if (streams[i].Available == 0)
+                {
+                    // Nothing to read: wait for data, the end of the stream, or the end of the test and 100 ms of quiet.
+                    Instant quietSince = tap.Loop.Now;
+                    await WaitUntil(tap, () =>
+                    {
+                        if (streams[i].Available > 0 || AtEnd(streams[i])) return true;
+                        if (!ended()) quietSince = tap.Loop.Now;
+                        return tap.Loop.Now - quietSince >= Duration.FromMilliseconds(100);
+                    });
+                    if (streams[i].Available == 0 && !AtEnd(streams[i])) return;
+                }
+                int n = await streams[i].ReadAsync(buf);
+                if (n == 0) return;
+                counts[i] += n;
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, streams.Length).Select(One));
+        return counts;
+    }
+
+    /// <summary>The peer has ended the stream (or it failed): a read would return at once (POLLRDHUP / POLLHUP / POLLERR).</summary>
+    private static bool AtEnd(TcpStream s)
+    {
+        Span<Sockets.Api.PollFd> fd = [new(s.Descriptor, Sockets.Api.Ev.EPOLLRDHUP)];
+        return s.Syscalls.Poll(fd, 0) > 0 && (fd[0].REvents & (Sockets.Api.Ev.EPOLLRDHUP | Sockets.Api.Ev.EPOLLHUP | Sockets.Api.Ev.EPOLLERR)) != 0;
+    }
+
+    /// <summary>SIOCOUTQ is 0: everything written has been acknowledged.</summary>
+    private static bool Unacknowledged0(TcpStream s) => s.Syscalls.Ioctl(s.Descriptor, Sockets.Api.Ioctl.SIOCOUTQ, out int v) < 0 || v == 0;
+
+    /// <summary>Completes, on the host's loop, once <paramref name="done"/> holds (looked at every millisecond).</summary>
+    private static Task WaitUntil(TapHost tap, Func<bool> done)
+    {
+        if (done()) return Task.CompletedTask;
+        var tcs = new TaskCompletionSource();
+        Timer? t = null;
+        t = new Timer(tap.Loop, () =>
+        {
+            if (done()) tcs.TrySetResult();
+            else t!.ArmAfter(Duration.FromMilliseconds(1));
+        }, "iperf3-wait");
+        t.ArmAfter(Duration.FromMilliseconds(1));
+        return tcs.Task;
+    }
+
+    // ---- server ----
+
+    /// <summary>`iperf3 -s`: serves one test on <paramref name="port"/> (TCP; a UDP test is refused with SERVER_ERROR).</summary>
+    public static async Task<Outcome> ServeOne(TapHost tap, ushort port)
+    {
+        using var listener = new TcpListener(tap.Host);
+        listener.ReuseAddress = true;
+        listener.Bind(new IPEndPoint(IPAddress.Parse(tap.Options.Address.ToString()), port));
+        listener.Listen(16);
+        using var ctrl = await listener.AcceptAsync();
+        var cookie = new byte[CookieSize];
+        await ReadExactly(ctrl, cookie);
+        await WriteState(ctrl, ParamExchange);
+        var p = await ReadJson(ctrl);
+        if (p["udp"] is not null || p["sctp"] is not null)
+        {
+            await WriteState(ctrl, ServerError);
+            var err = new byte[8]; // i_errno, errno: iperf3 prints its own message for them
+            BinaryPrimitives.WriteInt32BigEndian(err, 1);
+            await ctrl.WriteAsync(err);
+            throw new NotSupportedException("iperf3: only TCP tests are served");
+        }
+        int parallel = p["parallel"] is null ? 1 : (int)Number(p["parallel"]);
+        bool reverse = p["reverse"] is not null; // get_parameters(): present means on
+        int len = p["len"] is null ? 128 * 1024 : (int)Number(p["len"]);
+        long num = Number(p["num"]); // -n: bytes instead of a time
+        if (parallel is < 1 or > 128 || len is < 1 or > 16 << 20) throw new IOException($"iperf3: parallel {parallel} or len {len} out of range");
+        await WriteState(ctrl, CreateStreams);
+        var streams = new TcpStream[parallel];
+        for (int i = 0; i < parallel; i++)
+        {
+            streams[i] = await listener.AcceptAsync();
+            var c = new byte[CookieSize];
+            await ReadExactly(streams[i], c);
+            if (!c.AsSpan().SequenceEqual(cookie)) throw new IOException("iperf3: a data connection with another test's cookie");
+        }
+        long retrans0 = tap.Host.Tcp.Mib.RetransSegs;
+        await WriteState(ctrl, TestStart);
+        await WriteState(ctrl, TestRunning);
+        var start = tap.Loop.Now;
+        bool ended = false;
+        using var stopWriting = new CancellationTokenSource();
+        async Task<sbyte> WatchForEnd()
+        {
+            var state = await ReadState(ctrl);
+            ended = true;
+            stopWriting.Cancel(); // a write blocked on a peer that stopped reading is abandoned, as iperf3 closes its streams
+            return state;
+        }
+        var endSeen = WatchForEnd();
+        long[] counts = reverse ? await Send(streams, len, total => ended || num > 0 && total >= num, stopWriting.Token) : await Receive(tap, streams, () => ended);
+        sbyte end = await endSeen;
+        if (end != TestEnd) throw new IOException($"iperf3: the client sent state {end} instead of TEST_END");
+        foreach (var stream in streams) stream.Dispose(); // iperf_handle_message_server(TEST_END): the data sockets close now
+        var ours = new Result(reverse, counts, tap.Host.Tcp.Mib.RetransSegs - retrans0, (tap.Loop.Now - start).TotalSeconds);
+        await WriteState(ctrl, ExchangeResults);
+        var peer = await ReadJson(ctrl);
+        await WriteJson(ctrl, ResultsJson(ours));
+        await WriteState(ctrl, DisplayResults);
+        sbyte done = await ReadState(ctrl);
+        if (done != IperfDone) throw new IOException($"iperf3: the client sent state {done} instead of IPERF_DONE");
+        var (pb, pr) = PeerTotals(peer);
+        return new Outcome(ours, pb, pr, reverse);
+    }
+
+    // ---- client ----
+
+    /// <summary>`iperf3 -c`: one TCP test against <paramref name="server"/> for <paramref name="seconds"/> (or <paramref name="bytes"/> if not 0).</summary>
+    public static async Task<Outcome> RunClient(TapHost tap, Ipv4Address server, ushort port, int seconds, long bytes, bool reverse, int parallel, int len)
+    {
+        var ep = new IPEndPoint(IPAddress.Parse(server.ToString()), port);
+        using var ctrl = await TcpStream.ConnectAsync(tap.Host, ep);
+        var cookie = MakeCookie(tap.Host.Random.Fork(0x1e4f));
+        await ctrl.WriteAsync(cookie);
+        var streams = new List<TcpStream>();
+        Result? ours = null;
+        JsonObject? peer = null;
+        long retrans0 = 0;
+        try
+        {
+            while (true)
+            {
+                sbyte state = await ReadState(ctrl);
+                switch (state)
+                {
+                    case ParamExchange:
+                        var param = new JsonObject
+                        {
+                            ["tcp"] = true, ["omit"] = 0, ["time"] = bytes > 0 ? 0 : seconds, ["num"] = bytes, ["blockcount"] = 0,
+                            ["parallel"] = parallel, ["len"] = len, ["pacing_timer"] = 1000, ["client_version"] = "3.12",
+                        };
+                        if (reverse) param["reverse"] = true; // get_parameters(): the key's presence is what counts
+                        await WriteJson(ctrl, param);
+                        break;
+                    case CreateStreams:
+                        for (int i = 0; i < parallel; i++)
+                        {
+                            var s = await TcpStream.ConnectAsync(tap.Host, ep);
+                            await s.WriteAsync(cookie);
+                            streams.Add(s);
+                        }
+                        break;
+                    case TestStart:
+                        retrans0 = tap.Host.Tcp.Mib.RetransSegs;
+                        break;
+                    case TestRunning:
+                        ours = await DataPhase(tap, ctrl, streams.ToArray(), seconds, bytes, reverse, len, retrans0);
+                        break;
+                    case ExchangeResults:
+                        await WriteJson(ctrl, ResultsJson(ours ?? throw new IOException("iperf3: results asked for before the test ran")));
+                        peer = await ReadJson(ctrl);
+                        break;
+                    case DisplayResults:
+                        await WriteState(ctrl, IperfDone);
+                        var (pb, pr) = PeerTotals(peer ?? throw new IOException("iperf3: no results from the server"));
+                        return new Outcome(ours!, pb, pr, reverse);
+                    case ServerError or ServerTerminate:
+                        throw new IOException($"iperf3: the server ended the test (state {state})");
+                    default:
+                        if (state < 0) throw new IOException($"iperf3: the server refused the test (state {state})");
+                        throw new IOException($"iperf3: unexpected state {state}");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var s in streams) s.Dispose();
+        }
+    }
+
+    /// <summary>The client's data phase: send (or, with -R, receive) until the time or byte count is reached, then TEST_END.</summary>
+    private static async Task<Result> DataPhase(TapHost tap, TcpStream ctrl, TcpStream[] streams, int seconds, long bytes, bool reverse, int len, long retrans0)
+    {
+        var start = tap.Loop.Now;
+        var until = start + Duration.FromSeconds(seconds);
+        bool TimeUp() => tap.Loop.Now >= until || tap.Loop.StopRequested;
+        long[] counts;
+        if (!reverse)
+        {
+            counts = await Send(streams, len, total => bytes > 0 ? total >= bytes : TimeUp());
+            // The server closes its data connections at TEST_END: let what is queued be acknowledged first (at most
+            // 2 s), so the receiver counts every byte the sender counts.
+            var drainLimit = tap.Loop.Now + Duration.FromSeconds(2);
+            await WaitUntil(tap, () => tap.Loop.Now >= drainLimit || streams.All(Unacknowledged0));
+            await WriteState(ctrl, TestEnd);
+        }
+        else
+        {
+            bool ended = false;
+            var received = new long[streams.Length];
+            var receiving = Receive(tap, streams, () => ended, received);
+            await WaitUntil(tap, () => bytes > 0 ? received.Sum() >= bytes || tap.Loop.StopRequested : TimeUp());
+            ended = true;
+            await WriteState(ctrl, TestEnd);
+            counts = await receiving;
+        }
+        return new Result(!reverse, counts, tap.Host.Tcp.Mib.RetransSegs - retrans0, (tap.Loop.Now - start).TotalSeconds);
+    }
+
+    /// <summary>`xmit tap iperf3 -s`: serves one test, then prints both sides' counts and the per-layer books.</summary>
+    public static int Serve(TapHost tap, ushort port, TextWriter o)
+    {
+        o.WriteLine($"iperf3 server listening on {tap.Options.Address}:{port} (one test)");
+        var t = ServeOne(tap, port);
+        return Finish(tap, t, o);
+    }
+
+    /// <summary>`xmit tap iperf3 -c ADDR`: runs one test against a real iperf3 server.</summary>
+    public static int Client(TapHost tap, Ipv4Address server, ushort port, int seconds, long bytes, bool reverse, int parallel, int len, TextWriter o)
+    {
+        o.WriteLine($"iperf3 client to {server}:{port}: {(bytes > 0 ? $"{bytes} bytes" : $"{seconds} s")}, {parallel} stream{(parallel == 1 ? "" : "s")}{(reverse ? ", reverse" : "")}");
+        var t = RunClient(tap, server, port, seconds, bytes, reverse, parallel, len);
+        return Finish(tap, t, o);
+    }
+
+    private static int Finish(TapHost tap, Task<Outcome> t, TextWriter o)
+    {
+        var ledger = new TapLedger(tap);
+        tap.Loop.RunUntil(() => t.IsCompleted, Instant.Never);
+        tap.Loop.RunUntil(() => false, tap.Loop.Now + Duration.FromMilliseconds(200)); // the closes
+        if (!t.IsCompletedSuccessfully)
+        {
+            o.WriteLine("iperf3: " + (t.IsCompleted ? t.Exception!.InnerException!.Message : "interrupted"));
+            TapApps.Report(tap, o);
+            return 1;
+        }
+        o.WriteLine("iperf3: " + Summary(t.Result));
+        TapApps.Report(tap, o, ledger);
+        return 0;
+    }
+
+    /// <summary>The line iperf3 prints at the end, from both sides' counts.</summary>
+    public static string Summary(Outcome o)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        double s = Math.Max(o.Ours.Seconds, 1e-9);
+        string sent = o.Ours.Sender ? $"{o.Ours.Bytes}" : $"{o.PeerBytes}";
+        string received = o.Ours.Sender ? $"{o.PeerBytes}" : $"{o.Ours.Bytes}";
+        long retrans = o.Ours.Sender ? o.Ours.Retransmits : o.PeerRetransmits;
+        return string.Create(inv, $"sender {sent} bytes, receiver {received} bytes in {s:0.###} s = {o.Ours.Bytes * 8 / s / 1e9:0.###} Gbit/s, {retrans} retransmissions ({(o.Reverse ? "reverse: the server sent" : "the client sent")})");
+    }
+}
