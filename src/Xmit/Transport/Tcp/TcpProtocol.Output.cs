@@ -326,8 +326,9 @@ public sealed partial class TcpProtocol
             quota = Math.Min(quota, (uint)maxSegs);
             // tcp_grow_skb(): an skb smaller than what may leave at once takes bytes from the next one. Only for an
             // skb queued before the MSS grew here (see GrowSkb): Linux grows any skb short of quota × mss.
+            if (sk.MssGrewAt is { } grewAt && skb.Cb.Seq >= grewAt) sk.MssGrewAt = null; // the old skbs have all gone (and wrap cannot revive the mark)
             int missing = (int)quota * mss - skb.Len;
-            if (missing > 0 && sk.MssGrewAt is { } grewAt && skb.Cb.Seq < grewAt)
+            if (missing > 0 && sk.MssGrewAt is not null)
             {
                 skb = GrowSkb(sk, skb, missing, mss);
                 tsoSegs = Pcount(skb, mss);
