@@ -11,7 +11,7 @@ namespace Xmit.Tests.LinuxTruth;
 /// <summary>
 /// lo against Linux 6.18 measured by scripts/linux-loopback.sh (linux-truth/loopback.json) in a namespace with lo up and
 /// 198.18.0.1/24 on a veth: the device, `ip route get` for local addresses, a UDP datagram to self (orphaned at sendto,
-/// what the receiver is charged, lo's counters), ping to self, and the TCP handshake over lo.
+/// what the receiver is charged, lo's counters), ping to self, the TCP handshake over lo and a 1 MB transfer each way.
 /// </summary>
 public class LoopbackTruthTests
 {
@@ -130,6 +130,89 @@ public class LoopbackTruthTests
             Assert.True(linux == xmit, $"{side}: Linux (snd_mss, advmss, pmtu, snd_wscale, rcv_wscale, snd_wnd, rcv_wnd, rcv_ssthresh) {linux}, Xmit {xmit}");
         }
         tcp.Close();
+    }
+
+    /// <summary>
+    /// The script's bulk run: 1 MB client→server, then 1 MB back, each read by recv(1 MB) as it comes. The data segments
+    /// grow as Linux's do — from half the first window (tcp_bound_to_half_wnd) to the largest lo carries, once the
+    /// receivers' autotuning (tcp_rcv_space_adjust on tcp_rcv_rtt_measure's samples) has opened windows beyond twice the
+    /// MSS and tcp_grow_skb has refilled the skbs queued at the old size. Linux's segment sizes in between follow its
+    /// reader thread's timing against the writer (29749, 47616, 62491… bytes: whatever window the reader had freed), and
+    /// so does the number of window updates; Xmit's reader runs in lockstep with the simulation, so the packet count
+    /// is held to within a quarter of Linux's rather than exactly.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TcpRuns))]
+    public void A_tcp_bulk_transfer_over_lo_grows_its_segments_as_Linux_s(int index)
+    {
+        var run = Truth.GetProperty("tcp")[index];
+        var dst = Ipv4Address.Parse(run.GetProperty("dst").GetString()!);
+        int bytes = run.GetProperty("bytes_each_way").GetInt32();
+        var linuxLengths = run.GetProperty("data_segment_lengths");
+        int linuxLargest = linuxLengths.EnumerateObject().SelectMany(d => d.Value.EnumerateObject()).Max(p => int.Parse(p.Name));
+        using var net = new TwoHosts();
+        var lengths = new Dictionary<string, List<int>> { ["client_to_server"] = [], ["server_to_client"] = [] };
+        var (_, _, txBefore, _) = Lo(net.A.Loopback.Stats);
+        long rxBefore = net.A.Loopback.Stats.RxPackets;
+        var tap = new DataTap(lengths, 7001);
+        net.A.Loopback.AddTap(tap);
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.A, dst, 7001);
+        Assert.True(Bulk(net, tcp.A, tcp.Client, tcp.B, tcp.Server, bytes, 1), "client to server");
+        Assert.True(Bulk(net, tcp.B, tcp.Server, tcp.A, tcp.Client, bytes, 2), "server to client");
+        var after = run.GetProperty("after_transfer");
+        Assert.Equal((after.GetProperty("client_wmem_alloc").GetInt64(), after.GetProperty("server_wmem_alloc").GetInt64()),
+            (tcp.ClientSock.WmemAlloc, tcp.ServerSock.WmemAlloc));
+        tcp.Close();
+        var s = net.A.Loopback.Stats;
+        long packets = s.TxPackets - txBefore;
+        Assert.Equal(packets, s.RxPackets - rxBefore);
+        Assert.Equal(packets, tap.Packets);
+        foreach (var (direction, got) in lengths)
+        {
+            Assert.Equal(bytes, got.Sum());
+            Assert.True(got.Max() == linuxLargest, $"{direction}: largest data segment {got.Max()}, Linux {linuxLargest}; Xmit's: {string.Join(' ', got)}");
+        }
+        long linuxPackets = run.GetProperty("lo").GetProperty("tx_packets").GetInt64();
+        Assert.True(Math.Abs(packets - linuxPackets) <= linuxPackets / 4,
+            $"lo carried {packets} packets, Linux {linuxPackets}; data segments {string.Join(' ', lengths["client_to_server"])} | {string.Join(' ', lengths["server_to_client"])}");
+    }
+
+    /// <summary>sendall() of <paramref name="bytes"/> against a reader taking up to 1 MB a call, as the script's threads do; whether the bytes arrived intact.</summary>
+    private static bool Bulk(TwoHosts net, Syscalls from, int fromFd, Syscalls to, int toFd, int bytes, int seed)
+    {
+        var data = new byte[bytes];
+        new Random(seed).NextBytes(data);
+        var got = new byte[bytes];
+        var buf = new byte[1 << 20];
+        int sent = 0, received = 0;
+        var deadline = net.Sim.Now + Duration.FromSeconds(30);
+        while (received < bytes && net.Sim.Now < deadline)
+        {
+            if (sent < bytes && from.Write(fromFd, data.AsSpan(sent)) is > 0 and var n) sent += n;
+            int r = to.Read(toFd, buf);
+            if (r > 0)
+            {
+                buf.AsSpan(0, r).CopyTo(got.AsSpan(received));
+                received += r;
+            }
+            else net.RunFor(Duration.FromMicroseconds(20));
+        }
+        return received == bytes && got.AsSpan().SequenceEqual(data);
+    }
+
+    /// <summary>Every TCP packet lo sends, and the payload lengths of the data segments by direction (from the server's port).</summary>
+    private sealed class DataTap(Dictionary<string, List<int>> lengths, ushort serverPort) : Xmit.Link.IPacketTap
+    {
+        public long Packets { get; private set; }
+
+        public void OnPacket(Xmit.Link.NetDevice device, Xmit.Buffers.SkBuff skb, bool outgoing)
+        {
+            if (!outgoing || !EthernetFrame.TryCreate(skb.Data, out var eth) || !Ipv4Packet.TryCreate(eth.Payload, out var ip)
+                || ip.Protocol != IpProtocol.Tcp || !TcpSegment.TryCreate(ip.Payload, out var seg)) return;
+            Packets++;
+            int len = ip.TotalLength - ip.HeaderLength - seg.HeaderLength;
+            if (len > 0) lengths[seg.SourcePort == serverPort ? "server_to_client" : "client_to_server"].Add(len);
+        }
     }
 
     private sealed class SynTap(List<(ushort Window, int Mss, int Wscale)> syns) : Xmit.Link.IPacketTap

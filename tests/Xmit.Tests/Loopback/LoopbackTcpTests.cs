@@ -69,6 +69,34 @@ public class LoopbackTcpTests
         Assert.Equal(0, host.Backlog.Count);
     }
 
+    /// <summary>
+    /// 100 MB to self: the segments reach the largest lo carries (65483, the MSS once the receiver's autotuned window
+    /// is past twice it) and stay there; the transfer is byte-exact and TwoHosts' dispose finds no skb, buffer, page or
+    /// byte of socket memory left.
+    /// </summary>
+    [Fact]
+    public void A_hundred_megabytes_to_self_runs_at_full_sized_segments_and_leaves_nothing_behind()
+    {
+        const int bytes = 100 << 20;
+        using var net = new TwoHosts(trackAllocations: false); // a stack trace per skb would take most of the run; the counts are still checked
+        var host = net.A;
+        var tap = new SegmentTap();
+        host.Loopback.AddTap(tap);
+        var tcp = TcpConnection.Open(net.Sim, host, host, Ipv4Address.Loopback, 7004);
+        Assert.True(TcpConnection.Transfer(net, tcp.A, tcp.Client, tcp.B, tcp.Server, bytes, 3), "client to server");
+        int mss = tcp.ClientSock.AdvMss; // 65483: lo's MTU less the headers and the timestamp option
+        Assert.Equal(mss, tcp.ClientSock.MssCache);
+        Assert.Equal(mss, tap.Lengths.Max());
+        Assert.Equal(bytes, tap.Lengths.Sum());
+        // Past the first megabyte's growth, nearly every segment is full-sized: skbs are built or refilled at the grown MSS.
+        var steady = tap.Lengths.Skip(tap.Lengths.Count / 10).ToList();
+        Assert.True(steady.Count(l => l == mss) * 10 >= steady.Count * 9, $"{steady.Count(l => l == mss)} of {steady.Count} segments full-sized");
+        Assert.Equal(0, tcp.ClientSock.WmemAlloc);
+        Assert.Equal(0, host.Backlog.Dropped);
+        tcp.Close();
+        Assert.Empty(host.Tcp.Sockets);
+    }
+
     [Fact]
     public void Tcp_small_queues_never_hold_a_loopback_flow_back()
     {

@@ -183,7 +183,7 @@ public class PublicPathAllocationTests
         listener.Listen();
         var chunk = new byte[4096];
         var buffer = new byte[65536];
-        const int Rounds = 3, PerRound = 2000;
+        const int Rounds = 5, PerRound = 2000;
         var measured = new long[Rounds];
 
         async Task Client()
@@ -213,7 +213,8 @@ public class PublicPathAllocationTests
         Assert.True(both.IsCompletedSuccessfully, both.Exception?.ToString());
         Assert.Equal((long)Rounds * PerRound * chunk.Length, total);
         // The reader runs inside the writer's measured window (its awaits resume on the same thread as the
-        // simulation delivers): both directions' steady state is in the count. Round 0 warms up.
-        Assert.Equal(0, measured[^1]);
+        // simulation delivers): both directions' steady state is in the count. The first rounds warm up: receive
+        // autotuning (tcp_rcv_space_adjust) grows B's buffer over about three of them, and the pool with the data in flight.
+        Assert.True(measured[^1] == 0, string.Join(" ", measured));
     }
 }

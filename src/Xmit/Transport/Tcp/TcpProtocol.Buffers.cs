@@ -46,28 +46,28 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>
-    /// tcp_rcv_rtt_measure_ts() / tcp_rcv_rtt_measure(): the receiver's RTT estimate — from the echo of our
-    /// timestamp in a full-sized segment, or without timestamps once per window of data — kept as the minimum
-    /// (×8) so slow readers do not inflate it.
+    /// tcp_rcv_rtt_measure_ts() then tcp_rcv_rtt_measure(): the receiver's RTT estimate (×8). From the echo of our
+    /// timestamp in a full-sized segment (millisecond ticks, a zero delta is no sample), and — with timestamps or
+    /// without — once per window of data, the time it took rcv_nxt to pass the window's right edge, as a minimum so
+    /// slow readers do not inflate it. The window measure counts a zero delta as 1 µs: over lo a window arrives
+    /// within a timestamp tick (or, in Xmit, within one instant), and it is this sample that lets
+    /// tcp_rcv_space_adjust grow the buffer, the window and with it the peer's MSS (tcp_bound_to_half_wnd).
     /// </summary>
-    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rcv_rtt_measure_ts(), tcp_rcv_rtt_measure(), tcp_rcv_rtt_update()</remarks>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rcv_rtt_measure_ts(), tcp_rtt_tsopt_us(), tcp_rcv_rtt_measure(), tcp_rcv_rtt_update(), tcp_event_data_recv()</remarks>
     private void RcvRttMeasure(TcpSock sk, SkBuff skb, uint tsEcr)
     {
-        if (sk.TimestampOk)
+        if (sk.TimestampOk && tsEcr != 0 && tsEcr != sk.RcvRttLastTsEcr)
         {
-            if (tsEcr == 0 || tsEcr == sk.RcvRttLastTsEcr || skb.Cb.EndSeq - skb.Cb.Seq < (uint)sk.RcvMss) return;
             sk.RcvRttLastTsEcr = tsEcr;
             long deltaMs = (int)(TsNow - tsEcr);
-            if (deltaMs > 0) RcvRttUpdate(sk, deltaMs * 1000, windowDependent: false);
-            return;
+            if (skb.Cb.EndSeq - skb.Cb.Seq >= (uint)sk.RcvMss && deltaMs > 0) RcvRttUpdate(sk, deltaMs * 1000, windowDependent: false);
         }
-        if (sk.RcvRttTime != default && sk.RcvNxt >= sk.RcvRttSeq)
-            RcvRttUpdate(sk, (Now - sk.RcvRttTime).Nanoseconds / 1000, windowDependent: true);
-        if (sk.RcvRttTime == default || sk.RcvNxt >= sk.RcvRttSeq)
-        {
-            sk.RcvRttSeq = sk.RcvNxt + sk.RcvWnd;
-            sk.RcvRttTime = Now;
-        }
+        // tcp_rcv_rtt_measure(): called for every data segment by tcp_event_data_recv, timestamps or not.
+        if (sk.RcvRttTime != default && sk.RcvNxt < sk.RcvRttSeq) return;
+        if (sk.RcvRttTime != default)
+            RcvRttUpdate(sk, Math.Max((Now - sk.RcvRttTime).Nanoseconds / 1000, 1), windowDependent: true);
+        sk.RcvRttSeq = sk.RcvNxt + sk.RcvWnd;
+        sk.RcvRttTime = Now;
     }
 
     private static void RcvRttUpdate(TcpSock sk, long sampleUs, bool windowDependent)
