@@ -30,10 +30,11 @@ public sealed class TcpBulk
     private readonly byte[] _writeBuffer;
     private readonly byte[] _readBuffer = new byte[1 << 20];
     private readonly List<TcpSample> _samples = [];
+    private readonly List<TcpDetailSample> _detail = [];
     private readonly Dictionary<string, long> _errors = [];
     private int _client = -1, _server = -1;
     private TcpSock? _ska, _skb;
-    private Timer? _writer, _reader, _sampler;
+    private Timer? _writer, _reader, _sampler, _detailSampler;
     private Instant _start, _end;
     private bool _ended;
     private long _writes, _bytesWritten, _eagain, _wakeups, _received, _receivedAtEnd;
@@ -75,11 +76,13 @@ public sealed class TcpBulk
         _writer = new Timer(_sim.Scheduler, Write, "writer");
         _reader = new Timer(_sim.Scheduler, Read, "reader");
         _sampler = new Timer(_sim.Scheduler, TakeSample, "sampler");
+        _detailSampler = new Timer(_sim.Scheduler, TakeDetailSample, "detail sampler");
         _ska!.StreamWriteSpace += _ => { if (_waitingForSpace) { _waitingForSpace = false; _wakeups++; Soon(_writer); } };
         _skb!.DataReady += _ => Soon(_reader);
         var endMark = new Timer(_sim.Scheduler, MarkEnd, "end");
         endMark.Arm(_end);
         _sampler.Arm(_start);
+        _detailSampler.Arm(_start);
         _writer.Arm(_start);
         Read(); // anything that came with the handshake
         var slice = Duration.FromNanoseconds(Math.Max(1, _c.Duration.Nanoseconds / 100));
@@ -190,6 +193,7 @@ public sealed class TcpBulk
         _atEnd = new TcpBytesAtEnd(Ioctl(_sa, _client, Sockets.Api.Ioctl.SIOCOUTQNSD), (int)(sk.SndNxt - sk.SndUna), sk.WmemAlloc, q.Backlog,
             Ioctl(_sb, _server, Sockets.Api.Ioctl.SIOCINQ), sk.WmemQueued, sk.SndBuf);
         _sampler?.Disarm();
+        _detailSampler?.Disarm();
         TakeSampleOnly();
     }
 
@@ -206,7 +210,16 @@ public sealed class TcpBulk
         var q = _conn.DeviceA.RootQdiscTotals;
         long ssthresh = a.SndSsthresh >= TcpProtocol.InfiniteSsthresh ? -1 : a.SndSsthresh;
         _samples.Add(new TcpSample(Ms(_sim.Now), a.SndCwnd, ssthresh, a.SmoothedRttUs, a.SndBuf, a.WmemQueued, a.WmemAlloc, a.SndWnd,
-            b.RcvBuf, q.Backlog, a.NotSentBytes, (int)(a.SndNxt - a.SndUna), _received));
+            b.RcvBuf, q.Backlog, a.NotSentBytes, (int)(a.SndNxt - a.SndUna), _received, a.PacketsInFlight, _a.Tcp.SmallQueueLimitNow(a)));
+    }
+
+    private void TakeDetailSample()
+    {
+        var a = _ska!;
+        _detail.Add(new TcpDetailSample(Ms(_sim.Now), a.SndCwnd, a.PacketsInFlight, a.SmoothedRttUs, a.SndBuf, a.WmemQueued, a.WmemAlloc,
+            _a.Tcp.SmallQueueLimitNow(a), _conn.DeviceA.RootQdiscTotals.Backlog));
+        var next = _sim.Now + _c.DetailInterval;
+        if (next <= _start + _c.DetailSpan && next <= _end) _detailSampler!.Arm(next);
     }
 
     private double Ms(Instant t) => (t - _start).TotalMilliseconds;
@@ -250,6 +263,7 @@ public sealed class TcpBulk
             Qdisc = _conn.DeviceA.RootQdiscTotals.Describe(),
             TcQdiscShow = Link.Qdiscs.TcQdiscShow.Lines(_conn.DeviceA),
             Samples = _samples,
+            DetailSamples = _detail,
             Ledger = _ledger!.Build(),
             TcpCounters = _ledger.TcpCounters(),
         };
