@@ -195,6 +195,7 @@ public sealed class TcpBulk
         _sampler?.Disarm();
         _detailSampler?.Disarm();
         TakeSampleOnly();
+        if (_sim.Now - _start <= _c.DetailSpan && (_detail.Count == 0 || _detail[^1].AtMs < Ms(_sim.Now))) TakeDetailSampleOnly(); // a run shorter than the span ends its series too
     }
 
     private void TakeSample()
@@ -215,11 +216,16 @@ public sealed class TcpBulk
 
     private void TakeDetailSample()
     {
+        TakeDetailSampleOnly();
+        var next = _sim.Now + _c.DetailInterval;
+        if (next <= _start + _c.DetailSpan && next < _end) _detailSampler!.Arm(next);
+    }
+
+    private void TakeDetailSampleOnly()
+    {
         var a = _ska!;
         _detail.Add(new TcpDetailSample(Ms(_sim.Now), a.SndCwnd, a.PacketsInFlight, a.SmoothedRttUs, a.SndBuf, a.WmemQueued, a.WmemAlloc,
             _a.Tcp.SmallQueueLimitNow(a), _conn.DeviceA.RootQdiscTotals.Backlog));
-        var next = _sim.Now + _c.DetailInterval;
-        if (next <= _start + _c.DetailSpan && next <= _end) _detailSampler!.Arm(next);
     }
 
     private double Ms(Instant t) => (t - _start).TotalMilliseconds;

@@ -27,7 +27,7 @@ public sealed class TimeChart
     public TimeChart(string title, string yLabel, double endMs)
     {
         _endMs = Math.Max(endMs, 1e-6);
-        _plot.Font.Set("DejaVu Sans"); // installed with chromium and most desktops; ScottPlot's default is a serif
+        _plot.Font.Set("DejaVu Sans"); // the sans-serif fontconfig brings on Debian; ScottPlot's own pick here was a serif
         _plot.Title(title, size: 15);
         _plot.YLabel(yLabel, size: 13);
         _plot.XLabel("virtual time (ms)", size: 13);
