@@ -108,9 +108,9 @@ public static class HtmlReport
         var events = r.Events.Where(ev => ev.AtMs <= endMs).ToList();
         // wmem_alloc at each EAGAIN and EPOLLOUT is the sawtooth's peak and trough: with them the envelope's edges are exact.
         var chart = new Plots.TimeChart("socket wmem_alloc against sndbuf and sndbuf/2", "bytes", endMs)
-            .Limit("sndbuf", "#c0392b", r.Socket.SndBuf)
-            .Limit("sndbuf/2", "#27ae60", r.Socket.SndBuf / 2.0)
             .Series("wmem_alloc", "#1f4e79", samples.Select(x => (x.AtMs, (double)x.WmemAlloc)).ToList(), events.Select(ev => (ev.AtMs, (double)ev.WmemAlloc)))
+            .Limit("sndbuf", "#c0392b", r.Socket.SndBuf) // over the data, where it is visible
+            .Limit("sndbuf/2", "#27ae60", r.Socket.SndBuf / 2.0)
             .Marks("EAGAIN", "#c0392b", ScottPlot.MarkerShape.FilledTriangleDown, events.Where(ev => ev.Kind == "EAGAIN").Select(ev => ev.AtMs))
             .Marks("EPOLLOUT", "#27ae60", ScottPlot.MarkerShape.FilledTriangleUp, events.Where(ev => ev.Kind != "EAGAIN").Select(ev => ev.AtMs));
         Figure(sb, chart);

@@ -31,6 +31,8 @@ public sealed class TcpBulk
     private readonly byte[] _readBuffer = new byte[1 << 20];
     private readonly List<TcpSample> _samples = [];
     private readonly List<TcpDetailSample> _detail = [];
+    private readonly List<TcpSocketEvent> _events = [];
+    private const int MaxEvents = 10_000;
     private readonly Dictionary<string, long> _errors = [];
     private int _client = -1, _server = -1;
     private TcpSock? _ska, _skb;
@@ -77,7 +79,7 @@ public sealed class TcpBulk
         _reader = new Timer(_sim.Scheduler, Read, "reader");
         _sampler = new Timer(_sim.Scheduler, TakeSample, "sampler");
         _detailSampler = new Timer(_sim.Scheduler, TakeDetailSample, "detail sampler");
-        _ska!.StreamWriteSpace += _ => { if (_waitingForSpace) { _waitingForSpace = false; _wakeups++; Soon(_writer); } };
+        _ska!.StreamWriteSpace += _ => { if (_waitingForSpace) { _waitingForSpace = false; _wakeups++; Event("EPOLLOUT"); Soon(_writer); } };
         _skb!.DataReady += _ => Soon(_reader);
         var endMark = new Timer(_sim.Scheduler, MarkEnd, "end");
         endMark.Arm(_end);
@@ -150,6 +152,7 @@ public sealed class TcpBulk
             if (rc == -(int)Errno.EAGAIN)
             {
                 _eagain++;
+                Event("EAGAIN");
                 _firstEagain ??= ExplainEagain();
                 _waitingForSpace = true;
                 if (_ska!.StreamWriteable) Soon(_writer!); // room came back already
@@ -180,6 +183,11 @@ public sealed class TcpBulk
         string text = $"wmem_queued {sk.WmemQueued} >= sndbuf {sk.SndBuf}: {notSent} bytes not yet sent, {inFlight} in flight " +
                       $"(cwnd {sk.SndCwnd} segments, mss {sk.MssCache}, peer's window {sk.SndWnd})";
         return new TcpEagainExplanation(Ms(_sim.Now), sk.WmemQueued, sk.SndBuf, notSent, inFlight, sk.SndCwnd, sk.SndWnd, text);
+    }
+
+    private void Event(string kind)
+    {
+        if (_events.Count < MaxEvents) _events.Add(new TcpSocketEvent(Ms(_sim.Now), kind, _ska!.WmemQueued));
     }
 
     private static int Ioctl(Syscalls s, int fd, uint request) => s.Ioctl(fd, request, out int v) < 0 ? 0 : v;
@@ -270,6 +278,7 @@ public sealed class TcpBulk
             TcQdiscShow = Link.Qdiscs.TcQdiscShow.Lines(_conn.DeviceA),
             Samples = _samples,
             DetailSamples = _detail,
+            Events = _events,
             Ledger = _ledger!.Build(),
             TcpCounters = _ledger.TcpCounters(),
         };

@@ -76,14 +76,13 @@ public static class TcpHtmlReport
 
     private static void Charts(StringBuilder sb, TcpBulkReport r)
     {
-        double? eagainMs = r.FirstEagain?.AtMs;
         if (r.DetailSamples.Count > 1)
         {
             var d = r.DetailSamples;
             double end = d[^1].AtMs;
             sb.Append(Inv, $"<h2>The first {end:0} ms, sampled every {d[1].AtMs - d[0].AtMs:0.###} ms</h2>");
-            Chart(sb, Packets(end, eagainMs, d.Select(s => (s.AtMs, (double)s.Cwnd)).ToList(), d.Select(s => (s.AtMs, (double)s.PacketsInFlight)).ToList()));
-            Chart(sb, Memory(end, eagainMs, d.Select(s => (s.AtMs, (double)s.WmemQueued)).ToList(), d.Select(s => (s.AtMs, (double)s.SndBuf)).ToList()));
+            Chart(sb, Packets(end, d.Select(s => (s.AtMs, (double)s.Cwnd)).ToList(), d.Select(s => (s.AtMs, (double)s.PacketsInFlight)).ToList()));
+            Chart(sb, Memory(end, r.Events, d.Select(s => (s.AtMs, (double)s.WmemQueued)).ToList(), d.Select(s => (s.AtMs, (double)s.SndBuf)).ToList()));
             Chart(sb, BelowTcp(end, d.Select(s => (s.AtMs, (double)s.WmemAlloc)).ToList(), d.Select(s => (s.AtMs, (double)s.TsqLimit)).ToList()));
             Chart(sb, Qdisc(end, d.Select(s => (s.AtMs, (double)s.QdiscBacklog)).ToList()));
             Chart(sb, Rtt(end, d.Select(s => (s.AtMs, s.SrttUs / 1000.0)).ToList()));
@@ -92,35 +91,36 @@ public static class TcpHtmlReport
         if (all.Count < 2) return;
         double whole = r.DurationMs;
         sb.Append(Inv, $"<h2>The whole run ({whole:0} ms), sampled every {all[1].AtMs - all[0].AtMs:0} ms</h2>");
-        Chart(sb, Packets(whole, eagainMs, all.Select(s => (s.AtMs, (double)s.Cwnd)).ToList(), all.Select(s => (s.AtMs, (double)s.PacketsInFlight)).ToList()));
-        Chart(sb, Memory(whole, eagainMs, all.Select(s => (s.AtMs, (double)s.WmemQueued)).ToList(), all.Select(s => (s.AtMs, (double)s.SndBuf)).ToList()));
+        Chart(sb, Packets(whole, all.Select(s => (s.AtMs, (double)s.Cwnd)).ToList(), all.Select(s => (s.AtMs, (double)s.PacketsInFlight)).ToList()));
+        Chart(sb, Memory(whole, r.Events, all.Select(s => (s.AtMs, (double)s.WmemQueued)).ToList(), all.Select(s => (s.AtMs, (double)s.SndBuf)).ToList()));
         Chart(sb, BelowTcp(whole, all.Select(s => (s.AtMs, (double)s.WmemAlloc)).ToList(), all.Select(s => (s.AtMs, (double)s.TsqLimit)).ToList()));
         Chart(sb, Qdisc(whole, all.Select(s => (s.AtMs, (double)s.QdiscBacklog)).ToList()));
         Chart(sb, Rtt(whole, all.Select(s => (s.AtMs, s.SrttUs / 1000.0)).ToList()));
     }
 
-    private static TimeChart Packets(double end, double? eagainMs, List<(double, double)> cwnd, List<(double, double)> inFlight) =>
-        Eagain(new TimeChart("congestion window and packets in flight", "packets", end)
+    private static TimeChart Packets(double end, List<(double, double)> cwnd, List<(double, double)> inFlight) =>
+        new TimeChart("congestion window and packets in flight", "packets", end)
             .Series("cwnd", Navy, cwnd, step: true)
-            .Series("packets in flight", Orange, inFlight, step: true), eagainMs);
+            .Series("packets in flight", Orange, inFlight, step: true);
 
-    private static TimeChart Memory(double end, double? eagainMs, List<(double, double)> queued, List<(double, double)> sndbuf) =>
-        Eagain(new TimeChart("send buffer: wmem_queued against sndbuf (EAGAIN when it reaches it)", "bytes", end)
-            .LimitSeries("sndbuf", Red, sndbuf)
-            .Series("wmem_queued", Navy, queued, step: true), eagainMs);
+    /// <summary>wmem_queued at each EAGAIN and wake-up is the buffer's peak and trough: they join the envelope and are marked.</summary>
+    private static TimeChart Memory(double end, IReadOnlyList<TcpSocketEvent> events, List<(double, double)> queued, List<(double, double)> sndbuf) =>
+        new TimeChart("send buffer: wmem_queued against sndbuf (EAGAIN when it reaches it)", "bytes", end)
+            .Series("wmem_queued", Navy, queued, events.Where(e => e.AtMs <= end).Select(e => (e.AtMs, (double)e.WmemQueued))) // linear: it drains between the marks
+            .LimitSeries("sndbuf", Red, sndbuf) // drawn over the data, where it is visible
+            .Marks("EAGAIN", Red, MarkerShape.FilledTriangleDown, events.Where(e => e.Kind == "EAGAIN").Select(e => e.AtMs))
+            .Marks("EPOLLOUT", Green, MarkerShape.FilledTriangleUp, events.Where(e => e.Kind != "EAGAIN").Select(e => e.AtMs));
 
     private static TimeChart BelowTcp(double end, List<(double, double)> alloc, List<(double, double)> tsq) =>
         new TimeChart("bytes below TCP (sk_wmem_alloc: qdisc, driver, wire) against the TSQ limit", "bytes", end)
-            .LimitSeries("TSQ limit", Red, tsq)
-            .Series("sk_wmem_alloc", Purple, alloc, step: true);
+            .Series("sk_wmem_alloc", Purple, alloc, step: true)
+            .LimitSeries("TSQ limit", Red, tsq);
 
     private static TimeChart Qdisc(double end, List<(double, double)> backlog) =>
         new TimeChart("qdisc backlog", "bytes", end).Series("backlog", Teal, backlog, step: true);
 
     private static TimeChart Rtt(double end, List<(double, double)> srtt) =>
         new TimeChart("smoothed RTT (srtt)", "ms", end).Series("srtt", Grey, srtt, step: true);
-
-    private static TimeChart Eagain(TimeChart c, double? atMs) => atMs is { } t ? c.Marks("first EAGAIN", Red, MarkerShape.FilledTriangleDown, [t]) : c;
 
     private static void Chart(StringBuilder sb, TimeChart c) => sb.Append("<figure>").Append(c.Svg()).Append("</figure>");
 

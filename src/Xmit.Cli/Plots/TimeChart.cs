@@ -59,8 +59,9 @@ public sealed class TimeChart
             band.LegendText = name + " (min–max per pixel)";
             return this;
         }
-        var xs = points.Select(p => p.X).ToArray();
-        var ys = points.Select(p => p.Y).ToArray();
+        var sorted = all.OrderBy(p => p.X).ToList(); // the extra points join the line too (stable: equal times keep their order)
+        var xs = sorted.Select(p => p.X).ToArray();
+        var ys = sorted.Select(p => p.Y).ToArray();
         var line = step ? _plot.Add.ScatterLine(StepX(xs), StepY(ys)) : _plot.Add.ScatterLine(xs, ys);
         line.Color = c;
         line.LineWidth = 1.6f;

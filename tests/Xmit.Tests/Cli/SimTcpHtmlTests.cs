@@ -105,6 +105,13 @@ public class SimTcpHtmlTests
             Assert.True(s.GetProperty("packetsInFlight").GetInt64() <= s.GetProperty("cwnd").GetInt64(), "no loss: in flight within cwnd");
         }
         Assert.Contains(detail, s => s.GetProperty("wmemQueued").GetInt64() >= s.GetProperty("sndBuf").GetInt64() * 9 / 10); // the buffer fills in the first 400 ms
+        // The marks on the send-buffer plot: every EAGAIN and wake-up the writes counted, in time order.
+        var events = doc.GetProperty("events").EnumerateArray().ToList();
+        var w = doc.GetProperty("writes");
+        Assert.Equal(w.GetProperty("eagain").GetInt64(), events.Count(e => e.GetProperty("kind").GetString() == "EAGAIN"));
+        Assert.Equal(w.GetProperty("writeSpaceWakeups").GetInt64(), events.Count(e => e.GetProperty("kind").GetString() == "EPOLLOUT"));
+        Assert.True(events.Count > 2, $"{events.Count} events");
+        for (int i = 1; i < events.Count; i++) Assert.True(events[i].GetProperty("atMs").GetDouble() >= events[i - 1].GetProperty("atMs").GetDouble());
         // About 150 bytes a point: the fine series keeps the JSON small.
         Assert.InRange(JsonSerializer.Serialize(doc.GetProperty("detailSamples")).Length / detail.Count, 80, 220);
     }
