@@ -47,3 +47,31 @@ public class EnvelopeTests
         Assert.Equal(2, e.Max.Max());
     }
 }
+
+/// <summary>What a chart puts on its axes and in its legend.</summary>
+public class TimeChartTests
+{
+    private static List<string> Texts(string svg) =>
+        [.. System.Text.RegularExpressions.Regex.Matches(svg, @"<text[^>]*>([^<]*)</text>").Select(m => System.Net.WebUtility.HtmlDecode(m.Groups[1].Value).Trim())];
+
+    [Fact]
+    public void Ticks_are_round_numbers_and_limits_carry_their_exact_value()
+    {
+        // sndbuf 212992 with a 10 % headroom: dividing the axis in fifths gave 46.9k, 93.7k, 234.3k.
+        var svg = new TimeChart("t", "bytes", 5.7)
+            .Series("wmem_alloc", "#1f4e79", [(0, 0), (0.2, 214272), (5.7, 105984)])
+            .Limit("sndbuf", "#c0392b", 212992)
+            .Svg();
+        Assert.StartsWith("<svg", svg, StringComparison.Ordinal);
+        var texts = Texts(svg);
+        var ticks = texts.Where(t => System.Text.RegularExpressions.Regex.IsMatch(t, @"^\d+(\.\d+)?k$")).ToList();
+        Assert.True(ticks.Count >= 3, string.Join(" | ", texts));
+        // Every tick is a multiple of one 1-2-5 step, e.g. 50k, 100k, 150k, 200k.
+        var values = ticks.Select(t => double.Parse(t[..^1], System.Globalization.CultureInfo.InvariantCulture) * 1000).Order().ToList();
+        double step = values[1] - values[0];
+        double mantissa = step / Math.Pow(10, Math.Floor(Math.Log10(step)));
+        Assert.Contains(Math.Round(mantissa, 6), new[] { 1.0, 2.0, 2.5, 5.0 });
+        Assert.All(values, v => Assert.Equal(0, v % step, 6));
+        Assert.Contains("sndbuf = 212992", texts);
+    }
+}
