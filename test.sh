@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Xmit. Installs what the tests need from Debian's packages when it is missing
-# (tshark to check our captures independently; iproute2, iputils-ping, python3 and iperf3 for the interop tests
+# (tshark to check our captures independently; chromium to render the HTML reports; iproute2, iputils-ping, python3
+# and iperf3 for the interop tests
 # against the real kernel in network namespaces), then runs `dotnet test` on the solution.
 # Ends with one line: "N passed, N failed".
 set -euo pipefail
@@ -12,6 +13,7 @@ command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 command -v iperf3 >/dev/null 2>&1 || need_apt+=(iperf3)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium) # renders the HTML reports for the screenshot tests
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -30,10 +30,13 @@ public sealed class TcpBulk
     private readonly byte[] _writeBuffer;
     private readonly byte[] _readBuffer = new byte[1 << 20];
     private readonly List<TcpSample> _samples = [];
+    private readonly List<TcpDetailSample> _detail = [];
+    private readonly List<TcpSocketEvent> _events = [];
+    private const int MaxEvents = 10_000;
     private readonly Dictionary<string, long> _errors = [];
     private int _client = -1, _server = -1;
     private TcpSock? _ska, _skb;
-    private Timer? _writer, _reader, _sampler;
+    private Timer? _writer, _reader, _sampler, _detailSampler;
     private Instant _start, _end;
     private bool _ended;
     private long _writes, _bytesWritten, _eagain, _wakeups, _received, _receivedAtEnd;
@@ -75,11 +78,13 @@ public sealed class TcpBulk
         _writer = new Timer(_sim.Scheduler, Write, "writer");
         _reader = new Timer(_sim.Scheduler, Read, "reader");
         _sampler = new Timer(_sim.Scheduler, TakeSample, "sampler");
-        _ska!.StreamWriteSpace += _ => { if (_waitingForSpace) { _waitingForSpace = false; _wakeups++; Soon(_writer); } };
+        _detailSampler = new Timer(_sim.Scheduler, TakeDetailSample, "detail sampler");
+        _ska!.StreamWriteSpace += _ => { if (_waitingForSpace) { _waitingForSpace = false; _wakeups++; Event("EPOLLOUT"); Soon(_writer); } };
         _skb!.DataReady += _ => Soon(_reader);
         var endMark = new Timer(_sim.Scheduler, MarkEnd, "end");
         endMark.Arm(_end);
         _sampler.Arm(_start);
+        _detailSampler.Arm(_start);
         _writer.Arm(_start);
         Read(); // anything that came with the handshake
         var slice = Duration.FromNanoseconds(Math.Max(1, _c.Duration.Nanoseconds / 100));
@@ -147,6 +152,7 @@ public sealed class TcpBulk
             if (rc == -(int)Errno.EAGAIN)
             {
                 _eagain++;
+                Event("EAGAIN");
                 _firstEagain ??= ExplainEagain();
                 _waitingForSpace = true;
                 if (_ska!.StreamWriteable) Soon(_writer!); // room came back already
@@ -179,6 +185,11 @@ public sealed class TcpBulk
         return new TcpEagainExplanation(Ms(_sim.Now), sk.WmemQueued, sk.SndBuf, notSent, inFlight, sk.SndCwnd, sk.SndWnd, text);
     }
 
+    private void Event(string kind)
+    {
+        if (_events.Count < MaxEvents) _events.Add(new TcpSocketEvent(Ms(_sim.Now), kind, _ska!.WmemQueued));
+    }
+
     private static int Ioctl(Syscalls s, int fd, uint request) => s.Ioctl(fd, request, out int v) < 0 ? 0 : v;
 
     private void MarkEnd()
@@ -190,7 +201,9 @@ public sealed class TcpBulk
         _atEnd = new TcpBytesAtEnd(Ioctl(_sa, _client, Sockets.Api.Ioctl.SIOCOUTQNSD), (int)(sk.SndNxt - sk.SndUna), sk.WmemAlloc, q.Backlog,
             Ioctl(_sb, _server, Sockets.Api.Ioctl.SIOCINQ), sk.WmemQueued, sk.SndBuf);
         _sampler?.Disarm();
+        _detailSampler?.Disarm();
         TakeSampleOnly();
+        if (_sim.Now - _start <= _c.DetailSpan && (_detail.Count == 0 || _detail[^1].AtMs < Ms(_sim.Now))) TakeDetailSampleOnly(); // a run shorter than the span ends its series too
     }
 
     private void TakeSample()
@@ -206,7 +219,21 @@ public sealed class TcpBulk
         var q = _conn.DeviceA.RootQdiscTotals;
         long ssthresh = a.SndSsthresh >= TcpProtocol.InfiniteSsthresh ? -1 : a.SndSsthresh;
         _samples.Add(new TcpSample(Ms(_sim.Now), a.SndCwnd, ssthresh, a.SmoothedRttUs, a.SndBuf, a.WmemQueued, a.WmemAlloc, a.SndWnd,
-            b.RcvBuf, q.Backlog, a.NotSentBytes, (int)(a.SndNxt - a.SndUna), _received));
+            b.RcvBuf, q.Backlog, a.NotSentBytes, (int)(a.SndNxt - a.SndUna), _received, a.PacketsInFlight, _a.Tcp.SmallQueueLimitNow(a)));
+    }
+
+    private void TakeDetailSample()
+    {
+        TakeDetailSampleOnly();
+        var next = _sim.Now + _c.DetailInterval;
+        if (next <= _start + _c.DetailSpan && next < _end) _detailSampler!.Arm(next);
+    }
+
+    private void TakeDetailSampleOnly()
+    {
+        var a = _ska!;
+        _detail.Add(new TcpDetailSample(Ms(_sim.Now), a.SndCwnd, a.PacketsInFlight, a.SmoothedRttUs, a.SndBuf, a.WmemQueued, a.WmemAlloc,
+            _a.Tcp.SmallQueueLimitNow(a), _conn.DeviceA.RootQdiscTotals.Backlog));
     }
 
     private double Ms(Instant t) => (t - _start).TotalMilliseconds;
@@ -250,6 +277,8 @@ public sealed class TcpBulk
             Qdisc = _conn.DeviceA.RootQdiscTotals.Describe(),
             TcQdiscShow = Link.Qdiscs.TcQdiscShow.Lines(_conn.DeviceA),
             Samples = _samples,
+            DetailSamples = _detail,
+            Events = _events,
             Ledger = _ledger!.Build(),
             TcpCounters = _ledger.TcpCounters(),
         };

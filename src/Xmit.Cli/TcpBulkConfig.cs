@@ -32,6 +32,9 @@ public sealed record TcpBulkConfig
     public ulong Seed { get; init; } = 1;
     /// <summary>Time between two samples of the time series.</summary>
     public Duration SampleInterval { get; init; } = Duration.FromMilliseconds(100);
+    /// <summary>The fine series' step, and how long from the accept it runs (the whole run if shorter).</summary>
+    public Duration DetailInterval { get; init; } = Duration.FromMilliseconds(1);
+    public Duration DetailSpan { get; init; } = Duration.FromSeconds(1);
 
     public static readonly string[] CongestionControls = ["cubic", "reno"];
 
@@ -47,6 +50,7 @@ public sealed record TcpBulkConfig
         if (RcvBuf is < 0) return "rcvbuf must not be negative";
         if (Array.IndexOf(CongestionControls, CongestionControl) < 0) return $"cc must be cubic or reno, not {CongestionControl}";
         if (SampleInterval <= Time.Duration.Zero) return "sample interval must be positive";
+        if (DetailInterval <= Time.Duration.Zero) return "detail interval must be positive";
         return Faults.Validate() ?? Qdisc.ValidateFor(TxQueues);
     }
 }

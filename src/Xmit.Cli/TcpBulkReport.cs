@@ -26,6 +26,10 @@ public sealed record TcpBulkReport
     public required IReadOnlyList<string> TcQdiscShow { get; init; }
     /// <summary>Every 100 ms of the measured interval, and once at its end.</summary>
     public required IReadOnlyList<TcpSample> Samples { get; init; }
+    /// <summary>Every millisecond of the first second (or of the whole run if shorter): slow start and the first EAGAIN, for the plots.</summary>
+    public IReadOnlyList<TcpDetailSample> DetailSamples { get; init; } = [];
+    /// <summary>Every EAGAIN and write-space wake-up (EPOLLOUT) of A's writer, the first 10,000, with wmem_queued at that moment.</summary>
+    public IReadOnlyList<TcpSocketEvent> Events { get; init; } = [];
     /// <summary>Where every segment went, per layer of each host (TcpBulkLedger): in = passed on + Σ drops by reason + still queued.</summary>
     public required IReadOnlyList<Hosting.Accounting.LayerBalance> Ledger { get; init; }
     /// <summary>Each host's TCP counters of losses and drops over the interval (non-zero ones).</summary>
@@ -53,9 +57,20 @@ public sealed record TcpBytesAtEnd(int NotSent, int InFlight, long WmemAlloc, lo
 
 public sealed record TcpRetransmissions(long RetransSegs, long FastRetrans, long Timeouts, long LossProbes);
 
-/// <summary>One point of the time series; <see cref="Ssthresh"/> is −1 while it is still infinite.</summary>
+/// <summary>
+/// One point of the time series; <see cref="Ssthresh"/> is −1 while it is still infinite. <see cref="InFlight"/> is bytes
+/// (snd_nxt − snd_una), <see cref="PacketsInFlight"/> is tcp_packets_in_flight() (what cwnd limits), and <see cref="TsqLimit"/>
+/// is tcp_small_queue_check()'s limit on <see cref="WmemAlloc"/> at that moment.
+/// </summary>
 public sealed record TcpSample(double AtMs, uint Cwnd, long Ssthresh, long SrttUs, int SndBuf, long WmemQueued, long WmemAlloc, uint SndWnd,
-    int ReceiverRcvBuf, long QdiscBacklog, int NotSent, int InFlight, long BytesReceived);
+    int ReceiverRcvBuf, long QdiscBacklog, int NotSent, int InFlight, long BytesReceived, uint PacketsInFlight, long TsqLimit);
+
+/// <summary>An EAGAIN or an EPOLLOUT (the write-space wake-up) of A's writer: wmem_queued at the send buffer's peaks and troughs.</summary>
+public sealed record TcpSocketEvent(double AtMs, string Kind, long WmemQueued);
+
+/// <summary>A point of the fine series: only what the plots draw, so a thousand of them stay small in JSON (about 150 bytes each).</summary>
+public sealed record TcpDetailSample(double AtMs, uint Cwnd, uint PacketsInFlight, long SrttUs, int SndBuf, long WmemQueued, long WmemAlloc,
+    long TsqLimit, long QdiscBacklog);
 
 /// <summary>The report of `xmit sim tcp`, for a person reading a terminal.</summary>
 public static class TcpTextReport

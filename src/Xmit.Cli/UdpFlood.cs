@@ -244,7 +244,7 @@ public sealed class UdpFlood
         var sk = _socket.Kernel;
         _lastEagainAt = _sim.Now;
         _lastEagainWmem = sk.WmemAlloc;
-        if (_events.Count < MaxEvents) _events.Add(new SocketEvent(Ms(_sim.Now), "EAGAIN", sk.WmemAlloc));
+        if (_events.Count < MaxEvents) _events.Add(new SocketEvent(Ms(_sim.Now), "EAGAIN", sk.WmemAlloc, _conn.DeviceA.RootQdiscTotals.Backlog));
         if (_firstEagain is not null) return;
         var q = _conn.DeviceA.RootQdiscTotals;
         int ts = Truesize;
@@ -269,7 +269,7 @@ public sealed class UdpFlood
     private void OnEpollout()
     {
         var sk = _socket.Kernel;
-        if (_events.Count < MaxEvents) _events.Add(new SocketEvent(Ms(_sim.Now), "EPOLLOUT", sk.WmemAlloc));
+        if (_events.Count < MaxEvents) _events.Add(new SocketEvent(Ms(_sim.Now), "EPOLLOUT", sk.WmemAlloc, _conn.DeviceA.RootQdiscTotals.Backlog));
         if (_firstEpollout is not null || _firstEagain is null) return;
         int ts = Truesize;
         int frames = (int)((_lastEagainWmem - sk.WmemAlloc) / ts);

@@ -122,8 +122,8 @@ public sealed record BlockingSummary(long BlockedSends, double BlockedMs, long W
 public sealed record EpolloutExplanation(double AtMs, double AfterEagainMs, long WmemAlloc, int HalfSndBuf, int FramesLeft, int FrameBytes,
     double ExpectedMs, string Text);
 
-/// <summary>An EAGAIN or an EPOLLOUT, with the socket's wmem_alloc at that moment.</summary>
-public sealed record SocketEvent(double AtMs, string Kind, long WmemAlloc);
+/// <summary>An EAGAIN or an EPOLLOUT, with the socket's wmem_alloc and the qdisc's backlog at that moment (the sawtooth's turning points).</summary>
+public sealed record SocketEvent(double AtMs, string Kind, long WmemAlloc, long QdiscBytes = 0);
 
 /// <summary>One point of the time series.</summary>
 public sealed record Sample(double AtMs, long WmemAlloc, long QdiscBytes, int QdiscPackets, long RingBytes, long AwaitingCompletionBytes,

@@ -22,11 +22,12 @@ public static class SimTcpCommand
         var cc = new Option<string>("--cc") { Description = "net.ipv4.tcp_congestion_control on A", DefaultValueFactory = _ => "cubic" };
         CliOptions.OneOf(cc, TcpBulkConfig.CongestionControls);
         var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of text" };
+        var html = CliOptions.OutputFile("--html", "Write the report and its plots to this self-contained HTML file");
         var faults = new LinkFaultOptions();
 
         var cmd = new Command("tcp", "Host A (198.18.0.1) sends host B (198.18.0.2) a bulk TCP stream across a simulated link; the report explains goodput, EAGAIN and where the bytes sat")
         {
-            rate, delay, loss, mtu, duration, writeSize, nodelay, sndbuf, rcvbuf, cc, json,
+            rate, delay, loss, mtu, duration, writeSize, nodelay, sndbuf, rcvbuf, cc, json, html,
         };
         qdisc.AddTo(cmd);
         faults.AddTo(cmd);
@@ -52,7 +53,7 @@ public static class SimTcpCommand
                 CongestionControl = r.GetValue(cc)!,
                 Seed = r.GetValue(seed),
             };
-            return Run(config, r.GetValue(pcap), r.GetValue(json), r.InvocationConfiguration.Output, err);
+            return Run(config, r.GetValue(pcap), r.GetValue(json), r.GetValue(html), r.InvocationConfiguration.Output, err);
         });
         return cmd;
     }
@@ -77,7 +78,10 @@ public static class SimTcpCommand
         return 2;
     }
 
-    public static int Run(TcpBulkConfig config, FileInfo? pcap, bool json, TextWriter o, TextWriter err)
+    public static int Run(TcpBulkConfig config, FileInfo? pcap, bool json, TextWriter o, TextWriter err) => Run(config, pcap, json, null, o, err);
+
+    /// <summary>Runs the scenario and prints its report (text or JSON); with <paramref name="html"/>, also writes the page with plots.</summary>
+    public static int Run(TcpBulkConfig config, FileInfo? pcap, bool json, FileInfo? html, TextWriter o, TextWriter err)
     {
         if (config.Validate() is { } invalid) return Fail(err, invalid);
         Stream? capture = null;
@@ -108,6 +112,18 @@ public static class SimTcpCommand
         if (json) o.WriteLine(JsonSerializer.Serialize(report, SimFloodCommand.JsonOptions));
         else TcpTextReport.Write(report, o);
         if (pcap is not null && !json) o.WriteLine($"capture: {pcap.FullName}");
+        if (html is not null)
+        {
+            try
+            {
+                File.WriteAllText(html.FullName, TcpHtmlReport.Render(report));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Fail(err, $"cannot write {html.FullName}: {e.Message}");
+            }
+            if (!json) o.WriteLine($"html: {html.FullName}");
+        }
         return 0;
     }
 }

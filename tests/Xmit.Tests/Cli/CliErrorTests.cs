@@ -78,6 +78,9 @@ public class CliErrorTests
         data.Add("sim --html /tmp", "--html");
         data.Add($"sim --html {Missing}", "--html");
         data.Add($"sim --html {Unwritable}", "--html");
+        data.Add("sim tcp --html /tmp", "--html");
+        data.Add($"sim tcp --html {Missing}", "--html");
+        data.Add($"sim tcp --html {Unwritable}", "--html");
         data.Add("sim ping --count 0", "--count");
         data.Add("sim ping --count -4", "--count");
         data.Add("sim ping --count abc", "--count");

@@ -42,7 +42,10 @@ public class SimFloodCommandTests
             Assert.Contains("sndbuf/2", html);
             Assert.Contains("qdisc backlog", html);
             Assert.Contains("driver ring", html);
-            Assert.Contains("link utilisation", html);
+            Assert.Contains("link utilisation", html); // in the table: its plot was a flat 100 % line
+            Assert.Contains("fill=\"#C0392B\"", html); // EAGAIN marks, drawn in the SVG
+            Assert.Contains("fill=\"#27AE60\"", html); // EPOLLOUT marks
+            Assert.Contains("sndbuf = ", html); // the limits, labelled with their exact value in the legend
             Assert.Contains("#c0392b", html); // EAGAIN marks
             Assert.Contains("#27ae60", html); // EPOLLOUT marks
             Assert.DoesNotMatch(@"(src|href)\s*=\s*""?https?:", html); // nothing fetched from the network

@@ -21,15 +21,30 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_small_queue_check(); include/net/tcp.h tcp_rtx_queue_empty_or_single_skb()</remarks>
     private bool SmallQueueCheck(TcpSock sk, SkBuff skb, int factor)
     {
-        ulong limit = Math.Max(2UL * (ulong)skb.Truesize, sk.PacingRate >> PacingShift);
-        if (!sk.PacedByFq) limit = Math.Min(limit, (ulong)Sysctls.TcpLimitOutputBytes); // SK_PACING_NONE: capped
-        limit <<= factor;
+        ulong limit = SmallQueueLimit(sk, skb.Truesize) << factor;
         if ((ulong)sk.WmemAlloc <= limit) return false;
         var head = sk.WriteQueue.Peek();
         if (head is null || head == sk.SendHead || SkBuffQueue.NextOf(head) == sk.SendHead) return false;
         sk.TsqThrottled = true;
         return (ulong)sk.WmemAlloc > limit;
     }
+
+    /// <summary>
+    /// tcp_small_queue_check()'s limit for an skb of <paramref name="truesize"/> before the doubling per step:
+    /// max(2 × truesize, pacing_rate &gt;&gt; 10), capped by tcp_limit_output_bytes unless fq paces the socket.
+    /// </summary>
+    internal ulong SmallQueueLimit(TcpSock sk, int truesize)
+    {
+        ulong limit = Math.Max(2UL * (ulong)truesize, sk.PacingRate >> PacingShift);
+        if (!sk.PacedByFq) limit = Math.Min(limit, (ulong)Sysctls.TcpLimitOutputBytes); // SK_PACING_NONE: capped
+        return limit;
+    }
+
+    /// <summary>
+    /// The TSQ limit that would apply now to the next skb to send (or, with nothing left to send, to the oldest one
+    /// unacknowledged): what sk_wmem_alloc is held under. Observation only, for reports.
+    /// </summary>
+    public long SmallQueueLimitNow(TcpSock sk) => (long)SmallQueueLimit(sk, (sk.SendHead ?? sk.WriteQueue.Peek())?.Truesize ?? 0);
 
     /// <summary>tcp_wfree()'s tasklet_schedule: the push runs as soon as the current event is done.</summary>
     internal void ScheduleTsq(TcpSock sk) => _clock.Arm(sk.TsqTasklet, Now);

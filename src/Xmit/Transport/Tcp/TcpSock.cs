@@ -292,6 +292,9 @@ public sealed partial class TcpSock : InetSock
     /// <remarks>Linux: include/net/tcp.h tcp_packets_in_flight()</remarks>
     internal uint InFlight => PacketsOut - Math.Min(PacketsOut, SackedOut + LostOut) + RetransOut;
 
+    /// <summary>tcp_packets_in_flight(), for reports: packets out less those SACKed or marked lost, plus retransmitted ones.</summary>
+    public uint PacketsInFlight => InFlight;
+
     /// <summary>tp->delivered: segments the peer has acknowledged (or reported by duplicate ACK).</summary>
     public long Delivered { get; internal set; }
 

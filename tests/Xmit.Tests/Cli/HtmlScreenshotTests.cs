@@ -1,0 +1,56 @@
+using Xmit.Cli;
+using Xmit.Cli.Commands;
+using Xmit.Tests.Support;
+using Xmit.Time;
+
+namespace Xmit.Tests.Cli;
+
+/// <summary>
+/// The HTML pages as a person sees them: rendered by headless Chromium, the screenshot must show the plots (their line
+/// colours in quantity), not a blank or broken page. A missing chromium fails these tests (./test.sh installs it).
+/// </summary>
+public class HtmlScreenshotTests
+{
+    private static SkiaSharp.SKBitmap Render(Func<FileInfo, int> write)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"xmit-shot-{Environment.ProcessId}-{Guid.NewGuid():N}.html");
+        try
+        {
+            Assert.Equal(0, write(new FileInfo(path)));
+            return Chromium.Screenshot(path, 1040, 2600);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Not blank: many colours and a good share of non-white pixels, and each of <paramref name="colours"/> drawn in quantity.</summary>
+    private static void AssertShows(SkiaSharp.SKBitmap shot, params string[] colours)
+    {
+        Assert.Equal(1040, shot.Width);
+        var pixels = shot.Pixels;
+        int nonWhite = pixels.Count(p => p.Red < 240 || p.Green < 240 || p.Blue < 240);
+        Assert.True(nonWhite > pixels.Length / 50, $"{nonWhite} of {pixels.Length} pixels are not white: a blank page?");
+        Assert.True(pixels.Distinct().Count() > 100, "fewer than 100 colours: the plots did not render");
+        foreach (var c in colours)
+        {
+            int n = Chromium.CountNear(shot, c);
+            Assert.True(n > 300, $"only {n} pixels of {c}: that plot's line is missing");
+        }
+    }
+
+    [Fact]
+    public void The_tcp_page_renders_its_plots_in_chromium()
+    {
+        var shot = Render(f => SimTcpCommand.Run(new TcpBulkConfig { Duration = Duration.FromMilliseconds(300) }, null, false, f, TextWriter.Null, TextWriter.Null));
+        AssertShows(shot, "#1f4e79", "#e67e22", "#8e44ad", "#16a085"); // cwnd and wmem_queued, packets in flight, sk_wmem_alloc, qdisc backlog
+    }
+
+    [Fact]
+    public void The_udp_page_renders_its_plots_in_chromium()
+    {
+        var shot = Render(f => SimFloodCommand.Run(new UdpFloodConfig { Duration = Duration.FromMilliseconds(100) }, null, false, f, TextWriter.Null, TextWriter.Null));
+        AssertShows(shot, "#1f4e79", "#8e44ad", "#c0392b", "#27ae60"); // wmem_alloc, qdisc backlog, EAGAIN ▼ and sndbuf, EPOLLOUT ▲ and sndbuf/2
+    }
+}
