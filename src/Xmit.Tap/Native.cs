@@ -63,6 +63,15 @@ internal static partial class Native
     [DllImport("libc", EntryPoint = "setns", SetLastError = true)]
     private static extern int SysSetns(int fd, int nstype);
 
+    [DllImport("libc", EntryPoint = "eventfd", SetLastError = true)]
+    private static extern int SysEventfd(uint initval, int flags);
+
+    /// <summary>EFD_NONBLOCK | EFD_CLOEXEC.</summary>
+    private const int EfdFlags = 0x800 | 0x80000;
+
+    /// <summary>An eventfd: a file descriptor another thread can make readable, to wake a poll.</summary>
+    public static int EventFd() { int r = SysEventfd(0, EfdFlags); return r < 0 ? Err() : r; }
+
     [DllImport("libc", EntryPoint = "geteuid")]
     public static extern uint GetEuid();
 
