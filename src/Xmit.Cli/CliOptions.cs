@@ -24,7 +24,7 @@ public static class CliOptions
             {
                 var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : defaultText;
                 if (TryParseDuration(text, out var d)) return d;
-                r.AddError($"{name} must be a duration from 0 to {MaxDurationSeconds:0}s with a unit ns, us, ms or s (e.g. 50us), not '{text}'");
+                r.AddError($"{name} must be a duration from 0 to {MaxDurationSeconds:0}s with a unit ns, us, ms, s, m or h (e.g. 50us, 5m), not '{text}'");
                 return default;
             },
         };

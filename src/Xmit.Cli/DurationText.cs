@@ -3,7 +3,7 @@ using Xmit.Time;
 
 namespace Xmit.Cli;
 
-/// <summary>Durations as people type them: "50us", "1.5ms", "2s", "100ns" (a bare number is seconds).</summary>
+/// <summary>Durations as people type them: "50us", "1.5ms", "2s", "100ns", "5m", "1h" (a bare number is seconds).</summary>
 public static class DurationText
 {
     public static bool TryParse(string text, out Duration value, out string error)
@@ -23,11 +23,13 @@ public static class DurationText
             "us" or "µs" => 1e3,
             "ms" => 1e6,
             "" or "s" => 1e9,
+            "m" or "min" => 60e9,
+            "h" => 3600e9,
             _ => double.NaN,
         };
         if (double.IsNaN(ns))
         {
-            error = $"invalid duration unit in '{text}': use ns, us, ms or s";
+            error = $"invalid duration unit in '{text}': use ns, us, ms, s, m or h";
             return false;
         }
         value = Duration.FromNanoseconds((long)Math.Round(number * ns));

@@ -19,7 +19,7 @@ public static class TapApps
         ping.Start();
         tap.Loop.RunUntil(() => ping.Replies.Count == count, tap.Loop.Now + interval * count + Duration.FromSeconds(2));
         o.WriteLine($"--- {destination} ping statistics ---");
-        o.WriteLine($"{ping.Transmitted} packets transmitted, {ping.Replies.Count} received");
+        foreach (var line in PingStatistics.Lines(ping.Transmitted, ping.Replies)) o.WriteLine(line);
         Report(tap, o);
         return ping.Replies.Count > 0 ? 0 : 1;
     }

@@ -71,14 +71,7 @@ public static class SimPingCommand
 
         o.WriteLine();
         o.WriteLine($"--- {addrB} ping statistics ---");
-        int received = ping.Replies.Count;
-        o.WriteLine(string.Create(inv, $"{ping.Transmitted} packets transmitted, {received} received, {(ping.Transmitted - received) * 100.0 / ping.Transmitted:0.#}% packet loss"));
-        if (received > 0)
-        {
-            long min = long.MaxValue, max = 0, sum = 0;
-            foreach (var r in ping.Replies) { min = Math.Min(min, r.Rtt.Nanoseconds); max = Math.Max(max, r.Rtt.Nanoseconds); sum += r.Rtt.Nanoseconds; }
-            o.WriteLine(string.Create(inv, $"rtt min/avg/max = {min / 1e3:0.###}/{sum / 1e3 / received:0.###}/{max / 1e3:0.###} us"));
-        }
+        foreach (var line in PingStatistics.Lines(ping.Transmitted, ping.Replies)) o.WriteLine(line);
 
         // Why the RTT is what it is: each way, the frame is serialized onto the wire and propagates.
         var expected = ExpectedRtt(linkConfig, size, mtu, out var explanation);
@@ -105,7 +98,7 @@ public static class SimPingCommand
 
         sim.Shutdown();
         if (pcap is not null) o.WriteLine($"capture: {pcap.FullName}");
-        return received > 0 ? 0 : 1;
+        return ping.Replies.Count > 0 ? 0 : 1;
     }
 
     /// <summary>2 × (serialization + propagation) for each fragment of the request (the reply is the same size).</summary>

@@ -61,8 +61,8 @@ public class SimFaultsCommandTests
     [InlineData("--reorder 30%", "--reorder must be between 0 and 1, not 30%")] // as --loss: a probability, not a percentage
     [InlineData("--duplicate -0.1", "--duplicate must be between 0 and 1, not -0.1")]
     [InlineData("--corrupt NaN", "--corrupt must be between 0 and 1, not NaN")]
-    [InlineData("--reorder-delay 1parsec", "--reorder-delay must be a duration from 0 to 1000000s with a unit ns, us, ms or s (e.g. 50us), not '1parsec'")]
-    [InlineData("--jitter -1ms", "--jitter must be a duration from 0 to 1000000s with a unit ns, us, ms or s (e.g. 50us), not '-1ms'")]
+    [InlineData("--reorder-delay 1parsec", "--reorder-delay must be a duration from 0 to 1000000s with a unit ns, us, ms, s, m or h (e.g. 50us, 5m), not '1parsec'")]
+    [InlineData("--jitter -1ms", "--jitter must be a duration from 0 to 1000000s with a unit ns, us, ms, s, m or h (e.g. 50us, 5m), not '-1ms'")]
     [InlineData("--loss-burst 0.1", "--loss-burst must be P,R or P,R,BADLOSS, each between 0 and 1")]
     [InlineData("--loss-burst 0.1,2", "--loss-burst must be P,R or P,R,BADLOSS, each between 0 and 1")]
     [InlineData("--loss-burst 0.1,0.2,x", "--loss-burst must be P,R or P,R,BADLOSS, each between 0 and 1")]
