@@ -116,16 +116,7 @@ public static class TapCommand
             using (host) return TapApps.UdpSend(host, dst, port, r.GetValue(n), r.GetValue(dsize), r.GetValue(rate), r.GetValue(sndbuf), r.InvocationConfiguration.Output);
         });
 
-        var portArg = new Argument<ushort>("port")
-        {
-            Description = "UDP port to receive on",
-            CustomParser = r =>
-            {
-                if (r.Tokens.Count > 0 && ushort.TryParse(r.Tokens[0].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) && p > 0) return p;
-                r.AddError($"port must be between 1 and 65535, not '{(r.Tokens.Count > 0 ? r.Tokens[0].Value : "")}'");
-                return 0;
-            },
-        };
+        var portArg = PortArgument("UDP port to receive on");
         var sinkCount = CliOptions.Long("--count", "-c", "Stop after this many datagrams (default 0: until Ctrl-C or --duration)", 0, 0, long.MaxValue);
         var duration = CliOptions.Duration("--duration", "Stop after this long (0: no limit)", "0s");
         var sink = new Command("udp-sink", "Receive UDP datagrams on Xmit, counting bytes and hashing the payload stream") { portArg, sinkCount, duration };
@@ -183,16 +174,7 @@ public static class TapCommand
             using (host) return TapTcp.Connect(host, dst, port, connectOpts.Read(r), r.InvocationConfiguration.Output);
         });
 
-        var tcpPort = new Argument<ushort>("port")
-        {
-            Description = "TCP port to listen on",
-            CustomParser = r =>
-            {
-                if (r.Tokens.Count > 0 && ushort.TryParse(r.Tokens[0].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) && p > 0) return p;
-                r.AddError($"port must be between 1 and 65535, not '{(r.Tokens.Count > 0 ? r.Tokens[0].Value : "")}'");
-                return 0;
-            },
-        };
+        var tcpPort = PortArgument("TCP port to listen on");
         var tcpListen = new Command("tcp-listen", "Accept one TCP connection from the kernel on Xmit and receive (sink), send (source) or echo");
         tcpListen.Arguments.Add(tcpPort);
         var listenOpts = new TcpAppCliOptions(tcpListen, TcpAppMode.Sink);
@@ -247,6 +229,18 @@ public static class TapCommand
     }
 
     private static IDisposable? _stopOnTerm;
+
+    /// <summary>A port argument, 1 to 65535 (0 is refused with one line).</summary>
+    private static Argument<ushort> PortArgument(string description) => new("port")
+    {
+        Description = description,
+        CustomParser = r =>
+        {
+            if (r.Tokens.Count > 0 && ushort.TryParse(r.Tokens[0].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) && p > 0) return p;
+            r.AddError($"port must be between 1 and 65535, not '{(r.Tokens.Count > 0 ? r.Tokens[0].Value : "")}'");
+            return 0;
+        },
+    };
 
     private static int Fail(System.CommandLine.ParseResult r, string message)
     {

@@ -23,27 +23,15 @@ public class KernelBulkTests(ITestOutputHelper output)
     private const long Size = 300_000_000;
 
     /// <summary>The content's period: a prime, so it lines up with no segment, skb or read size.</summary>
-    private const int Period = 1_048_573;
+    private const int Period = Xmit.Tap.TapTcp.BlockLength;
 
     /// <summary>Wall-clock bound on the transfer and the close; past it the test fails and the sender is killed.</summary>
     private const int TimeLimitMs = 60_000;
 
     private const ushort Port = 9200;
 
-    /// <summary>Period bytes of xorshift64* from a fixed seed; the stream is this block repeated.</summary>
-    private static byte[] Block()
-    {
-        var b = new byte[Period];
-        ulong x = 0x9E3779B97F4A7C15;
-        for (int i = 0; i < b.Length; i++)
-        {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            b[i] = (byte)((x * 0x2545F4914F6CDD1D) >> 56);
-        }
-        return b;
-    }
+    /// <summary>The stream is xmit tap tcp-connect's source block, repeated.</summary>
+    private static byte[] Block() => Xmit.Tap.TapTcp.Block();
 
     private static byte[] StreamHash(byte[] block, long size)
     {

@@ -1,4 +1,3 @@
-using System.Numerics;
 using Xmit.Time;
 using Xmit.Wire;
 
@@ -122,32 +121,12 @@ internal sealed class SynCookies
         return sysctlWscale != 0;
     }
 
-    /// <summary>SipHash-2-4 of two 64-bit words (16 bytes): Aumasson and Bernstein's keyed hash, as the kernel's siphash_4u32.</summary>
+    /// <summary>SipHash-2-4 of two 64-bit words (16 bytes), as the kernel's siphash_4u32.</summary>
     internal static ulong SipHash24(ulong k0, ulong k1, ulong m0, ulong m1)
     {
-        ulong v0 = k0 ^ 0x736f6d6570736575UL, v1 = k1 ^ 0x646f72616e646f6dUL;
-        ulong v2 = k0 ^ 0x6c7967656e657261UL, v3 = k1 ^ 0x7465646279746573UL;
-        Compress(ref v0, ref v1, ref v2, ref v3, m0);
-        Compress(ref v0, ref v1, ref v2, ref v3, m1);
-        Compress(ref v0, ref v1, ref v2, ref v3, 16UL << 56); // the length byte of a 16-byte message
-        v2 ^= 0xff;
-        for (int i = 0; i < 4; i++) Round(ref v0, ref v1, ref v2, ref v3);
-        return v0 ^ v1 ^ v2 ^ v3;
-    }
-
-    private static void Compress(ref ulong v0, ref ulong v1, ref ulong v2, ref ulong v3, ulong m)
-    {
-        v3 ^= m;
-        Round(ref v0, ref v1, ref v2, ref v3);
-        Round(ref v0, ref v1, ref v2, ref v3);
-        v0 ^= m;
-    }
-
-    private static void Round(ref ulong v0, ref ulong v1, ref ulong v2, ref ulong v3)
-    {
-        v0 += v1; v1 = BitOperations.RotateLeft(v1, 13); v1 ^= v0; v0 = BitOperations.RotateLeft(v0, 32);
-        v2 += v3; v3 = BitOperations.RotateLeft(v3, 16); v3 ^= v2;
-        v0 += v3; v3 = BitOperations.RotateLeft(v3, 21); v3 ^= v0;
-        v2 += v1; v1 = BitOperations.RotateLeft(v1, 17); v1 ^= v2; v2 = BitOperations.RotateLeft(v2, 32);
+        Span<byte> m = stackalloc byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(m, m0);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(m[8..], m1);
+        return SipHash.Hash24(k0, k1, m);
     }
 }
