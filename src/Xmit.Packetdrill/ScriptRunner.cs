@@ -296,7 +296,8 @@ public sealed partial class ScriptRunner
 
     private void RunCommand(string command, int line)
     {
-        foreach (var raw in command.Replace("\\\n", " ", StringComparison.Ordinal).Split('\n'))
+        // Lines, and the commands a ';' separates on one.
+        foreach (var raw in command.Replace("\\\n", " ", StringComparison.Ordinal).Split('\n').SelectMany(l => l.Split(';')))
         {
             if (CubicParameterWrite.Match(raw.Trim()) is { Success: true } echo)
             {
@@ -332,6 +333,11 @@ public sealed partial class ScriptRunner
             if (first == "tc" && words.Length >= 7 && words[1] == "qdisc" && words[2] is "add" or "replace" && words[3] == "dev" && words[5] == "root")
             {
                 _tun.SetRootQdisc(Qdisc(words[6..], line));
+                continue;
+            }
+            if (first == "tc" && words is [_, "qdisc", "delete" or "del", "dev", _, "root"])
+            {
+                _tun.SetRootQdisc(new PfifoFastQdisc(_tun.TxQueueLen)); // back to the device's default qdisc
                 continue;
             }
             if (first == "ip" && words is [_, "link", "set", "dev", _, "mtu", var mtu] && int.TryParse(mtu, out int m))

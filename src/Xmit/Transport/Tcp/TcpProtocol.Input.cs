@@ -166,6 +166,7 @@ public sealed partial class TcpProtocol
         if (sk.Retransmits == 0) sk.Rtt.Sample((Now - sk.SynSentAt).Nanoseconds / 1000, sk.SndUna, sk.SndNxt);
         else if (sk.TimestampOk && opt.TsEcr != 0) sk.Rtt.Sample((long)(TsNow - opt.TsEcr) * 1000, sk.SndUna, sk.SndNxt);
         sk.Retransmits = 0;
+        sk.RetransStamp = null;
         sk.Backoff = 0;
         sk.Rtt.SetRto();
     }
@@ -292,6 +293,7 @@ public sealed partial class TcpProtocol
             // FIN-WAIT-1 of a Fast Open child closed before the handshake ended: the SYN-ACK is acknowledged now.
             FastOpenRemove(sk);
             sk.Retransmits = 0;
+            sk.RetransStamp = null;
             RearmRto(sk);
         }
         // tcp_replace_ts_recent(): only a segment that passed the checks (and the ACK) may update ts_recent.
@@ -320,9 +322,10 @@ public sealed partial class TcpProtocol
         {
             if ((sk.Shutdown & Sock.RcvShutdown) != 0 && sk.Dead && len > 0)
             {
-                // Data for a closed socket: abort (tcp_rcv_state_process, "TCPAbortOnData").
+                // Data for a closed socket: abort (tcp_rcv_state_process, "TCPAbortOnData"); tcp_reset() sends
+                // nothing, tcp_v4_do_rcv() then answers the segment with tcp_v4_send_reset().
                 Mib.AbortOnData++;
-                SendActiveReset(sk);
+                SendResetFor(sk.LocalAddress, sk.RemoteAddress, seg);
                 Done(sk);
                 skb.Free(SkbDropReason.Consumed);
                 return;
@@ -526,6 +529,7 @@ public sealed partial class TcpProtocol
         }
         sk.Backoff = 0;
         sk.Retransmits = 0;
+        sk.RetransStamp = null;
         sk.Rtt.SetRto();
         SetXmitTimer(sk);
         return ackedSegs;

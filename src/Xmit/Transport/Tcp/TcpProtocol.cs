@@ -452,7 +452,7 @@ public sealed partial class TcpProtocol : IIpProtocol
 public sealed class TcpMib
 {
     public long ActiveOpens, PassiveOpens, AttemptFails, EstabResets, InSegs, OutSegs, RetransSegs, InErrs, OutRsts;
-    public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, Timeouts, FastRetrans, LossProbes;
+    public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, AbortOnTimeout, DelayedAcks, Timeouts, FastRetrans, LossProbes;
     public long AutoCorking, HystartTrainDetect, HystartDelayDetect, AckSkippedSeq, AckSkippedChallenge, ChallengeAck, SynChallenge;
     public long WantZeroWindowAdv, ToZeroWindowAdv, FromZeroWindowAdv, ZeroWindowDrop, RcvQDrop, OfoQueue, OfoDrop, PruneCalled, OfoPruned, RcvPruned, WinProbe;
     /// <summary>TcpExtBeyondWindow: segments dropped because they started, or (with data queued) ended, past the window.</summary>
@@ -512,6 +512,7 @@ public sealed class TcpMib
         yield return ("TCPFastOpenPassiveAltKey", FastOpenPassiveAltKey);
         yield return ("TCPAbortOnClose", AbortOnClose);
         yield return ("TCPAbortOnData", AbortOnData);
+        yield return ("TCPAbortOnTimeout", AbortOnTimeout);
         yield return ("DelayedACKs", DelayedAcks);
         yield return ("TCPTimeouts", Timeouts);
         yield return ("TCPFastRetrans", FastRetrans);
