@@ -244,7 +244,7 @@ public sealed partial class ScriptRunner
             case "poll":
             {
                 var want = (a[0] as ArrayExpr)?.Items ?? throw new UnsupportedException($"line {line}: cannot read the pollfd array");
-                var fds = want.Select(x => (StructExpr)x).Select(s => new PollFd((int)Value(Field(s, "fd"), line), (uint)Value(Field(s, "events"), line))).ToArray();
+                var fds = want.Select(x => (StructExpr)x).Select(s => new PollFd(LiveFd(Value(Field(s, "fd"), line)), (uint)Value(Field(s, "events"), line))).ToArray();
                 rc = _sys.Poll(fds, (int)Value(a[2], line));
                 for (int i = 0; i < fds.Length; i++)
                 {

@@ -90,7 +90,7 @@ public sealed class TcpSocketFile : InetSocketFile
 
     /// <summary>
     /// connect() on a stream socket: sends the SYN and waits for the handshake (EINPROGRESS when non-blocking;
-    /// EALREADY while it runs; the call after it completed returns 0, later ones EISCONN; a refused or timed out
+    /// EALREADY while it runs (EISCONN while a TCP_FASTOPEN_CONNECT SYN waits for the first write); the call after it completed returns 0, later ones EISCONN; a refused or timed out
     /// attempt reports its error).
     /// </summary>
     /// <remarks>Linux: net/ipv4/af_inet.c __inet_stream_connect()</remarks>
@@ -104,7 +104,7 @@ public sealed class TcpSocketFile : InetSocketFile
             case SocketState.Connected:
                 return -(int)Errno.EISCONN;
             case SocketState.Connecting:
-                rc = -(int)Errno.EALREADY;
+                rc = -(int)(sk.DeferConnect ? Errno.EISCONN : Errno.EALREADY); // TCP_FASTOPEN_CONNECT: the SYN waits for a write
                 break;
             default:
                 rc = _tcp.Connect(sk, a.Address, a.Port);

@@ -96,6 +96,14 @@ public sealed partial class TcpProtocol
             if ((f & TcpFlags.Rst) == 0) SendResetFor(sk.LocalAddress, sk.RemoteAddress, seg);
             return;
         }
+        // An echoed timestamp from before our SYN or from the future: not an answer to it (PAWSActive), reset.
+        if ((f & TcpFlags.Ack) != 0 && TcpOptions.Parse(seg.Options, syn: true) is { HasTimestamp: true, TsEcr: not 0 } ts
+            && (int)(ts.TsEcr - (uint)(sk.SynSentAt.Nanoseconds / 1_000_000)) is var sinceSyn && (sinceSyn < 0 || (int)(TsNow - ts.TsEcr) < 0))
+        {
+            Mib.PawsActiveRejected++;
+            if ((f & TcpFlags.Rst) == 0) SendResetFor(sk.LocalAddress, sk.RemoteAddress, seg);
+            return;
+        }
         if ((f & TcpFlags.Rst) != 0)
         {
             if ((f & TcpFlags.Ack) == 0) return;
@@ -118,7 +126,7 @@ public sealed partial class TcpProtocol
         sk.State = TcpState.Established;
         InitTransfer(sk);
         // tcp_rcv_synsent_state_process(): unacknowledged SYN data goes again at once, and carries the ACK.
-        if (!((sk.SynFastOpen || sk.SynData) && FastOpenSynAck(sk, opt)))
+        if (!((sk.SynFastOpen || sk.SynData) && FastOpenSynAck(sk, opt, seg)))
         {
             if (sk.WritePending > 0)
             {

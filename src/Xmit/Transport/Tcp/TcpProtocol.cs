@@ -468,7 +468,7 @@ public sealed class TcpMib
     /// <summary>TcpExtTCPTimeoutRehash: retransmission timeouts after which the flow took a new sk_txhash.</summary>
     public long TimeoutRehash;
     /// <summary>The listener's counters: SYN cookies, a full SYN queue, embryonic resets, SYN-ACK retransmissions.</summary>
-    public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected, AckSkippedTimeWait;
+    public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected, PawsActiveRejected, AckSkippedTimeWait;
     /// <summary>Fast Open, server side: children made from a SYN, failed cookies, full TFO queues, cookie requests, cookies of the backup key.</summary>
     public long FastOpenPassive, FastOpenPassiveFail, FastOpenListenOverflow, FastOpenCookieReqd, FastOpenPassiveAltKey;
     /// <summary>Fast Open, client side: SYN data acknowledged, SYN data not acknowledged (resent).</summary>
@@ -498,6 +498,7 @@ public sealed class TcpMib
         yield return ("SyncookiesRecv", SyncookiesRecv);
         yield return ("SyncookiesFailed", SyncookiesFailed);
         yield return ("EmbryonicRsts", EmbryonicRsts);
+        yield return ("PAWSActive", PawsActiveRejected);
         yield return ("PAWSEstab", PawsEstabRejected);
         yield return ("TCPReqQFullDoCookies", ReqQFullDoCookies);
         yield return ("TCPReqQFullDrop", ReqQFullDrop);
