@@ -161,7 +161,19 @@ public sealed partial class TcpProtocol
                 sk.Delivered++; // tcp_clean_rtx_queue(): the data as a second packet (tcp_rcv_fastopen_synack takes it back)
                 data.Free(SkbDropReason.Consumed);
             }
-            else stillOut = 1;
+            else
+            {
+                if (ack > data.Cb.Seq)
+                {
+                    // The SYN-ACK acknowledged part of the data: tcp_clean_rtx_queue() trims it (tcp_trim_head).
+                    int n = (int)(ack - data.Cb.Seq);
+                    data.Pull(n);
+                    data.Truesize -= n;
+                    sk.WmemQueued -= n;
+                    data.Cb.Seq = ack;
+                }
+                stillOut = Pcount(data, sk.MssCache); // in segments of the MSS the SYN-ACK set (tcp_set_skb_tso_segs on the resend)
+            }
         }
         if (sk.State == TcpState.SynSent) sk.Delivered++; // tcp_clean_rtx_queue() counts our SYN delivered
         SndUnaUpdate(sk, ack);
