@@ -433,13 +433,18 @@ public sealed partial class ScriptRunner
         int at = words.IndexOf("icmp");
         string type = at + 1 < words.Count ? words[at + 1] : "";
         string code = at + 2 < words.Count ? words[at + 2] : "";
+        // CODE is what packetdrill's run_all.py defines with -D for IPv4 (host_unreachable), as TFO_COOKIE is.
+        if (code == "CODE") code = "host_unreachable";
         var key = type == "time_exceeded" ? "time_exceeded" : code;
         if (type is not ("unreachable" or "time_exceeded") || !IcmpKinds.TryGetValue(key, out var kind))
             throw new UnsupportedException($"line {line}: icmp {type} {code} is not supported");
-        if (_lastUdpSent is null) throw new UnsupportedException($"line {line}: an icmp error needs a datagram sent before it");
         int mtuAt = p.Tokens.ToList().FindIndex(t => t.Text == "mtu");
         ushort mtu = mtuAt >= 0 && mtuAt + 1 < p.Tokens.Count ? ushort.Parse(p.Tokens[mtuAt + 1].Text, CultureInfo.InvariantCulture) : (ushort)0;
-        var quoted = _lastUdpSent.AsSpan(14, Math.Min(28, _lastUdpSent.Length - 14));
+        ReadOnlySpan<byte> quoted;
+        if (_conn is { LiveLocalIsn: { } isn } conn && (_lastUdpSent is null || p.Tokens.Any(t => t.Is("["))))
+            quoted = QuotedTcp(p, conn, isn, line); // the TCP connection under test
+        else if (_lastUdpSent is not null) quoted = _lastUdpSent.AsSpan(14, Math.Min(28, _lastUdpSent.Length - 14));
+        else throw new UnsupportedException($"line {line}: an icmp error needs a datagram or a connection before it");
         int icmpLen = IcmpPacket.HeaderLength + quoted.Length;
         int total = 14 + 20 + icmpLen;
         var skb = TunSkb(total);
@@ -450,6 +455,32 @@ public sealed partial class ScriptRunner
         new IcmpRepr(kind.Type, kind.Code, mtu, quoted.Length).Emit(f[34..]);
         new Ipv4Repr(_remote, _local, IpProtocol.Icmp, icmpLen).Emit(f[14..]);
         _tun.Receive(skb);
+    }
+
+    /// <summary>
+    /// What an inbound ICMP error quotes about the connection under test, as packetdrill builds it: an IP header
+    /// from the local to the remote address and the first 8 bytes of a TCP header with the connection's ports and
+    /// the sequence number the script gives in [start:end(len)] (relative to the local ISN; 0 without one).
+    /// </summary>
+    private byte[] QuotedTcp(PacketAction p, TcpConnection conn, uint isn, int line)
+    {
+        var toks = p.Tokens.ToList();
+        int open = toks.FindIndex(t => t.Is("["));
+        uint start = 0;
+        int len = 0;
+        if (open >= 0)
+        {
+            // [start:end(len)]
+            if (open + 6 >= toks.Count || !uint.TryParse(toks[open + 1].Text, CultureInfo.InvariantCulture, out start)
+                || !int.TryParse(toks[open + 5].Text, CultureInfo.InvariantCulture, out len))
+                throw new UnsupportedException($"line {line}: cannot read the quoted TCP segment of '{p}'");
+        }
+        var q = new byte[28];
+        new Ipv4Repr(_local, _remote, IpProtocol.Tcp, TcpSegment.MinHeaderLength + len).Emit(q);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(q.AsSpan(20), conn.LocalPort);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(q.AsSpan(22), conn.RemotePort);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(q.AsSpan(24), isn + start);
+        return q;
     }
 
     private (ScriptResult? Failure, Instant SentAt) ExpectOutbound(PacketAction p, Event e, Instant expected, Instant lo, Instant hi, Instant start)

@@ -138,6 +138,9 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c __tcp_retransmit_skb(), tcp_retransmit_skb()</remarks>
     private bool RetransmitSkb(TcpSock sk, SkBuff skb, int segs = 1)
     {
+        // Nothing of it inside the peer's window (in SYN-SENT there is none yet): not resent — unless it is the
+        // head, whose resend then probes the zero window.
+        if ((int)(WndEnd(sk) - skb.Cb.Seq) <= 0 && skb.Cb.Seq != sk.SndUna) return false;
         int mss = sk.MssCache;
         int len = mss * Math.Max(segs, 1);
         sk.RetransStamp ??= skb.Cb.SentAt; // retrans_stamp: the first retransmission's original send time

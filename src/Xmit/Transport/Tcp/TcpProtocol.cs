@@ -258,6 +258,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         sk.AdvMss = mtu - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength;
         if (sk.UserMss > 0 && sk.UserMss < sk.AdvMss) sk.AdvMss = sk.UserMss;
         sk.MssCache = Math.Min(sk.AdvMss, MssDefault);
+        sk.PmtuCookie = mtu; // tcp_connect_init() → tcp_sync_mss(): the path MTU the connection starts with
         sk.SndCwnd = 10;
         sk.SndSsthresh = InfiniteSsthresh;
         sk.Rtt.Rto = InitialRto;
@@ -442,16 +443,14 @@ public sealed partial class TcpProtocol : IIpProtocol
         return wildcard;
     }
 
-    /// <summary>ICMP errors about TCP segments (PMTU, unreachable during SYN-SENT) are not modelled yet: ignored.</summary>
-    public void Error(ReadOnlySpan<byte> offending, byte icmpType, byte icmpCode, uint info)
-    {
-    }
 }
 
 /// <summary>The TCP counters of /proc/net/snmp and the TcpExt ones used here.</summary>
 public sealed class TcpMib
 {
     public long ActiveOpens, PassiveOpens, AttemptFails, EstabResets, InSegs, OutSegs, RetransSegs, InErrs, OutRsts;
+    /// <summary>TcpExtOutOfWindowIcmps: ICMP errors quoting a sequence number the connection has not sent.</summary>
+    public long OutOfWindowIcmps;
     public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, AbortOnTimeout, DelayedAcks, Timeouts, FastRetrans, LossProbes;
     public long AutoCorking, HystartTrainDetect, HystartDelayDetect, AckSkippedSeq, AckSkippedChallenge, ChallengeAck, SynChallenge;
     public long WantZeroWindowAdv, ToZeroWindowAdv, FromZeroWindowAdv, ZeroWindowDrop, RcvQDrop, OfoQueue, OfoDrop, PruneCalled, OfoPruned, RcvPruned, WinProbe;
@@ -514,6 +513,7 @@ public sealed class TcpMib
         yield return ("TCPAbortOnClose", AbortOnClose);
         yield return ("TCPAbortOnData", AbortOnData);
         yield return ("TCPAbortOnTimeout", AbortOnTimeout);
+        yield return ("OutOfWindowIcmps", OutOfWindowIcmps);
         yield return ("DelayedACKs", DelayedAcks);
         yield return ("TCPTimeouts", Timeouts);
         yield return ("TCPFastRetrans", FastRetrans);
