@@ -340,6 +340,11 @@ public sealed partial class ScriptRunner
                 _tun.SetRootQdisc(new PfifoFastQdisc(_tun.TxQueueLen)); // back to the device's default qdisc
                 continue;
             }
+            if (first == "nstat")
+            {
+                Nstat(cmd, line);
+                continue;
+            }
             if (first == "ip" && words is [_, "link", "set", "dev", _, "mtu", var mtu] && int.TryParse(mtu, out int m))
             {
                 _tun.Mtu = m;
@@ -361,6 +366,30 @@ public sealed partial class ScriptRunner
             }
             throw new UnsupportedException($"line {line}: shell command not supported: {cmd}");
         }
+    }
+
+    /// <summary>The TCP counters as the last `nstat` saw them (its history file), by nstat's names.</summary>
+    private Dictionary<string, long>? _nstatSeen;
+
+    /// <summary>
+    /// `nstat`: the counters that changed since the last nstat, which it then remembers; `nstat | grep NAME` must
+    /// find NAME among them (or the line fails, as a shell line that exits non-zero fails a packetdrill script).
+    /// Only TCP's counters (Tcp, TcpExt) are modelled.
+    /// </summary>
+    private void Nstat(string cmd, int line)
+    {
+        var now = _host.Tcp.Mib.All().ToDictionary(c => Xmit.Transport.Tcp.TcpMib.GroupOf(c.Item1) + c.Item1, c => c.Item2);
+        var changed = now.Where(c => c.Value != (_nstatSeen?.GetValueOrDefault(c.Key) ?? 0)).Select(c => c.Key).ToList();
+        _nstatSeen = now;
+        var pipe = cmd.Split('|', 2);
+        if (pipe.Length == 1 && Shell.Words(cmd) is ["nstat"]) return;
+        if (pipe.Length == 2 && Shell.Words(pipe[0]) is ["nstat"] && Shell.Words(pipe[1]) is ["grep", var pattern])
+        {
+            if (!changed.Any(n => n.Contains(pattern, StringComparison.Ordinal)))
+                throw new ScriptValueException(line, $"shell command failed: {cmd} (no changed counter matches)");
+            return;
+        }
+        throw new UnsupportedException($"line {line}: shell command not supported: {cmd}");
     }
 
     private void Sysctl(string assignment, int line)
@@ -435,6 +464,7 @@ public sealed partial class ScriptRunner
         string code = at + 2 < words.Count ? words[at + 2] : "";
         // CODE is what packetdrill's run_all.py defines with -D for IPv4 (host_unreachable), as TFO_COOKIE is.
         if (code == "CODE") code = "host_unreachable";
+        if (type == "unreachable" && code.Length == 0) code = "net_unreachable"; // packetdrill: a missing code is 0
         var key = type == "time_exceeded" ? "time_exceeded" : code;
         if (type is not ("unreachable" or "time_exceeded") || !IcmpKinds.TryGetValue(key, out var kind))
             throw new UnsupportedException($"line {line}: icmp {type} {code} is not supported");

@@ -33,7 +33,9 @@ public sealed partial class TcpProtocol
             else if (abort && ReqskQueueDrop(sk, req)) Mib.ListenDrops++; // silently: accept() does not report network errors
             return;
         }
-        if (seq - sk.SndUna > sk.SndNxt - sk.SndUna)
+        // A Fast Open child's snd_una is past its SYN-ACK: the window starts at the SYN-ACK's sequence.
+        var sndUna = sk.FastOpenReq is { } fo ? fo.SntIsn : sk.SndUna;
+        if (seq - sndUna > sk.SndNxt - sndUna)
         {
             Mib.OutOfWindowIcmps++;
             return;
@@ -44,10 +46,13 @@ public sealed partial class TcpProtocol
             return;
         }
         if (!unreach && icmpType != IcmpType.TimeExceeded || unreach && icmpCode > 15) return;
-        if (sk.State is TcpState.SynSent or TcpState.SynRecv && sk.FastOpenReq is null)
+        // In the handshake a hard error ends the connection — a Fast Open child too while it waits in the accept
+        // queue (it stays there, closed, with the error); an accepted one is treated as connected.
+        if (sk.State is TcpState.SynSent or TcpState.SynRecv && (sk.FastOpenReq is null || sk.Parent is not null))
         {
             sk.Error = unreach ? UnreachErrno(icmpCode) : Errno.EHOSTUNREACH;
             if (sk.State == TcpState.SynSent) Mib.AttemptFails++;
+            FastOpenRemove(sk);
             Done(sk);
         }
     }
