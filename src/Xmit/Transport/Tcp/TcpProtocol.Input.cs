@@ -203,7 +203,6 @@ public sealed partial class TcpProtocol
         UpdatePacingRate(sk);
         sk.WriteSeq = sk.SndNxt;
         sk.PushedSeq = sk.SndNxt;
-        sk.SndSml = sk.SndNxt;
     }
 
     /// <summary>

@@ -254,6 +254,7 @@ public sealed partial class TcpProtocol : IIpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_connect_init(), tcp_select_initial_window()</remarks>
     private void InitConnection(TcpSock sk, int mtu)
     {
+        // snd_sml stays at the ISN until a short segment goes from tcp_write_xmit: SYN data is not one for Nagle.
         sk.SndUna = sk.SndNxt = sk.WriteSeq = sk.PushedSeq = sk.SndSml = sk.Iss;
         sk.AdvMss = mtu - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength;
         if (sk.UserMss > 0 && sk.UserMss < sk.AdvMss) sk.AdvMss = sk.UserMss;
