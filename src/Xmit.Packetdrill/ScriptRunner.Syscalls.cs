@@ -34,6 +34,9 @@ public sealed partial class ScriptRunner
         ["TCP_CORK"] = SockOpt.TCP_CORK, ["TCP_QUICKACK"] = SockOpt.TCP_QUICKACK, ["TCP_NOTSENT_LOWAT"] = SockOpt.TCP_NOTSENT_LOWAT, ["TCP_FASTOPEN"] = SockOpt.TCP_FASTOPEN, ["TCP_FASTOPEN_NO_COOKIE"] = SockOpt.TCP_FASTOPEN_NO_COOKIE, ["TCP_FASTOPEN_KEY"] = SockOpt.TCP_FASTOPEN_KEY, ["TCP_FASTOPEN_CONNECT"] = SockOpt.TCP_FASTOPEN_CONNECT, ["SIOCOUTQNSD"] = Ioctl.SIOCOUTQNSD,
         ["MSG_WAITALL"] = (long)MsgFlags.WaitAll, ["MSG_EOR"] = (long)MsgFlags.Eor, ["MSG_FASTOPEN"] = (long)MsgFlags.FastOpen,
         ["EINPROGRESS"] = (long)Errno.EINPROGRESS,
+        ["MSG_NOSIGNAL"] = (long)MsgFlags.NoSignal, ["TCP_SYNCNT"] = SockOpt.TCP_SYNCNT, ["TCP_USER_TIMEOUT"] = SockOpt.TCP_USER_TIMEOUT,
+        ["TCP_KEEPIDLE"] = SockOpt.TCP_KEEPIDLE, ["TCP_KEEPINTVL"] = SockOpt.TCP_KEEPINTVL, ["TCP_KEEPCNT"] = SockOpt.TCP_KEEPCNT,
+        ["TCP_INQ"] = SockOpt.TCP_INQ, ["TCP_CM_INQ"] = SockOpt.TCP_CM_INQ,
         ["MSG_PEEK"] = (long)MsgFlags.Peek, ["MSG_TRUNC"] = (long)MsgFlags.Trunc, ["MSG_OOB"] = (long)MsgFlags.Oob,
     };
 
@@ -64,10 +67,14 @@ public sealed partial class ScriptRunner
     private static Expr Field(StructExpr s, string name) =>
         s.Fields.OfType<AssignExpr>().FirstOrDefault(f => f.Target is WordExpr w && w.Name == name)?.Value ?? new EllipsisExpr();
 
-    /// <summary>A sockaddr argument: "..." is packetdrill's default address (the remote for connect/sendto, the local for bind).</summary>
+    /// <summary>
+    /// A sockaddr argument: "..." is packetdrill's default address (the remote for connect/sendto, the local for
+    /// bind); a number (AF_UNSPEC) is an address of that family and nothing else, as packetdrill fills it.
+    /// </summary>
     private SockAddrIn? Address(Expr e, Ipv4Address dflt, int line)
     {
         if (e is EllipsisExpr) return new SockAddrIn(dflt, DefaultPort);
+        if (e is IntExpr or WordExpr) return new SockAddrIn(default, 0, (int)Value(e, line));
         if (e is StructExpr s)
         {
             var family = Field(s, "sa_family") is WordExpr { Name: "AF_UNSPEC" } ? Af.AF_UNSPEC : Af.AF_INET;
@@ -132,7 +139,9 @@ public sealed partial class ScriptRunner
                 var iov = msg.Fields.OfType<AssignExpr>().FirstOrDefault(f => f.Target is CallExpr { Name: "msg_iov" })?.Value as ArrayExpr;
                 var pieces = new List<ReadOnlyMemory<byte>>();
                 foreach (var v in iov?.Items ?? []) pieces.Add(new byte[Length(((StructExpr)v).Fields[1], line, c.Name)]);
-                rc = _sys.SendMsg(Fd(0), pieces, (MsgFlags)Value(a[2], line));
+                // msg_name(...)=...: packetdrill passes the remote address.
+                bool hasName = msg.Fields.OfType<AssignExpr>().Any(f => f.Target is CallExpr { Name: "msg_name" });
+                rc = _sys.SendMsg(Fd(0), pieces, (MsgFlags)Value(a[2], line), hasName ? new SockAddrIn(_remote, DefaultPort) : null);
                 break;
             }
             case "read" or "recv" or "recvfrom" when a[1] is WordExpr { Name: "NULL" }:
@@ -147,7 +156,18 @@ public sealed partial class ScriptRunner
                 var iov = msg.Fields.OfType<AssignExpr>().FirstOrDefault(f => f.Target is CallExpr { Name: "msg_iov" })?.Value as ArrayExpr;
                 long room = 0;
                 foreach (var v in iov?.Items ?? []) room += Value(((StructExpr)v).Fields[1], line);
-                rc = _sys.Recv(Fd(0), new byte[room], (MsgFlags)Value(a[2], line));
+                rc = _sys.RecvMsg(Fd(0), new byte[room], (MsgFlags)Value(a[2], line), out int inq);
+                if (rc >= 0 && ControlMessages(msg, line) is { } cmsgs)
+                {
+                    // The control messages the script lists: a TCP_CM_INQ one is compared with what the call returned.
+                    foreach (var (level, type, data) in cmsgs)
+                    {
+                        if (level != SockOpt.IPPROTO_TCP || type != SockOpt.TCP_CM_INQ)
+                            throw new UnsupportedException($"line {line}: control message {level}/{type} is not supported");
+                        if (inq < 0) return Fail(e, "recvmsg returned no TCP_CM_INQ control message", $"cmsg_data={data}", "none", start);
+                        if (data is { } want && want != inq) return Fail(e, "recvmsg returned another TCP_CM_INQ", $"cmsg_data={want}", $"cmsg_data={inq}", start);
+                    }
+                }
                 break;
             }
             case "shutdown":
@@ -224,7 +244,7 @@ public sealed partial class ScriptRunner
             case "poll":
             {
                 var want = (a[0] as ArrayExpr)?.Items ?? throw new UnsupportedException($"line {line}: cannot read the pollfd array");
-                var fds = want.Select(x => (StructExpr)x).Select(s => new PollFd((int)Value(Field(s, "fd"), line), (uint)Value(Field(s, "events"), line))).ToArray();
+                var fds = want.Select(x => (StructExpr)x).Select(s => new PollFd(LiveFd(Value(Field(s, "fd"), line)), (uint)Value(Field(s, "events"), line))).ToArray();
                 rc = _sys.Poll(fds, (int)Value(a[2], line));
                 for (int i = 0; i < fds.Length; i++)
                 {
@@ -260,6 +280,20 @@ public sealed partial class ScriptRunner
         if (outValue is { } got2 && outExpected is not null and not EllipsisExpr && (uint)Value(outExpected, line) != (uint)got2)
             return Fail(e, $"{c.Name} gave another value", $"[{Value(outExpected, line)}]", $"[{got2}]", start);
         return null;
+    }
+
+    /// <summary>msg_control=[{cmsg_level=…, cmsg_type=…, cmsg_data=…}, …] of a msghdr (null without one); data null for "...".</summary>
+    private List<(long Level, long Type, long? Data)>? ControlMessages(StructExpr msg, int line)
+    {
+        if (msg.Fields.OfType<AssignExpr>().FirstOrDefault(f => f.Target is WordExpr { Name: "msg_control" })?.Value is not ArrayExpr list) return null;
+        var result = new List<(long, long, long?)>();
+        foreach (var item in list.Items)
+        {
+            if (item is not StructExpr c) throw new UnsupportedException($"line {line}: cannot read the control message {item}");
+            var data = Field(c, "cmsg_data");
+            result.Add((Value(Field(c, "cmsg_level"), line), Value(Field(c, "cmsg_type"), line), data is EllipsisExpr ? null : Value(data, line)));
+        }
+        return result;
     }
 
     private static string ExpectedText(SyscallAction c) =>

@@ -296,7 +296,8 @@ public sealed partial class ScriptRunner
 
     private void RunCommand(string command, int line)
     {
-        foreach (var raw in command.Replace("\\\n", " ", StringComparison.Ordinal).Split('\n'))
+        // Lines, and the commands a ';' separates on one.
+        foreach (var raw in command.Replace("\\\n", " ", StringComparison.Ordinal).Split('\n').SelectMany(l => l.Split(';')))
         {
             if (CubicParameterWrite.Match(raw.Trim()) is { Success: true } echo)
             {
@@ -334,6 +335,16 @@ public sealed partial class ScriptRunner
                 _tun.SetRootQdisc(Qdisc(words[6..], line));
                 continue;
             }
+            if (first == "tc" && words is [_, "qdisc", "delete" or "del", "dev", _, "root"])
+            {
+                _tun.SetRootQdisc(new PfifoFastQdisc(_tun.TxQueueLen)); // back to the device's default qdisc
+                continue;
+            }
+            if (first == "nstat")
+            {
+                Nstat(cmd, line);
+                continue;
+            }
             if (first == "ip" && words is [_, "link", "set", "dev", _, "mtu", var mtu] && int.TryParse(mtu, out int m))
             {
                 _tun.Mtu = m;
@@ -355,6 +366,30 @@ public sealed partial class ScriptRunner
             }
             throw new UnsupportedException($"line {line}: shell command not supported: {cmd}");
         }
+    }
+
+    /// <summary>The TCP counters as the last `nstat` saw them (its history file), by nstat's names.</summary>
+    private Dictionary<string, long>? _nstatSeen;
+
+    /// <summary>
+    /// `nstat`: the counters that changed since the last nstat, which it then remembers; `nstat | grep NAME` must
+    /// find NAME among them (or the line fails, as a shell line that exits non-zero fails a packetdrill script).
+    /// Only TCP's counters (Tcp, TcpExt) are modelled.
+    /// </summary>
+    private void Nstat(string cmd, int line)
+    {
+        var now = _host.Tcp.Mib.All().ToDictionary(c => Xmit.Transport.Tcp.TcpMib.GroupOf(c.Item1) + c.Item1, c => c.Item2);
+        var changed = now.Where(c => c.Value != (_nstatSeen?.GetValueOrDefault(c.Key) ?? 0)).Select(c => c.Key).ToList();
+        _nstatSeen = now;
+        var pipe = cmd.Split('|', 2);
+        if (pipe.Length == 1 && Shell.Words(cmd) is ["nstat"]) return;
+        if (pipe.Length == 2 && Shell.Words(pipe[0]) is ["nstat"] && Shell.Words(pipe[1]) is ["grep", var pattern])
+        {
+            if (!changed.Any(n => n.Contains(pattern, StringComparison.Ordinal)))
+                throw new ScriptValueException(line, $"shell command failed: {cmd} (no changed counter matches)");
+            return;
+        }
+        throw new UnsupportedException($"line {line}: shell command not supported: {cmd}");
     }
 
     private void Sysctl(string assignment, int line)
@@ -427,13 +462,19 @@ public sealed partial class ScriptRunner
         int at = words.IndexOf("icmp");
         string type = at + 1 < words.Count ? words[at + 1] : "";
         string code = at + 2 < words.Count ? words[at + 2] : "";
+        // CODE is what packetdrill's run_all.py defines with -D for IPv4 (host_unreachable), as TFO_COOKIE is.
+        if (code == "CODE") code = "host_unreachable";
+        if (type == "unreachable" && code.Length == 0) code = "net_unreachable"; // packetdrill: a missing code is 0
         var key = type == "time_exceeded" ? "time_exceeded" : code;
         if (type is not ("unreachable" or "time_exceeded") || !IcmpKinds.TryGetValue(key, out var kind))
             throw new UnsupportedException($"line {line}: icmp {type} {code} is not supported");
-        if (_lastUdpSent is null) throw new UnsupportedException($"line {line}: an icmp error needs a datagram sent before it");
         int mtuAt = p.Tokens.ToList().FindIndex(t => t.Text == "mtu");
         ushort mtu = mtuAt >= 0 && mtuAt + 1 < p.Tokens.Count ? ushort.Parse(p.Tokens[mtuAt + 1].Text, CultureInfo.InvariantCulture) : (ushort)0;
-        var quoted = _lastUdpSent.AsSpan(14, Math.Min(28, _lastUdpSent.Length - 14));
+        ReadOnlySpan<byte> quoted;
+        if (_conn is { LiveLocalIsn: { } isn } conn && (_lastUdpSent is null || p.Tokens.Any(t => t.Is("["))))
+            quoted = QuotedTcp(p, conn, isn, line); // the TCP connection under test
+        else if (_lastUdpSent is not null) quoted = _lastUdpSent.AsSpan(14, Math.Min(28, _lastUdpSent.Length - 14));
+        else throw new UnsupportedException($"line {line}: an icmp error needs a datagram or a connection before it");
         int icmpLen = IcmpPacket.HeaderLength + quoted.Length;
         int total = 14 + 20 + icmpLen;
         var skb = TunSkb(total);
@@ -444,6 +485,32 @@ public sealed partial class ScriptRunner
         new IcmpRepr(kind.Type, kind.Code, mtu, quoted.Length).Emit(f[34..]);
         new Ipv4Repr(_remote, _local, IpProtocol.Icmp, icmpLen).Emit(f[14..]);
         _tun.Receive(skb);
+    }
+
+    /// <summary>
+    /// What an inbound ICMP error quotes about the connection under test, as packetdrill builds it: an IP header
+    /// from the local to the remote address and the first 8 bytes of a TCP header with the connection's ports and
+    /// the sequence number the script gives in [start:end(len)] (relative to the local ISN; 0 without one).
+    /// </summary>
+    private byte[] QuotedTcp(PacketAction p, TcpConnection conn, uint isn, int line)
+    {
+        var toks = p.Tokens.ToList();
+        int open = toks.FindIndex(t => t.Is("["));
+        uint start = 0;
+        int len = 0;
+        if (open >= 0)
+        {
+            // [start:end(len)]
+            if (open + 6 >= toks.Count || !uint.TryParse(toks[open + 1].Text, CultureInfo.InvariantCulture, out start)
+                || !int.TryParse(toks[open + 5].Text, CultureInfo.InvariantCulture, out len))
+                throw new UnsupportedException($"line {line}: cannot read the quoted TCP segment of '{p}'");
+        }
+        var q = new byte[28];
+        new Ipv4Repr(_local, _remote, IpProtocol.Tcp, TcpSegment.MinHeaderLength + len).Emit(q);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(q.AsSpan(20), conn.LocalPort);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(q.AsSpan(22), conn.RemotePort);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(q.AsSpan(24), isn + start);
+        return q;
     }
 
     private (ScriptResult? Failure, Instant SentAt) ExpectOutbound(PacketAction p, Event e, Instant expected, Instant lo, Instant hi, Instant start)

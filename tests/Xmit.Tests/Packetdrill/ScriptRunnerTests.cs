@@ -140,6 +140,20 @@ public class ScriptRunnerTests(ITestOutputHelper output)
         Assert.True(r.Status == status, r.ToString());
     }
 
+    /// <summary>`nstat | grep NAME` succeeds only if NAME changed since the last nstat, as the real one's history makes it.</summary>
+    [Fact]
+    public void Nstat_grep_sees_only_the_counters_changed_since_the_last_nstat()
+    {
+        const string open = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"
+            + "+0 `nstat > /dev/null`\n+0 < S 0:0(0) win 32792 <mss 1460>\n+0 > S. 0:0(0) ack 1 <mss 1460>\n+.1 < . 1:1(0) ack 1 win 32792\n"
+            + "+0 `nstat | grep TcpPassiveOpens`\n";
+        var changed = Run(open);
+        Assert.True(changed.Status == ScriptStatus.Pass, changed.ToString());
+        var again = Run(open + "+0 `nstat | grep TcpPassiveOpens`\n");
+        Assert.Equal(ScriptStatus.Fail, again.Status);
+        Assert.Equal(9, again.Line);
+    }
+
     [Fact]
     public void Missing_and_unexpected_packets_fail_with_an_explanation()
     {

@@ -8,7 +8,7 @@ namespace Xmit.Tests.Support;
 internal static class InjectedTcp
 {
     /// <summary>A segment to A's end <paramref name="sk"/> with <paramref name="payload"/> zero bytes of data.</summary>
-    public static void ToA(TwoHosts net, TcpSock sk, TcpSeq seq, TcpSeq ack, byte flags, int payload = 0)
+    public static void ToA(TwoHosts net, TcpSock sk, TcpSeq seq, TcpSeq ack, byte flags, int payload = 0, ushort window = 1000)
     {
         int tcpLen = TcpSegment.MinHeaderLength + payload;
         int total = 14 + 20 + tcpLen;
@@ -17,7 +17,7 @@ internal static class InjectedTcp
         f.Clear();
         EthernetFrame.TryCreate(f, out var eth);
         new EthernetRepr(net.DevA.Mac, net.DevB.Mac, EtherType.Ipv4).Emit(eth);
-        new TcpHeaderRepr { SourcePort = sk.RemotePort, DestinationPort = sk.LocalPort, Seq = seq, Ack = ack, Flags = flags, Window = 1000 }
+        new TcpHeaderRepr { SourcePort = sk.RemotePort, DestinationPort = sk.LocalPort, Seq = seq, Ack = ack, Flags = flags, Window = window }
             .Emit(f[34..], 0, TwoHosts.AddrB, TwoHosts.AddrA);
         new Ipv4Repr(TwoHosts.AddrB, TwoHosts.AddrA, IpProtocol.Tcp, tcpLen).Emit(f[14..]);
         net.DevA.Receive(skb);

@@ -21,6 +21,8 @@ public enum MsgFlags
     WaitAll = 0x100,
     Confirm = 0x800,
     More = 0x8000,
+    /// <summary>MSG_NOSIGNAL: no SIGPIPE with EPIPE. There are no signals here, so it changes nothing.</summary>
+    NoSignal = 0x4000,
     /// <summary>MSG_FASTOPEN: for TCP, sendto() connects with the data in the SYN (tcp_sendmsg_fastopen).</summary>
     FastOpen = 0x20000000,
 }

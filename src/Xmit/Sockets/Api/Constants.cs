@@ -49,6 +49,8 @@ public static class SockOpt
     public const int TCP_CORK = 3;
     public const int TCP_QUICKACK = 12;
     public const int TCP_NOTSENT_LOWAT = 25;
+    /// <summary>Keepalive timing (seconds, count), SYN retries, the user timeout (ms) and TCP_INQ (whose cmsg type is TCP_CM_INQ, the same number).</summary>
+    public const int TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5, TCP_KEEPCNT = 6, TCP_SYNCNT = 7, TCP_USER_TIMEOUT = 18, TCP_INQ = 36, TCP_CM_INQ = TCP_INQ;
     /// <summary>Fast Open: a listener's TFO queue length; a client's connect() that defers the SYN to the first write; a socket's cookie key; no cookie needed.</summary>
     public const int TCP_FASTOPEN = 23, TCP_FASTOPEN_CONNECT = 30, TCP_FASTOPEN_KEY = 33, TCP_FASTOPEN_NO_COOKIE = 34;
     public const int UDP_CORK = 1;

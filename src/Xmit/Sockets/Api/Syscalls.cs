@@ -114,6 +114,18 @@ public sealed class Syscalls(INetworkStack host)
         }
     }
 
+    /// <summary>
+    /// recvmsg() on a stream socket with TCP_INQ: the bytes read, and the TCP_CM_INQ control message's value in
+    /// <paramref name="inq"/> (-1: no control message — the option is off, or the socket is not TCP).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_recvmsg() TCP_CM_INQ</remarks>
+    public int RecvMsg(int fd, Span<byte> buffer, MsgFlags flags, out int inq)
+    {
+        inq = -1;
+        if (Lookup(fd, out var file) is < 0 and var rc) return rc;
+        return file is TcpSocketFile tcp ? tcp.RecvMsgInq(buffer, flags, out inq) : file.RecvFrom(buffer, flags, out _);
+    }
+
     public int Recv(int fd, Span<byte> buffer, MsgFlags flags = MsgFlags.None) => RecvFrom(fd, buffer, flags, out _);
 
     public int Read(int fd, Span<byte> buffer) => RecvFrom(fd, buffer, MsgFlags.None, out _);

@@ -90,7 +90,7 @@ public sealed class TcpSocketFile : InetSocketFile
 
     /// <summary>
     /// connect() on a stream socket: sends the SYN and waits for the handshake (EINPROGRESS when non-blocking;
-    /// EALREADY while it runs; the call after it completed returns 0, later ones EISCONN; a refused or timed out
+    /// EALREADY while it runs (EISCONN while a TCP_FASTOPEN_CONNECT SYN waits for the first write); the call after it completed returns 0, later ones EISCONN; a refused or timed out
     /// attempt reports its error).
     /// </summary>
     /// <remarks>Linux: net/ipv4/af_inet.c __inet_stream_connect()</remarks>
@@ -104,7 +104,7 @@ public sealed class TcpSocketFile : InetSocketFile
             case SocketState.Connected:
                 return -(int)Errno.EISCONN;
             case SocketState.Connecting:
-                rc = -(int)Errno.EALREADY;
+                rc = -(int)(sk.DeferConnect ? Errno.EISCONN : Errno.EALREADY); // TCP_FASTOPEN_CONNECT: the SYN waits for a write
                 break;
             default:
                 rc = _tcp.Connect(sk, a.Address, a.Port);
@@ -133,12 +133,14 @@ public sealed class TcpSocketFile : InetSocketFile
         return 0;
     }
 
-    /// <summary>send() on a stream socket: EPIPE unless connected (or connecting).</summary>
-    /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked()</remarks>
+    /// <summary>send() on a stream socket: the pending error or EPIPE unless connected (or connecting).</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked(); net/core/stream.c sk_stream_wait_connect()</remarks>
     internal override int SendTo(ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to)
     {
         if ((flags & MsgFlags.FastOpen) != 0 || Sk.DeferConnect) return SendFastOpen(buffer, flags, to);
-        if (State != SocketState.Connected && Sk.State is TcpState.Close or TcpState.Listen) return -(int)Errno.EPIPE;
+        // sk_stream_wait_connect(): a pending error first (a connection that timed out: ETIMEDOUT), else EPIPE.
+        if (State != SocketState.Connected && Sk.State is TcpState.Close or TcpState.Listen)
+            return -(int)(Sk.Error != Errno.OK ? Sk.TakeError() : Errno.EPIPE);
         return _tcp.SendMsg(Sk, buffer, flags, NoBlock(flags));
     }
 
@@ -159,7 +161,18 @@ public sealed class TcpSocketFile : InetSocketFile
             switch (State)
             {
                 case SocketState.Connected: return -(int)Errno.EISCONN;
-                case SocketState.Connecting: return -(int)Errno.EALREADY;
+                case SocketState.Connecting when sk.State is TcpState.SynSent or TcpState.SynRecv: return -(int)Errno.EALREADY;
+                case SocketState.Connecting when sk.State == TcpState.Close:
+                {
+                    State = SocketState.Unconnected;
+                    var err = sk.TakeError();
+                    return -(int)(err != Errno.OK ? err : Errno.ECONNABORTED);
+                }
+                case SocketState.Connecting:
+                    // A non-blocking connect that has completed: __inet_stream_connect() marks the socket connected
+                    // and returns 0, so the data goes as by write().
+                    State = SocketState.Connected;
+                    return _tcp.SendMsg(sk, buffer, flags & ~MsgFlags.FastOpen, NoBlock(flags));
             }
             if (to is not { } addr) return -(int)Errno.EINVAL;
             if (addr.Family != Af.AF_INET) return -(int)Errno.EAFNOSUPPORT;
@@ -223,7 +236,7 @@ public sealed class TcpSocketFile : InetSocketFile
         return _tcp.RecvMsg(Sk, buffer, flags, NoBlock(flags));
     }
 
-    /// <summary>do_tcp_setsockopt(): TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_QUICKACK, TCP_NOTSENT_LOWAT (which may make the socket writable at once).</summary>
+    /// <summary>do_tcp_setsockopt(): TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_QUICKACK, the Fast Open options, TCP_SYNCNT, TCP_USER_TIMEOUT, the keepalive timing, TCP_INQ, TCP_NOTSENT_LOWAT (which may make the socket writable at once).</summary>
     /// <remarks>Linux: net/ipv4/tcp.c do_tcp_setsockopt()</remarks>
     private protected override int SetProtocolOption(int level, int name, int value)
     {
@@ -243,6 +256,14 @@ public sealed class TcpSocketFile : InetSocketFile
                 return _tcp.SetFastOpenNoCookie(Sk, value);
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN_CONNECT):
                 return _tcp.SetFastOpenConnect(Sk, value);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_SYNCNT):
+                return TcpProtocol.SetSynCount(Sk, value);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_USER_TIMEOUT):
+                return TcpProtocol.SetUserTimeout(Sk, value);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_KEEPIDLE or SockOpt.TCP_KEEPINTVL or SockOpt.TCP_KEEPCNT):
+                return TcpProtocol.SetKeepalive(Sk, name, value);
+            case (SockOpt.IPPROTO_TCP, SockOpt.TCP_INQ):
+                return TcpProtocol.SetInq(Sk, value);
             case (SockOpt.IPPROTO_TCP, SockOpt.TCP_NOTSENT_LOWAT):
                 Sk.NotsentLowat = (uint)value;
                 if (Sk.StreamWriteable) Sk.RaiseWriteSpace(); // sk_stream_write_space
@@ -250,6 +271,18 @@ public sealed class TcpSocketFile : InetSocketFile
             default:
                 return -(int)Errno.ENOPROTOOPT;
         }
+    }
+
+    /// <summary>
+    /// tcp_recvmsg() with TCP_INQ on: the bytes read, and in <paramref name="inq"/> what tcp_inq_hint() says is
+    /// left (the TCP_CM_INQ control message); -1 when the option is off (no control message).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_recvmsg(), tcp_inq_hint()</remarks>
+    internal int RecvMsgInq(Span<byte> buffer, MsgFlags flags, out int inq)
+    {
+        int rc = RecvFrom(buffer, flags, out _);
+        inq = rc >= 0 && Sk.RecvmsgInq ? TcpProtocol.InqHint(Sk) : -1;
+        return rc;
     }
 
     /// <summary>do_tcp_setsockopt() TCP_FASTOPEN_KEY: 16 or 32 key bytes (EINVAL otherwise); other buffer options are unknown.</summary>
@@ -267,6 +300,12 @@ public sealed class TcpSocketFile : InetSocketFile
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY) => Sk.NonAgle.HasFlag(NagleMode.Off) ? 1 : 0,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_CORK) => Sk.NonAgle.HasFlag(NagleMode.Cork) ? 1 : 0,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_NOTSENT_LOWAT) => (int)Sk.NotsentLowat,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_SYNCNT) => Sk.SynRetries > 0 ? Sk.SynRetries : _tcp.Sysctls.TcpSynRetries,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_USER_TIMEOUT) => Sk.UserTimeoutMs,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_KEEPIDLE) => Sk.KeepIdle > 0 ? Sk.KeepIdle : TcpProtocol.KeepaliveTimeSec,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_KEEPINTVL) => Sk.KeepIntvl > 0 ? Sk.KeepIntvl : TcpProtocol.KeepaliveIntvlSec,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_KEEPCNT) => Sk.KeepCnt > 0 ? Sk.KeepCnt : TcpProtocol.KeepaliveProbes,
+        (SockOpt.IPPROTO_TCP, SockOpt.TCP_INQ) => Sk.RecvmsgInq ? 1 : 0,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN) => TcpProtocol.FastOpenQueueLength(Sk),
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_FASTOPEN_NO_COOKIE) => Sk.FastOpenNoCookie ? 1 : 0,
         (SockOpt.IPPROTO_TCP, SockOpt.TCP_MAXSEG) =>

@@ -194,6 +194,7 @@ public sealed partial class TcpProtocol
         if (req.NumTimeout >= Sysctls.TcpSynackRetries + 1)
         {
             sk.Error = sk.Error != Errno.OK ? sk.Error : Errno.ETIMEDOUT;
+            Mib.AbortOnTimeout++; // tcp_write_err()
             Done(sk);
             return;
         }
@@ -237,6 +238,7 @@ public sealed partial class TcpProtocol
         }
         FastOpenRemove(sk);
         sk.Retransmits = 0;
+        sk.RetransStamp = null;
         RearmRto(sk);
         return true;
     }

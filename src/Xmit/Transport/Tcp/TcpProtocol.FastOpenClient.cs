@@ -202,7 +202,7 @@ public sealed partial class TcpProtocol
     /// true: no separate ACK); acknowledged data counts TCPFastOpenActive.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rcv_fastopen_synack(), tcp_non_congestion_loss_retransmit()</remarks>
-    private bool FastOpenSynAck(TcpSock sk, in TcpOptions opt)
+    private bool FastOpenSynAck(TcpSock sk, in TcpOptions opt, TcpSegment synAck)
     {
         var data = sk.SynData ? sk.WriteQueue.Peek() : null;
         var cookie = new FastOpenCookie(opt.FastOpenLength, opt.FastOpenExp, opt.FastOpenCookie);
@@ -236,6 +236,35 @@ public sealed partial class TcpProtocol
             Mib.FastOpenActive++;
             if (sk.Delivered > 1) sk.Delivered--; // tcp_ack() counted the SYN-data as two packets
         }
+        FastOpenAddSynAckData(sk, synAck);
         return false;
+    }
+
+    /// <summary>
+    /// tcp_fastopen_add_skb() for the SYN-ACK: data it carries (a copy) joins the receive queue and rcv_nxt
+    /// passes it (and a FIN on it: tcp_fin, CLOSE-WAIT), so the ACK of the SYN-ACK acknowledges them.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_fastopen.c tcp_fastopen_add_skb(); net/ipv4/tcp_input.c tcp_rcv_fastopen_synack()</remarks>
+    private void FastOpenAddSynAckData(TcpSock sk, TcpSegment synAck)
+    {
+        int len = synAck.Payload.Length;
+        bool fin = (synAck.Flags & TcpFlags.Fin) != 0;
+        if (len == 0 && !fin) return;
+        var skb = _pool.Alloc(len);
+        synAck.Payload.CopyTo(skb.Put(len));
+        skb.Cb.Seq = sk.RcvNxt;
+        skb.Cb.EndSeq = sk.RcvNxt + (uint)len;
+        sk.SetOwnerR(skb);
+        sk.ReceiveQueue.Enqueue(skb);
+        sk.RcvNxt = skb.Cb.EndSeq;
+        sk.SynDataAcked = true;
+        sk.BytesReceived = (ulong)len;
+        if (fin)
+        {
+            skb.Cb.TcpFlags = TcpFlags.Fin;
+            sk.RcvNxt += 1;
+            Fin(sk);
+        }
+        sk.RaiseDataReady();
     }
 }

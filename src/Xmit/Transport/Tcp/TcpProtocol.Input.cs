@@ -96,6 +96,14 @@ public sealed partial class TcpProtocol
             if ((f & TcpFlags.Rst) == 0) SendResetFor(sk.LocalAddress, sk.RemoteAddress, seg);
             return;
         }
+        // An echoed timestamp from before our SYN or from the future: not an answer to it (PAWSActive), reset.
+        if ((f & TcpFlags.Ack) != 0 && TcpOptions.Parse(seg.Options, syn: true) is { HasTimestamp: true, TsEcr: not 0 } ts
+            && (int)(ts.TsEcr - (uint)(sk.SynSentAt.Nanoseconds / 1_000_000)) is var sinceSyn && (sinceSyn < 0 || (int)(TsNow - ts.TsEcr) < 0))
+        {
+            Mib.PawsActiveRejected++;
+            if ((f & TcpFlags.Rst) == 0) SendResetFor(sk.LocalAddress, sk.RemoteAddress, seg);
+            return;
+        }
         if ((f & TcpFlags.Rst) != 0)
         {
             if ((f & TcpFlags.Ack) == 0) return;
@@ -118,7 +126,7 @@ public sealed partial class TcpProtocol
         sk.State = TcpState.Established;
         InitTransfer(sk);
         // tcp_rcv_synsent_state_process(): unacknowledged SYN data goes again at once, and carries the ACK.
-        if (!((sk.SynFastOpen || sk.SynData) && FastOpenSynAck(sk, opt)))
+        if (!((sk.SynFastOpen || sk.SynData) && FastOpenSynAck(sk, opt, seg)))
         {
             if (sk.WritePending > 0)
             {
@@ -153,7 +161,19 @@ public sealed partial class TcpProtocol
                 sk.Delivered++; // tcp_clean_rtx_queue(): the data as a second packet (tcp_rcv_fastopen_synack takes it back)
                 data.Free(SkbDropReason.Consumed);
             }
-            else stillOut = 1;
+            else
+            {
+                if (ack > data.Cb.Seq)
+                {
+                    // The SYN-ACK acknowledged part of the data: tcp_clean_rtx_queue() trims it (tcp_trim_head).
+                    int n = (int)(ack - data.Cb.Seq);
+                    data.Pull(n);
+                    data.Truesize -= n;
+                    sk.WmemQueued -= n;
+                    data.Cb.Seq = ack;
+                }
+                stillOut = Pcount(data, sk.MssCache); // in segments of the MSS the SYN-ACK set (tcp_set_skb_tso_segs on the resend)
+            }
         }
         if (sk.State == TcpState.SynSent) sk.Delivered++; // tcp_clean_rtx_queue() counts our SYN delivered
         SndUnaUpdate(sk, ack);
@@ -166,6 +186,7 @@ public sealed partial class TcpProtocol
         if (sk.Retransmits == 0) sk.Rtt.Sample((Now - sk.SynSentAt).Nanoseconds / 1000, sk.SndUna, sk.SndNxt);
         else if (sk.TimestampOk && opt.TsEcr != 0) sk.Rtt.Sample((long)(TsNow - opt.TsEcr) * 1000, sk.SndUna, sk.SndNxt);
         sk.Retransmits = 0;
+        sk.RetransStamp = null;
         sk.Backoff = 0;
         sk.Rtt.SetRto();
     }
@@ -182,7 +203,6 @@ public sealed partial class TcpProtocol
         UpdatePacingRate(sk);
         sk.WriteSeq = sk.SndNxt;
         sk.PushedSeq = sk.SndNxt;
-        sk.SndSml = sk.SndNxt;
     }
 
     /// <summary>
@@ -292,6 +312,7 @@ public sealed partial class TcpProtocol
             // FIN-WAIT-1 of a Fast Open child closed before the handshake ended: the SYN-ACK is acknowledged now.
             FastOpenRemove(sk);
             sk.Retransmits = 0;
+            sk.RetransStamp = null;
             RearmRto(sk);
         }
         // tcp_replace_ts_recent(): only a segment that passed the checks (and the ACK) may update ts_recent.
@@ -320,9 +341,10 @@ public sealed partial class TcpProtocol
         {
             if ((sk.Shutdown & Sock.RcvShutdown) != 0 && sk.Dead && len > 0)
             {
-                // Data for a closed socket: abort (tcp_rcv_state_process, "TCPAbortOnData").
+                // Data for a closed socket: abort (tcp_rcv_state_process, "TCPAbortOnData"); tcp_reset() sends
+                // nothing, tcp_v4_do_rcv() then answers the segment with tcp_v4_send_reset().
                 Mib.AbortOnData++;
-                SendActiveReset(sk);
+                SendResetFor(sk.LocalAddress, sk.RemoteAddress, seg);
                 Done(sk);
                 skb.Free(SkbDropReason.Consumed);
                 return;
@@ -526,6 +548,7 @@ public sealed partial class TcpProtocol
         }
         sk.Backoff = 0;
         sk.Retransmits = 0;
+        sk.RetransStamp = null;
         sk.Rtt.SetRto();
         SetXmitTimer(sk);
         return ackedSegs;

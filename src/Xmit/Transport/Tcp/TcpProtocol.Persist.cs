@@ -33,8 +33,8 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>
-    /// tcp_probe_timer(): nothing to probe any more — done; too many probes unanswered (tcp_retries2) — the
-    /// connection times out; otherwise probe again.
+    /// tcp_probe_timer(): nothing to probe any more — done; too many probes unanswered (tcp_retries2), or the
+    /// head waited longer than TCP_USER_TIMEOUT — the connection times out; otherwise probe again.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_probe_timer()</remarks>
     private void ProbeTimer(TcpSock sk)
@@ -42,11 +42,17 @@ public sealed partial class TcpProtocol
         if (sk.PacketsOut > 0 || sk.SendHead is null)
         {
             sk.ProbesOut = 0;
+            sk.ProbeStamp = null;
             return;
         }
-        if (sk.ProbesOut >= Sysctls.TcpRetries2)
+        // tcp_probe_timer(): the head's timestamp (its first transmission attempt, which a qdisc may have
+        // dropped), or now for a head never sent (a closed window).
+        sk.ProbeStamp ??= sk.SendHead.Cb.SentAt != default ? sk.SendHead.Cb.SentAt : Now;
+        if (sk.ProbesOut >= Sysctls.TcpRetries2
+            || sk.UserTimeoutMs > 0 && Now - sk.ProbeStamp.Value > Duration.FromMilliseconds(sk.UserTimeoutMs))
         {
             sk.Error = sk.Error != Errno.OK ? sk.Error : Errno.ETIMEDOUT;
+            Mib.AbortOnTimeout++; // tcp_write_err()
             Done(sk);
             return;
         }
@@ -64,6 +70,7 @@ public sealed partial class TcpProtocol
         if (sk.PacketsOut > 0 || sk.SendHead is null)
         {
             sk.ProbesOut = 0;
+            sk.ProbeStamp = null;
             sk.Backoff = 0;
             return;
         }

@@ -62,11 +62,12 @@ public sealed partial class TcpProtocol
         }
         if (head is null || sk.PacketsOut == 0 || sk.State is TcpState.Close or TcpState.Listen or TcpState.TimeWait) return;
         Mib.Timeouts++;
-        int limit = sk.State == TcpState.SynSent ? Sysctls.TcpSynRetries
+        int limit = sk.State == TcpState.SynSent ? (sk.SynRetries > 0 ? sk.SynRetries : Sysctls.TcpSynRetries)
             : sk.State == TcpState.SynRecv ? Sysctls.TcpSynackRetries : Sysctls.TcpRetries2;
-        if (sk.Retransmits >= limit)
+        if (sk.Retransmits >= limit || UserTimeoutExpired(sk))
         {
             sk.Error = sk.Error != Errno.OK ? sk.Error : Errno.ETIMEDOUT;
+            Mib.AbortOnTimeout++; // tcp_write_err()
             if (sk.State == TcpState.SynSent) Mib.AttemptFails++;
             Done(sk);
             return;
@@ -84,7 +85,7 @@ public sealed partial class TcpProtocol
         sk.Backoff++;
         sk.Rtt.Backoff();
         sk.PendingTimer = TcpXmitTimer.Retransmit;
-        _clock.Arm(sk.RetransmitTimer, Now + sk.Rtt.Rto);
+        _clock.Arm(sk.RetransmitTimer, Now + ClampRtoToUserTimeout(sk, sk.Rtt.Rto));
     }
 
     /// <summary>sk_rethink_txhash(): a new sk_txhash for a socket that has one (net.core.txrehash = 1, Linux's default).</summary>
@@ -137,8 +138,12 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c __tcp_retransmit_skb(), tcp_retransmit_skb()</remarks>
     private bool RetransmitSkb(TcpSock sk, SkBuff skb, int segs = 1)
     {
+        // Nothing of it inside the peer's window (in SYN-SENT there is none yet): not resent — unless it is the
+        // head, whose resend then probes the zero window.
+        if ((int)(WndEnd(sk) - skb.Cb.Seq) <= 0 && skb.Cb.Seq != sk.SndUna) return false;
         int mss = sk.MssCache;
         int len = mss * Math.Max(segs, 1);
+        sk.RetransStamp ??= skb.Cb.SentAt; // retrans_stamp: the first retransmission's original send time
         // The pieces of a sent skb add up to the segments already counted in flight.
         if (skb.Len > len && (skb.Cb.TcpFlags & TcpFlags.Syn) == 0) Fragment(sk, skb, len);
         if (TransmitSkb(sk, skb, clone: true) < 0) return false; // not sent (local congestion): stays unmarked

@@ -254,10 +254,12 @@ public sealed partial class TcpProtocol : IIpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_connect_init(), tcp_select_initial_window()</remarks>
     private void InitConnection(TcpSock sk, int mtu)
     {
+        // snd_sml stays at the ISN until a short segment goes from tcp_write_xmit: SYN data is not one for Nagle.
         sk.SndUna = sk.SndNxt = sk.WriteSeq = sk.PushedSeq = sk.SndSml = sk.Iss;
         sk.AdvMss = mtu - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength;
         if (sk.UserMss > 0 && sk.UserMss < sk.AdvMss) sk.AdvMss = sk.UserMss;
         sk.MssCache = Math.Min(sk.AdvMss, MssDefault);
+        sk.PmtuCookie = mtu; // tcp_connect_init() → tcp_sync_mss(): the path MTU the connection starts with
         sk.SndCwnd = 10;
         sk.SndSsthresh = InfiniteSsthresh;
         sk.Rtt.Rto = InitialRto;
@@ -442,17 +444,15 @@ public sealed partial class TcpProtocol : IIpProtocol
         return wildcard;
     }
 
-    /// <summary>ICMP errors about TCP segments (PMTU, unreachable during SYN-SENT) are not modelled yet: ignored.</summary>
-    public void Error(ReadOnlySpan<byte> offending, byte icmpType, byte icmpCode, uint info)
-    {
-    }
 }
 
 /// <summary>The TCP counters of /proc/net/snmp and the TcpExt ones used here.</summary>
 public sealed class TcpMib
 {
     public long ActiveOpens, PassiveOpens, AttemptFails, EstabResets, InSegs, OutSegs, RetransSegs, InErrs, OutRsts;
-    public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, DelayedAcks, Timeouts, FastRetrans, LossProbes;
+    /// <summary>TcpExtOutOfWindowIcmps: ICMP errors quoting a sequence number the connection has not sent.</summary>
+    public long OutOfWindowIcmps;
+    public long ListenOverflows, ListenDrops, AbortOnClose, AbortOnData, AbortOnTimeout, DelayedAcks, Timeouts, FastRetrans, LossProbes;
     public long AutoCorking, HystartTrainDetect, HystartDelayDetect, AckSkippedSeq, AckSkippedChallenge, ChallengeAck, SynChallenge;
     public long WantZeroWindowAdv, ToZeroWindowAdv, FromZeroWindowAdv, ZeroWindowDrop, RcvQDrop, OfoQueue, OfoDrop, PruneCalled, OfoPruned, RcvPruned, WinProbe;
     /// <summary>TcpExtBeyondWindow: segments dropped because they started, or (with data queued) ended, past the window.</summary>
@@ -468,7 +468,7 @@ public sealed class TcpMib
     /// <summary>TcpExtTCPTimeoutRehash: retransmission timeouts after which the flow took a new sk_txhash.</summary>
     public long TimeoutRehash;
     /// <summary>The listener's counters: SYN cookies, a full SYN queue, embryonic resets, SYN-ACK retransmissions.</summary>
-    public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected, AckSkippedTimeWait;
+    public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected, PawsActiveRejected, AckSkippedTimeWait;
     /// <summary>Fast Open, server side: children made from a SYN, failed cookies, full TFO queues, cookie requests, cookies of the backup key.</summary>
     public long FastOpenPassive, FastOpenPassiveFail, FastOpenListenOverflow, FastOpenCookieReqd, FastOpenPassiveAltKey;
     /// <summary>Fast Open, client side: SYN data acknowledged, SYN data not acknowledged (resent).</summary>
@@ -498,6 +498,7 @@ public sealed class TcpMib
         yield return ("SyncookiesRecv", SyncookiesRecv);
         yield return ("SyncookiesFailed", SyncookiesFailed);
         yield return ("EmbryonicRsts", EmbryonicRsts);
+        yield return ("PAWSActive", PawsActiveRejected);
         yield return ("PAWSEstab", PawsEstabRejected);
         yield return ("TCPReqQFullDoCookies", ReqQFullDoCookies);
         yield return ("TCPReqQFullDrop", ReqQFullDrop);
@@ -512,6 +513,8 @@ public sealed class TcpMib
         yield return ("TCPFastOpenPassiveAltKey", FastOpenPassiveAltKey);
         yield return ("TCPAbortOnClose", AbortOnClose);
         yield return ("TCPAbortOnData", AbortOnData);
+        yield return ("TCPAbortOnTimeout", AbortOnTimeout);
+        yield return ("OutOfWindowIcmps", OutOfWindowIcmps);
         yield return ("DelayedACKs", DelayedAcks);
         yield return ("TCPTimeouts", Timeouts);
         yield return ("TCPFastRetrans", FastRetrans);

@@ -132,7 +132,21 @@ public sealed partial class TcpSock : InetSock
     public int Backoff { get; internal set; }
     /// <summary>icsk_probes_out: zero-window probes sent without an answer (tcpi_probes).</summary>
     public int ProbesOut { get; internal set; }
+    /// <summary>The send head's timestamp as tcp_probe_timer() reads it: when the first probe timer found it unsent (what TCP_USER_TIMEOUT counts from while probing).</summary>
+    internal Instant? ProbeStamp;
     internal int Retransmits;
+    /// <summary>retrans_stamp: when the oldest unacknowledged segment was first retransmitted (or the SYN sent); what TCP_USER_TIMEOUT counts from.</summary>
+    internal Instant? RetransStamp;
+    /// <summary>icsk_syn_retries (TCP_SYNCNT): SYN retransmissions before giving up; 0 means tcp_syn_retries.</summary>
+    public int SynRetries { get; internal set; }
+    /// <summary>icsk_user_timeout (TCP_USER_TIMEOUT), in ms: how long data may stay unacknowledged after a retransmission; 0 means the retry counts decide.</summary>
+    public int UserTimeoutMs { get; internal set; }
+    /// <summary>keepalive_time / keepalive_intvl (seconds) and keepalive_probes; 0 means the sysctl (keepalive probes themselves are not modelled).</summary>
+    public int KeepIdle { get; internal set; }
+    public int KeepIntvl { get; internal set; }
+    public int KeepCnt { get; internal set; }
+    /// <summary>recvmsg_inq (TCP_INQ): recvmsg() reports the bytes left to read in a TCP_CM_INQ control message.</summary>
+    public bool RecvmsgInq { get; internal set; }
     internal Timer RetransmitTimer { get; }
     /// <summary>icsk_pending: what <see cref="RetransmitTimer"/> is armed for.</summary>
     internal TcpXmitTimer PendingTimer;
