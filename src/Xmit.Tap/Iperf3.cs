@@ -269,6 +269,7 @@ public static class Iperf3
         var endSeen = WatchForEnd();
         long[] counts = reverse ? await Send(streams, len, total => ended || num > 0 && total >= num, stopWriting.Token) : await Receive(tap, streams, () => ended);
         sbyte end = await endSeen;
+        if (end == ClientTerminate) throw new IOException("iperf3: the client ended the test early (CLIENT_TERMINATE)");
         if (end != TestEnd) throw new IOException($"iperf3: the client sent state {end} instead of TEST_END");
         foreach (var stream in streams) stream.Dispose(); // iperf_handle_message_server(TEST_END): the data sockets close now
         var ours = new Result(reverse, counts, tap.Host.Tcp.Mib.RetransSegs - retrans0, (tap.Loop.Now - start).TotalSeconds);

@@ -21,20 +21,24 @@ public static class SimPingCommand
         var loss = CliOptions.Probability("--loss", "Probability that a frame is lost on the wire");
         var mtu = CliOptions.Int("--mtu", "-m", "MTU of both devices", 1500, 68, 65535);
         var faults = new LinkFaultOptions();
+        var json = new Option<bool>("--json") { Description = "Print the replies, the statistics and the expected RTT as JSON instead of text" };
 
         var cmd = new Command("ping", "Host A (198.18.0.1) pings host B (198.18.0.2) across a simulated Ethernet link and explains each RTT")
         {
-            count, size, interval, rate, delay, loss, mtu,
+            count, size, interval, rate, delay, loss, mtu, json,
         };
         faults.AddTo(cmd);
         cmd.SetAction(r => Run(r.GetValue(seed), r.GetValue(pcap), r.GetValue(count), r.GetValue(size), r.GetValue(interval),
-            r.GetValue(rate), r.GetValue(delay), r.GetValue(loss), r.GetValue(mtu), r.InvocationConfiguration.Output, faults.Read(r), r.InvocationConfiguration.Error));
+            r.GetValue(rate), r.GetValue(delay), r.GetValue(loss), r.GetValue(mtu), r.InvocationConfiguration.Output, faults.Read(r), r.InvocationConfiguration.Error,
+            r.GetValue(json)));
         return cmd;
     }
 
     public static int Run(ulong seed, FileInfo? pcap, int count, int size, Duration interval, long rate, Duration delay, double loss, int mtu, TextWriter o,
-        LinkFaults? faults = null, TextWriter? err = null)
+        LinkFaults? faults = null, TextWriter? err = null, bool json = false)
     {
+        var stdout = o;
+        if (json) o = TextWriter.Null; // the same run; only the JSON is printed
         err ??= Console.Error;
         var inv = CultureInfo.InvariantCulture;
         faults ??= new LinkFaults();
@@ -98,8 +102,19 @@ public static class SimPingCommand
 
         sim.Shutdown();
         if (pcap is not null) o.WriteLine($"capture: {pcap.FullName}");
+        if (json)
+            stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(new PingReport(
+                addrA.ToString(), addrB.ToString(), size, seed,
+                ping.Replies.Select(r => new PingReplyLine(r.Sequence, r.Rtt.Nanoseconds / 1e3, r.Bytes, r.Ttl)).ToList(),
+                PingStatistics.Summarize(ping.Transmitted, ping.Replies), expected.Nanoseconds / 1e3, explanation), SimFloodCommand.JsonOptions));
         return ping.Replies.Count > 0 ? 0 : 1;
     }
+
+    /// <summary>`sim ping --json`: every reply (RTT in µs), the statistics (ms, as ping prints them) and the expected RTT.</summary>
+    public sealed record PingReport(string From, string To, int Size, ulong Seed, IReadOnlyList<PingReplyLine> Replies, PingSummary Statistics,
+        double ExpectedRttUs, string Why);
+
+    public sealed record PingReplyLine(ushort Sequence, double RttUs, int Bytes, byte Ttl);
 
     /// <summary>2 × (serialization + propagation) for each fragment of the request (the reply is the same size).</summary>
     public static Duration ExpectedRtt(LinkConfig link, int size, int mtu, out string explanation)

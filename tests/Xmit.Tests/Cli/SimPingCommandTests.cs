@@ -87,3 +87,23 @@ public class SimPingCommandTests
         return (p.ExitCode, o.Result, e.Result);
     }
 }
+
+public class SimPingJsonTests
+{
+    [Fact]
+    public void Json_has_every_reply_and_statistics_that_agree_with_them()
+    {
+        var (code, o, err) = SimPingCommandTests.Xmit("sim ping -c 3 --json");
+        Assert.True(code == 0, err);
+        var doc = System.Text.Json.JsonDocument.Parse(o).RootElement;
+        var rtts = doc.GetProperty("replies").EnumerateArray().Select(r => r.GetProperty("rttUs").GetDouble()).ToList();
+        Assert.Equal(3, rtts.Count);
+        var st = doc.GetProperty("statistics");
+        Assert.Equal(3, st.GetProperty("transmitted").GetInt32());
+        Assert.Equal(3, st.GetProperty("received").GetInt32());
+        Assert.Equal(rtts.Min() / 1000, st.GetProperty("minMs").GetDouble(), 9);
+        Assert.Equal(rtts.Average() / 1000, st.GetProperty("avgMs").GetDouble(), 9);
+        // Once ARP is resolved the RTT is the wire's: serialization and propagation, both ways.
+        Assert.Equal(doc.GetProperty("expectedRttUs").GetDouble(), rtts[1], 6);
+    }
+}
