@@ -12,7 +12,9 @@ namespace Xmit.Tests.Tcp;
 /// A listener as Linux keeps one: request sockets in a SYN queue bounded by the backlog, SYN cookies when it is
 /// full, SYN-ACK retransmission with backoff and expiry, an accept queue bounded by the backlog, and no socket
 /// left behind by a connection that died before or after accept().
+/// The SYN flood measures the process's heap, so the class runs alone.
 /// </summary>
+[Collection(nameof(RunsAlone))]
 public class TcpListenTests
 {
     private const int NonBlockingStream = SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK;
