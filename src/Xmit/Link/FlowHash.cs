@@ -13,6 +13,13 @@ namespace Xmit.Link;
 /// <remarks>Linux: net/core/flow_dissector.c __skb_get_hash(), __flow_hash_from_keys(), flow_hash_from_keys()</remarks>
 public static class FlowHash
 {
+    /// <summary>skb_get_hash(): the skb's hash, computed from its headers (and kept in it) the first time it is asked for.</summary>
+    public static uint Get(SkBuff skb, ulong seed)
+    {
+        if (skb.Hash == 0) skb.Hash = Of(skb, seed);
+        return skb.Hash;
+    }
+
     public static uint Of(SkBuff skb, ulong seed)
     {
         ulong a = skb.Protocol, b = 0;

@@ -174,8 +174,7 @@ public sealed class NetDevice
         int queue = sk?.TxQueueMapping ?? -1;
         if (queue < 0 || skb.OooOkay || queue >= n)
         {
-            if (skb.Hash == 0) skb.Hash = FlowHash.Of(skb, FlowHashSeed);
-            int picked = (int)(((ulong)skb.Hash * (ulong)n) >> 32);
+            int picked = (int)(((ulong)FlowHash.Get(skb, FlowHashSeed) * (ulong)n) >> 32);
             if (sk is not null && picked != queue && sk.CachesTxQueue) sk.TxQueueMapping = picked;
             queue = picked;
         }

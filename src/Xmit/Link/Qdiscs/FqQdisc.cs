@@ -109,7 +109,6 @@ public sealed class FqQdisc : Qdisc
         public Instant TimeNextPacket;
         public Instant DetachedAt = Instant.Zero; // f->age: when it left the round robin (Never while on a list)
         public bool Detached = true;
-        public bool Throttled;
         public Flow? Next;
     }
 
@@ -201,11 +200,8 @@ public sealed class FqQdisc : Qdisc
     {
         var sk = skb.Sk is { CachesTxQueue: true } owner ? owner : null;
         uint orphan = 0;
-        if (sk is null)
-        {
-            if (skb.Hash == 0) skb.Hash = FlowHash.Of(skb, 0);
-            orphan = skb.Hash & OrphanMask;
-        }
+        // The host's hashrnd, as netdev_pick_tx uses: the same flow gets the same hash in both.
+        if (sk is null) orphan = FlowHash.Get(skb, DevQueue?.Device.FlowHashSeed ?? 0) & OrphanMask;
         if (FastpathAllowed(skb, now))
         {
             FastpathPackets++;
@@ -360,7 +356,6 @@ public sealed class FqQdisc : Qdisc
         int i = _throttled.Count;
         while (i > 0 && _throttled[i - 1].TimeNextPacket > f.TimeNextPacket) i--;
         _throttled.Insert(i, f);
-        f.Throttled = true;
         ThrottledEvents++;
         if (_timeNextDelayedFlow > f.TimeNextPacket) _timeNextDelayedFlow = f.TimeNextPacket;
     }
@@ -374,7 +369,6 @@ public sealed class FqQdisc : Qdisc
         while (n < _throttled.Count && _throttled[n].TimeNextPacket <= now)
         {
             var f = _throttled[n++];
-            f.Throttled = false;
             _bands[f.Band].Old.AddTail(f);
         }
         _throttled.RemoveRange(0, n);
