@@ -50,6 +50,11 @@ public class TapCommandTests
     [InlineData("tcp-connect 10.0.0.1:5201", "198.18.0.0/15")]
     [InlineData("tcp-connect 198.18.0.1:5201 --mode upload", "--mode")]
     [InlineData("tcp-listen 0", "port must be between 1 and 65535")]
+    [InlineData("iperf3", "exactly one of -s (server) and -c ADDR (client)")]
+    [InlineData("iperf3 -s -c 198.18.0.1", "exactly one of -s (server) and -c ADDR (client)")]
+    [InlineData("iperf3 -c 10.0.0.1", "198.18.0.0/15")]
+    [InlineData("iperf3 -c nowhere", "-c needs an IPv4 address")]
+    [InlineData("iperf3 -s -P 0", "--parallel")]
     public void Bad_arguments_fail_with_a_clear_message(string args, string message)
     {
         var (code, _, err) = SimPingCommandTests.Xmit("tap " + args);
