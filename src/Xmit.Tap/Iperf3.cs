@@ -169,34 +169,37 @@ public static class Iperf3
         async Task One(int i)
         {
             var buf = new byte[1 << 18];
-            while (true)
+            // A read waits for data or the end of the stream; once the test has ended, 100 ms without data cancels it.
+            using var quiet = new CancellationTokenSource();
+            var lastData = tap.Loop.Now;
+            Timer? watch = null;
+            void Check()
             {
-                if (streams[i].Available == 0)
+                if (ended() && tap.Loop.Now - lastData >= Duration.FromMilliseconds(100)) quiet.Cancel();
+                else watch!.ArmAfter(Duration.FromMilliseconds(10));
+            }
+            watch = new Timer(tap.Loop, Check, "iperf3-quiet");
+            watch.ArmAfter(Duration.FromMilliseconds(10));
+            try
+            {
+                while (true)
                 {
-                    // Nothing to read: wait for data, the end of the stream, or the end of the test and 100 ms of quiet.
-                    Instant quietSince = tap.Loop.Now;
-                    await WaitUntil(tap, () =>
-                    {
-                        if (streams[i].Available > 0 || AtEnd(streams[i])) return true;
-                        if (!ended()) quietSince = tap.Loop.Now;
-                        return tap.Loop.Now - quietSince >= Duration.FromMilliseconds(100);
-                    });
-                    if (streams[i].Available == 0 && !AtEnd(streams[i])) return;
+                    int n = await streams[i].ReadAsync(buf, quiet.Token);
+                    if (n == 0) return;
+                    counts[i] += n;
+                    lastData = tap.Loop.Now;
                 }
-                int n = await streams[i].ReadAsync(buf);
-                if (n == 0) return;
-                counts[i] += n;
+            }
+            catch (OperationCanceledException) when (quiet.IsCancellationRequested)
+            {
+            }
+            finally
+            {
+                watch.Disarm();
             }
         }
         await Task.WhenAll(Enumerable.Range(0, streams.Length).Select(One));
         return counts;
-    }
-
-    /// <summary>The peer has ended the stream (or it failed): a read would return at once (POLLRDHUP / POLLHUP / POLLERR).</summary>
-    private static bool AtEnd(TcpStream s)
-    {
-        Span<Sockets.Api.PollFd> fd = [new(s.Descriptor, Sockets.Api.Ev.EPOLLRDHUP)];
-        return s.Syscalls.Poll(fd, 0) > 0 && (fd[0].REvents & (Sockets.Api.Ev.EPOLLRDHUP | Sockets.Api.Ev.EPOLLHUP | Sockets.Api.Ev.EPOLLERR)) != 0;
     }
 
     /// <summary>SIOCOUTQ is 0: everything written has been acknowledged.</summary>
