@@ -1,4 +1,5 @@
 using Xmit.Network.Ipv4;
+using Xmit.Sockets;
 using Xmit.Sockets.Api;
 using Xmit.Time;
 using Xmit.Wire;
@@ -38,6 +39,23 @@ public sealed partial class ScriptRunner
         ["TCP_KEEPIDLE"] = SockOpt.TCP_KEEPIDLE, ["TCP_KEEPINTVL"] = SockOpt.TCP_KEEPINTVL, ["TCP_KEEPCNT"] = SockOpt.TCP_KEEPCNT,
         ["TCP_INQ"] = SockOpt.TCP_INQ, ["TCP_CM_INQ"] = SockOpt.TCP_CM_INQ,
         ["MSG_PEEK"] = (long)MsgFlags.Peek, ["MSG_TRUNC"] = (long)MsgFlags.Trunc, ["MSG_OOB"] = (long)MsgFlags.Oob,
+        ["MSG_ERRQUEUE"] = (long)MsgFlags.ErrQueue, ["MSG_ZEROCOPY"] = (long)MsgFlags.Zerocopy,
+        ["SO_ZEROCOPY"] = SockOpt.SO_ZEROCOPY, ["SO_TIMESTAMPING"] = SockOpt.SO_TIMESTAMPING, ["SCM_TIMESTAMPING"] = SockOpt.SCM_TIMESTAMPING,
+        // packetdrill's own names for IPv4's IP_RECVERR control message (CMSG_LEVEL_IP / CMSG_TYPE_RECVERR).
+        ["CMSG_LEVEL_IP"] = SockOpt.IPPROTO_IP, ["CMSG_TYPE_RECVERR"] = SockOpt.IP_RECVERR,
+        ["SO_EE_ORIGIN_ZEROCOPY"] = (long)ErrOrigin.Zerocopy, ["SO_EE_ORIGIN_TIMESTAMPING"] = (long)ErrOrigin.Timestamping,
+        ["SO_EE_ORIGIN_LOCAL"] = (long)ErrOrigin.Local, ["SO_EE_ORIGIN_ICMP"] = (long)ErrOrigin.Icmp,
+        ["SO_EE_CODE_ZEROCOPY_COPIED"] = SockExtendedErr.CodeZerocopyCopied,
+        ["SCM_TSTAMP_SND"] = (long)TstampType.Snd, ["SCM_TSTAMP_SCHED"] = (long)TstampType.Sched, ["SCM_TSTAMP_ACK"] = (long)TstampType.Ack,
+        ["SOF_TIMESTAMPING_TX_HARDWARE"] = (long)TimestampingFlags.TxHardware, ["SOF_TIMESTAMPING_TX_SOFTWARE"] = (long)TimestampingFlags.TxSoftware,
+        ["SOF_TIMESTAMPING_RX_HARDWARE"] = (long)TimestampingFlags.RxHardware, ["SOF_TIMESTAMPING_RX_SOFTWARE"] = (long)TimestampingFlags.RxSoftware,
+        ["SOF_TIMESTAMPING_SOFTWARE"] = (long)TimestampingFlags.Software, ["SOF_TIMESTAMPING_SYS_HARDWARE"] = (long)TimestampingFlags.SysHardware,
+        ["SOF_TIMESTAMPING_RAW_HARDWARE"] = (long)TimestampingFlags.RawHardware, ["SOF_TIMESTAMPING_OPT_ID"] = (long)TimestampingFlags.OptId,
+        ["SOF_TIMESTAMPING_TX_SCHED"] = (long)TimestampingFlags.TxSched, ["SOF_TIMESTAMPING_TX_ACK"] = (long)TimestampingFlags.TxAck,
+        ["SOF_TIMESTAMPING_OPT_CMSG"] = (long)TimestampingFlags.OptCmsg, ["SOF_TIMESTAMPING_OPT_TSONLY"] = (long)TimestampingFlags.OptTsonly,
+        ["SOF_TIMESTAMPING_OPT_STATS"] = (long)TimestampingFlags.OptStats, ["SOF_TIMESTAMPING_OPT_ID_TCP"] = (long)TimestampingFlags.OptIdTcp,
+        ["SOF_TIMESTAMPING_OPT_TX_SWHW"] = (long)TimestampingFlags.OptTxSwhw,
+        ["ENOMSG"] = (long)Errno.ENOMSG, ["EAGAIN"] = (long)Errno.EAGAIN,
     };
 
     private long Value(Expr e, int line) => e switch
@@ -156,7 +174,14 @@ public sealed partial class ScriptRunner
                 var iov = msg.Fields.OfType<AssignExpr>().FirstOrDefault(f => f.Target is CallExpr { Name: "msg_iov" })?.Value as ArrayExpr;
                 long room = 0;
                 foreach (var v in iov?.Items ?? []) room += Value(((StructExpr)v).Fields[1], line);
-                rc = _sys.RecvMsg(Fd(0), new byte[room], (MsgFlags)Value(a[2], line), out int inq);
+                var rflags = (MsgFlags)Value(a[2], line);
+                if ((rflags & MsgFlags.ErrQueue) != 0)
+                {
+                    rc = _sys.RecvErrorQueue(Fd(0), new byte[room], out var message);
+                    if (rc >= 0 && ErrorQueueMismatch(msg, message, line, start) is { } why) return Fail(e, "recvmsg(MSG_ERRQUEUE) returned another message", why.Expected, why.Actual, start);
+                    break;
+                }
+                rc = _sys.RecvMsg(Fd(0), new byte[room], rflags, out int inq);
                 if (rc >= 0 && ControlMessages(msg, line) is { } cmsgs)
                 {
                     // The control messages the script lists: a TCP_CM_INQ one is compared with what the call returned.
@@ -294,6 +319,45 @@ public sealed partial class ScriptRunner
             result.Add((Value(Field(c, "cmsg_level"), line), Value(Field(c, "cmsg_type"), line), data is EllipsisExpr ? null : Value(data, line)));
         }
         return result;
+    }
+
+    /// <summary>
+    /// The error-queue message against the script's msghdr, as packetdrill's syscall_recvmsg() and cmsg_expect_eq()
+    /// compare them: msg_flags exactly, then the control messages in order and in number — an SCM_TIMESTAMPING time
+    /// within the tolerance of its script time (0 means "any"), and every field of an IP_RECVERR sock_extended_err.
+    /// </summary>
+    private (string Expected, string Actual)? ErrorQueueMismatch(StructExpr msg, ErrQueueMessage m, int line, Instant start)
+    {
+        long wantFlags = Field(msg, "msg_flags") is EllipsisExpr ? 0 : Value(Field(msg, "msg_flags"), line);
+        if (wantFlags != (long)m.Flags) return ($"msg_flags=0x{wantFlags:X}", $"msg_flags=0x{(long)m.Flags:X}");
+        var actual = new List<string>();
+        if (m.Timestamp is { } ts) actual.Add($"SCM_TIMESTAMPING {(ts - start).Nanoseconds} ns");
+        var ee = m.Ee;
+        actual.Add($"IP_RECVERR ee_errno={ee.Errno} ee_origin={(int)ee.Origin} ee_type={ee.Type} ee_code={ee.Code} ee_info={ee.Info} ee_data={ee.Data}");
+        var list = msg.Fields.OfType<AssignExpr>().FirstOrDefault(f => f.Target is WordExpr { Name: "msg_control" })?.Value as ArrayExpr;
+        var want = list?.Items ?? [];
+        string all = string.Join("; ", actual);
+        if (want.Count != actual.Count) return ($"{want.Count} control messages", all);
+        int i = 0;
+        if (m.Timestamp is { } stamp)
+        {
+            var c = (StructExpr)want[i++];
+            if (Value(Field(c, "cmsg_level"), line) != SockOpt.SOL_SOCKET || Value(Field(c, "cmsg_type"), line) != SockOpt.SCM_TIMESTAMPING)
+                return ("an IP_RECVERR control message first", all);
+            var data = (StructExpr)Field(c, "cmsg_data");
+            long wantNs = Value(Field(data, "scm_sec"), line) * 1_000_000_000 + Value(Field(data, "scm_nsec"), line);
+            if (wantNs != 0 && Math.Abs((stamp - start).Nanoseconds - wantNs) > _tolerance.Nanoseconds)
+                return ($"SCM_TIMESTAMPING {wantNs} ns (±{_tolerance.Nanoseconds} ns)", all);
+        }
+        var r = (StructExpr)want[i];
+        if (Value(Field(r, "cmsg_level"), line) != SockOpt.IPPROTO_IP || Value(Field(r, "cmsg_type"), line) != SockOpt.IP_RECVERR)
+            return ("an SCM_TIMESTAMPING control message first", all);
+        if (Field(r, "cmsg_data") is not StructExpr d) return null;
+        long F(string name) => Value(Field(d, name), line);
+        if (F("ee_errno") != ee.Errno || F("ee_origin") != (long)ee.Origin || F("ee_type") != ee.Type || F("ee_code") != ee.Code
+            || (uint)F("ee_info") != ee.Info || (uint)F("ee_data") != ee.Data)
+            return ($"IP_RECVERR ee_errno={F("ee_errno")} ee_origin={F("ee_origin")} ee_type={F("ee_type")} ee_code={F("ee_code")} ee_info={F("ee_info")} ee_data={F("ee_data")}", all);
+        return null;
     }
 
     private static string ExpectedText(SyscallAction c) =>

@@ -20,6 +20,8 @@ public enum Errno
     ENOTTY = 25,
     EPIPE = 32,
     EDOM = 33,
+    /// <summary>No message of desired type: the ee_errno of a transmit timestamp.</summary>
+    ENOMSG = 42,
     ENOPROTOOPT = 92,
     EPROTONOSUPPORT = 93,
     ESOCKTNOSUPPORT = 94,

@@ -237,6 +237,30 @@ public sealed class SkBuff
     /// <summary>skb_shinfo()->gso_type (SKB_GSO_UDP_L4 for UDP_SEGMENT).</summary>
     public GsoType GsoType { get => SharedInfo.GsoType; set => SharedInfo.GsoType = value; }
 
+    /// <summary>skb_zcopy(): the MSG_ZEROCOPY notification the data belongs to, if any.</summary>
+    public Sockets.ZerocopyArg? Zerocopy => SharedInfo.Uarg;
+
+    /// <summary>skb_zcopy_set(): the data now belongs to <paramref name="uarg"/> (a reference is taken; nothing if it already has one).</summary>
+    internal void ZerocopySet(Sockets.ZerocopyArg uarg)
+    {
+        var sh = SharedInfo;
+        if (sh.Uarg is not null) return;
+        uarg.Get();
+        sh.Uarg = uarg;
+    }
+
+    /// <summary>skb_zerocopy_clone(): a new skb made from <paramref name="from"/>'s data belongs to the same notification.</summary>
+    internal void ZerocopyCloneFrom(SkBuff from)
+    {
+        if (from.SharedInfo.Uarg is { } uarg) ZerocopySet(uarg);
+    }
+
+    /// <summary>skb_shinfo()->tx_flags.</summary>
+    public SkbTxFlags TxFlags { get => SharedInfo.TxFlags; set => SharedInfo.TxFlags = value; }
+
+    /// <summary>skb_shinfo()->tskey.</summary>
+    public uint TsKey { get => SharedInfo.TsKey; set => SharedInfo.TsKey = value; }
+
     /// <summary>skb_is_gso().</summary>
     public bool IsGso => SharedInfo.GsoSize != 0;
 
@@ -512,6 +536,28 @@ internal sealed class SkbShared
     public SkBuff? FragList;
     public int GsoSize;
     public GsoType GsoType;
+    /// <summary>destructor_arg: the MSG_ZEROCOPY notification this data belongs to (one reference per shared info).</summary>
+    public Sockets.ZerocopyArg? Uarg;
+    /// <summary>tx_flags: the transmit timestamps the data asks for.</summary>
+    public SkbTxFlags TxFlags;
+    /// <summary>tskey: the key a timestamp of this data reports (TCP: the sequence number of its last byte).</summary>
+    public uint TsKey;
+}
+
+/// <summary>skb_shinfo()->tx_flags (SKBTX_*), and TCP's txstamp_ack, which travels with them.</summary>
+/// <remarks>Linux: include/linux/skbuff.h SKBTX_SW_TSTAMP, SKBTX_SCHED_TSTAMP; include/net/tcp.h tcp_skb_cb txstamp_ack</remarks>
+[Flags]
+public enum SkbTxFlags : byte
+{
+    None = 0,
+    /// <summary>SKBTX_SW_TSTAMP: the driver takes a software timestamp (SCM_TSTAMP_SND).</summary>
+    SwTstamp = 1 << 1,
+    /// <summary>SKBTX_SCHED_TSTAMP: a timestamp when the packet enters the device layer (SCM_TSTAMP_SCHED).</summary>
+    SchedTstamp = 1 << 6,
+    /// <summary>txstamp_ack: a timestamp when the peer acknowledges the last byte (SCM_TSTAMP_ACK).</summary>
+    AckTstamp = 1 << 7,
+    /// <summary>The timestamps a copy of the packet reports when it is sent.</summary>
+    AnyTx = SwTstamp | SchedTstamp,
 }
 
 /// <summary>What kind of segmentation a GSO skb needs.</summary>

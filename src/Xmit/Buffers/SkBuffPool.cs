@@ -156,6 +156,11 @@ public sealed class SkBuffPool
                 shared.Frags[i] = default;
             }
             shared.NrFrags = 0;
+            // skb_zcopy_clear(): the last holder of the data lets the zerocopy notification go.
+            var uarg = shared.Uarg;
+            shared.Uarg = null;
+            shared.TxFlags = SkbTxFlags.None;
+            shared.TsKey = 0;
             var child = shared.FragList;
             shared.FragList = null;
             while (child is not null)
@@ -169,6 +174,7 @@ public sealed class SkBuffPool
             shared.Buffer = [];
             OutstandingBuffers--;
             _freeShared.Push(shared);
+            uarg?.Put();
         }
 
         _outstanding?.Remove(skb);

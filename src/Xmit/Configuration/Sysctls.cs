@@ -19,6 +19,8 @@ public sealed class Sysctls
     public int WmemMax { get; set; } = SkMemMax;
     public int RmemDefault { get; set; } = SkMemMax;
     public int RmemMax { get; set; } = SkMemMax;
+    /// <summary>net.core.optmem_max: option memory per socket (sk_omem_alloc), where MSG_ZEROCOPY notifications wait; 128 KiB since Linux 6.9.</summary>
+    public int OptmemMax { get; set; } = 131072;
     /// <summary>net.ipv4.ip_default_ttl.</summary>
     public int IpDefaultTtl { get; set; } = 64;
     /// <summary>net.ipv4.ip_local_port_range.</summary>
@@ -137,6 +139,7 @@ public sealed class Sysctls
                     return true;
                 }
                 break;
+            case "net.core.optmem_max" when Int(out var v): OptmemMax = v; return true;
             case "net.ipv4.tcp_rmem" when Triple(value, out var t): TcpRmem = t; return true;
             case "net.ipv4.tcp_wmem" when Triple(value, out var t): TcpWmem = t; return true;
             case "net.ipv4.tcp_timestamps" when Int(out var v): TcpTimestamps = v; return true;
@@ -175,7 +178,7 @@ public sealed class Sysctls
                 }
                 error = $"sysctl {n}={value.Trim()} is not modelled (the model is {string.Join(" or ", allowed)})";
                 return false;
-            case "net.core.wmem_default" or "net.core.wmem_max" or "net.core.rmem_default" or "net.core.rmem_max" or "net.ipv4.ip_default_ttl"
+            case "net.core.optmem_max" or "net.core.wmem_default" or "net.core.wmem_max" or "net.core.rmem_default" or "net.core.rmem_max" or "net.ipv4.ip_default_ttl"
                 or "net.core.netdev_budget" or "net.core.netdev_budget_usecs" or "net.core.netdev_max_backlog"
                 or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"

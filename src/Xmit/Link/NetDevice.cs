@@ -1,3 +1,4 @@
+using Xmit.Sockets;
 using Xmit.Buffers;
 using Xmit.Link.Qdiscs;
 using Xmit.Time;
@@ -189,6 +190,7 @@ public sealed class NetDevice
     /// <remarks>Linux: net/core/dev.c __dev_queue_xmit(), __dev_xmit_skb()</remarks>
     public int QueueXmit(SkBuff skb)
     {
+        if (skb.TxFlags != SkbTxFlags.None) TxTimestamps.Sched(skb, Scheduler.Now);
         if (!IsUp)
         {
             Stats.TxDropped++;

@@ -96,11 +96,20 @@ public static class SkbGso
         uint seq0 = BinaryPrimitives.ReadUInt32BigEndian(hdr[(macLen + l3 + 4)..]);
         byte flags = hdr[macLen + l3 + 13];
         int count = (payload + gso - 1) / gso;
+        var tstamps = skb.TxFlags & SkbTxFlags.AnyTx;
         for (int i = 0; i < count; i++)
         {
             int off = i * gso;
             int n = Math.Min(gso, payload - off);
             var seg = NewSegment(skb, pool, hdr, off, n, macLen, l3, (ushort)(id + i), out var d);
+            seg.ZerocopyCloneFrom(skb); // skb_segment() → skb_zerocopy_clone()
+            // tcp_gso_tstamp(): the segment holding the timestamped byte asks for the driver's timestamp.
+            if (tstamps != SkbTxFlags.None && (int)(skb.TsKey - (seq0 + (uint)off)) < n)
+            {
+                seg.TxFlags |= tstamps;
+                seg.TsKey = skb.TsKey;
+                tstamps = SkbTxFlags.None;
+            }
             var tcp = d.Slice(macLen + l3, l4 + n);
             BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], seq0 + (uint)off);
             byte f = flags;

@@ -83,6 +83,106 @@ public abstract class Sock : ISkbOwner
     /// <summary>The page appended data goes to on scatter-gather devices.</summary>
     public PageFrag PageFrag { get; } = new();
 
+    /// <summary>sk_error_queue: zerocopy completions and transmit timestamps waiting for recvmsg(MSG_ERRQUEUE).</summary>
+    public ErrorQueue ErrorQueue { get; } = new();
+
+    /// <summary>sk_omem_alloc: option memory; every zerocopy notification holds its skb's truesize here until read.</summary>
+    public long OmemAlloc { get; private set; }
+
+    /// <summary>SOCK_DEAD: the application closed the socket (sock_orphan); nothing is queued for it any more.</summary>
+    public bool Dead { get; internal set; }
+
+    /// <summary>SOCK_ZEROCOPY (SO_ZEROCOPY): MSG_ZEROCOPY sends are honoured; without it the flag is ignored.</summary>
+    public bool ZerocopyEnabled { get; set; }
+
+    /// <summary>sk_zckey: the id the next MSG_ZEROCOPY send gets.</summary>
+    public uint ZcKey { get; internal set; }
+
+    /// <summary>sk_tsflags (SO_TIMESTAMPING).</summary>
+    public TimestampingFlags TsFlags { get; internal set; }
+
+    /// <summary>sk_tskey: with SOF_TIMESTAMPING_OPT_ID, what a TCP timestamp's key counts from (snd_una or write_seq when set), or a UDP socket's next key.</summary>
+    public uint TsKey { get; internal set; }
+
+    /// <summary>sk_is_tcp(): a stream socket, whose timestamp keys count bytes from <see cref="TsKey"/>.</summary>
+    public virtual bool IsStream => false;
+
+    /// <summary>sk_error_report: a message joined the error queue (EPOLLERR for epoll).</summary>
+    public event Action<Sock>? ErrorReport;
+
+    /// <summary>sock_omalloc(sk, 0): an skb of option memory, if sk_omem_alloc is still below optmem_max.</summary>
+    /// <remarks>Linux: net/core/sock.c sock_omalloc()</remarks>
+    internal bool TryChargeOmem(int truesize, int optmemMax)
+    {
+        if (OmemAlloc >= optmemMax) return false;
+        OmemAlloc += truesize;
+        return true;
+    }
+
+    internal void UnchargeOmem(int truesize)
+    {
+        OmemAlloc -= truesize;
+        if (OmemAlloc < 0) ThrowHelper.Bug("sk_omem_alloc went negative");
+    }
+
+    /// <summary>
+    /// sock_queue_err_skb(): a message charged to the receive buffer joins the error queue, unless sk_rmem_alloc would
+    /// reach sk_rcvbuf (then it is dropped, false). Queued or not, a dead socket is not woken.
+    /// </summary>
+    /// <remarks>Linux: net/core/skbuff.c sock_queue_err_skb()</remarks>
+    internal bool QueueErrorCharged(ErrorQueueEntry entry)
+    {
+        if (RmemAlloc + entry.Truesize >= RcvBuf) return false;
+        RmemAlloc += entry.Truesize;
+        ErrorQueue.Enqueue(entry);
+        if (!Dead) ReportError();
+        return true;
+    }
+
+    /// <summary>A message whose memory is already charged (a zerocopy notification's omem) joins the error queue.</summary>
+    internal void QueueErrorPrecharged(ErrorQueueEntry entry)
+    {
+        ErrorQueue.Enqueue(entry);
+        ReportError();
+    }
+
+    /// <summary>sk_error_report(): wake whoever waits for EPOLLERR.</summary>
+    internal void ReportError() => ErrorReport?.Invoke(this);
+
+    /// <summary>
+    /// sock_dequeue_err_skb(): the oldest message, its memory returned. An ICMP error next in line becomes sk_err; an
+    /// ICMP error taken with none behind it clears sk_err; if more messages wait the socket is reported again.
+    /// </summary>
+    /// <remarks>Linux: net/core/skbuff.c sock_dequeue_err_skb()</remarks>
+    public ErrorQueueEntry? DequeueError()
+    {
+        var entry = ErrorQueue.Dequeue();
+        if (entry is null) return null;
+        Release(entry);
+        var next = ErrorQueue.Peek();
+        bool icmpNext = next is { Ee.Origin: ErrOrigin.Icmp or ErrOrigin.Local };
+        if (icmpNext) Error = (Errno)next!.Ee.Errno;
+        if (entry.Ee.Origin is ErrOrigin.Icmp or ErrOrigin.Local && !icmpNext) Error = Errno.OK;
+        if (next is not null) ReportError();
+        return entry;
+    }
+
+    /// <summary>The error queue emptied with the socket (inet_sock_destruct's skb_queue_purge), every charge returned.</summary>
+    internal void PurgeErrorQueue()
+    {
+        while (ErrorQueue.Dequeue() is { } entry) Release(entry);
+    }
+
+    private void Release(ErrorQueueEntry entry)
+    {
+        if (entry.ChargedToRmem)
+        {
+            RmemAlloc -= entry.Truesize;
+            if (RmemAlloc < 0) ThrowHelper.Bug("sk_rmem_alloc went negative");
+        }
+        else UnchargeOmem(entry.Truesize);
+    }
+
     /// <summary>sock_error(): takes the pending error.</summary>
     public Errno TakeError()
     {

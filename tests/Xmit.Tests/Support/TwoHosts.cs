@@ -56,6 +56,8 @@ public sealed class TwoHosts : IDisposable
         Sim.Shutdown();
         foreach (var (h, sk) in sockets)
             Assert.True(sk.WmemAlloc == 0, $"socket {sk} on {h} still has wmem {sk.WmemAlloc}");
+        foreach (var (h, sk) in sockets)
+            Assert.True(sk.OmemAlloc == 0, $"socket {sk} on {h} still has omem {sk.OmemAlloc} (zerocopy notifications)");
         foreach (var h in Sim.Hosts) Assert.Empty(h.Tcp.Sockets); // Host.Shutdown frees every TCP socket
         Assert.True(Sim.Pool.Outstanding == 0, Sim.Pool.DescribeOutstanding());
         Assert.Equal(0, Sim.Pool.OutstandingBuffers);

@@ -1,3 +1,4 @@
+using Xmit.Sockets;
 using Xmit.Buffers;
 
 namespace Xmit.Link.Drivers;
@@ -23,6 +24,9 @@ public sealed class ImmediateDriver : INetDeviceDriver
 
     public NetdevTx StartXmit(SkBuff skb, NetdevQueue txq)
     {
+        TxTimestamps.Snd(skb, Device.Scheduler.Now); // veth_xmit() / tun_net_xmit(): skb_tx_timestamp()
+        // The peer (or the tun reader) gets a copy of the pages (skb_orphan_frags_rx): a zerocopy send was copied.
+        skb.Zerocopy?.MarkCopied();
         Port.Transmit(skb, Device.Scheduler.Now);
         Device.Stats.TxPackets++;
         Device.Stats.TxBytes += skb.Len;

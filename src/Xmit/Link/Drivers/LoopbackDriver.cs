@@ -1,3 +1,4 @@
+using Xmit.Sockets;
 using Xmit.Buffers;
 
 namespace Xmit.Link.Drivers;
@@ -30,6 +31,9 @@ public sealed class LoopbackDriver : INetDeviceDriver
     {
         // The receive side gets the sender's skb as it is (SkbForward); the sender's own skb is released here,
         // which is skb_orphan(): the destructor runs now, returning wmem to the socket.
+        TxTimestamps.Snd(skb, Device.Scheduler.Now); // loopback_xmit(): skb_tx_timestamp()
+        // The receiving socket reads a copy, not the sender's pages (skb_orphan_frags_rx): a zerocopy send was copied.
+        skb.Zerocopy?.MarkCopied();
         var rx = SkbForward.CopyForReceive(skb, Device.Pool);
         skb.Consume();
         int len = rx.Len - Wire.EthernetFrame.HeaderLength; // counted after eth_type_trans

@@ -1,3 +1,4 @@
+using Xmit.Sockets;
 using Xmit.Buffers;
 using Xmit.Time;
 
@@ -135,6 +136,7 @@ public sealed class RingDriver : INetDeviceDriver, IRxHardware
             return NetdevTx.Busy;
         }
         ring.Post(skb, descs);
+        TxTimestamps.Snd(skb, Device.Scheduler.Now); // skb_tx_timestamp() once the descriptors are posted; DMA reads the pages, so zerocopy holds
         if (ring.Free < Config.StopThreshold) txq.Stop();
         bool more = txq.XmitMore;
         bool kick = txq.BqlEnabled ? txq.BqlSent(skb.Len, more) : !more || txq.IsStopped;

@@ -23,6 +23,10 @@ public enum MsgFlags
     More = 0x8000,
     /// <summary>MSG_NOSIGNAL: no SIGPIPE with EPIPE. There are no signals here, so it changes nothing.</summary>
     NoSignal = 0x4000,
+    /// <summary>MSG_ERRQUEUE: recvmsg() reads the socket's error queue (zerocopy completions, timestamps, ICMP errors).</summary>
+    ErrQueue = 0x2000,
+    /// <summary>MSG_ZEROCOPY: send from the caller's pages and report their release on the error queue (needs SO_ZEROCOPY).</summary>
+    Zerocopy = 0x4000000,
     /// <summary>MSG_FASTOPEN: for TCP, sendto() connects with the data in the SYN (tcp_sendmsg_fastopen).</summary>
     FastOpen = 0x20000000,
 }

@@ -29,6 +29,9 @@ public static class SockOpt
     public const int SO_PRIORITY = 12;
     public const int SO_RCVTIMEO = 20;
     public const int SO_SNDTIMEO = 21;
+    /// <summary>SO_TIMESTAMPING (SO_TIMESTAMPING_OLD on x86_64); also the cmsg type SCM_TIMESTAMPING.</summary>
+    public const int SO_TIMESTAMPING = 37, SCM_TIMESTAMPING = SO_TIMESTAMPING;
+    public const int SO_ZEROCOPY = 60;
 
     public const int IPPROTO_IP = 0;
     public const int IP_TOS = 1;

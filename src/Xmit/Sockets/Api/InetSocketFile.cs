@@ -177,11 +177,68 @@ public abstract class InetSocketFile : SocketFile
                 return 0;
             case SockOpt.SO_KEEPALIVE or SockOpt.SO_REUSEPORT:
                 return 0; // keepalive probes and port sharing are not modelled; the flag alone changes nothing a script sees
+            case SockOpt.SO_ZEROCOPY:
+                // TCP and UDP sockets only (the only kinds here); a boolean strictly 0 or 1.
+                if (value is < 0 or > 1) return -(int)Errno.EINVAL;
+                sk.ZerocopyEnabled = value == 1;
+                return 0;
+            case SockOpt.SO_TIMESTAMPING:
+                return SetTimestamping((TimestampingFlags)(uint)value);
             case SockOpt.SO_SNDTIMEO or SockOpt.SO_RCVTIMEO:
                 return -(int)Errno.EINVAL; // a struct timeval: use SetSockOptTimeout
             default:
                 return -(int)Errno.ENOPROTOOPT; // SO_TYPE and SO_ERROR are read-only
         }
+    }
+
+    /// <summary>
+    /// sock_set_timestamping(): unknown bits and OPT_ID_TCP without OPT_ID are EINVAL; turning OPT_ID on starts the keys
+    /// (a TCP socket must be connected: they count from snd_una, or from write_seq with OPT_ID_TCP); OPT_STATS needs
+    /// OPT_TSONLY; BIND_PHC needs a socket bound to a device with a PTP clock, which no socket here is (EOPNOTSUPP).
+    /// </summary>
+    /// <remarks>Linux: net/core/sock.c sock_set_timestamping()</remarks>
+    private int SetTimestamping(TimestampingFlags val)
+    {
+        var sk = Sk;
+        if ((val & ~TimestampingFlags.Mask) != 0) return -(int)Errno.EINVAL;
+        if ((val & TimestampingFlags.OptIdTcp) != 0 && (val & TimestampingFlags.OptId) == 0) return -(int)Errno.EINVAL;
+        if ((val & TimestampingFlags.OptId) != 0 && (sk.TsFlags & TimestampingFlags.OptId) == 0)
+        {
+            if (StreamKeyStart(val) is not { } start) return -(int)Errno.EINVAL;
+            sk.TsKey = start;
+        }
+        if ((val & TimestampingFlags.OptStats) != 0 && (val & TimestampingFlags.OptTsonly) == 0) return -(int)Errno.EINVAL;
+        if ((val & TimestampingFlags.BindPhc) != 0) return -(int)Errno.EOPNOTSUPP;
+        sk.TsFlags = val;
+        return 0;
+    }
+
+    /// <summary>Where OPT_ID's keys start for this kind: 0 for datagrams; a stream socket's sequence number, or null while it has none (EINVAL).</summary>
+    private protected virtual uint? StreamKeyStart(TimestampingFlags val) => 0;
+
+    /// <summary>
+    /// recvmsg(MSG_ERRQUEUE): the oldest error-queue message (EAGAIN when none) — its data up to the buffer's length
+    /// (MSG_TRUNC if longer; the data itself is not modelled and reads as zeros), the
+    /// extended error and timestamp for the control messages in <paramref name="message"/>. Never waits.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/ip_sockglue.c ip_recv_error(); net/socket.c __sock_recv_timestamp()</remarks>
+    internal int RecvErrorQueue(Span<byte> buffer, out ErrQueueMessage message)
+    {
+        message = default;
+        var sk = Sk;
+        var entry = sk.DequeueError();
+        if (entry is null) return -(int)Errno.EAGAIN;
+        var flags = MsgFlags.ErrQueue;
+        int copied = entry.Length;
+        if (copied > buffer.Length)
+        {
+            flags |= MsgFlags.Trunc;
+            copied = buffer.Length;
+        }
+        buffer[..copied].Clear();
+        var stamp = (sk.TsFlags & TimestampingFlags.Software) != 0 ? entry.Timestamp : null;
+        message = new ErrQueueMessage(entry.Ee, stamp, flags);
+        return copied;
     }
 
     /// <summary>sk_getsockopt() for int values; null for an option it does not know.</summary>
@@ -195,6 +252,8 @@ public abstract class InetSocketFile : SocketFile
         SockOpt.SO_REUSEADDR => ReuseAddr ? 1 : 0,
         SockOpt.SO_TYPE => Type,
         SockOpt.SO_ERROR => (int)Sk.TakeError(),
+        SockOpt.SO_ZEROCOPY => Sk.ZerocopyEnabled ? 1 : 0,
+        SockOpt.SO_TIMESTAMPING => (int)Sk.TsFlags,
         _ => null,
     };
 

@@ -123,7 +123,20 @@ public sealed class Syscalls(INetworkStack host)
     {
         inq = -1;
         if (Lookup(fd, out var file) is < 0 and var rc) return rc;
+        if ((flags & MsgFlags.ErrQueue) != 0) return RecvErrorQueue(fd, buffer, out _);
         return file is TcpSocketFile tcp ? tcp.RecvMsgInq(buffer, flags, out inq) : file.RecvFrom(buffer, flags, out _);
+    }
+
+    /// <summary>
+    /// recvmsg(MSG_ERRQUEUE): the socket's oldest error-queue message, or EAGAIN; <paramref name="message"/> holds
+    /// msg_flags and what the control messages carry (see <see cref="Sockets.ErrQueueMessage"/>).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_recvmsg() → inet_recv_error(); net/ipv4/udp.c udp_recvmsg() → ip_recv_error()</remarks>
+    public int RecvErrorQueue(int fd, Span<byte> buffer, out Sockets.ErrQueueMessage message)
+    {
+        message = default;
+        if (Lookup(fd, out var file) is < 0 and var rc) return rc;
+        return file is InetSocketFile inet ? inet.RecvErrorQueue(buffer, out message) : -(int)Errno.ENOTSOCK;
     }
 
     public int Recv(int fd, Span<byte> buffer, MsgFlags flags = MsgFlags.None) => RecvFrom(fd, buffer, flags, out _);
@@ -135,6 +148,7 @@ public sealed class Syscalls(INetworkStack host)
     public int RecvFrom(int fd, Span<byte> buffer, MsgFlags flags, out SockAddrIn from)
     {
         from = default;
+        if ((flags & MsgFlags.ErrQueue) != 0) return RecvErrorQueue(fd, buffer, out _);
         return Lookup(fd, out var file) is < 0 and var rc ? rc : file.RecvFrom(buffer, flags, out from);
     }
 

@@ -22,6 +22,7 @@ public sealed class TcpSocketFile : InetSocketFile
         sk.DataReady += _ => WakeWatchers(Ev.EPOLLIN | Ev.EPOLLPRI | Ev.EPOLLRDNORM | Ev.EPOLLRDBAND);
         sk.StreamWriteSpace += _ => WakeWatchers(Ev.EPOLLOUT | Ev.EPOLLWRNORM | Ev.EPOLLWRBAND);
         sk.StateChange += _ => WakeAll();
+        sk.ErrorReport += _ => WakeWatchers(Ev.EPOLLERR); // sock_def_error_report()
     }
 
     public override TcpSock Sk { get; }
@@ -32,6 +33,11 @@ public sealed class TcpSocketFile : InetSocketFile
     public SocketState State { get; private set; }
 
     private protected override bool ReuseAddr { get => Sk.ReuseAddr; set => Sk.ReuseAddr = value; }
+
+    /// <summary>OPT_ID on a TCP socket: the keys count from snd_una (write_seq with OPT_ID_TCP); not on a closed or listening one.</summary>
+    private protected override uint? StreamKeyStart(TimestampingFlags val) =>
+        Sk.State is TcpState.Close or TcpState.Listen ? null
+        : (val & TimestampingFlags.OptIdTcp) != 0 ? Sk.WriteSeq.Value : Sk.SndUna.Value;
 
     /// <summary>sk_stream_write_space().</summary>
     private protected override void WriteSpace() => Sk.RaiseWriteSpace();
@@ -57,7 +63,7 @@ public sealed class TcpSocketFile : InetSocketFile
             else sk.NoSpace = true;
         }
         else if (sk.State == TcpState.SynSent && sk.DeferConnect) mask |= Ev.EPOLLOUT | Ev.EPOLLWRNORM;
-        if (sk.Error != Errno.OK) mask |= Ev.EPOLLERR;
+        if (sk.Error != Errno.OK || !sk.ErrorQueue.IsEmpty) mask |= Ev.EPOLLERR;
         return mask;
     }
 
@@ -137,7 +143,15 @@ public sealed class TcpSocketFile : InetSocketFile
     /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked(); net/core/stream.c sk_stream_wait_connect()</remarks>
     internal override int SendTo(ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to)
     {
-        if ((flags & MsgFlags.FastOpen) != 0 || Sk.DeferConnect) return SendFastOpen(buffer, flags, to);
+        if ((flags & MsgFlags.FastOpen) != 0 || Sk.DeferConnect)
+        {
+            // tcp_sendmsg_locked(): the zerocopy notification is set up before the Fast Open connect, which takes it along.
+            var uarg = _tcp.ZerocopyBegin(Sk, buffer.Length, flags, out int zerr);
+            if (zerr < 0) return zerr;
+            int sent = SendFastOpen(buffer, flags, to, uarg);
+            TcpProtocol.ZerocopyEnd(uarg, sent > 0);
+            return sent;
+        }
         // sk_stream_wait_connect(): a pending error first (a connection that timed out: ETIMEDOUT), else EPIPE.
         if (State != SocketState.Connected && Sk.State is TcpState.Close or TcpState.Listen)
             return -(int)(Sk.Error != Errno.OK ? Sk.TakeError() : Errno.EPIPE);
@@ -150,12 +164,12 @@ public sealed class TcpSocketFile : InetSocketFile
     /// sent as by write() and the total returned. EISCONN when connected, EALREADY while connecting.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked(), tcp_sendmsg_fastopen(); net/ipv4/af_inet.c __inet_stream_connect()</remarks>
-    private int SendFastOpen(ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to)
+    private int SendFastOpen(ReadOnlySpan<byte> buffer, MsgFlags flags, SockAddrIn? to, ZerocopyArg? uarg)
     {
         if (to is { Family: Af.AF_UNSPEC }) return -(int)Errno.EOPNOTSUPP;
         var sk = Sk;
         int rc, copied;
-        if (sk.DeferConnect) rc = _tcp.ConnectDeferred(sk, buffer, out copied); // connect() left the SYN to this write
+        if (sk.DeferConnect) rc = _tcp.ConnectDeferred(sk, buffer, out copied, uarg); // connect() left the SYN to this write
         else
         {
             switch (State)
@@ -172,11 +186,11 @@ public sealed class TcpSocketFile : InetSocketFile
                     // A non-blocking connect that has completed: __inet_stream_connect() marks the socket connected
                     // and returns 0, so the data goes as by write().
                     State = SocketState.Connected;
-                    return _tcp.SendMsg(sk, buffer, flags & ~MsgFlags.FastOpen, NoBlock(flags));
+                    return _tcp.SendMsgLocked(sk, buffer, flags & ~MsgFlags.FastOpen, NoBlock(flags), uarg);
             }
             if (to is not { } addr) return -(int)Errno.EINVAL;
             if (addr.Family != Af.AF_INET) return -(int)Errno.EAFNOSUPPORT;
-            rc = _tcp.ConnectFastOpen(sk, buffer, addr.Address, addr.Port, out copied);
+            rc = _tcp.ConnectFastOpen(sk, buffer, addr.Address, addr.Port, out copied, uarg);
         }
         if (rc != -(int)Errno.EINPROGRESS) return rc;
         State = SocketState.Connecting;
@@ -196,7 +210,7 @@ public sealed class TcpSocketFile : InetSocketFile
         }
         State = SocketState.Connected;
         if (copied == buffer.Length) return copied;
-        int rest = _tcp.SendMsg(sk, buffer[copied..], flags & ~MsgFlags.FastOpen, noblock: false);
+        int rest = _tcp.SendMsgLocked(sk, buffer[copied..], flags & ~MsgFlags.FastOpen, noblock: false, uarg);
         return rest < 0 ? (copied > 0 ? copied : rest) : copied + rest;
     }
 

@@ -38,7 +38,7 @@ public sealed class UdpSocketFile : InetSocketFile
     {
         var sk = Sk;
         uint mask = 0;
-        if (sk.Error != Errno.OK) mask |= Ev.EPOLLERR;
+        if (sk.Error != Errno.OK || !sk.ErrorQueue.IsEmpty) mask |= Ev.EPOLLERR;
         if ((sk.Shutdown & Sock.RcvShutdown) != 0) mask |= Ev.EPOLLRDHUP | Ev.EPOLLIN | Ev.EPOLLRDNORM;
         if (sk.Shutdown == (Sock.RcvShutdown | Sock.SendShutdown)) mask |= Ev.EPOLLHUP;
         if (!sk.ReceiveQueue.IsEmpty) mask |= Ev.EPOLLIN | Ev.EPOLLRDNORM;

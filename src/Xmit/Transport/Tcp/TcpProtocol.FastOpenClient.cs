@@ -12,6 +12,8 @@ internal sealed class FastOpenRequest
     public byte[] Data = [];
     /// <summary>The bytes that went into the SYN.</summary>
     public int Copied;
+    /// <summary>fo->uarg: the MSG_ZEROCOPY notification the SYN's data belongs to.</summary>
+    public Sockets.ZerocopyArg? Uarg;
 }
 
 /// <summary>
@@ -42,12 +44,12 @@ public sealed partial class TcpProtocol
     /// <see cref="Connect"/> returns, with the bytes the SYN took in <paramref name="copied"/>.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_fastopen()</remarks>
-    public int ConnectFastOpen(TcpSock sk, ReadOnlySpan<byte> data, Ipv4Address address, ushort port, out int copied)
+    public int ConnectFastOpen(TcpSock sk, ReadOnlySpan<byte> data, Ipv4Address address, ushort port, out int copied, Sockets.ZerocopyArg? uarg = null)
     {
         copied = 0;
         if ((Sysctls.TcpFastopen & FastOpenFlags.ClientEnable) == 0) return -(int)Errno.EOPNOTSUPP;
         if (sk.FastOpenClientReq is not null) return -(int)Errno.EALREADY;
-        var fo = sk.FastOpenClientReq = new FastOpenRequest { Data = data.ToArray() };
+        var fo = sk.FastOpenClientReq = new FastOpenRequest { Data = data.ToArray(), Uarg = uarg };
         int rc = Connect(sk, address, port);
         copied = fo.Copied;
         sk.FastOpenClientReq = null;
@@ -59,12 +61,12 @@ public sealed partial class TcpProtocol
     /// for the SYN; EINPROGRESS with the bytes the SYN took in <paramref name="copied"/>.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_fastopen(); net/ipv4/tcp_output.c tcp_connect()</remarks>
-    public int ConnectDeferred(TcpSock sk, ReadOnlySpan<byte> data, out int copied)
+    public int ConnectDeferred(TcpSock sk, ReadOnlySpan<byte> data, out int copied, Sockets.ZerocopyArg? uarg = null)
     {
         copied = 0;
         if ((Sysctls.TcpFastopen & FastOpenFlags.ClientEnable) == 0) return -(int)Errno.EOPNOTSUPP;
         if (sk.FastOpenClientReq is not null) return -(int)Errno.EALREADY;
-        var fo = sk.FastOpenClientReq = new FastOpenRequest { Data = data.ToArray() };
+        var fo = sk.FastOpenClientReq = new FastOpenRequest { Data = data.ToArray(), Uarg = uarg };
         Mib.ActiveOpens++;
         SendSyn(sk);
         copied = fo.Copied;
@@ -153,6 +155,7 @@ public sealed partial class TcpProtocol
                 data.Cb.Seq = sk.Iss;
                 data.Cb.EndSeq = sk.Iss + 1 + (uint)space;
                 data.Cb.TcpFlags = TcpFlags.Syn;
+                if (fo.Uarg is not null) data.ZerocopySet(fo.Uarg); // tcp_send_syn_data(): skb_zcopy_set()
                 fo.Copied = space;
                 int err = TransmitSkb(sk, data, clone: true);
                 // What stays queued is the data alone: the SYN skb before it is resent without data.

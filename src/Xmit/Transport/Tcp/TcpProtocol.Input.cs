@@ -481,6 +481,17 @@ public sealed partial class TcpProtocol
 
     /// <summary>tcp_clean_rtx_queue(): free fully acknowledged skbs, trim a partly acknowledged one, take an RTT sample (Karn).</summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_clean_rtx_queue(), tcp_ack_update_rtt(); net/ipv4/tcp_output.c tcp_trim_head()</remarks>
+    /// <summary>
+    /// tcp_ack_tstamp(): SCM_TSTAMP_ACK once the ACK covers the timestamped byte. The skb heads the retransmit queue,
+    /// so its key is at or above the previous snd_una.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_ack_tstamp()</remarks>
+    private void AckTstamp(TcpSock sk, SkBuff skb, TcpSeq ack)
+    {
+        var key = new TcpSeq(skb.TsKey);
+        if (key >= skb.Cb.Seq && key < ack) TxTimestamps.Report(sk, skb, TstampType.Ack, Now);
+    }
+
     private uint CleanRtxQueue(TcpSock sk, TcpSeq ack, in TcpOptions opt, TcpSeq priorFack)
     {
         var reord = sk.SndNxt; // the lowest never-retransmitted, never-SACKed segment this ACK covers
@@ -491,6 +502,7 @@ public sealed partial class TcpProtocol
         int mss = sk.MssCache;
         while (sk.WriteQueue.Peek() is { } skb && skb != sk.SendHead)
         {
+            if ((skb.TxFlags & SkbTxFlags.AckTstamp) != 0) AckTstamp(sk, skb, ack);
             if (skb.Cb.EndSeq > ack)
             {
                 if (ack <= skb.Cb.Seq || (skb.Cb.TcpFlags & TcpFlags.Syn) != 0) break;

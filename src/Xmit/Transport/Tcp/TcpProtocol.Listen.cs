@@ -447,7 +447,10 @@ public sealed partial class TcpProtocol
             Priority = listener.Priority, // sk_clone_lock() copies sk_priority
             TxHash = req.TxHash,
             ReuseAddr = listener.ReuseAddr, // and sk_reuse
+            ZerocopyEnabled = listener.ZerocopyEnabled, // and sk_flags (SOCK_ZEROCOPY); sk_zckey starts again at 0
         };
+        child.TsFlags = listener.TsFlags; // and sk_tsflags, sk_tskey
+        child.TsKey = listener.TsKey;
         _sockets.Add(child);
         HashPort(child, t.LocalPort);
         child.Iss = req.SntIsn;

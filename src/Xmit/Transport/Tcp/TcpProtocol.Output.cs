@@ -17,6 +17,41 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked(), tcp_push(), forced_push(); net/core/stream.c sk_stream_wait_memory(), sk_stream_wait_connect()</remarks>
     public int SendMsg(TcpSock sk, ReadOnlySpan<byte> data, MsgFlags flags, bool noblock)
     {
+        var uarg = ZerocopyBegin(sk, data.Length, flags, out int zerr);
+        if (zerr < 0) return zerr;
+        int rc = SendMsgLocked(sk, data, flags, noblock, uarg);
+        ZerocopyEnd(uarg, rc > 0);
+        return rc;
+    }
+
+    /// <summary>
+    /// tcp_sendmsg_locked()'s start for MSG_ZEROCOPY on a socket with SO_ZEROCOPY: the notification this send's data
+    /// will belong to, extending the one of the write queue's tail when it was the last (ENOBUFS when optmem is
+    /// exhausted). TCP always sends scatter-gather (sk_setup_caps), so the data is meant to go from the user's pages.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_sendmsg_locked(); net/core/skbuff.c msg_zerocopy_realloc()</remarks>
+    internal ZerocopyArg? ZerocopyBegin(TcpSock sk, int size, MsgFlags flags, out int err)
+    {
+        err = 0;
+        if ((flags & MsgFlags.Zerocopy) == 0 || size == 0 || !sk.ZerocopyEnabled) return null;
+        // tcp_write_queue_tail(): the last skb not yet sent (Xmit's write queue also holds the sent ones).
+        var unsentTail = sk.SendHead is null ? null : sk.WriteQueue.PeekTail();
+        var uarg = ZerocopyArg.Realloc(sk, size, unsentTail?.Zerocopy, stream: true, Sysctls.OptmemMax);
+        if (uarg is null) err = -(int)Errno.ENOBUFS;
+        return uarg;
+    }
+
+    /// <summary>The send's own reference goes (net_zcopy_put), or, when it sent nothing, its id too (net_zcopy_put_abort).</summary>
+    internal static void ZerocopyEnd(ZerocopyArg? uarg, bool sent)
+    {
+        if (uarg is null) return;
+        if (sent) uarg.Put();
+        else uarg.PutAbort();
+    }
+
+    /// <summary>tcp_sendmsg_locked() past its zerocopy start: <see cref="SendMsg"/>'s body, for callers that hold the notification themselves (Fast Open).</summary>
+    internal int SendMsgLocked(TcpSock sk, ReadOnlySpan<byte> data, MsgFlags flags, bool noblock, ZerocopyArg? uarg)
+    {
         var deadline = noblock ? Now : sk.SndTimeo.Nanoseconds == long.MaxValue ? Instant.Never : Now + sk.SndTimeo;
         // sk_stream_wait_connect(): wait out the handshake — not a Fast Open child, which may send in SYN-RECV.
         while (sk.State is TcpState.SynSent or TcpState.SynRecv && sk.FastOpenReq is null)
@@ -31,9 +66,9 @@ public sealed partial class TcpProtocol
         int copied = 0;
         while (true)
         {
-            if (sk.Error != Errno.OK) return copied > 0 ? copied : -(int)sk.TakeError();
+            if (sk.Error != Errno.OK) return copied > 0 ? TxTimestamp(sk, copied) : -(int)sk.TakeError();
             if ((sk.Shutdown & Sock.SendShutdown) != 0 || sk.State is not (TcpState.Established or TcpState.CloseWait) && sk.FastOpenReq is null)
-                return copied > 0 ? copied : -(int)Errno.EPIPE;
+                return copied > 0 ? TxTimestamp(sk, copied) : -(int)Errno.EPIPE;
             if (copied == data.Length) break;
             int mss = SendMss(sk, out int sizeGoal);
             var tail = sk.WriteQueue.PeekTail();
@@ -41,7 +76,9 @@ public sealed partial class TcpProtocol
             int room;
             // Append to the unsent tail while it is below the size goal (and its buffer has room: it may have
             // been allocated for a smaller goal); otherwise a new skb, if sk_wmem_queued allows.
-            if (tail is not null && sk.SendHead is not null && tail.Len < sizeGoal && tail.Tailroom > 0 && CanCollapseTo(tail))
+            // A zerocopy send does not join an skb of another notification (skb_zerocopy_iter_stream: EEXIST).
+            if (tail is not null && sk.SendHead is not null && tail.Len < sizeGoal && tail.Tailroom > 0 && CanCollapseTo(tail)
+                && (uarg is null || tail.Zerocopy is null || tail.Zerocopy == uarg))
             {
                 skb = tail;
                 room = Math.Min(sizeGoal - tail.Len, tail.Tailroom);
@@ -53,8 +90,8 @@ public sealed partial class TcpProtocol
                     // wait_for_space: push what is queued, then sleep until ACKs free memory.
                     sk.NoSpace = true;
                     if (copied > 0) Push(sk, flags & ~MsgFlags.More, mss, NagleMode.Push, sizeGoal);
-                    if (Now >= deadline) return copied > 0 ? copied : -(int)Errno.EAGAIN;
-                    if (!WaitForMemory(sk, deadline) && deadline == Instant.Never) return copied > 0 ? copied : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
+                    if (Now >= deadline) return copied > 0 ? TxTimestamp(sk, copied) : -(int)Errno.EAGAIN;
+                    if (!WaitForMemory(sk, deadline) && deadline == Instant.Never) return copied > 0 ? TxTimestamp(sk, copied) : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
                     continue;
                 }
                 skb = NewDataSkb(sk, sizeGoal);
@@ -62,8 +99,16 @@ public sealed partial class TcpProtocol
             }
             int n = Math.Min(room, data.Length - copied);
             data.Slice(copied, n).CopyTo(skb.Put(n));
-            skb.Truesize += n;
-            sk.WmemQueued += n;
+            int charge = n;
+            if (uarg is not null)
+            {
+                // skb_zerocopy_iter_stream(): the user's pages become the skb's, each charged whole
+                // (PAGE_ALIGN(len + offset in the first page); the caller's buffer is taken to start a page).
+                charge = (n + copied % PageSize + PageSize - 1) / PageSize * PageSize;
+                skb.ZerocopySet(uarg);
+            }
+            skb.Truesize += charge;
+            sk.WmemQueued += charge;
             skb.Cb.EndSeq += (uint)n;
             sk.WriteSeq += (uint)n;
             copied += n;
@@ -79,7 +124,33 @@ public sealed partial class TcpProtocol
                 WriteXmit(sk, mss, NagleMode.Push, pushOne: true);
             }
         }
-        if (copied > 0) Push(sk, flags, SendMss(sk, out int goal), sk.NonAgle, goal);
+        if (copied > 0)
+        {
+            TxTimestamp(sk, copied);
+            Push(sk, flags, SendMss(sk, out int goal), sk.NonAgle, goal);
+        }
+        return copied;
+    }
+
+    /// <summary>PAGE_SIZE: what a pinned user page costs the send buffer.</summary>
+    private const int PageSize = 4096;
+
+    /// <summary>
+    /// tcp_tx_timestamp(): with SO_TIMESTAMPING's recording flags the unsent tail — the skb holding this send's last
+    /// byte — asks for the timestamps, keyed by that byte's sequence number. Returns <paramref name="copied"/>.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_tx_timestamp(); net/socket.c __sock_tx_timestamp()</remarks>
+    private static int TxTimestamp(TcpSock sk, int copied)
+    {
+        var flags = sk.TsFlags;
+        var tail = sk.WriteQueue.PeekTail();
+        if (flags == TimestampingFlags.None || tail is null || sk.SendHead is null) return copied; // all of it already sent
+        var tx = tail.TxFlags;
+        if ((flags & TimestampingFlags.TxSoftware) != 0) tx |= SkbTxFlags.SwTstamp;
+        if ((flags & TimestampingFlags.TxSched) != 0) tx |= SkbTxFlags.SchedTstamp;
+        if ((flags & TimestampingFlags.TxAck) != 0) tx |= SkbTxFlags.AckTstamp;
+        tail.TxFlags = tx;
+        if ((flags & TimestampingFlags.TxRecordMask) != 0) tail.TsKey = (tail.Cb.Seq + (uint)tail.Len - 1u).Value;
         return copied;
     }
 
@@ -390,6 +461,8 @@ public sealed partial class TcpProtocol
     private SkBuff GrowSkb(TcpSock sk, SkBuff skb, int amount, int mss)
     {
         if (SkBuffQueue.NextOf(skb) is not { } next || !CanCollapseTo(skb)) return skb;
+        // skb_shift() moves no zerocopy data, and a timestamp request stays on the skb that carries its byte.
+        if (skb.Zerocopy is not null || next.Zerocopy is not null || next.TxFlags != SkbTxFlags.None) return skb;
         int maxPayload = 0xFFFF - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength - (sk.TimestampOk ? TimestampOptionLength : 0) - SackOptionLength(sk);
         int fit = Math.Max(maxPayload / mss, 1) * mss;
         int nlen = Math.Min(Math.Min(amount, fit - skb.Len), next.Len);
@@ -424,6 +497,8 @@ public sealed partial class TcpProtocol
         skb.CopyBits(0, big.Put(skb.Len));
         big.Truesize = skb.Truesize;
         big.Cb = skb.Cb;
+        big.TxFlags = skb.TxFlags;
+        big.TsKey = skb.TsKey;
         sk.WriteQueue.InsertAfter(skb, big);
         sk.WriteQueue.Unlink(skb);
         if (sk.SendHead == skb) sk.SendHead = big;
@@ -547,7 +622,20 @@ public sealed partial class TcpProtocol
         buff.Cb.SentAt = skb.Cb.SentAt;
         buff.Cb.Flags = skb.Cb.Flags; // the end of record goes with the second part (tcp_skb_fragment_eor)
         skb.Cb.Flags &= ~EorFlag;
+        buff.ZerocopyCloneFrom(skb); // skb_split() → skb_zerocopy_clone()
+        FragmentTstamp(skb, buff);
         sk.WriteQueue.InsertAfter(skb, buff);
+    }
+
+    /// <summary>tcp_fragment_tstamp(): the timestamp request moves to the second part when the timestamped byte went with it.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_fragment_tstamp()</remarks>
+    private static void FragmentTstamp(SkBuff skb, SkBuff buff)
+    {
+        if (skb.TxFlags == SkbTxFlags.None || new TcpSeq(skb.TsKey) < buff.Cb.Seq) return;
+        buff.TxFlags = skb.TxFlags;
+        buff.TsKey = skb.TsKey;
+        skb.TxFlags = SkbTxFlags.None;
+        skb.TsKey = 0;
     }
 
     /// <summary>
@@ -597,6 +685,7 @@ public sealed partial class TcpProtocol
             pkt = _pool.Alloc(MaxTcpHeader + skb.Len);
             pkt.Reserve(MaxTcpHeader);
             skb.CopyBits(0, pkt.Put(skb.Len));
+            pkt.ZerocopyCloneFrom(skb); // pskb_copy() keeps the pages, and with them the notification
         }
         else pkt = _pool.Clone(skb);
         if (clone) skb.Cb.SentAt = sk.Wstamp; // skb_mstamp_ns is the departure time

@@ -322,12 +322,14 @@ public sealed partial class TcpProtocol : IIpProtocol
         if (sk.State == TcpState.Listen)
         {
             CloseListener(sk);
+            sk.PurgeErrorQueue();
             Destroy(sk);
             return;
         }
         int unread = sk.ReadableBytes; // skbs stay queued while partly read: count by sequence, not by length
         sk.ReceiveQueue.Purge(SkbDropReason.Consumed);
         sk.Dead = true;
+        sk.PurgeErrorQueue(); // nobody can read it now (Linux frees it with the sock, inet_sock_destruct)
         if (sk.State == TcpState.Close)
         {
             Destroy(sk);

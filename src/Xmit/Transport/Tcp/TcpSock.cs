@@ -259,9 +259,10 @@ public sealed partial class TcpSock : InetSock
     /// <summary>The half-open connections (ss state syn-recv).</summary>
     public IEnumerable<RequestSock> Requests => SynQueue.Values;
 
-    /// <summary>The application closed the socket (SOCK_DEAD): no more wake-ups, free on CLOSE.</summary>
-    public bool Dead { get; internal set; }
     public bool ReuseAddr { get; internal set; }
+
+    /// <inheritdoc/>
+    public override bool IsStream => true;
     /// <summary>SO_LINGER: on with a zero time, close() aborts with a RST.</summary>
     public bool Linger { get; internal set; }
     public Duration LingerTime { get; internal set; }

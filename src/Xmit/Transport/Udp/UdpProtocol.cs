@@ -150,6 +150,8 @@ public sealed class UdpProtocol : IIpProtocol
     {
         FlushPending(sk);
         sk.ReceiveQueue.Purge(SkbDropReason.Consumed);
+        sk.Dead = true;
+        sk.PurgeErrorQueue();
         sk.PageFrag.Release();
         _sockets.Remove(sk);
     }
@@ -446,7 +448,7 @@ public sealed class UdpProtocol : IIpProtocol
         if (sk.IsConnected || sk.RecvErr)
         {
             sk.Error = err;
-            sk.RaiseErrorReport();
+            sk.ReportError();
         }
     }
 

@@ -46,11 +46,7 @@ public sealed class UdpSock : InetSock
     /// <summary>Raised when a datagram was queued (sk_data_ready: EPOLLIN).</summary>
     public event Action<UdpSock>? DataReady;
 
-    /// <summary>Raised when an error was set (sk_error_report: EPOLLERR).</summary>
-    public event Action<UdpSock>? ErrorReport;
-
     internal void RaiseDataReady() => DataReady?.Invoke(this);
-    internal void RaiseErrorReport() => ErrorReport?.Invoke(this);
 
     /// <summary>SIOCINQ: the length of the next datagram's payload, 0 when none.</summary>
     public int NextDatagramLength => ReceiveQueue.Peek() is { } s ? s.Len - Wire.UdpDatagram.HeaderLength : 0;
