@@ -278,6 +278,10 @@ public static class CliOptions
         },
     };
 
+    public static Option<FileInfo?> Trace() =>
+        OutputFile("--trace", "Write Linux's tracepoints (net_dev_queue, net_dev_xmit, qdisc_dequeue, kfree_skb, tcp_probe, tcp_retransmit_skb, " +
+            "sock_exceed_buf_limit, inet_sock_set_state) of every host to this file, one line per event as ftrace's trace file shows them", recursive: true);
+
     public static Option<FileInfo?> Pcap() =>
         OutputFile("--pcap", "Write every frame on the first host's device to this pcap file (Wireshark/tshark read it)", recursive: true);
 }

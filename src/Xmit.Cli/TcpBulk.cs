@@ -281,6 +281,8 @@ public sealed class TcpBulk
             Events = _events,
             Ledger = _ledger!.Build(),
             TcpCounters = _ledger.TcpCounters(),
+            Ss = new Dictionary<string, IReadOnlyList<string>> { [_a.Name] = SsView.Lines(_a, a), [_b.Name] = SsView.Lines(_b, _skb!) },
+            Nstat = new Dictionary<string, IReadOnlyList<string>> { [_a.Name] = NstatView.Lines(_a), [_b.Name] = NstatView.Lines(_b) },
         };
     }
 

@@ -34,6 +34,10 @@ public sealed record TcpBulkReport
     public required IReadOnlyList<Hosting.Accounting.LayerBalance> Ledger { get; init; }
     /// <summary>Each host's TCP counters of losses and drops over the interval (non-zero ones).</summary>
     public required IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> TcpCounters { get; init; }
+    /// <summary>Each host's end of the connection at the end of the interval, as `ss -tmin` on that host prints it (SsView).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Ss { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+    /// <summary>Each host's non-zero counters at the end of the interval, as `nstat -a` prints them (NstatView).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Nstat { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
     /// <summary>skbs still rented from either host's pool once the network was shut down (0 unless there is a bug).</summary>
     public long LeakedSkbs { get; init; }
 }
@@ -118,6 +122,19 @@ public static class TcpTextReport
         foreach (var l in r.Ledger) o.WriteLine("  " + l.Describe());
         foreach (var (host, counters) in r.TcpCounters)
             if (counters.Count > 0) o.WriteLine($"  TCP on {host}: " + string.Join(", ", counters.Select(kv => $"{kv.Key} {kv.Value}")));
+        foreach (var (host, lines) in r.Ss)
+        {
+            o.WriteLine();
+            o.WriteLine(F($"ss -tmin on {host} at {g.IntervalEndMs:0.###} ms:"));
+            o.WriteLine("  " + SsView.Header);
+            foreach (var line in lines) o.WriteLine("  " + line);
+        }
+        foreach (var (host, lines) in r.Nstat)
+        {
+            o.WriteLine();
+            o.WriteLine(F($"nstat -a on {host} at {g.IntervalEndMs:0.###} ms (non-zero counters since the host started):"));
+            foreach (var line in lines) o.WriteLine("  " + line);
+        }
         o.WriteLine();
         o.WriteLine(F($"every {(r.Samples.Count > 1 ? r.Samples[1].AtMs - r.Samples[0].AtMs : 0):0} ms (sender A unless marked B):"));
         o.WriteLine("   t ms   cwnd  ssthresh  srtt µs    sndbuf wmem_queued wmem_alloc   snd_wnd  B rcvbuf  qdisc B");

@@ -66,8 +66,9 @@ public sealed class UdpFlood
         if (config.Validate() is { } error) throw new ArgumentException(error, nameof(config));
         _c = config;
         _sim = new Simulation.Simulation(config.Seed);
-        _a = _sim.AddHost("A");
-        _b = _sim.AddHost("B");
+        // A pool each: the kfree_skb reasons (the ledger's, the tracepoint's) are then each host's own.
+        _a = _sim.AddHost("A", new Buffers.SkBuffPool());
+        _b = _sim.AddHost("B", new Buffers.SkBuffPool());
         var link = new LinkConfig { RateBitsPerSecond = config.RateBitsPerSecond, Propagation = config.Propagation, LossRate = config.LossRate, Faults = config.Faults };
         var ring = new RingDriverConfig
         {
@@ -109,7 +110,7 @@ public sealed class UdpFlood
         _a.Icmp.SendEchoRequest(AddrB, 1, 1, 8);
         _sim.RunFor(Duration.FromMilliseconds(10));
         var start = _sim.Now;
-        _ledger = new UdpFloodLedger(_a, _b, _conn, _sim.Pool);
+        _ledger = new UdpFloodLedger(_a, _b, _conn);
         _end = start + _c.Duration;
         _sampleInterval = Duration.FromNanoseconds(Math.Max(1000, _c.Duration.Nanoseconds / _c.Samples));
         _sampleStart = start;
@@ -142,7 +143,7 @@ public sealed class UdpFlood
         _sim.Shutdown();
         _sim.Dispose();
         // Everything charged came back and every skb went back to the pool: the run proves it leaks nothing.
-        return report with { LeakedSkbs = _sim.Pool.Outstanding, FinalWmemAlloc = kernel.WmemAlloc };
+        return report with { LeakedSkbs = _a.Pool.Outstanding + _b.Pool.Outstanding, FinalWmemAlloc = kernel.WmemAlloc };
     }
 
     private Duration _sampleInterval;
@@ -336,7 +337,7 @@ public sealed class UdpFlood
         _latencies.Sort();
         double P(double p) => _latencies.Count == 0 ? 0 : _latencies[Math.Min(_latencies.Count - 1, (int)(p * _latencies.Count))] / 1e6;
         int n = Math.Max(1, _sumCount);
-        var ledger = _ledger!.Build(_sim.Pool, _sent, _corkPart > 0 ? 1 : 0, _delivered, _sink, FramesPerDatagram);
+        var ledger = _ledger!.Build(_sent, _corkPart > 0 ? 1 : 0, _delivered, _sink, FramesPerDatagram);
         BlockingSummary? blocking = null;
         if (_c.Blocking)
         {

@@ -18,11 +18,12 @@ public static partial class XmitCli
     {
         var seed = CliOptions.Seed();
         var pcap = CliOptions.Pcap();
+        var trace = CliOptions.Trace();
 
-        var sim = new Command("sim", "Run hosts on simulated links in deterministic virtual time. With no subcommand: host A floods host B with UDP and the report explains every EAGAIN") { seed, pcap };
-        SimFloodCommand.Configure(sim, seed, pcap);
-        sim.Subcommands.Add(SimPingCommand.Create(seed, pcap));
-        sim.Subcommands.Add(SimTcpCommand.Create(seed, pcap));
+        var sim = new Command("sim", "Run hosts on simulated links in deterministic virtual time. With no subcommand: host A floods host B with UDP and the report explains every EAGAIN") { seed, pcap, trace };
+        SimFloodCommand.Configure(sim, seed, pcap, trace);
+        sim.Subcommands.Add(SimPingCommand.Create(seed, pcap, trace));
+        sim.Subcommands.Add(SimTcpCommand.Create(seed, pcap, trace));
 
         var root = new RootCommand("xmit: a user-space TCP/UDP/IPv4 stack whose transmit path behaves like Linux's");
         root.Subcommands.Add(sim);

@@ -46,7 +46,9 @@ public sealed class Host : INetworkStack
         Udp.Icmp = Icmp;
         Input.Register(Icmp);
         Input.Register(Udp);
-        Tcp = new TcpProtocol(pool, Mib, Output, scheduler, random.Fork(4), Sysctls);
+        Tracepoints = new HostTracepoints(this);
+        Tcp = new TcpProtocol(pool, Mib, Output, scheduler, random.Fork(4), Sysctls) { Trace = Tracepoints };
+        PoolDropTracepoint.Attach(this);
         Input.Register(Tcp);
         Reassembler.OnTimeout = head => Icmp.SendError(head, IcmpType.TimeExceeded, IcmpCode.FragmentReassemblyTimeExceeded);
         RxSoftirq = new NetRxSoftirq(scheduler, Sysctls);
@@ -61,7 +63,7 @@ public sealed class Host : INetworkStack
     /// <remarks>Linux: drivers/net/loopback.c loopback_net_init(), loopback_setup(); net/sched/sch_generic.c (IFF_NO_QUEUE: noqueue)</remarks>
     private NetDevice AddLoopback()
     {
-        var lo = new NetDevice("lo", _devices.Count + 1, MacAddress.Zero, NetDevice.MaxMtu, Scheduler, Softirq, Pool) { Receiver = EthernetReceive, IsLoopback = true };
+        var lo = new NetDevice("lo", _devices.Count + 1, MacAddress.Zero, NetDevice.MaxMtu, Scheduler, Softirq, Pool) { Receiver = EthernetReceive, IsLoopback = true, Trace = Tracepoints };
         _devices.Add(lo);
         lo.SetRootQdisc(new NoQueueQdisc());
         _ = new LoopbackDriver(lo, Backlog);
@@ -71,6 +73,9 @@ public sealed class Host : INetworkStack
 
     public string Name { get; }
     public int Id { get; }
+
+    /// <summary>The host's tracepoints, set on its devices and TCP: events of <see cref="XmitEventSource"/> when a session listens.</summary>
+    internal HostTracepoints Tracepoints { get; }
     public IScheduler Scheduler { get; }
     public SkBuffPool Pool { get; }
     public DeterministicRandom Random { get; }
@@ -111,7 +116,7 @@ public sealed class Host : INetworkStack
         var mac = MacAddress.LocalAdministered((uint)(Id << 8 | (index - 1)));
         var dev = new NetDevice(name, index, mac, mtu, Scheduler, Softirq, Pool, txQueues)
         {
-            Receiver = EthernetReceive, RxSoftirq = RxSoftirq, FlowHashSeed = _flowHashSeed,
+            Receiver = EthernetReceive, RxSoftirq = RxSoftirq, FlowHashSeed = _flowHashSeed, Trace = Tracepoints,
         };
         _devices.Add(dev);
         return dev;

@@ -9,7 +9,7 @@ namespace Xmit.Cli.Commands;
 /// <summary>`xmit sim` with no subcommand: the story of an EAGAIN — A floods B with UDP, every layer is watched.</summary>
 public static class SimFloodCommand
 {
-    public static void Configure(Command sim, Option<ulong> seed, Option<FileInfo?> pcap)
+    public static void Configure(Command sim, Option<ulong> seed, Option<FileInfo?> pcap, Option<FileInfo?> trace)
     {
         var payload = CliOptions.Int("--payload", "-p", "UDP payload bytes per datagram", 1472, 16, 65507);
         var sndbuf = CliOptions.OptionalInt("--sndbuf", "setsockopt(SO_SNDBUF) value (the kernel doubles it); default: unset, wmem_default 212992", 0, int.MaxValue);
@@ -77,7 +77,7 @@ public static class SimFloodCommand
                 Seed = r.GetValue(seed),
             };
             if (config.Validate() is { } invalid) return Fail(err, invalid);
-            return Run(config, r.GetValue(pcap), r.GetValue(json), r.GetValue(html), r.InvocationConfiguration.Output, err);
+            return Run(config, r.GetValue(pcap), r.GetValue(json), r.GetValue(html), r.InvocationConfiguration.Output, err, r.GetValue(trace));
         });
     }
 
@@ -87,7 +87,7 @@ public static class SimFloodCommand
         return 2;
     }
 
-    public static int Run(UdpFloodConfig config, FileInfo? pcap, bool json, FileInfo? html, TextWriter o, TextWriter err)
+    public static int Run(UdpFloodConfig config, FileInfo? pcap, bool json, FileInfo? html, TextWriter o, TextWriter err, FileInfo? trace = null)
     {
         Stream? capture = null;
         try
@@ -98,8 +98,14 @@ public static class SimFloodCommand
         {
             return Fail(err, $"cannot write {pcap?.FullName ?? html?.FullName}: {e.Message}");
         }
+        if (!TraceOption.TryOpen(trace, out var tracer, out var traceError))
+        {
+            capture?.Dispose();
+            return Fail(err, traceError!);
+        }
 
         UdpFloodReport report;
+        using (tracer)
         using (var progress = new ProgressLine(err))
         {
             var flood = new UdpFlood(config, capture);
@@ -115,6 +121,7 @@ public static class SimFloodCommand
             if (!json) o.WriteLine($"html: {html.FullName}");
         }
         if (pcap is not null && !json) o.WriteLine($"capture: {pcap.FullName}");
+        if (tracer is not null && !json) o.WriteLine(TraceOption.Summary(trace!, tracer));
         return 0;
     }
 

@@ -11,7 +11,7 @@ namespace Xmit.Cli.Commands;
 /// <summary>`xmit sim ping`: two hosts on a simulated link; A pings B and the RTTs are explained.</summary>
 public static class SimPingCommand
 {
-    public static Command Create(Option<ulong> seed, Option<FileInfo?> pcap)
+    public static Command Create(Option<ulong> seed, Option<FileInfo?> pcap, Option<FileInfo?> trace)
     {
         var count = CliOptions.Int("--count", "-c", "Echo requests to send", 4, 1, 1_000_000);
         var size = CliOptions.Int("--size", "-s", "ICMP data bytes per request (above 1472 the request is fragmented)", 56, 0, 65507 - 8);
@@ -30,12 +30,12 @@ public static class SimPingCommand
         faults.AddTo(cmd);
         cmd.SetAction(r => Run(r.GetValue(seed), r.GetValue(pcap), r.GetValue(count), r.GetValue(size), r.GetValue(interval),
             r.GetValue(rate), r.GetValue(delay), r.GetValue(loss), r.GetValue(mtu), r.InvocationConfiguration.Output, faults.Read(r), r.InvocationConfiguration.Error,
-            r.GetValue(json)));
+            r.GetValue(json), r.GetValue(trace)));
         return cmd;
     }
 
     public static int Run(ulong seed, FileInfo? pcap, int count, int size, Duration interval, long rate, Duration delay, double loss, int mtu, TextWriter o,
-        LinkFaults? faults = null, TextWriter? err = null, bool json = false)
+        LinkFaults? faults = null, TextWriter? err = null, bool json = false, FileInfo? trace = null)
     {
         var stdout = o;
         if (json) o = TextWriter.Null; // the same run; only the JSON is printed
@@ -49,8 +49,9 @@ public static class SimPingCommand
             return 2;
         }
         using var sim = new Simulation.Simulation(seed);
-        var a = sim.AddHost("A");
-        var b = sim.AddHost("B");
+        // A pool each, so a trace's kfree_skb names the host that dropped.
+        var a = sim.AddHost("A", new Xmit.Buffers.SkBuffPool());
+        var b = sim.AddHost("B", new Xmit.Buffers.SkBuffPool());
         var addrA = new Ipv4Address(198, 18, 0, 1);
         var addrB = new Ipv4Address(198, 18, 0, 2);
         var conn = sim.Connect(a, addrA, b, addrB, 24, linkConfig, mtu: mtu);
@@ -63,6 +64,13 @@ public static class SimPingCommand
                 return 2;
             }
         }
+
+        if (!TraceOption.TryOpen(trace, out var tracer, out var traceError))
+        {
+            err.WriteLine("xmit sim ping: " + traceError);
+            return 2;
+        }
+        using var tracing = tracer;
 
         var ping = new PingSession(a, addrB, count, interval, size);
         int ipLen = size + 8 + 20;
@@ -101,7 +109,9 @@ public static class SimPingCommand
         }
 
         sim.Shutdown();
+        tracer?.Dispose(); // the file is complete before it is named
         if (pcap is not null) o.WriteLine($"capture: {pcap.FullName}");
+        if (tracer is not null) o.WriteLine(TraceOption.Summary(trace!, tracer));
         if (json)
             stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(new PingReport(
                 addrA.ToString(), addrB.ToString(), size, seed,

@@ -7,7 +7,7 @@ namespace Xmit.Cli.Commands;
 /// <summary>`xmit sim tcp`: A sends B a bulk TCP stream; cwnd, buffers and queues are watched in virtual time.</summary>
 public static class SimTcpCommand
 {
-    public static Command Create(Option<ulong> seed, Option<FileInfo?> pcap)
+    public static Command Create(Option<ulong> seed, Option<FileInfo?> pcap, Option<FileInfo?> trace)
     {
         var rate = CliOptions.Rate("--rate", "Link rate, tc syntax", "100mbit");
         var delay = CliOptions.Duration("--delay", "One-way propagation delay", "50us");
@@ -53,7 +53,7 @@ public static class SimTcpCommand
                 CongestionControl = r.GetValue(cc)!,
                 Seed = r.GetValue(seed),
             };
-            return Run(config, r.GetValue(pcap), r.GetValue(json), r.GetValue(html), r.InvocationConfiguration.Output, err);
+            return Run(config, r.GetValue(pcap), r.GetValue(json), r.GetValue(html), r.InvocationConfiguration.Output, err, r.GetValue(trace));
         });
         return cmd;
     }
@@ -81,7 +81,7 @@ public static class SimTcpCommand
     public static int Run(TcpBulkConfig config, FileInfo? pcap, bool json, TextWriter o, TextWriter err) => Run(config, pcap, json, null, o, err);
 
     /// <summary>Runs the scenario and prints its report (text or JSON); with <paramref name="html"/>, also writes the page with plots.</summary>
-    public static int Run(TcpBulkConfig config, FileInfo? pcap, bool json, FileInfo? html, TextWriter o, TextWriter err)
+    public static int Run(TcpBulkConfig config, FileInfo? pcap, bool json, FileInfo? html, TextWriter o, TextWriter err, FileInfo? trace = null)
     {
         if (config.Validate() is { } invalid) return Fail(err, invalid);
         Stream? capture = null;
@@ -92,6 +92,11 @@ public static class SimTcpCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Fail(err, $"cannot write {pcap?.FullName}: {e.Message}");
+        }
+        if (!TraceOption.TryOpen(trace, out var tracer, out var traceError))
+        {
+            capture?.Dispose();
+            return Fail(err, traceError!);
         }
 
         TcpBulkReport report;
@@ -107,11 +112,13 @@ public static class SimTcpCommand
         finally
         {
             capture?.Dispose();
+            tracer?.Dispose();
         }
 
         if (json) o.WriteLine(JsonSerializer.Serialize(report, SimFloodCommand.JsonOptions));
         else TcpTextReport.Write(report, o);
         if (pcap is not null && !json) o.WriteLine($"capture: {pcap.FullName}");
+        if (tracer is not null && !json) o.WriteLine(TraceOption.Summary(trace!, tracer));
         if (html is not null)
         {
             try

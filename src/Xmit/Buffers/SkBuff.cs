@@ -113,9 +113,19 @@ public sealed class SkBuff
     private int _data;
     private int _tail;
 
-    internal SkBuff(SkBuffPool pool) => Pool = pool;
+    internal SkBuff(SkBuffPool pool, int serial)
+    {
+        Pool = pool;
+        Serial = serial;
+    }
 
     public SkBuffPool Pool { get; }
+
+    /// <summary>
+    /// Which of its pool's heads this is (1, 2, …, in the order the pool made them): the skbaddr of the tracepoints.
+    /// A reused head keeps its number, as a reused sk_buff keeps its address; the same run numbers them the same.
+    /// </summary>
+    public int Serial { get; }
 
     /// <summary>True while the skb is out of the pool.</summary>
     public bool InUse { get; internal set; }
@@ -445,12 +455,19 @@ public sealed class SkBuff
         return dest.Length == 0;
     }
 
-    /// <summary>kfree_skb(): frees the skb because it was dropped.</summary>
-    /// <remarks>Linux: net/core/skbuff.c kfree_skb_reason()</remarks>
-    public void Free(SkbDropReason reason = SkbDropReason.NotSpecified) => Pool.Release(this, reason);
+    /// <summary>
+    /// kfree_skb(): frees the skb because it was dropped. The caller's file and member are filled in by the compiler
+    /// (constants, nothing computed at run time): they are the location skb:kfree_skb reports, where Linux prints the
+    /// return address of the kfree_skb_reason() call.
+    /// </summary>
+    /// <remarks>Linux: net/core/skbuff.c kfree_skb_reason(), sk_skb_reason_drop()</remarks>
+    public void Free(SkbDropReason reason = SkbDropReason.NotSpecified,
+        [System.Runtime.CompilerServices.CallerFilePath] string callerFile = "",
+        [System.Runtime.CompilerServices.CallerMemberName] string callerMember = "") =>
+        Pool.Release(this, reason, callerFile, callerMember);
 
     /// <summary>consume_skb(): frees the skb after successful use (not a drop).</summary>
-    public void Consume() => Pool.Release(this, SkbDropReason.Consumed);
+    public void Consume() => Pool.Release(this, SkbDropReason.Consumed, "", "");
 
     // Called by the pool.
     internal void Init(SkbShared shared, int reserve)

@@ -152,6 +152,10 @@ public sealed class NetDevice
     }
 
     public void AddTap(IPacketTap tap) => _taps.Add(tap);
+
+    /// <summary>The device layer's tracepoints (net_dev_queue, net_dev_xmit, qdisc_dequeue); null: none.</summary>
+    public ILinkTracepoints? Trace { get; set; }
+
     public void RemoveTap(IPacketTap tap) => _taps.Remove(tap);
 
     /// <summary>The host's flow-dissector seed (hashrnd), which <see cref="FlowHash"/> mixes into skbs without a socket hash.</summary>
@@ -191,6 +195,7 @@ public sealed class NetDevice
     public int QueueXmit(SkBuff skb)
     {
         if (skb.TxFlags != SkbTxFlags.None) TxTimestamps.Sched(skb, Scheduler.Now);
+        Trace?.NetDevQueue(this, skb);
         if (!IsUp)
         {
             Stats.TxDropped++;
@@ -322,7 +327,12 @@ public sealed class NetDevice
             return NetdevTx.Ok;
         }
         txq.XmitMore = more;
-        return Driver.StartXmit(skb, txq);
+        var trace = Trace;
+        if (trace is null) return Driver.StartXmit(skb, txq);
+        int len = skb.Len; // the driver may free the skb before it returns
+        var rc = Driver.StartXmit(skb, txq);
+        trace.NetDevXmit(this, skb, len, rc);
+        return rc;
     }
 
     /// <summary>

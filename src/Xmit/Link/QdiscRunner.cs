@@ -65,6 +65,14 @@ public static class QdiscRunner
     /// <remarks>Linux: net/sched/sch_generic.c dequeue_skb()</remarks>
     private static int DequeueSkb(Qdisc q, int budget, List<SkBuff> bulk)
     {
+        int packets = DequeueSkbUntraced(q, budget, bulk);
+        // trace_qdisc_dequeue() at dequeue_skb()'s end, also when nothing came out (packets 0, no skb).
+        if (q.DevQueue is { Device.Trace: { } trace } txq) trace.QdiscDequeue(q, txq, packets, packets > 0 ? bulk[0] : null);
+        return packets;
+    }
+
+    private static int DequeueSkbUntraced(Qdisc q, int budget, List<SkBuff> bulk)
+    {
         bulk.Clear();
         if (q.RequeuedLen > 0)
         {

@@ -50,6 +50,9 @@ public class CliErrorTests
             data.Add($"{cmd} --pcap /tmp", "--pcap");               // a directory
             data.Add($"{cmd} --pcap {Missing}", "--pcap");
             data.Add($"{cmd} --pcap {Unwritable}", "--pcap");
+            data.Add($"{cmd} --trace /tmp", "--trace");              // a directory
+            data.Add($"{cmd} --trace {Missing}", "--trace");
+            data.Add($"{cmd} --trace {Unwritable}", "--trace");
             data.Add($"{cmd} --no-such-option", "--no-such-option");
             data.Add($"{cmd} --rate", "--rate");                    // missing value
         }

@@ -152,6 +152,7 @@ public sealed partial class TcpProtocol
         }
         if (sk.RmemAlloc <= sk.RcvBuf) return true;
         Mib.RcvPruned++;
+        Trace?.SockExceedBufLimit(sk, SkMemKind.Recv);
         return false;
     }
 

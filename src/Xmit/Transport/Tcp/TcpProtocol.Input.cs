@@ -216,6 +216,7 @@ public sealed partial class TcpProtocol
         var seq = seg.Seq;
         int len = seg.Payload.Length;
         var endSeq = seq + (uint)len + ((f & TcpFlags.Fin) != 0 ? 1u : 0);
+        if (sk.State == TcpState.Established) Trace?.TcpProbe(sk, skb, len); // first thing tcp_rcv_established() does
         var opt = TcpOptions.Parse(seg.Options, syn: false);
         sk.RcvTsEcr = opt.HasTimestamp ? opt.TsEcr : 0;
         if (sk.State == TcpState.TimeWait && (f & (TcpFlags.Syn | TcpFlags.Rst)) == 0)

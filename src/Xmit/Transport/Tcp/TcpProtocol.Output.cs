@@ -89,6 +89,7 @@ public sealed partial class TcpProtocol
                 {
                     // wait_for_space: push what is queued, then sleep until ACKs free memory.
                     sk.NoSpace = true;
+                    Trace?.SockExceedBufLimit(sk, SkMemKind.Send);
                     if (copied > 0) Push(sk, flags & ~MsgFlags.More, mss, NagleMode.Push, sizeGoal);
                     if (Now >= deadline) return copied > 0 ? TxTimestamp(sk, copied) : -(int)Errno.EAGAIN;
                     if (!WaitForMemory(sk, deadline) && deadline == Instant.Never) return copied > 0 ? TxTimestamp(sk, copied) : -(int)Errno.EAGAIN; // nothing can wake us: do not hang

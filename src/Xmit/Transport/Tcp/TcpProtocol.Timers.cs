@@ -147,6 +147,7 @@ public sealed partial class TcpProtocol
         // The pieces of a sent skb add up to the segments already counted in flight.
         if (skb.Len > len && (skb.Cb.TcpFlags & TcpFlags.Syn) == 0) Fragment(sk, skb, len);
         if (TransmitSkb(sk, skb, clone: true) < 0) return false; // not sent (local congestion): stays unmarked
+        Trace?.TcpRetransmitSkb(sk, skb);
         if ((skb.Cb.Sacked & TcpSacked.Retrans) == 0) sk.RetransOut += (uint)Pcount(skb, mss);
         skb.Cb.Sacked |= TcpSacked.Retrans;
         Mib.RetransSegs += Pcount(skb, mss);

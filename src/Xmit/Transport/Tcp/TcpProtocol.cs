@@ -72,6 +72,13 @@ public sealed partial class TcpProtocol : IIpProtocol
     public byte Protocol => IpProtocol.Tcp;
     public IReadOnlyList<TcpSock> Sockets => _sockets;
     public TcpMib Mib { get; } = new();
+
+    /// <summary>TCP's tracepoints (inet_sock_set_state, tcp_probe, tcp_retransmit_skb, sock_exceed_buf_limit); null: none.</summary>
+    public ITcpTracepoints? Trace { get; set; }
+
+    private ulong _sockCookies;
+
+    internal ulong NextCookie() => ++_sockCookies;
     /// <summary>Sockets in the established hash: every connection that is neither listening nor closed.</summary>
     public int EstablishedCount => _established.Count;
     private Instant Now => _clock.Now;

@@ -25,6 +25,7 @@ public sealed partial class TcpSock : InetSock
     internal TcpSock(TcpProtocol proto, IScheduler clock, int sndBuf, int rcvBuf) : base(sndBuf, rcvBuf)
     {
         Protocol = proto;
+        Cookie = proto.NextCookie();
         RetransmitTimer = new Timer(clock, () => proto.OnRetransmitTimer(this), "tcp-retransmit");
         Delack = new DelayedAck(new Timer(clock, () => proto.OnDelackTimer(this), "tcp-delack"));
         TsqTasklet = new Timer(clock, () => proto.TsqHandler(this), "tcp-tsq");
@@ -32,7 +33,21 @@ public sealed partial class TcpSock : InetSock
     }
 
     internal TcpProtocol Protocol { get; }
-    public TcpState State { get; internal set; } = TcpState.Close;
+
+    /// <summary>sock_cookie: the host's socket number (1, 2, … in creation order), what the tracepoints print for the socket.</summary>
+    /// <remarks>Linux: net/core/sock_diag.c sock_gen_cookie() (there assigned on first use, from a per-namespace counter)</remarks>
+    public ulong Cookie { get; }
+    /// <summary>sk_state; every change is traced (inet_sock_set_state), as tcp_set_state() does.</summary>
+    public TcpState State
+    {
+        get;
+        internal set
+        {
+            var old = field;
+            field = value;
+            if (old != value) Protocol.Trace?.InetSockSetState(this, old, value);
+        }
+    } = TcpState.Close;
 
     // ---- send sequence space ----
     public TcpSeq Iss { get; internal set; }
