@@ -259,6 +259,19 @@ public sealed class SkBuff
         sh.Uarg = uarg;
     }
 
+    /// <summary>
+    /// skb_zcopy_set() with have_ref: the caller's own reference (<paramref name="haveRef"/>) is handed to the skb
+    /// rather than a new one taken, once.
+    /// </summary>
+    internal void ZerocopySet(Sockets.ZerocopyArg uarg, ref bool haveRef)
+    {
+        var sh = SharedInfo;
+        if (sh.Uarg is not null) return;
+        if (haveRef) haveRef = false;
+        else uarg.Get();
+        sh.Uarg = uarg;
+    }
+
     /// <summary>skb_zerocopy_clone(): a new skb made from <paramref name="from"/>'s data belongs to the same notification.</summary>
     internal void ZerocopyCloneFrom(SkBuff from)
     {

@@ -30,6 +30,13 @@ public static class SkbGso
         {
             int n = Math.Min(gso, payload - off);
             var seg = NewSegment(skb, pool, hdr, off, n, macLen, l3, (ushort)(id + i), out var d);
+            seg.ZerocopyCloneFrom(skb); // skb_segment() → skb_zerocopy_clone()
+            if (i == 0)
+            {
+                // "preserve TX timestamp flags and TS key for first segment"
+                seg.TxFlags = skb.TxFlags & SkbTxFlags.AnyTx;
+                seg.TsKey = skb.TsKey;
+            }
             var udp = d.Slice(macLen + l3, UdpDatagram.HeaderLength + n);
             BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)udp.Length);
             udp[6] = udp[7] = 0;

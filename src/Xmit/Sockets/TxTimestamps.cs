@@ -12,6 +12,16 @@ namespace Xmit.Sockets;
 /// <remarks>Linux: net/core/skbuff.c __skb_tstamp_tx(), __skb_complete_tx_timestamp(); include/linux/skbuff.h skb_tx_timestamp(); net/core/dev.c __dev_queue_xmit()</remarks>
 public static class TxTimestamps
 {
+    /// <summary>__sock_tx_timestamp(): the tx_flags a send asks for with the socket's SO_TIMESTAMPING recording flags.</summary>
+    /// <remarks>Linux: net/socket.c __sock_tx_timestamp()</remarks>
+    public static SkbTxFlags TxFlagsFor(TimestampingFlags flags)
+    {
+        var tx = SkbTxFlags.None;
+        if ((flags & TimestampingFlags.TxSoftware) != 0) tx |= SkbTxFlags.SwTstamp;
+        if ((flags & TimestampingFlags.TxSched) != 0) tx |= SkbTxFlags.SchedTstamp;
+        return tx;
+    }
+
     /// <summary>__dev_queue_xmit(): SCM_TSTAMP_SCHED for a packet that asks for it, before the qdisc.</summary>
     public static void Sched(SkBuff skb, Instant now)
     {

@@ -83,12 +83,15 @@ public sealed class ZerocopyArg
         if (--_refs == 0) Complete();
     }
 
-    /// <summary>msg_zerocopy_put_abort(): the send that took an id sent nothing, so the id is given back.</summary>
-    internal void PutAbort()
+    /// <summary>
+    /// msg_zerocopy_put_abort(): the send that took an id sent nothing, so the id is given back, and the send's own
+    /// reference goes when it still holds one (<paramref name="haveRef"/>).
+    /// </summary>
+    internal void PutAbort(bool haveRef = true)
     {
         _sk.ZcKey--;
         Len--;
-        Put();
+        if (haveRef) Put();
     }
 
     /// <summary>skb_zcopy_clear(skb, false) from skb_copy_ubufs(): a device copied the pages (tun, veth and lo deliver copies).</summary>

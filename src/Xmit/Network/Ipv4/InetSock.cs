@@ -21,6 +21,8 @@ public sealed class IpCork
     public uint Priority { get; set; }
     /// <summary>cork->gso_size: a UDP_SEGMENT send builds one GSO skb of many segments.</summary>
     public int GsoSize { get; set; }
+    /// <summary>cork->tx_flags: the transmit timestamps the datagram's first skb asks for (sock_tx_timestamp at ip_setup_cork).</summary>
+    public Buffers.SkbTxFlags TxFlags { get; set; }
 
     public void Release()
     {

@@ -1,3 +1,4 @@
+using Xmit.Sockets;
 using Xmit.Buffers;
 using Xmit.Diagnostics;
 using Xmit.Link;
@@ -57,6 +58,7 @@ public sealed class IpAppendData(SkBuffPool pool, IScheduler clock, SnmpMib mib,
         cork.Tos = sk.Tos;
         cork.Ttl = sk.EffectiveTtl;
         cork.Priority = sk.Priority;
+        cork.TxFlags = TxTimestamps.TxFlagsFor(sk.TsFlags);
     }
 
     /// <summary>
@@ -66,7 +68,7 @@ public sealed class IpAppendData(SkBuffPool pool, IScheduler clock, SnmpMib mib,
     /// still queued (the caller flushes) and Ip OutDiscards grows.
     /// </summary>
     /// <remarks>Linux: net/ipv4/ip_output.c __ip_append_data()</remarks>
-    public int Append(InetSock sk, IpCork cork, SkBuffQueue queue, ReadOnlySpan<byte> data, int transhdrlen, MsgFlags flags)
+    public int Append(InetSock sk, IpCork cork, SkBuffQueue queue, ReadOnlySpan<byte> data, int transhdrlen, MsgFlags flags, int optmemMax = 131072)
     {
         var route = cork.Route!;
         var dev = route.Device;
@@ -86,11 +88,31 @@ public sealed class IpAppendData(SkBuffPool pool, IScheduler clock, SnmpMib mib,
         var csummode = transhdrlen > 0 && length + fragheaderlen <= mtu && (dev.Features & DeviceFeatures.HwChecksum) != 0 && ((flags & MsgFlags.More) == 0 || paged)
             ? ChecksumState.Partial : ChecksumState.None;
 
+        var skb = queue.PeekTail();
+        // MSG_ZEROCOPY with SO_ZEROCOPY: a notification for this send (extending the pending datagram's). The data
+        // goes from the user's pages only to a scatter-gather device that finishes the checksum; otherwise it is
+        // copied, and the notification says so.
+        ZerocopyArg? uarg = null;
+        bool zc = false, extraUref = false;
+        if ((flags & MsgFlags.Zerocopy) != 0 && length > 0 && sk.ZerocopyEnabled)
+        {
+            uarg = ZerocopyArg.Realloc(sk, length, skb?.Zerocopy, stream: false, optmemMax);
+            if (uarg is null) return -(int)Errno.ENOBUFS;
+            extraUref = skb?.Zerocopy is null; // only a new notification brings a reference of its own
+            if (sg && csummode == ChecksumState.Partial) paged = zc = true;
+            else
+            {
+                uarg.MarkCopied();
+                skb?.ZerocopySet(uarg, ref extraUref);
+            }
+        }
+        // With OPT_ID every timestamped datagram takes the next key.
+        uint tskey = cork.TxFlags != SkbTxFlags.None && (sk.TsFlags & TimestampingFlags.OptId) != 0 ? sk.TsKey++ : 0;
+
         cork.Length += length;
         long wmemDelta = 0;
         int offset = 0;
         int err = 0;
-        var skb = queue.PeekTail();
         bool allocNew = skb is null;
 
         while (length > 0)
@@ -153,6 +175,12 @@ public sealed class IpAppendData(SkBuffPool pool, IScheduler clock, SnmpMib mib,
                 length -= copy + transhdrlen;
                 transhdrlen = 0;
                 csummode = ChecksumState.None;
+                // Only the datagram's first skb is timestamped; every skb holds the zerocopy notification.
+                next.TxFlags = cork.TxFlags;
+                cork.TxFlags = SkbTxFlags.None;
+                next.TsKey = tskey;
+                tskey = 0;
+                if (uarg is not null) next.ZerocopySet(uarg, ref extraUref);
                 if (next.Destructor is null)
                 {
                     sk.AttachWithoutCharge(next);
@@ -181,8 +209,11 @@ public sealed class IpAppendData(SkBuffPool pool, IScheduler clock, SnmpMib mib,
                 copy = Math.Min(copy, pfrag.Size - pfrag.Offset);
                 data.Slice(offset, copy).CopyTo(pfrag.Page!.Data.AsSpan(pfrag.Offset, copy));
                 pfrag.Offset += copy;
-                skb!.GrowLastFrag(copy, truesize: copy);
-                wmemDelta += copy;
+                // skb_zerocopy_iter_dgram(): pinned user pages are charged whole (PAGE_ALIGN(len + offset in the first
+                // page); the caller's buffer is taken to start a page). The bytes are still copied: see ZerocopyArg.
+                int charge = zc ? (copy + offset % PageSize + PageSize - 1) / PageSize * PageSize : copy;
+                skb!.GrowLastFrag(copy, truesize: charge);
+                wmemDelta += charge;
             }
             offset += copy;
             length -= copy;
@@ -192,10 +223,15 @@ public sealed class IpAppendData(SkBuffPool pool, IScheduler clock, SnmpMib mib,
         {
             cork.Length -= length;
             mib.Ip.OutDiscards++;
+            uarg?.PutAbort(extraUref); // net_zcopy_put_abort(): the id goes back
         }
+        else if (extraUref) uarg!.Put(); // no skb took the new notification's reference
         if (wmemDelta != 0) sk.ChargeWrite(wmemDelta);
         return err;
     }
+
+    /// <summary>PAGE_SIZE: what a pinned user page costs the send buffer.</summary>
+    private const int PageSize = 4096;
 
     /// <summary>
     /// __ip_make_skb(): the queued skbs become one: the first carries the IP header and the rest hang on its

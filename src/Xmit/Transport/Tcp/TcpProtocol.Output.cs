@@ -146,10 +146,8 @@ public sealed partial class TcpProtocol
         var flags = sk.TsFlags;
         var tail = sk.WriteQueue.PeekTail();
         if (flags == TimestampingFlags.None || tail is null || sk.SendHead is null) return copied; // all of it already sent
-        var tx = tail.TxFlags;
-        if ((flags & TimestampingFlags.TxSoftware) != 0) tx |= SkbTxFlags.SwTstamp;
-        if ((flags & TimestampingFlags.TxSched) != 0) tx |= SkbTxFlags.SchedTstamp;
-        if ((flags & TimestampingFlags.TxAck) != 0) tx |= SkbTxFlags.AckTstamp;
+        var tx = tail.TxFlags | TxTimestamps.TxFlagsFor(flags);
+        if ((flags & TimestampingFlags.TxAck) != 0) tx |= SkbTxFlags.AckTstamp; // tcb->txstamp_ack
         tail.TxFlags = tx;
         if ((flags & TimestampingFlags.TxRecordMask) != 0) tail.TsKey = (tail.Cb.Seq + (uint)tail.Len - 1u).Value;
         return copied;

@@ -214,7 +214,7 @@ public sealed class UdpProtocol : IIpProtocol
             var cork = sk.LocklessCork;
             var queue = sk.LocklessQueue;
             IpAppendData.SetupCork(sk, cork, route, saddr, daddr, dport, sk.GsoSize);
-            int err = _append.Append(sk, cork, queue, data, UdpDatagram.HeaderLength, flags);
+            int err = _append.Append(sk, cork, queue, data, UdpDatagram.HeaderLength, flags, Sysctls.OptmemMax);
             if (err != 0)
             {
                 IpAppendData.Flush(cork, queue);
@@ -235,7 +235,7 @@ public sealed class UdpProtocol : IIpProtocol
     {
         sk.PendingLength += ulen;
         int transhdrlen = sk.WriteQueue.IsEmpty ? UdpDatagram.HeaderLength : 0;
-        int err = _append.Append(sk, sk.Cork, sk.WriteQueue, data, transhdrlen, corkreq ? flags | MsgFlags.More : flags);
+        int err = _append.Append(sk, sk.Cork, sk.WriteQueue, data, transhdrlen, corkreq ? flags | MsgFlags.More : flags, Sysctls.OptmemMax);
         if (err != 0) FlushPending(sk);
         else if (!corkreq) err = PushPending(sk);
         else if (sk.WriteQueue.IsEmpty) sk.Pending = false;
