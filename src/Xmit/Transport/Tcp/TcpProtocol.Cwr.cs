@@ -21,6 +21,7 @@ public sealed partial class TcpProtocol
         sk.PrrDelivered = 0;
         sk.PrrOut = 0;
         sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
+        EcnQueueCwr(sk);
         SetCaState(sk, TcpCaState.Cwr);
         CwrEntered++;
     }

@@ -19,7 +19,7 @@ public sealed partial class TcpProtocol
     public const int TcpInfoLength = 280;
 
     /// <summary>TCPI_OPT_* bits of tcpi_options.</summary>
-    private const byte OptTimestamps = 1, OptSack = 2, OptWscale = 4, OptSynData = 32;
+    private const byte OptTimestamps = 1, OptSack = 2, OptWscale = 4, OptEcn = 8, OptEcnSeen = 16, OptSynData = 32;
 
     /// <summary>
     /// tcp_get_info(): fills <paramref name="info"/> (at least <see cref="TcpInfoLength"/> bytes) as Linux does —
@@ -51,6 +51,8 @@ public sealed partial class TcpProtocol
         if (sk.TimestampOk) options |= OptTimestamps;
         if (sk.SackOk) options |= OptSack;
         if (sk.SynDataAcked) options |= OptSynData;
+        if ((sk.Ecn & TcpEcnFlags.Ok) != 0) options |= OptEcn;
+        if ((sk.Ecn & TcpEcnFlags.Seen) != 0) options |= OptEcnSeen;
         if (sk.WscaleOk)
         {
             options |= OptWscale;

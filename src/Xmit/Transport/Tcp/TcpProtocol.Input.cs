@@ -27,6 +27,8 @@ public sealed partial class TcpProtocol
             skb.Free(SkbDropReason.TcpCsum);
             return;
         }
+        // tcp_v4_fill_cb(): the IP header's TOS byte travels with the segment, for ECN.
+        skb.Cb.IpDsfield = skb.NetworkHeader >= 0 ? skb.NetworkHeaderSpan[1] : (byte)0;
         var sk = Lookup(destination, seg.DestinationPort, source, seg.SourcePort);
         if (sk is null)
         {
@@ -117,6 +119,7 @@ public sealed partial class TcpProtocol
         var opt = TcpOptions.Parse(seg.Options, syn: true);
         sk.RcvNxt = sk.CopiedSeq = sk.RcvWup = seg.Seq + 1;
         NegotiateOptions(sk, opt, route?.EffectiveMtu ?? 1500);
+        EcnRcvSynAck(sk, f);
         if (sk.TimestampOk) sk.AdvMss -= TimestampOptionLength; // the option takes room from every segment
         sk.SndWnd = seg.Window;
         sk.SndWl1 = seg.Seq;
@@ -455,6 +458,8 @@ public sealed partial class TcpProtocol
                 if (sk.PmtuCookie > 0) SyncMss(sk, sk.PmtuCookie); // tcp_ack_update_window(): the half-window bound may have moved
             }
         }
+        bool ece = EcnRcvEcnEcho(sk, seg.Flags); // FLAG_ECE
+        EcnAcceptCwr(sk, seg.Flags, seg.Payload.Length);
         sk.ProbesOut = 0; // the peer answers: no probe is unanswered
         sk.RcvTstamp = Now;
         var priorFack = sk.SackOk ? HighestSackSeq(sk) : priorUna;
@@ -466,13 +471,15 @@ public sealed partial class TcpProtocol
             // SACK: the scoreboard, RACK's loss detection and PRR (tcp_sacktag_write_queue, tcp_rack_mark_lost, tcp_fastretrans_alert).
             uint newlySacked = opt.SackBlockCount > 0 ? SackTag(sk, opt) : 0;
             uint newlyLost = sk.PacketsOut > 0 ? RackDetectLoss(sk) : 0;
-            SackCongestionState(sk, acked, newlySacked, newlyLost);
+            SackCongestionState(sk, acked, newlySacked, newlyLost, ece);
         }
-        else if (acked == 0 && ack == priorUna && sk.PacketsOut > 0 && seg.Payload.Length == 0 && !windowChanged && (seg.Flags & TcpFlags.Fin) == 0)
-            DupAck(sk);
-        else if (acked > 0)
+        else
         {
-            AckAdvanced(sk, acked);
+            bool dup = acked == 0 && ack == priorUna && sk.PacketsOut > 0 && seg.Payload.Length == 0 && !windowChanged && (seg.Flags & TcpFlags.Fin) == 0;
+            // An ECE reduces cwnd once (CWR), unless this duplicate ACK starts Recovery, which reduces it anyway.
+            if (ece && !(dup && sk.CaState < TcpCaState.Recovery && sk.DupAcks + 1 >= sk.Reordering)) EcnEcho(sk);
+            if (dup) DupAck(sk);
+            else if (acked > 0) AckAdvanced(sk, acked);
         }
         if (priorPackets == 0) AckProbe(sk);
         if (acked > 0 || windowChanged) UpdatePacingRate(sk);
@@ -575,11 +582,16 @@ public sealed partial class TcpProtocol
         }
         if (sk.CaState is TcpCaState.Open or TcpCaState.Cwr && sk.DupAcks >= sk.Reordering && sk.WriteQueue.Peek() is { } head)
         {
-            sk.PriorCwnd = sk.SndCwnd;
-            sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
+            // From CWR the reduction already under way goes on (tcp_enter_recovery: tcp_in_cwnd_reduction()).
+            if (sk.CaState != TcpCaState.Cwr)
+            {
+                sk.PriorCwnd = sk.SndCwnd;
+                sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
+                sk.HighSeq = sk.SndNxt;
+                EcnQueueCwr(sk);
+            }
             sk.SndCwnd = sk.SndSsthresh;
             sk.CaState = TcpCaState.Recovery;
-            sk.HighSeq = sk.SndNxt;
             Mib.FastRetrans++;
             MarkLost(sk, head);
             RetransmitSkb(sk, head);

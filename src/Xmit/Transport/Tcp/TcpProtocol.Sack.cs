@@ -195,17 +195,24 @@ public sealed partial class TcpProtocol
         if (sk.PendingTimer != TcpXmitTimer.ReorderTimeout) RearmRto(sk);
     }
 
-    /// <summary>tcp_enter_recovery() / tcp_init_cwnd_reduction(): ssthresh from CUBIC, PRR counters start.</summary>
+    /// <summary>
+    /// tcp_enter_recovery() / tcp_init_cwnd_reduction(): ssthresh from CUBIC, PRR counters start — unless a CWR
+    /// episode (an ECE, local congestion) is already reducing cwnd, which Recovery then continues.
+    /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_enter_recovery(), tcp_init_cwnd_reduction()</remarks>
     private void EnterRecovery(TcpSock sk)
     {
-        sk.PriorCwnd = sk.SndCwnd;
-        sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
-        sk.PrrDelivered = 0;
-        sk.PrrOut = 0;
+        if (sk.CaState != TcpCaState.Cwr)
+        {
+            sk.PriorCwnd = sk.SndCwnd;
+            sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
+            sk.PrrDelivered = 0;
+            sk.PrrOut = 0;
+            sk.HighSeq = sk.SndNxt;
+            sk.TlpHighSeq = default;
+            EcnQueueCwr(sk);
+        }
         sk.CaState = TcpCaState.Recovery;
-        sk.HighSeq = sk.SndNxt;
-        sk.TlpHighSeq = default;
         Mib.FastRetrans++;
     }
 
@@ -239,7 +246,7 @@ public sealed partial class TcpProtocol
     /// passes high_seq.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_fastretrans_alert(), tcp_end_cwnd_reduction(), tcp_try_to_open()</remarks>
-    private void SackCongestionState(TcpSock sk, uint acked, uint newlySacked, uint newlyLost)
+    private void SackCongestionState(TcpSock sk, uint acked, uint newlySacked, uint newlyLost, bool ece = false)
     {
         if (sk.CaState == TcpCaState.Recovery && sk.SndUna >= sk.HighSeq)
         {
@@ -251,6 +258,8 @@ public sealed partial class TcpProtocol
             AckAdvanced(sk, acked);
             return;
         }
+        // An ECE without a new loss reduces cwnd once (CWR); with one, Recovery below reduces it anyway.
+        if (ece && !(sk.LostOut > 0 && newlyLost > 0)) EcnEcho(sk);
         // CWR goes on (PRR) unless this ACK ends it or RACK found a loss, which starts Recovery instead.
         if (sk.CaState == TcpCaState.Cwr && !(sk.LostOut > 0 && newlyLost > 0) && CwrAck(sk, acked + newlySacked)) return;
         if (sk.CaState != TcpCaState.Recovery && sk.LostOut > 0 && newlyLost > 0)

@@ -88,6 +88,8 @@ public sealed partial class TcpSock : InetSock
     public int UserMss { get; internal set; }
     public bool TimestampOk { get; internal set; }
     public bool SackOk { get; internal set; }
+    /// <summary>ecn_flags: classic ECN's state (RFC 3168) — agreed in the handshake, and the CWR/ECE echo loop.</summary>
+    public TcpEcnFlags Ecn { get; internal set; }
     public bool WscaleOk { get; internal set; }
     public byte SndWscale { get; internal set; }
     public byte RcvWscale { get; internal set; }
