@@ -437,7 +437,6 @@ public sealed partial class TcpProtocol
             // An old ACK: its SACK blocks still count (tcp_ack's old_ack path), the rest is ignored; data is processed.
             if (sk.SackOk && opt.SackBlockCount > 0 && sk.PacketsOut > 0)
             {
-                sk.RetransDataAcked = false;
                 uint sacked = SackTag(sk, opt);
                 SackCongestionState(sk, 0, sacked, RackDetectLoss(sk));
             }
@@ -471,7 +470,7 @@ public sealed partial class TcpProtocol
             // SACK: the scoreboard, RACK's loss detection and PRR (tcp_sacktag_write_queue, tcp_rack_mark_lost, tcp_fastretrans_alert).
             uint newlySacked = opt.SackBlockCount > 0 ? SackTag(sk, opt) : 0;
             uint newlyLost = sk.PacketsOut > 0 ? RackDetectLoss(sk) : 0;
-            SackCongestionState(sk, acked, newlySacked, newlyLost, ece);
+            SackCongestionState(sk, acked, newlySacked, newlyLost, ece, unaAdvanced: sk.SndUna > priorUna);
         }
         else
         {
@@ -537,7 +536,6 @@ public sealed partial class TcpProtocol
             sk.WmemQueued -= skb.Truesize;
             skb.Free(SkbDropReason.Consumed);
         }
-        sk.RetransDataAcked = retransAcked;
         if (sk.WriteQueue.Peek() == sk.SendHead) ChronoStop(sk, TcpChrono.Busy); // nothing left in flight
         if (!progressed) return 0;
         // Data cumulatively acknowledged below the highest SACK was delivered out of order.
@@ -619,7 +617,7 @@ public sealed partial class TcpProtocol
             sk.SackedOut = acked - 1 >= sk.SackedOut ? 0 : sk.SackedOut - (acked - 1);
             acked = delivered;
         }
-        if (sk.CaState == TcpCaState.Cwr && CwrAck(sk, acked)) return;
+        if (sk.CaState == TcpCaState.Cwr && CwrAck(sk, acked, unaAdvanced: true)) return;
         if (sk.CaState >= TcpCaState.Recovery)
         {
             if (sk.SndUna >= sk.HighSeq)

@@ -172,8 +172,6 @@ public sealed partial class TcpSock : InetSock
     public int ReordSeen { get; internal set; }
     /// <summary>The end of the highest SACKed sequence (tcp_highest_sack_seq), 0 for none.</summary>
     internal TcpSeq HighestSackEnd;
-    /// <summary>The ACK being processed acknowledged retransmitted data (FLAG_RETRANS_DATA_ACKED).</summary>
-    internal bool RetransDataAcked;
     /// <summary>PRR: segments delivered and sent since recovery began.</summary>
     internal uint PrrDelivered, PrrOut;
     internal Timer TimeWaitTimer { get; }
