@@ -125,6 +125,78 @@ public class TcpEcnTests
         Assert.Equal(2, new Xmit.Configuration.Sysctls().TcpEcn); // Linux's default: agree when asked, do not ask
     }
 
+    /// <summary>
+    /// A SYN cookie carries the ECN agreement in the SYN-ACK's TSval (cookie_init_timestamp), so the connection the
+    /// cookie ACK completes has ECN on both ends; without timestamps a cookie cannot carry it, and the SYN-ACK does
+    /// not agree.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_syn_cookie_carries_ecn_only_in_the_timestamp(bool timestamps)
+    {
+        using var net = new TwoHosts();
+        net.A.Sysctls.TcpEcn = 1;
+        if (!timestamps) net.A.Sysctls.TcpTimestamps = 0;
+        net.B.Sysctls.TcpSyncookies = 2; // a cookie for every SYN
+        var b = new Frames();
+        net.DevB.AddTap(b);
+        net.WarmUp();
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, 5606);
+        Assert.Equal(1, net.B.Tcp.Mib.SyncookiesRecv);
+        var synAck = Assert.Single(b.Sent, f => (f.Flags & TcpFlags.Syn) != 0);
+        Assert.Equal(timestamps ? TcpFlags.Ece : 0, synAck.Flags & TcpFlags.Ece);
+        var expected = timestamps ? TcpEcnFlags.Ok : TcpEcnFlags.None;
+        Assert.Equal(expected, tcp.ClientSock.Ecn);
+        Assert.Equal(expected, tcp.ServerSock.Ecn);
+        tcp.Close();
+    }
+
+    [Fact]
+    public void The_cookie_timestamp_bit_decodes_only_while_tcp_ecn_is_on()
+    {
+        uint ts = SynCookies.InitTimestamp(123_456, wscaleOk: true, sndWscale: 7, sackOk: true, ecnOk: true);
+        Assert.True(SynCookies.EcnOk(true, ts, 2));
+        Assert.False(SynCookies.EcnOk(true, ts, 0));
+        Assert.False(SynCookies.EcnOk(false, ts, 2));
+        Assert.False(SynCookies.EcnOk(true, SynCookies.InitTimestamp(123_456, true, 7, true, ecnOk: false), 2));
+    }
+
+    /// <summary>
+    /// tcp_ecn_clear_syn(): the resent SYN goes without ECE|CWR (a middlebox may drop ECN-setup SYNs); the listener
+    /// that saw the first one still agrees in its SYN-ACK, and the client takes it — ECN is on, as on Linux.
+    /// </summary>
+    [Fact]
+    public void A_resent_syn_drops_the_ecn_setup_flags()
+    {
+        using var net = new TwoHosts();
+        net.A.Sysctls.TcpEcn = 1;
+        var a = new Frames();
+        net.DevA.AddTap(a);
+        net.WarmUp();
+        var deliver = net.DevA.Receiver!;
+        int dropped = 0;
+        net.DevA.Receiver = (dev, skb) =>
+        {
+            if (dropped < 1 && EthernetFrame.TryCreate(skb.Data, out var eth) && Ipv4Packet.TryCreate(eth.Payload, out var ip) && ip.Protocol == IpProtocol.Tcp
+                && TcpSegment.TryCreate(ip.Payload, out var seg) && (seg.Flags & TcpFlags.Syn) != 0)
+            {
+                dropped++;
+                skb.Free(SkbDropReason.NotSpecified);
+                return;
+            }
+            deliver(dev, skb);
+        };
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, 5607);
+        var syns = a.Sent.Where(f => (f.Flags & TcpFlags.Syn) != 0).ToList();
+        Assert.Equal(2, syns.Count);
+        Assert.Equal(SynEcn, syns[0].Flags);
+        Assert.Equal(TcpFlags.Syn, syns[1].Flags);
+        Assert.Equal(TcpEcnFlags.Ok, tcp.ClientSock.Ecn);
+        Assert.Equal(TcpEcnFlags.Ok, tcp.ServerSock.Ecn);
+        tcp.Close();
+    }
+
     /// <summary>An ECN-setup SYN (ECE|CWR) from A's address to B's listener, with the IP TOS byte given.</summary>
     private static void InjectSyn(TwoHosts net, ushort srcPort, byte tos)
     {
