@@ -35,7 +35,10 @@ sysctl -q net.ipv4.tcp_ecn=2
    +0 write(4, ..., 1000) = 1000
    +0 > [ect0] P. 1:1001(1000) ack 301
 +.01 < [ect0] E. 301:301(0) ack 1001 win 320
-   +0 %{ assert tcpi_ca_state == TCP_CA_CWR, tcpi_ca_state }%
+   +0 %{
+assert tcpi_ca_state == TCP_CA_CWR, tcpi_ca_state
+assert tcpi_delivered_ce == 1, tcpi_delivered_ce
+}%
    +0 write(4, ..., 1000) = 1000
    +0 > [ect01] PW. 1001:2001(1000) ack 301
    +0 write(4, ..., 1000) = 1000

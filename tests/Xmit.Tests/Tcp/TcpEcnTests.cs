@@ -354,6 +354,7 @@ public class TcpEcnTests
         Assert.True(ece > 0, "B never echoed the CE marks");
         Assert.True(cwr > 0, "A never said CWR");
         Assert.True(net.A.Tcp.CwrEntered > 0);
+        Assert.InRange(tcp.ClientSock.DeliveredCe, 1, tcp.ClientSock.Delivered - 1); // what ECE ACKs acknowledged (tcpi_delivered_ce)
         // One reduction per echo episode: every CWR answers one, and B stops echoing once CWR reached it.
         Assert.True(cwr <= net.A.Tcp.CwrEntered, $"{cwr} CWR segments for {net.A.Tcp.CwrEntered} reductions");
         Assert.All(a.Sent.Where(f => (f.Flags & TcpFlags.Cwr) != 0 && (f.Flags & TcpFlags.Syn) == 0), f => Assert.True(f.Payload > 0));

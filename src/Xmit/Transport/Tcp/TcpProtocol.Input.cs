@@ -458,6 +458,7 @@ public sealed partial class TcpProtocol
             }
         }
         bool ece = EcnRcvEcnEcho(sk, seg.Flags); // FLAG_ECE
+        long deliveredBefore = sk.Delivered;
         EcnAcceptCwr(sk, seg.Flags, seg.Payload.Length);
         sk.ProbesOut = 0; // the peer answers: no probe is unanswered
         sk.RcvTstamp = Now;
@@ -480,6 +481,7 @@ public sealed partial class TcpProtocol
             if (dup) DupAck(sk);
             else if (acked > 0) AckAdvanced(sk, acked);
         }
+        if (ece) sk.DeliveredCe += sk.Delivered - deliveredBefore; // tcp_count_delivered(): what this ECE ACK delivered
         if (priorPackets == 0) AckProbe(sk);
         if (acked > 0 || windowChanged) UpdatePacingRate(sk);
         return true;

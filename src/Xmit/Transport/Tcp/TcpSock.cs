@@ -311,6 +311,8 @@ public sealed partial class TcpSock : InetSock
 
     /// <summary>tp->delivered: segments the peer has acknowledged (or reported by duplicate ACK).</summary>
     public long Delivered { get; internal set; }
+    /// <summary>delivered_ce: of those, the ones an ECE ACK acknowledged (tcp_count_delivered with ece_ack).</summary>
+    public long DeliveredCe { get; internal set; }
 
     /// <summary>When in-order data last arrived (tcpi_last_data_recv).</summary>
     public Instant LastDataReceived => Delack.LastReceived;
