@@ -59,6 +59,7 @@ public sealed class TcpBulk
         _conn.DeviceA.SetRootQdisc(config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
         if (pcap is not null) _sim.Capture(_conn.DeviceA, pcap);
         if (!_a.Sysctls.TrySet("net.ipv4.tcp_congestion_control", config.CongestionControl, out var e)) throw new ArgumentException(e, nameof(config));
+        _a.Sysctls.TcpEcn = _b.Sysctls.TcpEcn = config.Ecn;
         _sa = new Syscalls(_a);
         _sb = new Syscalls(_b);
         _writeBuffer = new byte[config.WriteSize];
@@ -269,7 +270,7 @@ public sealed class TcpBulk
             Writes = new TcpWrites(_c.WriteSize, _writes, _bytesWritten, _eagain, _wakeups, _errors),
             FirstEagain = _firstEagain,
             AtEnd = _atEnd!,
-            Retransmissions = new TcpRetransmissions(mib.RetransSegs, mib.FastRetrans, mib.Timeouts, mib.LossProbes),
+            Retransmissions = new TcpRetransmissions(mib.RetransSegs, mib.FastRetrans, mib.Timeouts, mib.LossProbes, _a.Tcp.CwrEntered),
             CongestionControl = a.CongestionOps.Name,
             SenderCounters = NonZero(mib),
             ReceiverCounters = NonZero(_b.Tcp.Mib),

@@ -29,6 +29,8 @@ public sealed record TcpBulkConfig
     public int? RcvBuf { get; init; }
     /// <summary>net.ipv4.tcp_congestion_control on A: cubic or reno.</summary>
     public string CongestionControl { get; init; } = "cubic";
+    /// <summary>net.ipv4.tcp_ecn on both hosts: 0, 1 (A asks, B agrees: ECN on) or 2 (Linux's default: neither asks).</summary>
+    public int Ecn { get; init; } = 2;
     public ulong Seed { get; init; } = 1;
     /// <summary>Time between two samples of the time series.</summary>
     public Duration SampleInterval { get; init; } = Duration.FromMilliseconds(100);
@@ -47,6 +49,7 @@ public sealed record TcpBulkConfig
         if (Duration <= Time.Duration.Zero || Duration > Time.Duration.FromSeconds(3600)) return "duration must be positive and at most an hour";
         if (WriteSize is < 1 or > 16 << 20) return "write size must be 1 byte to 16 MiB";
         if (SndBuf is < 0) return "sndbuf must not be negative";
+        if (Ecn is < 0 or > 2) return "ecn must be 0, 1 or 2";
         if (RcvBuf is < 0) return "rcvbuf must not be negative";
         if (Array.IndexOf(CongestionControls, CongestionControl) < 0) return $"cc must be cubic or reno, not {CongestionControl}";
         if (SampleInterval <= Time.Duration.Zero) return "sample interval must be positive";

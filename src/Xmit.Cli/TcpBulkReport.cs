@@ -59,7 +59,8 @@ public sealed record TcpEagainExplanation(double AtMs, long WmemQueued, int SndB
 /// </summary>
 public sealed record TcpBytesAtEnd(int NotSent, int InFlight, long WmemAlloc, long QdiscBacklog, int ReceiverQueue, long WmemQueued, int SndBuf);
 
-public sealed record TcpRetransmissions(long RetransSegs, long FastRetrans, long Timeouts, long LossProbes);
+/// <summary>A's retransmission counters, and CwrEntered: the times A entered CWR (an ECE, or the qdisc's congestion answer) — cwnd cut without a retransmission.</summary>
+public sealed record TcpRetransmissions(long RetransSegs, long FastRetrans, long Timeouts, long LossProbes, long CwrEntered = 0);
 
 /// <summary>
 /// One point of the time series; <see cref="Ssthresh"/> is −1 while it is still infinite. <see cref="InFlight"/> is bytes
@@ -112,9 +113,11 @@ public static class TcpTextReport
             foreach (var line in r.TcQdiscShow) o.WriteLine("    " + line);
         o.WriteLine();
         var x = r.Retransmissions;
-        o.WriteLine(F($"retransmissions ({r.CongestionControl}): RetransSegs {x.RetransSegs}, TCPFastRetrans {x.FastRetrans}, TCPTimeouts {x.Timeouts}, TCPLossProbes {x.LossProbes}"));
+        o.WriteLine(F($"retransmissions ({r.CongestionControl}): RetransSegs {x.RetransSegs}, TCPFastRetrans {x.FastRetrans}, TCPTimeouts {x.Timeouts}, TCPLossProbes {x.LossProbes}")
+            + (x.CwrEntered > 0 ? F($"; CWR entered {x.CwrEntered} times (cwnd cut, nothing resent)") : ""));
         foreach (var dir in r.Wire)
-            o.WriteLine(F($"  wire {dir.Name}: {dir.Frames} frames, {dir.Lost} lost, {dir.Reordered} reordered, {dir.Duplicated} duplicated, {dir.Corrupted} corrupted"));
+            o.WriteLine(F($"  wire {dir.Name}: {dir.Frames} frames, {dir.Lost} lost, {dir.Reordered} reordered, {dir.Duplicated} duplicated, {dir.Corrupted} corrupted")
+                + (dir.CeMarked > 0 ? F($", {dir.CeMarked} CE-marked") : ""));
         o.WriteLine("counters on A: " + string.Join(", ", r.SenderCounters.Select(kv => $"{kv.Key} {kv.Value}")));
         o.WriteLine("counters on B: " + string.Join(", ", r.ReceiverCounters.Select(kv => $"{kv.Key} {kv.Value}")));
         o.WriteLine();

@@ -95,10 +95,10 @@ public sealed record FaultsSummary(string Description, double ReorderRate, doubl
 }
 
 /// <summary>One direction of the wire ("a->b" or "b->a"): frames sent onto it and what the faults did to them.</summary>
-public sealed record WireDirection(string Name, long Frames, long Bytes, long Lost, long Reordered, long Duplicated, long Corrupted)
+public sealed record WireDirection(string Name, long Frames, long Bytes, long Lost, long Reordered, long Duplicated, long Corrupted, long CeMarked = 0)
 {
     public static WireDirection Of(Simulation.SimulatedLink.Direction d) =>
-        new(d.Name, d.Frames, d.Bytes, d.Faults.Lost, d.Faults.Reordered, d.Faults.Duplicated, d.Faults.Corrupted);
+        new(d.Name, d.Frames, d.Bytes, d.Faults.Lost, d.Faults.Reordered, d.Faults.Duplicated, d.Faults.Corrupted, d.Faults.CeMarked);
 }
 
 public sealed record LatencySummary(long Count, double P50Ms, double P90Ms, double P99Ms, double MaxMs, double MinMs);

@@ -46,13 +46,41 @@ public sealed partial class ScriptRunner
     {
         var (spec, error) = PacketSpecParser.Parse(p);
         if (spec is not TcpSpec tcp) throw new UnsupportedException($"line {line}: cannot read the tcp packet '{p}': {error}");
-        if (tcp.Ip is { } ip && (ip.Ecn is not null && ip.Ecn is not ("no_ecn" or "noecn") || ip.FlowLabel is not null))
-            throw new UnsupportedException($"line {line}: ECN and flow labels are not modelled");
-        if (tcp.Flags.IndexOfAny(['E', 'W', 'U']) >= 0) throw new UnsupportedException($"line {line}: ECN and urgent data are not modelled");
+        if (tcp.Ip is { FlowLabel: not null }) throw new UnsupportedException($"line {line}: flow labels are not modelled");
+        if (tcp.Ip is { Ecn: { } ecn } && EcnBits(ecn) is null) throw new UnsupportedException($"line {line}: unknown ECN marking [{ecn}]");
+        if (tcp.Flags.Contains('U', StringComparison.Ordinal)) throw new UnsupportedException($"line {line}: urgent data is not modelled");
         if (tcp.Options?.Any(o => o.Kind is "md5") == true)
             throw new UnsupportedException($"line {line}: TCP MD5 options are not modelled");
         return tcp;
     }
+
+    /// <summary>
+    /// The IP ECN field a packet line's [ect0] / [ect1] / [ce] / [noecn] stands for; -1 for [ect01] (outbound only:
+    /// either ECT code point passes); null if unknown.
+    /// </summary>
+    private static int? EcnBits(string ecn) => ecn switch
+    {
+        "no_ecn" or "noecn" => 0, "ect1" => 1, "ect0" => 2, "ce" => 3, "ect01" => -1, _ => null,
+    };
+
+    /// <summary>
+    /// An outbound line's IP checks, as packetdrill's verify_outbound_live_tos(): an ECN marking checks the ECN bits
+    /// only, a (tos N) the whole byte; a line with neither checks nothing.
+    /// </summary>
+    private static string? CheckTos(IpInfo? ip, byte actual)
+    {
+        if (ip is null) return null;
+        int ecn = actual & 3;
+        if (ip.Ecn is { } e)
+        {
+            int want = EcnBits(e)!.Value;
+            if (want < 0 ? ecn is not (1 or 2) : ecn != want) return $"different IP ECN field (expected [{e}], got {EcnName(ecn)})";
+        }
+        else if (ip.Tos is { } tos && actual != tos) return $"different IP TOS (expected 0x{tos:x}, got 0x{actual:x})";
+        return null;
+    }
+
+    private static string EcnName(int bits) => bits switch { 0 => "[noecn]", 1 => "[ect1]", 2 => "[ect0]", _ => "[ce]" };
 
     private static byte FlagBits(string flags)
     {
@@ -145,7 +173,15 @@ public sealed partial class ScriptRunner
         seg[(TcpSegment.MinHeaderLength + ol)..].Clear();
         new TcpHeaderRepr { SourcePort = sport, DestinationPort = dport, Seq = new TcpSeq((uint)spec.Start + conn.RemoteOffset(syn)), Ack = new TcpSeq(ack), Flags = flags, Window = (ushort)spec.Window.Value }
             .Emit(seg[..tcpLen], ol, _remote, _local);
-        new Ipv4Repr(_remote, _local, IpProtocol.Tcp, tcpLen, Tos: (byte)(spec.Ip?.Tos ?? 0)).Emit(f[14..]);
+        // The TOS byte as scripted, its ECN field from an [ect0]-style marking if there is one.
+        int tosByte = spec.Ip?.Tos ?? 0;
+        if (spec.Ip?.Ecn is { } ecn)
+        {
+            int bits = EcnBits(ecn)!.Value;
+            if (bits < 0) throw new UnsupportedException($"line {line}: [ect01] is for outbound packets only");
+            tosByte = (tosByte & ~3) | bits;
+        }
+        new Ipv4Repr(_remote, _local, IpProtocol.Tcp, tcpLen, Tos: (byte)tosByte).Emit(f[14..]);
         _tun.Receive(skb);
     }
 
@@ -224,6 +260,7 @@ public sealed partial class ScriptRunner
         if (first.DestinationPort != conn.RemotePort || first.SourcePort != conn.LocalPort)
             return (Fail(e, "packet of another connection", wantText, got, start), time);
         if (flags != want) return (Fail(e, "different TCP flags", wantText, got, start), time);
+        if (CheckTos(spec.Ip, first.Tos) is { } tosFail) return (Fail(e, tosFail, wantText, got, start), time);
         if (seq != (uint)spec.Start || payload != spec.Length) return (Fail(e, "different sequence range", wantText, got, start), time);
         if ((want & TcpFlags.Ack) != 0 && spec.Ack is { } ack && actual.Ack != (uint)ack) return (Fail(e, "different ACK number", wantText, got, start), time);
         if (spec.Window is { } win && actual.Window != win) return (Fail(e, "different window", wantText, got, start), time);
@@ -250,14 +287,14 @@ public sealed partial class ScriptRunner
 
     private void WaitForSent(Instant deadline) => _sim.Scheduler.WaitUntil(() => _sent.Count > 0, deadline);
 
-    private readonly record struct TcpView(ushort SourcePort, ushort DestinationPort, uint Seq, uint Ack, byte Flags, ushort Window, int PayloadLength, byte[] Options);
+    private readonly record struct TcpView(ushort SourcePort, ushort DestinationPort, uint Seq, uint Ack, byte Flags, ushort Window, int PayloadLength, byte[] Options, byte Tos = 0);
 
     private bool TcpFrame(byte[] frame, out TcpView view)
     {
         view = default;
         if (!Ipv4Packet.TryCreate(frame.AsSpan(14), out var ip) || ip.Protocol != IpProtocol.Tcp || !TcpSegment.TryCreate(ip.Payload, out var seg)) return false;
         if (ip.Source != _local || ip.Destination != _remote) return false;
-        view = new TcpView(seg.SourcePort, seg.DestinationPort, seg.Seq.Value, seg.Ack.Value, seg.Flags, seg.Window, seg.Payload.Length, seg.Options.ToArray());
+        view = new TcpView(seg.SourcePort, seg.DestinationPort, seg.Seq.Value, seg.Ack.Value, seg.Flags, seg.Window, seg.Payload.Length, seg.Options.ToArray(), ip.Tos);
         return true;
     }
 
@@ -319,7 +356,9 @@ public sealed partial class ScriptRunner
 
     private static string SpecText(TcpSpec s)
     {
-        var sb = new StringBuilder().Append(CultureInfo.InvariantCulture, $"{s.Flags} {s.Start}:{s.End}({s.Length})");
+        var sb = new StringBuilder();
+        if (s.Ip?.Ecn is { } ecn) sb.Append('[').Append(ecn).Append("] ");
+        sb.Append(CultureInfo.InvariantCulture, $"{s.Flags} {s.Start}:{s.End}({s.Length})");
         if (s.Ack is { } a) sb.Append(CultureInfo.InvariantCulture, $" ack {a}");
         if (s.Window is { } w) sb.Append(CultureInfo.InvariantCulture, $" win {w}");
         if (s.AnyOptions) sb.Append(" <...>");
@@ -338,12 +377,17 @@ public sealed partial class ScriptRunner
     private static string Describe(TcpView v)
     {
         var sb = new StringBuilder();
+        if ((v.Tos & 3) != 0) sb.Append(EcnName(v.Tos & 3)).Append(' ');
+        int flagsAt = sb.Length;
         if ((v.Flags & TcpFlags.Syn) != 0) sb.Append('S');
         if ((v.Flags & TcpFlags.Fin) != 0) sb.Append('F');
         if ((v.Flags & TcpFlags.Rst) != 0) sb.Append('R');
         if ((v.Flags & TcpFlags.Psh) != 0) sb.Append('P');
+        if ((v.Flags & TcpFlags.Urg) != 0) sb.Append('U');
+        if ((v.Flags & TcpFlags.Ece) != 0) sb.Append('E');
+        if ((v.Flags & TcpFlags.Cwr) != 0) sb.Append('W');
         if ((v.Flags & TcpFlags.Ack) != 0) sb.Append('.');
-        if (sb.Length == 0) sb.Append('-');
+        if (sb.Length == flagsAt) sb.Append('-');
         sb.Append(CultureInfo.InvariantCulture, $" {v.Seq}:{v.Seq + (uint)v.PayloadLength}({v.PayloadLength})");
         if ((v.Flags & TcpFlags.Ack) != 0) sb.Append(CultureInfo.InvariantCulture, $" ack {v.Ack}");
         sb.Append(CultureInfo.InvariantCulture, $" win {v.Window}");

@@ -5,7 +5,7 @@ namespace Xmit.Packetdrill;
 /// <summary>
 /// The struct tcp_info fields a script's <c>%{ assert tcpi_… }%</c> may read, at their Linux 6.18 offsets, taken from
 /// the bytes getsockopt(TCP_INFO) returns (TcpProtocol.GetInfo). Only the fields Xmit has state for are listed, so
-/// a script asserting one that is not modelled (tcpi_delivery_rate, the ECN fields…) is reported unsupported rather
+/// a script asserting one that is not modelled (tcpi_delivery_rate, the AccECN fields…) is reported unsupported rather
 /// than compared with a zero.
 /// </summary>
 /// <remarks>Linux: include/uapi/linux/tcp.h struct tcp_info</remarks>
@@ -25,7 +25,7 @@ internal static class TcpInfoFields
         ["tcpi_bytes_received"] = (128, 8), ["tcpi_segs_out"] = (136, 4), ["tcpi_segs_in"] = (140, 4),
         ["tcpi_notsent_bytes"] = (144, 4), ["tcpi_min_rtt"] = (148, 4), ["tcpi_data_segs_in"] = (152, 4),
         ["tcpi_data_segs_out"] = (156, 4), ["tcpi_busy_time"] = (168, 8), ["tcpi_rwnd_limited"] = (176, 8),
-        ["tcpi_sndbuf_limited"] = (184, 8), ["tcpi_delivered"] = (192, 4), ["tcpi_bytes_sent"] = (200, 8),
+        ["tcpi_sndbuf_limited"] = (184, 8), ["tcpi_delivered"] = (192, 4), ["tcpi_delivered_ce"] = (196, 4), ["tcpi_bytes_sent"] = (200, 8),
         ["tcpi_bytes_retrans"] = (208, 8), ["tcpi_reord_seen"] = (220, 4), ["tcpi_rcv_ooopack"] = (224, 4),
         ["tcpi_snd_wnd"] = (228, 4), ["tcpi_rcv_wnd"] = (232, 4),
     };

@@ -17,6 +17,7 @@ public sealed class FaultInjector(LinkFaults faults, double lossRate, Determinis
     public long Reordered { get; private set; }
     public long Duplicated { get; private set; }
     public long Corrupted { get; private set; }
+    public long CeMarked { get; private set; }
 
     /// <summary>Whether this frame is lost on the wire.</summary>
     public bool Lose()
@@ -54,6 +55,21 @@ public sealed class FaultInjector(LinkFaults faults, double lossRate, Determinis
 
     /// <summary>Whether this frame gets a bit flipped (then <see cref="Corrupt"/> flips it).</summary>
     public bool Corrupts() => faults.CorruptRate > 0 && random.NextDouble() < faults.CorruptRate;
+
+    /// <summary>
+    /// INET_ECN_set_ce() on the way: an ECT(0)/ECT(1) IPv4 frame becomes CE with the configured probability, its
+    /// header checksum redone (a draw is made only for ECN-capable frames, so other traffic replays as before).
+    /// </summary>
+    /// <remarks>Linux: include/net/inet_ecn.h INET_ECN_set_ce(), IP_ECN_set_ce()</remarks>
+    public void MaybeMarkCe(SkBuff frame)
+    {
+        if (faults.CeMarkRate <= 0 || !EthernetFrame.TryCreate(frame.Data, out var eth) || eth.EtherType != EtherType.Ipv4) return;
+        if (!Ipv4Packet.TryCreate(eth.Payload, out var ip) || (ip.Tos & 3) is 0 or 3) return;
+        if (random.NextDouble() >= faults.CeMarkRate) return;
+        ip.Tos |= 3;
+        ip.FillChecksum();
+        CeMarked++;
+    }
 
     /// <summary>Flips one bit of <paramref name="frame"/> past its Ethernet header.</summary>
     public void Corrupt(SkBuff frame)

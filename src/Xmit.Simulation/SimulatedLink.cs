@@ -7,7 +7,7 @@ namespace Xmit.Simulation;
 
 /// <summary>
 /// A full-duplex point-to-point wire between two devices. Each direction serializes frames at the link
-/// rate, applies the configured faults (loss, reordering, duplication, corruption, jitter; seeded), and
+/// rate, applies the configured faults (loss, reordering, duplication, corruption, jitter, CE marks; seeded), and
 /// delivers each frame a propagation delay after its last bit left, into a receive buffer the far device
 /// allocates (netdev_alloc_skb), then up its receive path.
 /// </summary>
@@ -115,6 +115,7 @@ public sealed class SimulatedLink
                 copy.IpSummed = ChecksumState.None;
                 Faults.Corrupt(copy);
             }
+            Faults.MaybeMarkCe(copy);
             copy.Timestamp = end + _link.Config.Propagation + Faults.ExtraDelay();
             // Frames are kept in arrival order: a delayed one is overtaken by those behind it.
             var before = _inFlight.PeekTail();

@@ -21,13 +21,14 @@ public static class SimTcpCommand
         var rcvbuf = Bytes("--rcvbuf", "setsockopt(SO_RCVBUF) on B (the kernel doubles it, autotuning stops); default: unset, autotuned");
         var cc = new Option<string>("--cc") { Description = "net.ipv4.tcp_congestion_control on A", DefaultValueFactory = _ => "cubic" };
         CliOptions.OneOf(cc, TcpBulkConfig.CongestionControls);
+        var ecn = CliOptions.Int("--ecn", null, "net.ipv4.tcp_ecn on both hosts: 1 turns ECN on (A asks, B agrees), 2 (Linux's default) and 0 leave it off", 2, 0, 2);
         var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of text" };
         var html = CliOptions.OutputFile("--html", "Write the report and its plots to this self-contained HTML file");
         var faults = new LinkFaultOptions();
 
         var cmd = new Command("tcp", "Host A (198.18.0.1) sends host B (198.18.0.2) a bulk TCP stream across a simulated link; the report explains goodput, EAGAIN and where the bytes sat")
         {
-            rate, delay, loss, mtu, duration, writeSize, nodelay, sndbuf, rcvbuf, cc, json, html,
+            rate, delay, loss, mtu, duration, writeSize, nodelay, sndbuf, rcvbuf, cc, ecn, json, html,
         };
         qdisc.AddTo(cmd);
         faults.AddTo(cmd);
@@ -51,6 +52,7 @@ public static class SimTcpCommand
                 SndBuf = r.GetValue(sndbuf),
                 RcvBuf = r.GetValue(rcvbuf),
                 CongestionControl = r.GetValue(cc)!,
+                Ecn = r.GetValue(ecn),
                 Seed = r.GetValue(seed),
             };
             return Run(config, r.GetValue(pcap), r.GetValue(json), r.GetValue(html), r.InvocationConfiguration.Output, err, r.GetValue(trace));

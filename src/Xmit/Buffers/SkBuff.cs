@@ -93,6 +93,8 @@ public struct SkbControlBlock
     /// those pages in stream order), so a receiver on veth or loopback counts one fragment per page it crosses.
     /// </summary>
     public int TxPageOffset;
+    /// <summary>TCP receive: the TOS byte of the segment's IP header (tcp_skb_cb ip_dsfield), for its ECN field.</summary>
+    public byte IpDsfield;
 }
 
 /// <summary>

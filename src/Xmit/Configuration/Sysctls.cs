@@ -67,6 +67,11 @@ public sealed class Sysctls
     public Transport.Tcp.FastOpenKeys? TcpFastopenKey { get; set; }
     /// <summary>net.ipv4.tcp_fastopen_blackhole_timeout_sec: how long active Fast Open stays off after a suspected middlebox drop (0: never; 6.18's default).</summary>
     public int TcpFastopenBlackholeTimeoutSec { get; set; }
+    /// <summary>
+    /// net.ipv4.tcp_ecn: classic ECN (RFC 3168) — 0 off, 1 ask on outgoing connections and agree on incoming ones,
+    /// 2 (Linux's default) only agree when asked. 6.18's AccECN modes 3 to 5 are not modelled.
+    /// </summary>
+    public int TcpEcn { get; set; } = 2;
     /// <summary>tcp_cubic's module parameters (HyStart).</summary>
     public CubicParameters Cubic { get; private set; } = new();
     /// <summary>net.ipv4.tcp_limit_output_bytes: TCP Small Queues' ceiling on bytes below TCP per socket (4 MiB on 6.18).</summary>
@@ -89,7 +94,8 @@ public sealed class Sysctls
     /// </summary>
     private static readonly Dictionary<string, string[]?> Unmodelled = new()
     {
-        ["net.ipv4.tcp_ecn"] = ["0"], ["net.ipv4.tcp_ecn_option"] = null,
+        // tcp_ecn_option shapes the AccECN option only (tcp_ecn 3 to 5), which is not modelled: any value is the model's.
+        ["net.ipv4.tcp_ecn_option"] = null,
         ["net.ipv4.tcp_pacing_ss_ratio"] = ["200"], ["net.ipv4.tcp_pacing_ca_ratio"] = ["120"],
         // F-RTO, DSACK and FACK are not modelled (RACK and TLP are, with their defaults): scripts that change them fail, visibly.
         ["net.ipv4.tcp_frto"] = null, ["net.ipv4.tcp_dsack"] = null, ["net.ipv4.tcp_fack"] = null,
@@ -165,6 +171,10 @@ public sealed class Sysctls
             case "net.ipv4.tcp_invalid_ratelimit" when Int(out var v): TcpInvalidRatelimitMs = v; return true;
             case "net.ipv4.tcp_moderate_rcvbuf" when Int(out var v) && v <= 1: TcpModerateRcvbuf = v; return true;
             case "net.ipv4.tcp_fastopen" when IntBase0(value, out var v): TcpFastopen = v; return true;
+            case "net.ipv4.tcp_ecn" when Int(out var v) && v <= 2: TcpEcn = v; return true;
+            case "net.ipv4.tcp_ecn" when Int(out var v) && v <= 5:
+                error = $"sysctl net.ipv4.tcp_ecn={v} (AccECN) is not modelled (the model is 0, 1 or 2)";
+                return false;
             case "net.ipv4.tcp_fastopen_key" when Transport.Tcp.FastOpenKeys.Parse(value) is { } keys: TcpFastopenKey = keys; return true;
             case "net.ipv4.tcp_fastopen_blackhole_timeout_sec" when Int(out var v): TcpFastopenBlackholeTimeoutSec = v; return true;
             case "net.ipv4.tcp_congestion_control" when value.Trim() is "cubic" or "reno":
@@ -184,7 +194,7 @@ public sealed class Sysctls
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"
                 or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_invalid_ratelimit" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat"
                 or "net.ipv4.tcp_syncookies" or "net.ipv4.tcp_max_syn_backlog" or "net.ipv4.tcp_abort_on_overflow"
-                or "net.ipv4.tcp_fastopen" or "net.ipv4.tcp_fastopen_key" or "net.ipv4.tcp_fastopen_blackhole_timeout_sec":
+                or "net.ipv4.tcp_fastopen" or "net.ipv4.tcp_fastopen_key" or "net.ipv4.tcp_fastopen_blackhole_timeout_sec" or "net.ipv4.tcp_ecn":
                 break;
             default:
                 error = $"sysctl {name} is not modelled";

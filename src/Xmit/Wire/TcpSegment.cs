@@ -46,6 +46,8 @@ public readonly ref struct TcpSegment
     public TcpSeq Ack => new(BinaryPrimitives.ReadUInt32BigEndian(_b[8..]));
     public int HeaderLength => (_b[12] >> 4) * 4;
     public byte Flags => _b[13];
+    /// <summary>The four bits after the data offset (res1, and AE since AccECN): zero from a classic sender.</summary>
+    public int ReservedBits => _b[12] & 0x0f;
     public ushort Window => BinaryPrimitives.ReadUInt16BigEndian(_b[14..]);
     public ushort Checksum => BinaryPrimitives.ReadUInt16BigEndian(_b[16..]);
     public ushort Urgent => BinaryPrimitives.ReadUInt16BigEndian(_b[18..]);

@@ -133,4 +133,23 @@ public class SimMultiQueueCommandTests
         Assert.Contains(message, err);
         Assert.Single(err.Trim().Split('\n'));
     }
+
+    /// <summary>
+    /// `--ecn 1 --ce-mark P`: ECN on both hosts and CE marks on the wire — the report counts the marks and A's CWR
+    /// episodes, and nothing is resent for them; without ECN (the default) the same marks find no ECT frame.
+    /// </summary>
+    [Fact]
+    public void Ecn_with_ce_marks_cuts_cwnd_without_retransmitting()
+    {
+        var o = new StringWriter();
+        Assert.Equal(0, XmitCli.Run(["sim", "tcp", "--duration", "500ms", "--ecn", "1", "--ce-mark", "0.01"], o, TextWriter.Null));
+        var text = o.ToString();
+        Assert.Matches(@"wire a->b: .*, [1-9]\d* CE-marked", text);
+        Assert.Matches(@"RetransSegs 0, .*; CWR entered [1-9]\d* times", text);
+        o = new StringWriter();
+        Assert.Equal(0, XmitCli.Run(["sim", "tcp", "--duration", "500ms", "--ce-mark", "0.01"], o, TextWriter.Null));
+        Assert.DoesNotContain("CE-marked", o.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("CWR entered", o.ToString(), StringComparison.Ordinal);
+        Assert.NotEqual(0, XmitCli.Run(["sim", "tcp", "--ecn", "3"], TextWriter.Null, TextWriter.Null));
+    }
 }

@@ -49,6 +49,8 @@ public sealed class RequestSock
     public bool WscaleOk { get; internal set; }
     public bool SackOk { get; internal set; }
     public bool TstampOk { get; internal set; }
+    /// <summary>inet_rsk(req)->ecn_ok: the SYN asked for ECN and this host agreed (tcp_ecn_create_request).</summary>
+    public bool EcnOk { get; internal set; }
     /// <summary>ts_recent: the peer's last timestamp value, echoed in the SYN-ACK.</summary>
     internal uint TsRecent;
     /// <summary>num_retrans: SYN-ACKs resent; num_timeout: timer expiries (the exponent of the backoff).</summary>

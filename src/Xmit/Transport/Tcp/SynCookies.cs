@@ -121,6 +121,13 @@ internal sealed class SynCookies
         return sysctlWscale != 0;
     }
 
+    /// <summary>
+    /// cookie_ecn_ok(): the connection a cookie ACK completes uses ECN if the echoed TSval says the SYN-ACK agreed to it
+    /// and tcp_ecn is not 0 now (rcv_tsecr is 0 without a timestamp: no ECN).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/syncookies.c cookie_ecn_ok()</remarks>
+    public static bool EcnOk(bool sawTimestamp, uint tsEcr, int sysctlTcpEcn) => sawTimestamp && (tsEcr & TsOptEcn) != 0 && sysctlTcpEcn != 0;
+
     /// <summary>SipHash-2-4 of two 64-bit words (16 bytes), as the kernel's siphash_4u32.</summary>
     internal static ulong SipHash24(ulong k0, ulong k1, ulong m0, ulong m1)
     {

@@ -21,6 +21,7 @@ public sealed partial class TcpProtocol
         sk.PrrDelivered = 0;
         sk.PrrOut = 0;
         sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
+        EcnQueueCwr(sk);
         SetCaState(sk, TcpCaState.Cwr);
         CwrEntered++;
     }
@@ -34,7 +35,7 @@ public sealed partial class TcpProtocol
     /// delivered (returns true: nothing else to do with this ACK's cwnd).
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_fastretrans_alert(), tcp_end_cwnd_reduction(), tcp_cong_control()</remarks>
-    private bool CwrAck(TcpSock sk, uint newlyAckedSacked)
+    private bool CwrAck(TcpSock sk, uint newlyAckedSacked, bool unaAdvanced, bool newlyLost = false)
     {
         if (sk.SndUna > sk.HighSeq)
         {
@@ -42,7 +43,7 @@ public sealed partial class TcpProtocol
             SetCaState(sk, TcpCaState.Open);
             return false;
         }
-        CwndReduction(sk, newlyAckedSacked);
+        CwndReduction(sk, newlyAckedSacked, unaAdvanced, newlyLost);
         return true;
     }
 }

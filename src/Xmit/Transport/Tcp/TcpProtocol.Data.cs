@@ -49,6 +49,7 @@ public sealed partial class TcpProtocol
         }
         if (seq > sk.RcvNxt)
         {
+            DataEcnCheck(sk, skb.Cb.IpDsfield); // tcp_data_queue_ofo() looks at the ECN field first
             if (TryRmemSchedule(sk, skb)) InsertOutOfOrder(sk, skb);
             else
             {
@@ -73,7 +74,10 @@ public sealed partial class TcpProtocol
             skb.Pull(dup);
             skb.Cb.Seq = sk.RcvNxt;
         }
+        byte dsfield = skb.Cb.IpDsfield;
+        bool data = skb.Len > 0;
         QueueInOrder(sk, skb);
+        if (data) DataEcnCheck(sk, dsfield); // tcp_event_data_recv(), for the segment that arrived (not what it pulls in)
         bool hadHole = !sk.OutOfOrder.IsEmpty;
         var dsackHigh = sk.RcvNxt; // tcp_ofo_queue(): held data the in-order data already brought is a duplicate
         while (sk.OutOfOrder.Peek() is { } next && next.Cb.Seq <= sk.RcvNxt)
@@ -266,9 +270,11 @@ public sealed partial class TcpProtocol
         if (quick > sk.Delack.QuickAcks) sk.Delack.QuickAcks = quick;
     }
 
-    private static void EnterQuickAck(TcpSock sk)
+    /// <summary>tcp_enter_quickack_mode(): ACK the next segments at once (up to <paramref name="max"/>), leave ping-pong, shortest ato.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_enter_quickack_mode()</remarks>
+    private static void EnterQuickAck(TcpSock sk, int max = MaxQuickAcks)
     {
-        IncrQuickAck(sk, MaxQuickAcks);
+        IncrQuickAck(sk, max);
         sk.Delack.PingPong = false;
         sk.Delack.Ato = AtoMin;
     }

@@ -154,7 +154,7 @@ public sealed partial class TcpProtocol
                 data.Truesize = Truesize.ForAllocSkb(MaxTcpHeader) + space;
                 data.Cb.Seq = sk.Iss;
                 data.Cb.EndSeq = sk.Iss + 1 + (uint)space;
-                data.Cb.TcpFlags = TcpFlags.Syn;
+                data.Cb.TcpFlags = syn.Cb.TcpFlags; // tcp_send_syn_data() copies the SYN's control block (ECN-setup flags too)
                 if (fo.Uarg is not null) data.ZerocopySet(fo.Uarg); // tcp_send_syn_data(): skb_zcopy_set()
                 fo.Copied = space;
                 int err = TransmitSkb(sk, data, clone: true);

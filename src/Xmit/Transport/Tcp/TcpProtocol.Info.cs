@@ -8,7 +8,7 @@ namespace Xmit.Transport.Tcp;
 /// <summary>
 /// getsockopt(TCP_INFO): struct tcp_info in Linux 6.18's byte layout (280 bytes, little-endian, the AccECN fields
 /// at the end), and the counters only it reports. Fields Xmit has no state for stay zero as on a kernel that never
-/// set them: tcpi_fackets and tcpi_last_ack_sent (zero on Linux too), the ECN / AccECN fields, tcpi_delivered_ce,
+/// set them: tcpi_fackets and tcpi_last_ack_sent (zero on Linux too), the AccECN fields,
 /// tcpi_delivery_rate and tcpi_delivery_rate_app_limited (no tcp_rate_gen sampling), tcpi_dsack_dups, tcpi_rehash,
 /// tcpi_fastopen_client_fail and the tcpi_total_rto* counters.
 /// </summary>
@@ -19,7 +19,7 @@ public sealed partial class TcpProtocol
     public const int TcpInfoLength = 280;
 
     /// <summary>TCPI_OPT_* bits of tcpi_options.</summary>
-    private const byte OptTimestamps = 1, OptSack = 2, OptWscale = 4, OptSynData = 32;
+    private const byte OptTimestamps = 1, OptSack = 2, OptWscale = 4, OptEcn = 8, OptEcnSeen = 16, OptSynData = 32;
 
     /// <summary>
     /// tcp_get_info(): fills <paramref name="info"/> (at least <see cref="TcpInfoLength"/> bytes) as Linux does —
@@ -51,6 +51,8 @@ public sealed partial class TcpProtocol
         if (sk.TimestampOk) options |= OptTimestamps;
         if (sk.SackOk) options |= OptSack;
         if (sk.SynDataAcked) options |= OptSynData;
+        if ((sk.Ecn & TcpEcnFlags.Ok) != 0) options |= OptEcn;
+        if ((sk.Ecn & TcpEcnFlags.Seen) != 0) options |= OptEcnSeen;
         if (sk.WscaleOk)
         {
             options |= OptWscale;
@@ -88,6 +90,7 @@ public sealed partial class TcpProtocol
         U32(info, 156, sk.DataSegsOut);
         ChronoStats(sk, info);
         U32(info, 192, (uint)sk.Delivered);
+        U32(info, 196, (uint)sk.DeliveredCe);
         U64(info, 200, sk.BytesSent);
         U64(info, 208, sk.BytesRetrans);
         U32(info, 220, (uint)sk.ReordSeen);

@@ -27,6 +27,8 @@ public sealed partial class TcpProtocol
             skb.Free(SkbDropReason.TcpCsum);
             return;
         }
+        // tcp_v4_fill_cb(): the IP header's TOS byte travels with the segment, for ECN.
+        skb.Cb.IpDsfield = skb.NetworkHeader >= 0 ? skb.NetworkHeaderSpan[1] : (byte)0;
         var sk = Lookup(destination, seg.DestinationPort, source, seg.SourcePort);
         if (sk is null)
         {
@@ -117,6 +119,7 @@ public sealed partial class TcpProtocol
         var opt = TcpOptions.Parse(seg.Options, syn: true);
         sk.RcvNxt = sk.CopiedSeq = sk.RcvWup = seg.Seq + 1;
         NegotiateOptions(sk, opt, route?.EffectiveMtu ?? 1500);
+        EcnRcvSynAck(sk, f);
         if (sk.TimestampOk) sk.AdvMss -= TimestampOptionLength; // the option takes room from every segment
         sk.SndWnd = seg.Window;
         sk.SndWl1 = seg.Seq;
@@ -435,7 +438,6 @@ public sealed partial class TcpProtocol
             // An old ACK: its SACK blocks still count (tcp_ack's old_ack path), the rest is ignored; data is processed.
             if (sk.SackOk && opt.SackBlockCount > 0 && sk.PacketsOut > 0)
             {
-                sk.RetransDataAcked = false;
                 uint sacked = SackTag(sk, opt);
                 SackCongestionState(sk, 0, sacked, RackDetectLoss(sk));
             }
@@ -456,6 +458,9 @@ public sealed partial class TcpProtocol
                 if (sk.PmtuCookie > 0) SyncMss(sk, sk.PmtuCookie); // tcp_ack_update_window(): the half-window bound may have moved
             }
         }
+        bool ece = EcnRcvEcnEcho(sk, seg.Flags); // FLAG_ECE
+        long deliveredBefore = sk.Delivered;
+        EcnAcceptCwr(sk, seg.Flags, seg.Payload.Length);
         sk.ProbesOut = 0; // the peer answers: no probe is unanswered
         sk.RcvTstamp = Now;
         var priorFack = sk.SackOk ? HighestSackSeq(sk) : priorUna;
@@ -467,14 +472,17 @@ public sealed partial class TcpProtocol
             // SACK: the scoreboard, RACK's loss detection and PRR (tcp_sacktag_write_queue, tcp_rack_mark_lost, tcp_fastretrans_alert).
             uint newlySacked = opt.SackBlockCount > 0 ? SackTag(sk, opt) : 0;
             uint newlyLost = sk.PacketsOut > 0 ? RackDetectLoss(sk) : 0;
-            SackCongestionState(sk, acked, newlySacked, newlyLost);
+            SackCongestionState(sk, acked, newlySacked, newlyLost, ece, unaAdvanced: sk.SndUna > priorUna);
         }
-        else if (acked == 0 && ack == priorUna && sk.PacketsOut > 0 && seg.Payload.Length == 0 && !windowChanged && (seg.Flags & TcpFlags.Fin) == 0)
-            DupAck(sk);
-        else if (acked > 0)
+        else
         {
-            AckAdvanced(sk, acked);
+            bool dup = acked == 0 && ack == priorUna && sk.PacketsOut > 0 && seg.Payload.Length == 0 && !windowChanged && (seg.Flags & TcpFlags.Fin) == 0;
+            // An ECE reduces cwnd once (CWR), unless this duplicate ACK starts Recovery, which reduces it anyway.
+            if (ece && !(dup && sk.CaState < TcpCaState.Recovery && sk.DupAcks + 1 >= sk.Reordering)) EcnEcho(sk);
+            if (dup) DupAck(sk);
+            else if (acked > 0) AckAdvanced(sk, acked);
         }
+        if (ece) sk.DeliveredCe += sk.Delivered - deliveredBefore; // tcp_count_delivered(): what this ECE ACK delivered
         if (priorPackets == 0) AckProbe(sk);
         if (acked > 0 || windowChanged) UpdatePacingRate(sk);
         return true;
@@ -543,7 +551,6 @@ public sealed partial class TcpProtocol
             sk.WmemQueued -= skb.Truesize;
             skb.Free(SkbDropReason.Consumed);
         }
-        sk.RetransDataAcked = retransAcked;
         if (sk.WriteQueue.Peek() == sk.SendHead) ChronoStop(sk, TcpChrono.Busy); // nothing left in flight
         if (!progressed) return 0;
         // Data cumulatively acknowledged below the highest SACK was delivered out of order.
@@ -588,11 +595,16 @@ public sealed partial class TcpProtocol
         }
         if (sk.CaState is TcpCaState.Open or TcpCaState.Cwr && sk.DupAcks >= sk.Reordering && sk.WriteQueue.Peek() is { } head)
         {
-            sk.PriorCwnd = sk.SndCwnd;
-            sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
+            // From CWR the reduction already under way goes on (tcp_enter_recovery: tcp_in_cwnd_reduction()).
+            if (sk.CaState != TcpCaState.Cwr)
+            {
+                sk.PriorCwnd = sk.SndCwnd;
+                sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
+                sk.HighSeq = sk.SndNxt;
+                EcnQueueCwr(sk);
+            }
             sk.SndCwnd = sk.SndSsthresh;
             sk.CaState = TcpCaState.Recovery;
-            sk.HighSeq = sk.SndNxt;
             Mib.FastRetrans++;
             MarkLost(sk, head);
             RetransmitSkb(sk, head);
@@ -620,7 +632,7 @@ public sealed partial class TcpProtocol
             sk.SackedOut = acked - 1 >= sk.SackedOut ? 0 : sk.SackedOut - (acked - 1);
             acked = delivered;
         }
-        if (sk.CaState == TcpCaState.Cwr && CwrAck(sk, acked)) return;
+        if (sk.CaState == TcpCaState.Cwr && CwrAck(sk, acked, unaAdvanced: true)) return;
         if (sk.CaState >= TcpCaState.Recovery)
         {
             if (sk.SndUna >= sk.HighSeq)

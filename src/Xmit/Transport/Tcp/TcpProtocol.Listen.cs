@@ -41,7 +41,7 @@ public sealed partial class TcpProtocol
                 ChildProcess(listener, child!, skb, seg);
                 return;
             case ReqVerdict.AsListener:
-                ListenStateProcess(listener, seg, source, destination);
+                ListenStateProcess(listener, seg, source, destination, skb.Cb.IpDsfield);
                 break;
         }
         skb.Free(SkbDropReason.Consumed);
@@ -58,7 +58,7 @@ public sealed partial class TcpProtocol
 
     /// <summary>tcp_rcv_state_process() in LISTEN: an ACK is answered with a RST, a RST or a SYN+FIN is dropped, a SYN asks for a connection.</summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rcv_state_process() TCP_LISTEN</remarks>
-    private void ListenStateProcess(TcpSock listener, TcpSegment seg, Ipv4Address source, Ipv4Address destination)
+    private void ListenStateProcess(TcpSock listener, TcpSegment seg, Ipv4Address source, Ipv4Address destination, byte ipDsfield)
     {
         byte f = seg.Flags;
         if ((f & TcpFlags.Ack) != 0)
@@ -67,7 +67,7 @@ public sealed partial class TcpProtocol
             return;
         }
         if ((f & TcpFlags.Rst) != 0 || (f & TcpFlags.Syn) == 0 || (f & TcpFlags.Fin) != 0) return;
-        ConnRequest(listener, seg, source, destination);
+        ConnRequest(listener, seg, source, destination, ipDsfield);
     }
 
     /// <summary>
@@ -93,7 +93,7 @@ public sealed partial class TcpProtocol
     /// SYN-ACK goes out.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_conn_request(), tcp_openreq_init(); net/ipv4/tcp_ipv4.c tcp_v4_conn_request()</remarks>
-    private void ConnRequest(TcpSock listener, TcpSegment seg, Ipv4Address source, Ipv4Address destination)
+    private void ConnRequest(TcpSock listener, TcpSegment seg, Ipv4Address source, Ipv4Address destination, byte ipDsfield)
     {
         int syncookies = Sysctls.TcpSyncookies;
         bool wantCookie = false;
@@ -130,6 +130,8 @@ public sealed partial class TcpProtocol
             req.SackOk = opt.SackPermitted && Sysctls.TcpSack != 0;
         }
         if (req.TstampOk) req.TsRecent = opt.TsVal;
+        // tcp_ecn_create_request(); a cookie carries ECN only in the timestamp, like SACK and the window scale.
+        req.EcnOk = EcnCreateRequest(seg, ipDsfield) && (!wantCookie || req.TstampOk);
         var route = _output.Routes.Lookup(source);
         if (route is null)
         {
@@ -395,6 +397,7 @@ public sealed partial class TcpProtocol
         {
             RcvIsn = seg.Seq - 1, SntIsn = seg.Ack - 1, Mss = mss, SndWscale = sndWscale, SackOk = sackOk, WscaleOk = wscaleOk,
             TstampOk = opt.HasTimestamp,
+            EcnOk = SynCookies.EcnOk(opt.HasTimestamp, opt.TsEcr, Sysctls.TcpEcn),
             TxHash = NewTxHash(), // cookie_v4_check(): net_tx_rndhash()
         };
         if (opt.HasTimestamp) req.TsRecent = opt.TsVal;
@@ -465,6 +468,7 @@ public sealed partial class TcpProtocol
         child.RcvWscale = req.WscaleOk ? req.RcvWscale : (byte)0;
         child.SackOk = req.SackOk;
         child.TimestampOk = req.TstampOk;
+        child.Ecn = req.EcnOk ? TcpEcnFlags.Ok : TcpEcnFlags.None; // tcp_ecn_openreq_child()
         if (child.TimestampOk) child.TsRecent = req.TsRecent;
         child.RcvWnd = child.RcvSsthresh = req.RcvWnd;
         child.WindowClamp = req.WscaleOk ? req.WindowClamp : Math.Min(req.WindowClamp, 65535u);
@@ -501,7 +505,7 @@ public sealed partial class TcpProtocol
         w.Mss((ushort)req.AdvMss);
         if (req.TstampOk)
         {
-            uint tsval = cookie ? SynCookies.InitTimestamp(TsNow, req.WscaleOk, req.SndWscale, req.SackOk, ecnOk: false) : TsNow;
+            uint tsval = cookie ? SynCookies.InitTimestamp(TsNow, req.WscaleOk, req.SndWscale, req.SackOk, req.EcnOk) : TsNow;
             w.Timestamp(tsval, req.TsRecent, req.SackOk);
         }
         else if (req.SackOk) w.SackPermitted();
@@ -510,7 +514,9 @@ public sealed partial class TcpProtocol
         if (foc.Length > 0 && opts.Length - w.Length >= TcpOptionWriter.FastOpenSpace(foc.Length, foc.Exp))
             w.FastOpen(foc.Value.AsSpan(0, foc.Length), foc.Exp);
         if (!cookie) req.SntSynack ??= Now;
-        return SendRequestSegment(listener, req, TcpFlags.Syn | TcpFlags.Ack, req.SntIsn, (ushort)Math.Min(req.RcvWnd, 65535u), opts[..w.Length]);
+        // tcp_ecn_make_synack(): ECE alone agrees to ECN; the SYN-ACK itself goes Not-ECT (the listener's TOS).
+        byte flags = (byte)(TcpFlags.Syn | TcpFlags.Ack | (req.EcnOk ? TcpFlags.Ece : 0));
+        return SendRequestSegment(listener, req, flags, req.SntIsn, (ushort)Math.Min(req.RcvWnd, 65535u), opts[..w.Length]);
     }
 
     /// <summary>

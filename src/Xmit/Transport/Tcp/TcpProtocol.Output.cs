@@ -690,6 +690,7 @@ public sealed partial class TcpProtocol
         if (clone) skb.Cb.SentAt = sk.Wstamp; // skb_mstamp_ns is the departure time
         byte flags = skb.Cb.TcpFlags;
         bool syn = (flags & TcpFlags.Syn) != 0;
+        if (!syn) flags = EcnSend(sk, skb, pkt.Len, flags); // before the header is written and the TOS taken
         // tcp_sendmsg copied the stream into 32 KiB pages in order: this data starts at its offset there.
         pkt.Cb.TxPageOffset = syn ? 0 : (int)((skb.Cb.Seq - (sk.Iss + 1u)) & 32767u);
         // "Force a PSH flag on all (GSO) packets to expedite GRO flush at receiver": a multi-segment skb goes
@@ -870,6 +871,7 @@ public sealed partial class TcpProtocol
         Entail(sk, skb);
         sk.WriteSeq = sk.Iss + 1;
         sk.SynSentAt = Now;
+        if (!synAck) EcnSendSyn(sk, skb); // tcp_connect()
         if (!synAck && sk.FastOpenClientReq is { } fo) SendSynData(sk, skb, fo);
         else TransmitSkb(sk, skb, clone: true);
         // The SYN, and the data that went with it, are in flight; data that could not go waits unsent.

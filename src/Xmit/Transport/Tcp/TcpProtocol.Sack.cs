@@ -195,28 +195,35 @@ public sealed partial class TcpProtocol
         if (sk.PendingTimer != TcpXmitTimer.ReorderTimeout) RearmRto(sk);
     }
 
-    /// <summary>tcp_enter_recovery() / tcp_init_cwnd_reduction(): ssthresh from CUBIC, PRR counters start.</summary>
+    /// <summary>
+    /// tcp_enter_recovery() / tcp_init_cwnd_reduction(): ssthresh from CUBIC, PRR counters start — unless a CWR
+    /// episode (an ECE, local congestion) is already reducing cwnd, which Recovery then continues.
+    /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_enter_recovery(), tcp_init_cwnd_reduction()</remarks>
     private void EnterRecovery(TcpSock sk)
     {
-        sk.PriorCwnd = sk.SndCwnd;
-        sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
-        sk.PrrDelivered = 0;
-        sk.PrrOut = 0;
+        if (sk.CaState != TcpCaState.Cwr)
+        {
+            sk.PriorCwnd = sk.SndCwnd;
+            sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
+            sk.PrrDelivered = 0;
+            sk.PrrOut = 0;
+            sk.HighSeq = sk.SndNxt;
+            sk.TlpHighSeq = default;
+            EcnQueueCwr(sk);
+        }
         sk.CaState = TcpCaState.Recovery;
-        sk.HighSeq = sk.SndNxt;
-        sk.TlpHighSeq = default;
         Mib.FastRetrans++;
     }
 
     /// <summary>
     /// tcp_cwnd_reduction(): Proportional Rate Reduction (RFC 6937) — while more is in flight than ssthresh,
-    /// send ssthresh/prior_cwnd of what is delivered; below it, send what was delivered, and with the slow-start
-    /// reduction bound (PRR-SSRB) one more when the ACK covered retransmitted data; never above ssthresh; one
-    /// segment goes at once on entering recovery.
+    /// send ssthresh/prior_cwnd of what is delivered; below it, what PRR still owes (at least what this ACK
+    /// delivered), and with the slow-start reduction bound one more when snd_una advanced and nothing was newly
+    /// marked lost; never above ssthresh; one segment goes at once on entering recovery.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_cwnd_reduction()</remarks>
-    private static void CwndReduction(TcpSock sk, uint newlyAckedSacked)
+    private static void CwndReduction(TcpSock sk, uint newlyAckedSacked, bool unaAdvanced = false, bool newlyLost = false)
     {
         if (newlyAckedSacked == 0 || sk.PriorCwnd == 0) return;
         long delta = (long)sk.SndSsthresh - sk.InFlight;
@@ -227,8 +234,12 @@ public sealed partial class TcpProtocol
             long dividend = (long)sk.SndSsthresh * sk.PrrDelivered + sk.PriorCwnd - 1;
             sndcnt = dividend / sk.PriorCwnd - sk.PrrOut;
         }
-        else if (sk.RetransDataAcked) sndcnt = Math.Min(delta, Math.Max((long)sk.PrrDelivered - sk.PrrOut, newlyAckedSacked) + 1);
-        else sndcnt = Math.Min(delta, newlyAckedSacked);
+        else
+        {
+            sndcnt = Math.Max((long)sk.PrrDelivered - sk.PrrOut, newlyAckedSacked);
+            if (unaAdvanced && !newlyLost) sndcnt++; // FLAG_SND_UNA_ADVANCED, no rs->losses
+            sndcnt = Math.Min(delta, sndcnt);
+        }
         sndcnt = Math.Max(sndcnt, sk.PrrOut > 0 ? 0 : 1);
         sk.SndCwnd = (uint)Math.Max(sk.InFlight + sndcnt, 1);
     }
@@ -239,7 +250,7 @@ public sealed partial class TcpProtocol
     /// passes high_seq.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_fastretrans_alert(), tcp_end_cwnd_reduction(), tcp_try_to_open()</remarks>
-    private void SackCongestionState(TcpSock sk, uint acked, uint newlySacked, uint newlyLost)
+    private void SackCongestionState(TcpSock sk, uint acked, uint newlySacked, uint newlyLost, bool ece = false, bool unaAdvanced = false)
     {
         if (sk.CaState == TcpCaState.Recovery && sk.SndUna >= sk.HighSeq)
         {
@@ -251,15 +262,17 @@ public sealed partial class TcpProtocol
             AckAdvanced(sk, acked);
             return;
         }
+        // An ECE without a new loss reduces cwnd once (CWR); with one, Recovery below reduces it anyway.
+        if (ece && !(sk.LostOut > 0 && newlyLost > 0)) EcnEcho(sk);
         // CWR goes on (PRR) unless this ACK ends it or RACK found a loss, which starts Recovery instead.
-        if (sk.CaState == TcpCaState.Cwr && !(sk.LostOut > 0 && newlyLost > 0) && CwrAck(sk, acked + newlySacked)) return;
+        if (sk.CaState == TcpCaState.Cwr && !(sk.LostOut > 0 && newlyLost > 0) && CwrAck(sk, acked + newlySacked, unaAdvanced, newlyLost > 0)) return;
         if (sk.CaState != TcpCaState.Recovery && sk.LostOut > 0 && newlyLost > 0)
         {
             EnterRecovery(sk);
         }
         if (sk.CaState == TcpCaState.Recovery)
         {
-            CwndReduction(sk, acked + newlySacked);
+            CwndReduction(sk, acked + newlySacked, unaAdvanced, newlyLost > 0);
             RetransmitQueue(sk);
             return;
         }

@@ -111,6 +111,7 @@ public sealed partial class TcpProtocol
         SetCaState(sk, TcpCaState.Loss);
         sk.HighSeq = sk.SndNxt;
         sk.TlpHighSeq = default; // an RTO ends the probe's episode
+        EcnQueueCwr(sk);
         sk.DupAcks = 0;
         sk.LostOut = 0;
         sk.RetransOut = 0;
@@ -146,6 +147,7 @@ public sealed partial class TcpProtocol
         sk.RetransStamp ??= skb.Cb.SentAt; // retrans_stamp: the first retransmission's original send time
         // The pieces of a sent skb add up to the segments already counted in flight.
         if (skb.Len > len && (skb.Cb.TcpFlags & TcpFlags.Syn) == 0) Fragment(sk, skb, len);
+        EcnClearSyn(skb);
         if (TransmitSkb(sk, skb, clone: true) < 0) return false; // not sent (local congestion): stays unmarked
         Trace?.TcpRetransmitSkb(sk, skb);
         if ((skb.Cb.Sacked & TcpSacked.Retrans) == 0) sk.RetransOut += (uint)Pcount(skb, mss);

@@ -103,6 +103,8 @@ public sealed partial class TcpSock : InetSock
     public int UserMss { get; internal set; }
     public bool TimestampOk { get; internal set; }
     public bool SackOk { get; internal set; }
+    /// <summary>ecn_flags: classic ECN's state (RFC 3168) — agreed in the handshake, and the CWR/ECE echo loop.</summary>
+    public TcpEcnFlags Ecn { get; internal set; }
     public bool WscaleOk { get; internal set; }
     public byte SndWscale { get; internal set; }
     public byte RcvWscale { get; internal set; }
@@ -185,8 +187,6 @@ public sealed partial class TcpSock : InetSock
     public int ReordSeen { get; internal set; }
     /// <summary>The end of the highest SACKed sequence (tcp_highest_sack_seq), 0 for none.</summary>
     internal TcpSeq HighestSackEnd;
-    /// <summary>The ACK being processed acknowledged retransmitted data (FLAG_RETRANS_DATA_ACKED).</summary>
-    internal bool RetransDataAcked;
     /// <summary>PRR: segments delivered and sent since recovery began.</summary>
     internal uint PrrDelivered, PrrOut;
     internal Timer TimeWaitTimer { get; }
@@ -327,6 +327,8 @@ public sealed partial class TcpSock : InetSock
 
     /// <summary>tp->delivered: segments the peer has acknowledged (or reported by duplicate ACK).</summary>
     public long Delivered { get; internal set; }
+    /// <summary>delivered_ce: of those, the ones an ECE ACK acknowledged (tcp_count_delivered with ece_ack).</summary>
+    public long DeliveredCe { get; internal set; }
 
     /// <summary>When in-order data last arrived (tcpi_last_data_recv).</summary>
     public Instant LastDataReceived => Delack.LastReceived;
