@@ -17,7 +17,7 @@ public sealed partial class ScriptRunner
         ["SO_SNDBUF"] = SockOpt.SO_SNDBUF, ["SO_RCVBUF"] = SockOpt.SO_RCVBUF, ["SO_ERROR"] = SockOpt.SO_ERROR, ["SO_TYPE"] = SockOpt.SO_TYPE,
         ["SO_PRIORITY"] = SockOpt.SO_PRIORITY, ["SO_BROADCAST"] = SockOpt.SO_BROADCAST, ["SO_SNDTIMEO"] = SockOpt.SO_SNDTIMEO,
         ["SO_RCVTIMEO"] = SockOpt.SO_RCVTIMEO, ["IP_TOS"] = SockOpt.IP_TOS, ["IP_TTL"] = SockOpt.IP_TTL,
-        ["IP_MTU_DISCOVER"] = SockOpt.IP_MTU_DISCOVER, ["IP_RECVERR"] = SockOpt.IP_RECVERR, ["UDP_CORK"] = SockOpt.UDP_CORK,
+        ["IP_MTU_DISCOVER"] = SockOpt.IP_MTU_DISCOVER, ["IP_RECVERR"] = SockOpt.IP_RECVERR, ["IP_FREEBIND"] = SockOpt.IP_FREEBIND, ["UDP_CORK"] = SockOpt.UDP_CORK,
         ["UDP_SEGMENT"] = SockOpt.UDP_SEGMENT, ["IP_PMTUDISC_DONT"] = 0, ["IP_PMTUDISC_WANT"] = 1, ["IP_PMTUDISC_DO"] = 2, ["IP_PMTUDISC_PROBE"] = 3,
         ["F_GETFL"] = Fcntl.F_GETFL, ["F_SETFL"] = Fcntl.F_SETFL, ["O_RDWR"] = Fcntl.O_RDWR, ["O_NONBLOCK"] = Fcntl.O_NONBLOCK,
         ["SIOCOUTQ"] = Ioctl.SIOCOUTQ, ["TIOCOUTQ"] = Ioctl.SIOCOUTQ, ["SIOCINQ"] = Ioctl.SIOCINQ, ["FIONREAD"] = Ioctl.SIOCINQ,

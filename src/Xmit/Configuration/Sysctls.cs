@@ -23,6 +23,8 @@ public sealed class Sysctls
     public int OptmemMax { get; set; } = 131072;
     /// <summary>net.ipv4.ip_default_ttl.</summary>
     public int IpDefaultTtl { get; set; } = 64;
+    /// <summary>net.ipv4.ip_nonlocal_bind: every socket may bind an address the host does not have, as with IP_FREEBIND.</summary>
+    public int IpNonlocalBind { get; set; }
     /// <summary>net.ipv4.ip_local_port_range.</summary>
     public (ushort Low, ushort High) LocalPortRange { get; set; } = (32768, 60999);
 
@@ -146,6 +148,7 @@ public sealed class Sysctls
                 }
                 break;
             case "net.core.optmem_max" when Int(out var v): OptmemMax = v; return true;
+            case "net.ipv4.ip_nonlocal_bind" when Int(out var v) && v <= 1: IpNonlocalBind = v; return true;
             case "net.ipv4.tcp_rmem" when Triple(value, out var t): TcpRmem = t; return true;
             case "net.ipv4.tcp_wmem" when Triple(value, out var t): TcpWmem = t; return true;
             case "net.ipv4.tcp_timestamps" when Int(out var v): TcpTimestamps = v; return true;
@@ -188,7 +191,7 @@ public sealed class Sysctls
                 }
                 error = $"sysctl {n}={value.Trim()} is not modelled (the model is {string.Join(" or ", allowed)})";
                 return false;
-            case "net.core.optmem_max" or "net.core.wmem_default" or "net.core.wmem_max" or "net.core.rmem_default" or "net.core.rmem_max" or "net.ipv4.ip_default_ttl"
+            case "net.core.optmem_max" or "net.ipv4.ip_nonlocal_bind" or "net.core.wmem_default" or "net.core.wmem_max" or "net.core.rmem_default" or "net.core.rmem_max" or "net.ipv4.ip_default_ttl"
                 or "net.core.netdev_budget" or "net.core.netdev_budget_usecs" or "net.core.netdev_max_backlog"
                 or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"

@@ -54,6 +54,8 @@ public abstract class InetSock(int sndBuf, int rcvBuf) : Sock(sndBuf, rcvBuf)
     public PmtuDisc PmtuDisc { get; set; } = PmtuDisc.Want;
     /// <summary>IP_RECVERR.</summary>
     public bool RecvErr { get; set; }
+    /// <summary>IP_FREEBIND: bind() may take an address the host does not have (yet).</summary>
+    public bool FreeBind { get; set; }
     /// <summary>inet_id: the per-socket IP ID counter for connected sockets.</summary>
     public ushort InetId { get; set; }
 

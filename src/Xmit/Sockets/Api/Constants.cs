@@ -38,6 +38,7 @@ public static class SockOpt
     public const int IP_TTL = 2;
     public const int IP_MTU_DISCOVER = 10;
     public const int IP_RECVERR = 11;
+    public const int IP_FREEBIND = 15;
 
     public const int IPPROTO_UDP = 17;
     public const int IPPROTO_TCP = 6;

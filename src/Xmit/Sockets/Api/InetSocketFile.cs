@@ -257,7 +257,7 @@ public abstract class InetSocketFile : SocketFile
         _ => null,
     };
 
-    /// <summary>do_ip_setsockopt(): IP_TOS (and the priority it implies), IP_TTL (-1: the default), IP_MTU_DISCOVER, IP_RECVERR.</summary>
+    /// <summary>do_ip_setsockopt(): IP_TOS (and the priority it implies), IP_TTL (-1: the default), IP_MTU_DISCOVER, IP_RECVERR, IP_FREEBIND.</summary>
     /// <remarks>Linux: net/ipv4/ip_sockglue.c do_ip_setsockopt()</remarks>
     private int SetIpOption(int name, int value)
     {
@@ -278,6 +278,9 @@ public abstract class InetSocketFile : SocketFile
                 return 0;
             case SockOpt.IP_RECVERR:
                 sk.RecvErr = value != 0;
+                return 0;
+            case SockOpt.IP_FREEBIND:
+                sk.FreeBind = value != 0;
                 return 0;
             default:
                 return -(int)Errno.ENOPROTOOPT;
@@ -306,6 +309,7 @@ public abstract class InetSocketFile : SocketFile
         SockOpt.IP_TTL => Sk.EffectiveTtl,
         SockOpt.IP_MTU_DISCOVER => (int)Sk.PmtuDisc,
         SockOpt.IP_RECVERR => Sk.RecvErr ? 1 : 0,
+        SockOpt.IP_FREEBIND => Sk.FreeBind ? 1 : 0,
         _ => null,
     };
 

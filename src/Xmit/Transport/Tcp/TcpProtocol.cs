@@ -104,7 +104,9 @@ public sealed partial class TcpProtocol : IIpProtocol
     public int Bind(TcpSock sk, Ipv4Address address, ushort port)
     {
         if (sk.State != TcpState.Close || sk.LocalPort != 0) return -(int)Errno.EINVAL;
-        if (!address.IsUnspecified && !_output.Addresses.IsLocal(address)) return -(int)Errno.EADDRNOTAVAIL;
+        // inet_addr_valid_or_nonlocal(): IP_FREEBIND or ip_nonlocal_bind lets a socket bind an address not (yet) local.
+        if (!address.IsUnspecified && !_output.Addresses.IsLocal(address) && !sk.FreeBind && Sysctls.IpNonlocalBind == 0)
+            return -(int)Errno.EADDRNOTAVAIL;
         if (port == 0)
         {
             port = PickEphemeral();

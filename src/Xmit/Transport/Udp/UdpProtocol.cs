@@ -77,7 +77,8 @@ public sealed class UdpProtocol : IIpProtocol
     public int Bind(UdpSock sk, Ipv4Address address, ushort port)
     {
         if (sk.LocalPort != 0) return -(int)Errno.EINVAL;
-        if (!address.IsUnspecified && !_output.Addresses.IsLocal(address) && !address.IsBroadcast && !address.IsMulticast)
+        if (!address.IsUnspecified && !_output.Addresses.IsLocal(address) && !address.IsBroadcast && !address.IsMulticast
+            && !sk.FreeBind && Sysctls.IpNonlocalBind == 0) // inet_addr_valid_or_nonlocal()
             return -(int)Errno.EADDRNOTAVAIL;
         if (port == 0)
         {
