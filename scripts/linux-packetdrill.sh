@@ -37,6 +37,7 @@ for script in "$@"; do
   ns=xmit-pd-$$
   ip netns add "$ns"
   key=${TFO_KEY:-$(tfo_key "$(dirname "$script")")}
+  key=${key:-00000000-00000000-00000000-00000000} # a defaults.sh that sets no key: TFO_COOKIE is then unused
   # A script that names its own addresses (--local_ip=, --remote_ip= lines) runs with them: the command line
   # would override them, and its hard-coded cookies are for them. The gateway is .254 of the local /24.
   local_ip=$(sed -n 's/^--local_ip=\([0-9.]*\).*/\1/p' "$script" | head -1); local_ip=${local_ip:-198.18.20.1}

@@ -270,9 +270,12 @@ public sealed class PacketSpecParser
                 return new TcpOption(kind.Text, values, cookie.Length > 0 ? cookie.ToString() : null);
             }
             case "md5":
-                // MD5 signatures are not modelled: the runner refuses the line.
-                while (Peek().Kind is TokenKind.Word or TokenKind.Integer or TokenKind.Hex) Next();
-                break;
+            {
+                // The 16-byte signature as hex digits (lexed in pieces, joined back as a Fast Open cookie is).
+                var digest = new System.Text.StringBuilder();
+                while (Peek().Kind is TokenKind.Word or TokenKind.Integer or TokenKind.Hex) digest.Append(Next().Text);
+                return new TcpOption(kind.Text, values, digest.ToString());
+            }
             default:
                 throw new FormatException($"unknown TCP option {kind}");
         }

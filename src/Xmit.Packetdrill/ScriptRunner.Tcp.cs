@@ -49,8 +49,6 @@ public sealed partial class ScriptRunner
         if (tcp.Ip is { FlowLabel: not null }) throw new UnsupportedException($"line {line}: flow labels are not modelled");
         if (tcp.Ip is { Ecn: { } ecn } && EcnBits(ecn) is null) throw new UnsupportedException($"line {line}: unknown ECN marking [{ecn}]");
         if (tcp.Flags.Contains('U', StringComparison.Ordinal)) throw new UnsupportedException($"line {line}: urgent data is not modelled");
-        if (tcp.Options?.Any(o => o.Kind is "md5") == true)
-            throw new UnsupportedException($"line {line}: TCP MD5 options are not modelled");
         return tcp;
     }
 
@@ -140,6 +138,16 @@ public sealed partial class ScriptRunner
                         ol += 4;
                     }
                     break;
+                case "md5":
+                {
+                    // TCPOPT_MD5SIG (kind 19, 18 bytes) with the script's digest, as packetdrill writes it.
+                    var digest = o.Cookie is { Length: 32 } hex && hex.All(Uri.IsHexDigit) ? Convert.FromHexString(hex)
+                        : throw new UnsupportedException($"line {line}: md5 option '{o.Cookie}' is not 16 hex bytes");
+                    opts[ol] = 19; opts[ol + 1] = 18;
+                    digest.CopyTo(opts[(ol + 2)..]);
+                    ol += 18;
+                    break;
+                }
                 case "FO" or "FOEXP":
                 {
                     // Kind 34, or 254 with the magic; the script lists any NOP padding itself.
@@ -203,6 +211,8 @@ public sealed partial class ScriptRunner
     private (ScriptResult? Failure, Instant SentAt) ExpectTcp(PacketAction p, Event e, Instant expected, Instant lo, Instant hi, Instant start)
     {
         var spec = ReadTcp(p, e.Line);
+        if (spec.Options?.Any(o => o.Kind is "md5") == true)
+            throw new UnsupportedException($"line {e.Line}: signing segments with TCP MD5 keys is not modelled");
         byte want = FlagBits(spec.Flags);
         string wantText = $"{SpecText(spec)} at {(expected - start).TotalSeconds:0.000000} s";
         var deadline = hi == Instant.Never ? _sim.Now + Duration.FromSeconds(2) : hi + Duration.FromSeconds(2);

@@ -345,6 +345,11 @@ public sealed partial class ScriptRunner
                 Nstat(cmd, line);
                 continue;
             }
+            if (first == "grep")
+            {
+                ProcGrep(cmd, line);
+                continue;
+            }
             if (first == "ip" && words is [_, "link", "set", "dev", _, "mtu", var mtu] && int.TryParse(mtu, out int m))
             {
                 _tun.Mtu = m;
@@ -390,6 +395,36 @@ public sealed partial class ScriptRunner
             return;
         }
         throw new UnsupportedException($"line {line}: shell command not supported: {cmd}");
+    }
+
+    /// <summary>
+    /// `grep PATTERN /proc/net/tcp [/proc/net/tcp6] | grep PATTERN …`: fixed-string greps over the host's /proc/net/tcp
+    /// (ProcNetTcp; tcp6 is empty, there is no IPv6), each file's lines prefixed with its name when several are read,
+    /// as grep does. Like the shell line it is, it fails the script when the last grep finds nothing.
+    /// </summary>
+    private void ProcGrep(string cmd, int line)
+    {
+        List<string>? lines = null;
+        foreach (var stage in cmd.Split('|'))
+        {
+            var w = Shell.Words(stage.Trim());
+            if (w.Length < 2 || w[0] != "grep" || w[1].StartsWith('-')) throw new UnsupportedException($"line {line}: shell command not supported: {cmd}");
+            if (lines is null)
+            {
+                var files = w[2..];
+                if (files.Length == 0 || files.Any(f => f is not ("/proc/net/tcp" or "/proc/net/tcp6")))
+                    throw new UnsupportedException($"line {line}: shell command not supported: {cmd}");
+                lines = [];
+                foreach (var f in files)
+                {
+                    var text = f == "/proc/net/tcp" ? Xmit.Transport.Tcp.ProcNetTcp.Format(_host.Tcp, _sim.Now) : "";
+                    foreach (var l in text.Split('\n', StringSplitOptions.RemoveEmptyEntries)) lines.Add(files.Length > 1 ? $"{f}:{l}" : l);
+                }
+            }
+            lines = lines.Where(l => l.Contains(w[1], StringComparison.Ordinal)).ToList();
+        }
+        _trace?.WriteLine(string.Join('\n', lines!));
+        if (lines is not { Count: > 0 }) throw new ScriptValueException(line, $"shell command failed: {cmd} (no line matches)");
     }
 
     private void Sysctl(string assignment, int line)

@@ -43,6 +43,7 @@ public static class DropLayer
         SkbDropReason.SocketRcvBuff => "SOCKET_RCVBUFF",
         SkbDropReason.TcpOfoDrop => "TCP_OFODROP",
         SkbDropReason.TcpZeroWindow => "TCP_ZEROWINDOW",
+        SkbDropReason.TcpMd5Unexpected => "TCP_MD5UNEXPECTED",
         _ => Snake(reason.ToString()),
     };
 

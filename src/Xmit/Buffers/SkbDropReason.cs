@@ -54,6 +54,8 @@ public enum SkbDropReason
     IpInvalidSource,
     /// <summary>A TCP segment whose checksum is wrong (tcp_v4_rcv csum_error).</summary>
     TcpCsum,
+    /// <summary>A TCP segment signed with an MD5 option for a socket that has no TCP_MD5SIG key (tcp_inbound_hash).</summary>
+    TcpMd5Unexpected,
     /// <summary>Data that arrived while the receive window was zero (tcp_data_queue, TCPZeroWindowDrop).</summary>
     TcpZeroWindow,
     /// <summary>fq: the packet's band already holds the qdisc's limit of packets.</summary>

@@ -52,6 +52,26 @@ public readonly ref struct TcpSegment
     public ushort Checksum => BinaryPrimitives.ReadUInt16BigEndian(_b[16..]);
     public ushort Urgent => BinaryPrimitives.ReadUInt16BigEndian(_b[18..]);
     public Span<byte> Options => _b[MinHeaderLength..HeaderLength];
+
+    /// <summary>tcp_parse_md5sig_option(): the segment carries a TCP MD5 signature option (kind 19, 18 bytes).</summary>
+    /// <remarks>Linux: net/ipv4/tcp.c tcp_parse_md5sig_option()</remarks>
+    public bool HasMd5Signature
+    {
+        get
+        {
+            var o = Options;
+            for (int i = 0; i < o.Length;)
+            {
+                byte kind = o[i];
+                if (kind == 0) return false; // EOL
+                if (kind == 1) { i++; continue; } // NOP
+                if (i + 1 >= o.Length || o[i + 1] < 2 || i + o[i + 1] > o.Length) return false;
+                if (kind == 19) return o[i + 1] == 18;
+                i += o[i + 1];
+            }
+            return false;
+        }
+    }
     public Span<byte> Payload => _b[HeaderLength..];
     public Span<byte> Bytes => _b;
 

@@ -36,6 +36,13 @@ public sealed partial class TcpProtocol
             skb.Free(SkbDropReason.NoSocket);
             return;
         }
+        // tcp_inbound_hash(): no socket here has a TCP_MD5SIG key, so a signed segment is one nobody expected.
+        if (seg.HasMd5Signature)
+        {
+            Mib.Md5Unexpected++;
+            skb.Free(SkbDropReason.TcpMd5Unexpected);
+            return;
+        }
         if (sk.State != TcpState.Listen) SegsInCount(sk, skb, skb.Len - seg.HeaderLength);
         if (sk.State == TcpState.Listen)
         {

@@ -478,6 +478,8 @@ public sealed class TcpMib
     public long RcvCollapsed;
     /// <summary>TcpExtTCPTimeoutRehash: retransmission timeouts after which the flow took a new sk_txhash.</summary>
     public long TimeoutRehash;
+    /// <summary>TcpExtTCPMD5Unexpected: segments signed with an MD5 option where no key was expected, dropped.</summary>
+    public long Md5Unexpected;
     /// <summary>The listener's counters: SYN cookies, a full SYN queue, embryonic resets, SYN-ACK retransmissions.</summary>
     public long SyncookiesSent, SyncookiesRecv, SyncookiesFailed, EmbryonicRsts, ReqQFullDoCookies, ReqQFullDrop, SynRetrans, AckSkippedSynRecv, PawsEstabRejected, PawsActiveRejected, AckSkippedTimeWait;
     /// <summary>Fast Open, server side: children made from a SYN, failed cookies, full TFO queues, cookie requests, cookies of the backup key.</summary>
@@ -522,6 +524,7 @@ public sealed class TcpMib
         yield return ("TCPFastOpenListenOverflow", FastOpenListenOverflow);
         yield return ("TCPFastOpenCookieReqd", FastOpenCookieReqd);
         yield return ("TCPFastOpenPassiveAltKey", FastOpenPassiveAltKey);
+        yield return ("TCPMD5Unexpected", Md5Unexpected);
         yield return ("TCPAbortOnClose", AbortOnClose);
         yield return ("TCPAbortOnData", AbortOnData);
         yield return ("TCPAbortOnTimeout", AbortOnTimeout);
