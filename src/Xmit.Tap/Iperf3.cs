@@ -35,7 +35,13 @@ public static partial class Iperf3
     }
 
     /// <summary>The outcome of a test: our side's count and the peer's (from its results JSON).</summary>
-    public sealed record Outcome(Result Ours, long PeerBytes, long PeerRetransmits, bool Reverse, UdpStats[]? PeerUdp = null)
+    /// <param name="Ours">What we counted.</param>
+    /// <param name="PeerBytes">The peer's bytes, all streams.</param>
+    /// <param name="PeerRetransmits">The peer's retransmissions, if it sent over TCP.</param>
+    /// <param name="Reverse">-R: the server sent.</param>
+    /// <param name="PeerUdp">The peer's per-stream datagram counts (a UDP test only).</param>
+    /// <param name="PeerSeconds">The peer's time of the test (its first stream's end_time − start_time; 0 if not sent).</param>
+    public sealed record Outcome(Result Ours, long PeerBytes, long PeerRetransmits, bool Reverse, UdpStats[]? PeerUdp = null, double PeerSeconds = 0)
     {
         public bool IsUdp => Ours.Udp is not null;
     }
@@ -137,7 +143,9 @@ public static partial class Iperf3
     private static Outcome MakeOutcome(Result ours, JsonObject peer, bool reverse)
     {
         var (pb, pr, pu) = PeerTotals(peer);
-        return new Outcome(ours, pb, pr, reverse, ours.Udp is null ? null : pu);
+        var first = (peer["streams"] as JsonArray)?.FirstOrDefault();
+        double Seconds(string key) => first?[key] is JsonValue v && v.TryGetValue(out double d) ? d : 0;
+        return new Outcome(ours, pb, pr, reverse, ours.Udp is null ? null : pu, Math.Max(0, Seconds("end_time") - Seconds("start_time")));
     }
 
     /// <summary>A JSON number as cJSON writes it: an integer, or "%1.15g" once it no longer fits an int.</summary>

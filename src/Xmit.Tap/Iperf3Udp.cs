@@ -326,9 +326,13 @@ public static partial class Iperf3
         long sentPackets = sender?.Sum(s => s.Packets) ?? 0, receivedPackets = receiver?.Sum(s => s.Packets) ?? 0;
         long lost = receiver?.Sum(s => s.Lost) ?? 0, outOfOrder = receiver?.Sum(s => s.OutOfOrder) ?? 0;
         double jitterMs = receiver is { Length: > 0 } ? receiver.Average(s => s.JitterSeconds) * 1000 : 0;
-        double seconds = Math.Max(o.Ours.Seconds, 1e-9);
-        string Line(long b, double j, long l, long total, string who) => string.Create(inv,
-            $"[SUM]   0.00-{seconds,-6:0.00} sec  {Units(b, true)}  {Units(b * 8 / seconds, false)}/sec  {j,5:0.000} ms  {l}/{total} ({(total > 0 ? 100.0 * l / total : 0):0.##}%)  {who}");
+        // Each line over its side's own time, as iperf3's sender_time and receiver_time.
+        double ourSeconds = Math.Max(o.Ours.Seconds, 1e-9), peerSeconds = o.PeerSeconds > 0 ? o.PeerSeconds : ourSeconds;
+        string Line(long b, double j, long l, long total, string who)
+        {
+            double seconds = o.Ours.Sender == (who == "sender") ? ourSeconds : peerSeconds;
+            return string.Create(inv, $"[SUM]   0.00-{seconds,-6:0.00} sec  {Units(b, true)}  {Units(b * 8 / seconds, false)}/sec  {j,5:0.000} ms  {l}/{total} ({(total > 0 ? 100.0 * l / total : 0):0.##}%)  {who}");
+        }
         return
         [
             "[ ID] Interval           Transfer     Bitrate         Jitter    Lost/Total Datagrams",
