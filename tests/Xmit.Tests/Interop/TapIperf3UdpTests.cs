@@ -101,6 +101,30 @@ public class TapIperf3UdpTests(Xunit.Abstractions.ITestOutputHelper output)
         output.WriteLine($"{(reverse ? "Xmit → kernel" : "kernel → Xmit")}:\n{string.Join('\n', Iperf3.UdpSummary(ours))}");
     }
 
+    /// <summary>
+    /// Two streams: the server's socket that took the first hello is connected to that client, and the second hello
+    /// must reach the new socket on the same port (SO_REUSEADDR on both), not the first.
+    /// </summary>
+    [Fact]
+    public async Task The_kernels_client_runs_two_UDP_streams_against_xmits_server()
+    {
+        using var net = new TapNet(offload: true, capture: false);
+        var serving = Iperf3.ServeOne(net.Host, 5201);
+        using var client = net.Ns.Start("iperf3", "-c", net.Us.ToString(), "-u", "-b", "5M", "-t", "1", "-P", "2", "-J");
+        bool finished = net.RunUntil(() => serving.IsCompleted && client.HasExited, 30_000);
+        if (!client.HasExited) client.Kill(entireProcessTree: true);
+        var json = client.StandardOutput.ReadToEnd();
+        Assert.True(finished && serving.IsCompletedSuccessfully, $"{serving.Status} {serving.Exception}: {json}{client.StandardError.ReadToEnd()}");
+        var ours = await serving;
+        var (kSent, kReceived, len, error) = KernelUdp(json);
+        Assert.Null(error);
+        Assert.Equal(2, ours.Ours.Udp!.Length);
+        Assert.All(ours.Ours.Udp, s => Assert.True(s.Packets > 100, $"a stream got {s.Packets} datagrams"));
+        Assert.Equal(kSent.Packets, ours.Ours.Udp.Sum(s => s.Packets));
+        Assert.Equal(kReceived.Bytes, ours.Ours.Bytes);
+        Assert.Equal(kSent.Packets, ours.PeerUdp!.Sum(s => s.Packets));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
