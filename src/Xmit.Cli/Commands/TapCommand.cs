@@ -193,10 +193,15 @@ public static class TapCommand
         var iperfBytes = CliOptions.Long("--bytes", "-n", "Bytes to transmit instead of --time", 0, 0, long.MaxValue);
         var iperfReverse = new Option<bool>("--reverse", "-R") { Description = "The server sends, the client receives" };
         var iperfParallel = CliOptions.Int("--parallel", "-P", "Parallel streams", 1, 1, 128);
-        var iperfLen = CliOptions.Int("--length", "-l", "Bytes per write", 128 * 1024, 1, 1 << 20);
-        var iperf = new Command("iperf3", "Speak iperf3's protocol (TCP tests): serve one test (-s) or run one against a server (-c ADDR)")
+        var iperfLen = CliOptions.Int("--length", "-l", "Bytes per write (default 128 KiB for TCP; for UDP the datagram's payload, default the control connection's MSS, 16 to 65507)", 0, 0, 1 << 20);
+        var iperfUdp = new Option<bool>("--udp", "-u") { Description = "Run a UDP test (the server serves both kinds)" };
+        var iperfRate = new Option<string?>("--bitrate", "-b")
         {
-            iperfServer, iperfClient, iperfPort, iperfTime, iperfBytes, iperfReverse, iperfParallel, iperfLen,
+            Description = "Target bitrate per stream in bit/s, k/m/g/t for powers of 1000 (default 1M = 1048576 for UDP, unlimited for TCP; 0: unlimited)",
+        };
+        var iperf = new Command("iperf3", "Speak iperf3's protocol (TCP and UDP tests): serve one test (-s) or run one against a server (-c ADDR)")
+        {
+            iperfServer, iperfClient, iperfPort, iperfTime, iperfBytes, iperfReverse, iperfParallel, iperfLen, iperfUdp, iperfRate,
         };
         iperf.SetAction(r =>
         {
@@ -209,13 +214,23 @@ public static class TapCommand
                 if (!Ipv4Address.TryParse(clientText, out server)) return Fail(r, $"-c needs an IPv4 address such as 198.18.0.1, not '{clientText}'");
                 if (!InBenchmarkRange(server)) return Fail(r, $"address must be in 198.18.0.0/15 (the only range xmit tap talks to), not '{server}'");
             }
+            // As iperf3: -b also holds a TCP test to its rate; -u, -b and -l are the client's (the server takes them from it).
+            bool udp = r.GetValue(iperfUdp);
+            long rate = 0;
+            if (r.GetValue(iperfRate) is { } rateText && !Iperf3.TryParseRate(rateText, out rate))
+                return Fail(r, $"-b needs a bitrate such as 10M (bit/s, k/m/g/t suffixes), not '{rateText}'");
+            int len = r.GetValue(iperfLen);
+            if (udp && len != 0 && len is < Iperf3.MinUdpLength or > Iperf3.MaxUdpLength)
+                return Fail(r, $"-l for a UDP test must be between {Iperf3.MinUdpLength} and {Iperf3.MaxUdpLength} bytes, not {len}");
+            if (serve && (udp || r.GetValue(iperfRate) is not null)) return Fail(r, "-u and -b are client options: the server takes them from the client's parameters");
             var (host, code) = Start(r);
             if (host is null) return code;
             using (host)
                 return serve
                     ? Iperf3.Serve(host, (ushort)r.GetValue(iperfPort), r.InvocationConfiguration.Output)
-                    : Iperf3.Client(host, server, (ushort)r.GetValue(iperfPort), r.GetValue(iperfTime), r.GetValue(iperfBytes), r.GetValue(iperfReverse),
-                        r.GetValue(iperfParallel), r.GetValue(iperfLen), r.InvocationConfiguration.Output);
+                    : Iperf3.Client(host, server, (ushort)r.GetValue(iperfPort),
+                        new Iperf3.ClientOptions(r.GetValue(iperfTime), r.GetValue(iperfBytes), r.GetValue(iperfReverse), r.GetValue(iperfParallel), len, udp, rate),
+                        r.InvocationConfiguration.Output);
         });
 
         tap.Subcommands.Add(raw);

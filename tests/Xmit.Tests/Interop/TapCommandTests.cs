@@ -55,6 +55,10 @@ public class TapCommandTests
     [InlineData("iperf3 -c 10.0.0.1", "198.18.0.0/15")]
     [InlineData("iperf3 -c nowhere", "-c needs an IPv4 address")]
     [InlineData("iperf3 -s -P 0", "--parallel")]
+    [InlineData("iperf3 -c 198.18.0.1 -u -b fast", "-b needs a bitrate such as 10M")]
+    [InlineData("iperf3 -c 198.18.0.1 -b 10q", "-b needs a bitrate such as 10M")]
+    [InlineData("iperf3 -c 198.18.0.1 -u -l 8", "-l for a UDP test must be between 16 and 65507")]
+    [InlineData("iperf3 -s -u", "-u and -b are client options")]
     public void Bad_arguments_fail_with_a_clear_message(string args, string message)
     {
         var (code, _, err) = SimPingCommandTests.Xmit("tap " + args);

@@ -75,4 +75,25 @@ public class TapIperf3Tests(Xunit.Abstractions.ITestOutputHelper output)
         else SenderAndReceiverAgree(ours.Ours.Bytes, theirs);
         output.WriteLine($"{(reverse ? "kernel → Xmit" : "Xmit → kernel")}: {Iperf3.Summary(ours)}");
     }
+
+    /// <summary>-b on a TCP test holds each stream to the rate (iperf_check_throttle() applies to every protocol).</summary>
+    [Fact]
+    public async Task Xmits_client_holds_a_TCP_test_to_its_bitrate()
+    {
+        const long rate = 50_000_000;
+        using var net = new TapNet(offload: true, capture: false);
+        using var server = net.Ns.Start("iperf3", "-s", "-1", "-J", "-B", net.Kernel.ToString());
+        net.RunFor(300);
+        var running = Iperf3.RunClient(net.Host, net.Kernel, 5201, new Iperf3.ClientOptions(Seconds: 2, Rate: rate));
+        Assert.True(net.RunUntil(() => running.IsCompleted && server.HasExited, 30_000), "the test did not finish");
+        var json = server.StandardOutput.ReadToEnd();
+        Assert.True(running.IsCompletedSuccessfully, running.Exception?.ToString() + json);
+        var ours = await running;
+        var (_, kReceived, error) = KernelCounts(json);
+        Assert.Null(error);
+        Assert.Equal(ours.Ours.Bytes, kReceived);
+        double bps = ours.Ours.Bytes * 8 / ours.Ours.Seconds;
+        Assert.InRange(bps, rate * 0.85, rate * 1.05); // unpaced, the same test runs at gigabits
+        output.WriteLine($"Xmit → kernel at -b 50M: {Iperf3.Summary(ours)}");
+    }
 }

@@ -98,6 +98,46 @@ public class SyscallTests
         sys.CloseAll();
     }
 
+    /// <summary>
+    /// The way iperf3's UDP server accepts a stream: its socket on the port connects to the client and a new one binds
+    /// the same port, both with SO_REUSEADDR (without it on both, EADDRINUSE); the client's datagrams go to the connected
+    /// socket, another client's to the new one.
+    /// </summary>
+    [Fact]
+    public void Udp_sockets_that_both_set_so_reuseaddr_share_a_port_and_the_connected_one_gets_its_peers_datagrams()
+    {
+        using var net = new TwoHosts();
+        var sysA = new Syscalls(net.A);
+        var sysB = new Syscalls(net.B);
+        int first = sysB.Socket(Af.AF_INET, SockType.SOCK_DGRAM | SockType.SOCK_NONBLOCK, 0);
+        Assert.Equal(0, sysB.SetSockOpt(first, SOL_SOCKET, SO_REUSEADDR, 1));
+        Assert.Equal(0, sysB.Bind(first, new SockAddrIn(TwoHosts.AddrB, 5201)));
+        int plain = sysB.Socket(Af.AF_INET, SockType.SOCK_DGRAM, 0);
+        Assert.Equal(E(Errno.EADDRINUSE), sysB.Bind(plain, new SockAddrIn(TwoHosts.AddrB, 5201))); // sk_reuse on one side only
+        int c1 = sysA.Socket(Af.AF_INET, SockType.SOCK_DGRAM, 0), c2 = sysA.Socket(Af.AF_INET, SockType.SOCK_DGRAM, 0);
+        sysA.Connect(c1, new SockAddrIn(TwoHosts.AddrB, 5201));
+        sysA.Connect(c2, new SockAddrIn(TwoHosts.AddrB, 5201));
+        sysA.Send(c1, new byte[4]);
+        net.RunForMs(5);
+        var buf = new byte[100];
+        Assert.Equal(4, sysB.RecvFrom(first, buf, MsgFlags.None, out var peer));
+        Assert.Equal(0, sysB.Connect(first, peer));
+        int second = sysB.Socket(Af.AF_INET, SockType.SOCK_DGRAM | SockType.SOCK_NONBLOCK, 0);
+        Assert.Equal(0, sysB.SetSockOpt(second, SOL_SOCKET, SO_REUSEADDR, 1));
+        Assert.Equal(0, sysB.GetSockOpt(second, SOL_SOCKET, SO_REUSEADDR, out int reuse));
+        Assert.Equal(1, reuse);
+        Assert.Equal(0, sysB.Bind(second, new SockAddrIn(TwoHosts.AddrB, 5201)));
+        sysA.Send(c1, new byte[10]);
+        sysA.Send(c2, new byte[20]);
+        net.RunForMs(5);
+        Assert.Equal(10, sysB.Recv(first, buf));
+        Assert.Equal(20, sysB.Recv(second, buf));
+        Assert.Equal(E(Errno.EAGAIN), sysB.Recv(first, buf));
+        Assert.Equal(E(Errno.EAGAIN), sysB.Recv(second, buf));
+        sysA.CloseAll();
+        sysB.CloseAll();
+    }
+
     [Fact]
     public void Siocoutq_reports_wmem_and_siocinq_the_next_datagram()
     {

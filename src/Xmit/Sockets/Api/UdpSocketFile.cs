@@ -26,6 +26,8 @@ public sealed class UdpSocketFile : InetSocketFile
 
     private protected override bool Broadcast { get => Sk.Broadcast; set => Sk.Broadcast = value; }
 
+    private protected override bool ReuseAddr { get => Sk.ReuseAddr; set => Sk.ReuseAddr = value; }
+
     /// <summary>sock_def_write_space(): wakes writers once the socket is writeable.</summary>
     private protected override void WriteSpace() => Sk.NotifyWriteSpace();
 

@@ -87,7 +87,7 @@ public sealed class UdpProtocol : IIpProtocol
         }
         else
         {
-            if (InUse(address, port)) return -(int)Errno.EADDRINUSE;
+            if (InUse(address, port, sk)) return -(int)Errno.EADDRINUSE;
             sk.PortLocked = true;
         }
         sk.LocalAddress = address;
@@ -96,10 +96,18 @@ public sealed class UdpProtocol : IIpProtocol
         return 0;
     }
 
-    private bool InUse(Ipv4Address address, ushort port)
+    /// <summary>
+    /// udp_lib_lport_inuse(): another socket on the port with an overlapping address conflicts, unless both set
+    /// SO_REUSEADDR (then the lookup prefers the one that matches more of the datagram, a connected one first).
+    /// The ephemeral search passes no socket and takes only a port nobody has.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/udp.c udp_lib_lport_inuse()</remarks>
+    private bool InUse(Ipv4Address address, ushort port, UdpSock? sk = null)
     {
         foreach (var s in _sockets)
-            if (s.LocalPort == port && (s.LocalAddress.IsUnspecified || address.IsUnspecified || s.LocalAddress == address)) return true;
+            if (s != sk && s.LocalPort == port && (s.LocalAddress.IsUnspecified || address.IsUnspecified || s.LocalAddress == address)
+                && !(sk is { ReuseAddr: true } && s.ReuseAddr))
+                return true;
         return false;
     }
 

@@ -37,6 +37,9 @@ public sealed class UdpSock : InetSock
     /// <summary>SO_BROADCAST.</summary>
     public bool Broadcast { get; set; }
 
+    /// <summary>SO_REUSEADDR (sk_reuse): a port may be bound again by a socket that sets it too.</summary>
+    public bool ReuseAddr { get; internal set; }
+
     /// <summary>sk_receive_queue.</summary>
     public SkBuffQueue ReceiveQueue { get; } = new();
 
