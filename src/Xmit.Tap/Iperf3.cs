@@ -505,38 +505,45 @@ public static partial class Iperf3
     }
 
     /// <summary>`xmit tap iperf3 -s`: serves one test, then prints both sides' counts and the per-layer books.</summary>
-    public static int Serve(TapHost tap, ushort port, TextWriter o)
+    public static int Serve(TapHost tap, ushort port, TextWriter o, TapJson? json = null)
     {
         o.WriteLine($"iperf3 server listening on {tap.Options.Address}:{port} (one test)");
         var t = ServeOne(tap, port);
-        return Finish(tap, t, o);
+        return Finish(tap, t, o, json);
     }
 
     /// <summary>`xmit tap iperf3 -c ADDR`: runs one test against a real iperf3 server.</summary>
-    public static int Client(TapHost tap, Ipv4Address server, ushort port, ClientOptions opt, TextWriter o)
+    public static int Client(TapHost tap, Ipv4Address server, ushort port, ClientOptions opt, TextWriter o, TapJson? json = null)
     {
         var inv = CultureInfo.InvariantCulture;
         string rate = opt.Rate > 0 ? string.Create(inv, $", {opt.Rate / 1e6:0.###} Mbit/s per stream") : opt.Udp ? ", 1.049 Mbit/s per stream" : "";
         o.WriteLine($"iperf3 {(opt.Udp ? "UDP" : "TCP")} client to {server}:{port}: {(opt.Bytes > 0 ? $"{opt.Bytes} bytes" : $"{opt.Seconds} s")}, {opt.Parallel} stream{(opt.Parallel == 1 ? "" : "s")}{rate}{(opt.Reverse ? ", reverse" : "")}");
         var t = RunClient(tap, server, port, opt);
-        return Finish(tap, t, o);
+        return Finish(tap, t, o, json);
     }
 
-    private static int Finish(TapHost tap, Task<Outcome> t, TextWriter o)
+    private static int Finish(TapHost tap, Task<Outcome> t, TextWriter o, TapJson? json)
     {
         var ledger = new TapLedger(tap);
         tap.Loop.RunUntil(() => t.IsCompleted, Instant.Never);
         tap.Loop.RunUntil(() => false, tap.Loop.Now + Duration.FromMilliseconds(200)); // the closes
         if (!t.IsCompletedSuccessfully)
         {
-            o.WriteLine("iperf3: " + (t.IsCompleted ? t.Exception!.InnerException!.Message : "interrupted"));
-            TapApps.Report(tap, o);
+            string why = t.IsCompleted ? t.Exception!.InnerException!.Message : "interrupted";
+            o.WriteLine("iperf3: " + why);
+            if (json is not null) json["error"] = why;
+            TapApps.Report(tap, o, json: json);
             return 1;
         }
         if (t.Result.IsUdp)
             foreach (var line in UdpSummary(t.Result)) o.WriteLine("iperf3: " + line);
         else o.WriteLine("iperf3: " + Summary(t.Result));
-        TapApps.Report(tap, o, ledger);
+        if (json is not null)
+        {
+            json["iperf3"] = TapJson.From(t.Result);
+            json["summary"] = t.Result.IsUdp ? string.Join("; ", UdpSummary(t.Result)) : Summary(t.Result);
+        }
+        TapApps.Report(tap, o, ledger, json);
         return 0;
     }
 

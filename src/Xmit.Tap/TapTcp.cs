@@ -51,7 +51,7 @@ public static class TapTcp
         return b;
     }
 
-    public static int Connect(TapHost tap, Ipv4Address destination, ushort port, TcpAppOptions options, TextWriter o)
+    public static int Connect(TapHost tap, Ipv4Address destination, ushort port, TcpAppOptions options, TextWriter o, TapJson? json = null)
     {
         var ledger = new TapLedger(tap);
         var connect = TcpStream.ConnectAsync(tap.Host, new IPEndPoint(IPAddress.Parse(destination.ToString()), port)).AsTask();
@@ -59,15 +59,16 @@ public static class TapTcp
         if (!connect.IsCompletedSuccessfully)
         {
             o.WriteLine($"tcp-connect {destination}:{port}: {(connect.IsCompleted ? connect.Exception!.InnerException!.Message : "no answer within 30 s")}");
-            TapApps.Report(tap, o, ledger);
+            if (json is not null) json["error"] = "no connection";
+            TapApps.Report(tap, o, ledger, json);
             return 1;
         }
         using var stream = connect.Result;
         o.WriteLine($"tcp-connect {destination}:{port} from {stream.LocalEndPoint}: connected, {options.Mode.ToString().ToLowerInvariant()}");
-        return Run(tap, stream, options, $"tcp-connect {destination}:{port}", ledger, o);
+        return Run(tap, stream, options, $"tcp-connect {destination}:{port}", ledger, o, json);
     }
 
-    public static int Listen(TapHost tap, ushort port, TcpAppOptions options, TextWriter o)
+    public static int Listen(TapHost tap, ushort port, TcpAppOptions options, TextWriter o, TapJson? json = null)
     {
         var ledger = new TapLedger(tap);
         using var listener = new TcpListener(tap.Host);
@@ -80,15 +81,16 @@ public static class TapTcp
         if (!accept.IsCompletedSuccessfully)
         {
             o.WriteLine($"tcp-listen :{port}: {(tap.Loop.StopRequested ? "interrupted" : "no connection")} before one was accepted");
-            TapApps.Report(tap, o, ledger);
+            if (json is not null) json["error"] = "no connection";
+            TapApps.Report(tap, o, ledger, json);
             return 1;
         }
         using var stream = accept.Result;
         o.WriteLine($"tcp-listen :{port}: accepted {stream.RemoteEndPoint}, {options.Mode.ToString().ToLowerInvariant()}");
-        return Run(tap, stream, options, $"tcp-listen :{port}", ledger, o);
+        return Run(tap, stream, options, $"tcp-listen :{port}", ledger, o, json);
     }
 
-    private static int Run(TapHost tap, TcpStream stream, TcpAppOptions options, string name, TapLedger ledger, TextWriter o)
+    private static int Run(TapHost tap, TcpStream stream, TcpAppOptions options, string name, TapLedger ledger, TextWriter o, TapJson? json)
     {
         var start = tap.Loop.Now;
         var deadline = options.Duration > Duration.Zero ? start + options.Duration : Instant.Never;
@@ -149,12 +151,26 @@ public static class TapTcp
         double seconds = Math.Max(1e-9, (end - start).TotalSeconds);
         var inv = CultureInfo.InvariantCulture;
         o.WriteLine(string.Create(inv, $"{name}: sent {wrote} bytes, received {read} bytes in {seconds:0.###} s = {(wrote + read) * 8 / seconds / 1e9:0.###} Gbit/s{(interrupted ? " (stopped before the end)" : "")}{(error is null ? "" : $"; {error}")}"));
-        o.WriteLine($"  sha256 sent {Convert.ToHexStringLower(sent.GetHashAndReset())}, received {Convert.ToHexStringLower(received.GetHashAndReset())}");
+        string sentSha = Convert.ToHexStringLower(sent.GetHashAndReset()), receivedSha = Convert.ToHexStringLower(received.GetHashAndReset());
+        o.WriteLine($"  sha256 sent {sentSha}, received {receivedSha}");
         string ssthresh = info.SlowStartThreshold >= Transport.Tcp.TcpProtocol.InfiniteSsthresh ? "inf" : info.SlowStartThreshold.ToString(inv);
         o.WriteLine(string.Create(inv, $"  tcp_info at the end: cwnd {info.CongestionWindow}, ssthresh {ssthresh}, srtt {info.SmoothedRtt.TotalMicroseconds:0} us, rto {info.RetransmissionTimeout.TotalMilliseconds:0} ms, snd_mss {info.SendMss}, delivered {info.Delivered}, snd_wnd {info.SendWindow}, rcv_wnd {info.ReceiveWindow}"));
         o.WriteLine(string.Create(inv, $"  retransmissions: RetransSegs {tap.Host.Tcp.Mib.RetransSegs}, TCPTimeouts {tap.Host.Tcp.Mib.Timeouts}, TCPLossProbes {tap.Host.Tcp.Mib.LossProbes}"));
         o.WriteLine(string.Create(inv, $"  TSO frames across the TAP: {tap.Driver.GsoWrites} written, {tap.Driver.GsoReads} read"));
-        TapApps.Report(tap, o, ledger);
+        if (json is not null)
+            json["tcp"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["name"] = name, ["mode"] = options.Mode.ToString().ToLowerInvariant(), ["sentBytes"] = wrote, ["receivedBytes"] = read,
+                ["seconds"] = seconds, ["gbps"] = (wrote + read) * 8 / seconds / 1e9, ["interrupted"] = interrupted, ["error"] = error,
+                ["sha256Sent"] = sentSha, ["sha256Received"] = receivedSha,
+                ["tcpInfo"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["cwnd"] = info.CongestionWindow, ["ssthresh"] = ssthresh, ["srttUs"] = info.SmoothedRtt.TotalMicroseconds,
+                    ["rtoMs"] = info.RetransmissionTimeout.TotalMilliseconds, ["sndMss"] = info.SendMss, ["delivered"] = info.Delivered,
+                    ["sndWnd"] = info.SendWindow, ["rcvWnd"] = info.ReceiveWindow,
+                },
+            };
+        TapApps.Report(tap, o, ledger, json);
         return error is null ? 0 : 1;
     }
 }

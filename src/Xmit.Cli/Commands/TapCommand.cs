@@ -38,7 +38,21 @@ public static class TapCommand
         mtu.Recursive = true;
         var offload = new Option<bool>("--offload") { Description = "Let the kernel finish checksums (virtio-net NEEDS_CSUM); captures then show partial checksums", Recursive = true };
 
-        var tap = new Command("tap", "Run Xmit on a Linux TAP device against the real kernel (needs root and /dev/net/tun)") { dev, netns, create, address, peer, mtu, offload, seed, pcap };
+        var json = new Option<bool>("--json") { Description = "Print the run's results and per-layer counters as one JSON document instead of the text report", Recursive = true };
+        var tap = new Command("tap", "Run Xmit on a Linux TAP device against the real kernel (needs root and /dev/net/tun)") { dev, netns, create, address, peer, mtu, offload, seed, pcap, json };
+
+        // With --json the application writes no text; the document it filled is printed at the end (errors still go to stderr).
+        int Report(System.CommandLine.ParseResult r, Func<TextWriter, TapJson?, int> app)
+        {
+            var doc = r.GetValue(json) ? new TapJson() : null;
+            int rc = app(doc is null ? r.InvocationConfiguration.Output : TextWriter.Null, doc);
+            if (doc is not null)
+            {
+                doc["exitCode"] = rc;
+                r.InvocationConfiguration.Output.WriteLine(doc.Write());
+            }
+            return rc;
+        }
 
         (TapHost? Host, int Code) Start(System.CommandLine.ParseResult r)
         {
@@ -92,7 +106,7 @@ public static class TapCommand
             if (!InBenchmarkRange(dst)) return Fail(r, $"address must be in 198.18.0.0/15 (the only range xmit tap talks to), not '{dst}'");
             var (host, code) = Start(r);
             if (host is null) return code;
-            using (host) return TapApps.Ping(host, dst, r.GetValue(count), r.GetValue(interval), r.GetValue(size), r.InvocationConfiguration.Output);
+            using (host) return Report(r, (o, doc) => TapApps.Ping(host, dst, r.GetValue(count), r.GetValue(interval), r.GetValue(size), o, doc));
         });
 
         var dest = new Argument<string>("destination") { Description = "ADDR:PORT to send to" };
@@ -113,7 +127,7 @@ public static class TapCommand
             if (!InBenchmarkRange(dst)) return Fail(r, $"destination must be in 198.18.0.0/15 (the only range xmit tap talks to), not '{dst}'");
             var (host, code) = Start(r);
             if (host is null) return code;
-            using (host) return TapApps.UdpSend(host, dst, port, r.GetValue(n), r.GetValue(dsize), r.GetValue(rate), r.GetValue(sndbuf), r.InvocationConfiguration.Output);
+            using (host) return Report(r, (o, doc) => TapApps.UdpSend(host, dst, port, r.GetValue(n), r.GetValue(dsize), r.GetValue(rate), r.GetValue(sndbuf), o, doc));
         });
 
         var portArg = PortArgument("UDP port to receive on");
@@ -125,7 +139,7 @@ public static class TapCommand
             if (r.GetValue(portArg) == 0) return Fail(r, "port must be 1 to 65535");
             var (host, code) = Start(r);
             if (host is null) return code;
-            using (host) return TapApps.UdpSink(host, r.GetValue(portArg), r.GetValue(sinkCount), r.GetValue(duration), r.InvocationConfiguration.Output);
+            using (host) return Report(r, (o, doc) => TapApps.UdpSink(host, r.GetValue(portArg), r.GetValue(sinkCount), r.GetValue(duration), o, doc));
         });
 
         var rawMode = new Argument<string>("direction") { Description = "write (frames to the kernel) or read (frames from the kernel)" };
@@ -150,8 +164,16 @@ public static class TapCommand
                 var (frames, seconds) = r.GetValue(rawMode) == "write"
                     ? RawTapBench.Write(host.Driver.Tun, host.PeerMac() ?? MacAddress.Broadcast, host.Device.Mac, host.Options.Address, host.Options.PeerAddress, 9, r.GetValue(rawSize), span)
                     : RawTapBench.Read(host.Driver.Tun, span);
-                r.InvocationConfiguration.Output.WriteLine(System.FormattableString.Invariant($"raw-bench {r.GetValue(rawMode)}: {frames} frames in {seconds:0.###} s = {frames / Math.Max(seconds, 1e-9):N0} frames/s"));
-                return 0;
+                return Report(r, (o, doc) =>
+                {
+                    o.WriteLine(System.FormattableString.Invariant($"raw-bench {r.GetValue(rawMode)}: {frames} frames in {seconds:0.###} s = {frames / Math.Max(seconds, 1e-9):N0} frames/s"));
+                    if (doc is not null)
+                        doc["rawBench"] = new System.Text.Json.Nodes.JsonObject
+                        {
+                            ["direction"] = r.GetValue(rawMode), ["frames"] = frames, ["seconds"] = seconds, ["framesPerSecond"] = frames / Math.Max(seconds, 1e-9),
+                        };
+                    return 0;
+                });
             }
         });
 
@@ -171,7 +193,7 @@ public static class TapCommand
             if (!InBenchmarkRange(dst)) return Fail(r, $"destination must be in 198.18.0.0/15 (the only range xmit tap talks to), not '{dst}'");
             var (host, code) = Start(r);
             if (host is null) return code;
-            using (host) return TapTcp.Connect(host, dst, port, connectOpts.Read(r), r.InvocationConfiguration.Output);
+            using (host) return Report(r, (o, doc) => TapTcp.Connect(host, dst, port, connectOpts.Read(r), o, doc));
         });
 
         var tcpPort = PortArgument("TCP port to listen on");
@@ -183,7 +205,7 @@ public static class TapCommand
             if (r.GetValue(tcpPort) == 0) return Fail(r, "port must be 1 to 65535");
             var (host, code) = Start(r);
             if (host is null) return code;
-            using (host) return TapTcp.Listen(host, r.GetValue(tcpPort), listenOpts.Read(r), r.InvocationConfiguration.Output);
+            using (host) return Report(r, (o, doc) => TapTcp.Listen(host, r.GetValue(tcpPort), listenOpts.Read(r), o, doc));
         });
 
         var iperfServer = new Option<bool>("--server", "-s") { Description = "Serve one test (the kernel's iperf3 -c connects)" };
@@ -226,11 +248,11 @@ public static class TapCommand
             var (host, code) = Start(r);
             if (host is null) return code;
             using (host)
-                return serve
-                    ? Iperf3.Serve(host, (ushort)r.GetValue(iperfPort), r.InvocationConfiguration.Output)
+                return Report(r, (o, doc) => serve
+                    ? Iperf3.Serve(host, (ushort)r.GetValue(iperfPort), o, doc)
                     : Iperf3.Client(host, server, (ushort)r.GetValue(iperfPort),
                         new Iperf3.ClientOptions(r.GetValue(iperfTime), r.GetValue(iperfBytes), r.GetValue(iperfReverse), r.GetValue(iperfParallel), len, udp, rate),
-                        r.InvocationConfiguration.Output);
+                        o, doc));
         });
 
         tap.Subcommands.Add(raw);

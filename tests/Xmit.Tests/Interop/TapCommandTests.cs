@@ -27,6 +27,38 @@ public class TapCommandTests
     }
 
     [Fact]
+    public void Json_gives_the_results_and_the_books_as_one_document_and_no_text()
+    {
+        string ns = Ns("json");
+        try
+        {
+            string common = $"tap --netns {ns} --create-netns --dev xc{Environment.ProcessId % 10000}j --address 198.18.78.2/24 --peer 198.18.78.1 --json";
+            var (code, output, err) = SimPingCommandTests.Xmit($"{common} ping 198.18.78.1 -c 2 --interval 100ms");
+            Assert.True(code == 0, output + err);
+            using (var doc = System.Text.Json.JsonDocument.Parse(output)) // the whole output is the document
+            {
+                var ping = doc.RootElement.GetProperty("ping");
+                Assert.Equal(2, ping.GetProperty("statistics").GetProperty("received").GetInt32());
+                Assert.Equal(2, ping.GetProperty("replies").GetArrayLength());
+                Assert.Equal(2, doc.RootElement.GetProperty("perLayer").GetProperty("counters").GetProperty("Icmp:InEchoReps").GetInt64());
+                Assert.Equal(0, doc.RootElement.GetProperty("exitCode").GetInt32());
+            }
+            (code, output, err) = SimPingCommandTests.Xmit($"{common} udp-send 198.18.78.1:9 -c 50");
+            Assert.True(code == 0, output + err);
+            using (var doc = System.Text.Json.JsonDocument.Parse(output))
+            {
+                Assert.Equal(50, doc.RootElement.GetProperty("udpSend").GetProperty("datagrams").GetInt64());
+                var ledger = doc.RootElement.GetProperty("perLayer").GetProperty("ledger");
+                Assert.True(ledger.GetArrayLength() >= 3, ledger.ToString());
+            }
+        }
+        finally
+        {
+            NetNamespace.Run("ip", "netns", "del", ns);
+        }
+    }
+
+    [Fact]
     public void An_existing_namespace_is_not_reused_when_asked_to_create_one()
     {
         string ns = Ns("exists");
