@@ -22,23 +22,26 @@ public static class SimPingCommand
         var mtu = CliOptions.Int("--mtu", "-m", "MTU of both devices", 1500, 68, 65535);
         var faults = new LinkFaultOptions();
         var json = new Option<bool>("--json") { Description = "Print the replies, the statistics and the expected RTT as JSON instead of text" };
+        var html = CliOptions.OutputFile("--html", "Write the statistics, an RTT plot and the report to this self-contained HTML file");
 
         var cmd = new Command("ping", "Host A (198.18.0.1) pings host B (198.18.0.2) across a simulated Ethernet link and explains each RTT")
         {
-            count, size, interval, rate, delay, loss, mtu, json,
+            count, size, interval, rate, delay, loss, mtu, json, html,
         };
         faults.AddTo(cmd);
         cmd.SetAction(r => Run(r.GetValue(seed), r.GetValue(pcap), r.GetValue(count), r.GetValue(size), r.GetValue(interval),
             r.GetValue(rate), r.GetValue(delay), r.GetValue(loss), r.GetValue(mtu), r.InvocationConfiguration.Output, faults.Read(r), r.InvocationConfiguration.Error,
-            r.GetValue(json), r.GetValue(trace)));
+            r.GetValue(json), r.GetValue(trace), r.GetValue(html)));
         return cmd;
     }
 
     public static int Run(ulong seed, FileInfo? pcap, int count, int size, Duration interval, long rate, Duration delay, double loss, int mtu, TextWriter o,
-        LinkFaults? faults = null, TextWriter? err = null, bool json = false, FileInfo? trace = null)
+        LinkFaults? faults = null, TextWriter? err = null, bool json = false, FileInfo? trace = null, FileInfo? html = null)
     {
         var stdout = o;
         if (json) o = TextWriter.Null; // the same run; only the JSON is printed
+        var text = html is null ? null : new StringWriter(CultureInfo.InvariantCulture);
+        if (text is not null) o = new TeeWriter(o, text); // the page shows the report as it printed
         err ??= Console.Error;
         var inv = CultureInfo.InvariantCulture;
         faults ??= new LinkFaults();
@@ -112,11 +115,23 @@ public static class SimPingCommand
         tracer?.Dispose(); // the file is complete before it is named
         if (pcap is not null) o.WriteLine($"capture: {pcap.FullName}");
         if (tracer is not null) o.WriteLine(TraceOption.Summary(trace!, tracer));
-        if (json)
-            stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(new PingReport(
-                addrA.ToString(), addrB.ToString(), size, seed,
-                ping.Replies.Select(r => new PingReplyLine(r.Sequence, r.Rtt.Nanoseconds / 1e3, r.Bytes, r.Ttl)).ToList(),
-                PingStatistics.Summarize(ping.Transmitted, ping.Replies), expected.Nanoseconds / 1e3, explanation), SimFloodCommand.JsonOptions));
+        var report = new PingReport(addrA.ToString(), addrB.ToString(), size, seed,
+            ping.Replies.Select(r => new PingReplyLine(r.Sequence, r.Rtt.Nanoseconds / 1e3, r.Bytes, r.Ttl)).ToList(),
+            PingStatistics.Summarize(ping.Transmitted, ping.Replies), expected.Nanoseconds / 1e3, explanation);
+        if (json) stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(report, SimFloodCommand.JsonOptions));
+        if (html is not null)
+        {
+            try
+            {
+                File.WriteAllText(html.FullName, PingHtmlReport.Render(report, interval.Nanoseconds / 1e6, ping.Transmitted, text!.ToString()));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                err.WriteLine($"xmit sim ping: cannot write {html.FullName}: {e.Message}");
+                return 2;
+            }
+            if (!json) stdout.WriteLine($"html: {html.FullName}");
+        }
         return ping.Replies.Count > 0 ? 0 : 1;
     }
 
@@ -148,5 +163,23 @@ public static class SimPingCommand
             ? string.Create(inv, $"one {last}-byte frame each way: serialization {DurationText.Format(serialization)} ({link.WireBits(last)} bits incl. preamble, FCS, gap) + propagation {DurationText.Format(link.Propagation)}")
             : string.Create(inv, $"{frames} fragments each way: serialization {DurationText.Format(serialization)} in all + propagation {DurationText.Format(link.Propagation)}");
         return oneWay * 2;
+    }
+
+    /// <summary>Writes to two writers at once: the terminal, and the text the HTML page embeds.</summary>
+    private sealed class TeeWriter(TextWriter first, TextWriter second) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => first.Encoding;
+
+        public override void Write(char value)
+        {
+            first.Write(value);
+            second.Write(value);
+        }
+
+        public override void Write(string? value)
+        {
+            first.Write(value);
+            second.Write(value);
+        }
     }
 }

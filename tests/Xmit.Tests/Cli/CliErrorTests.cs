@@ -81,6 +81,9 @@ public class CliErrorTests
         data.Add("sim --html /tmp", "--html");
         data.Add($"sim --html {Missing}", "--html");
         data.Add($"sim --html {Unwritable}", "--html");
+        data.Add("sim ping --html /tmp", "--html");
+        data.Add($"sim ping --html {Missing}", "--html");
+        data.Add($"sim ping --html {Unwritable}", "--html");
         data.Add("sim tcp --html /tmp", "--html");
         data.Add($"sim tcp --html {Missing}", "--html");
         data.Add($"sim tcp --html {Unwritable}", "--html");

@@ -53,4 +53,12 @@ public class HtmlScreenshotTests
         var shot = Render(f => SimFloodCommand.Run(new UdpFloodConfig { Duration = Duration.FromMilliseconds(100) }, null, false, f, TextWriter.Null, TextWriter.Null));
         AssertShows(shot, "#1f4e79", "#8e44ad", "#c0392b", "#27ae60"); // wmem_alloc, qdisc backlog, EAGAIN ▼ and sndbuf, EPOLLOUT ▲ and sndbuf/2
     }
+
+    [Fact]
+    public void The_ping_page_renders_its_rtt_plot_in_chromium()
+    {
+        var shot = Render(f => SimPingCommand.Run(1, null, 20, 56, Duration.FromMilliseconds(100), 10_000_000, Duration.FromMilliseconds(2), 0.1, 1500,
+            TextWriter.Null, html: f) is 0 or 1 ? 0 : 2);
+        AssertShows(shot, "#2c7fb8", "#27ae60"); // the RTTs and the expected RTT
+    }
 }

@@ -20,6 +20,30 @@ public class SimPingCommandTests
     }
 
     [Fact]
+    public void Html_writes_the_statistics_the_plot_and_the_report_to_one_page()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"xmit-ping-{Environment.ProcessId}-{Guid.NewGuid():N}.html");
+        try
+        {
+            var o = new StringWriter();
+            int rc = SimPingCommand.Run(1, null, 4, 56, Duration.FromSeconds(1), 100_000_000, Duration.FromMicroseconds(50), 0, 1500, o, html: new FileInfo(path));
+            Assert.Equal(0, rc);
+            Assert.Contains("icmp_seq=4 ttl=64 time=119.52 us", o.ToString()); // the text still goes to the terminal
+            Assert.Contains($"html: {path}", o.ToString());
+            var page = File.ReadAllText(path);
+            Assert.StartsWith("<!doctype html>", page);
+            Assert.Contains("<svg", page);
+            Assert.Contains("<td class=\"n\">4</td><td class=\"n\">4</td><td class=\"n\">0 %</td>", page);
+            Assert.Contains("icmp_seq=2 ttl=64 time=119.52 us", page); // the report as it printed
+            Assert.Contains("expected RTT once ARP is resolved: 119.52 us", page);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Fragmented_ping_explains_its_fragments()
     {
         var o = new StringWriter();
