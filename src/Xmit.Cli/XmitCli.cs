@@ -30,6 +30,7 @@ public static partial class XmitCli
         root.Subcommands.Add(TapCommand.Create(seed, pcap));
         root.Subcommands.Add(PacketdrillCommand.Create());
         root.Subcommands.Add(FuzzCommand.Create());
+        GroupedHelp.Install(root);
         return root;
     }
 
