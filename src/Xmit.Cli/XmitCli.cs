@@ -27,7 +27,7 @@ public static partial class XmitCli
 
         var root = new RootCommand("xmit: a user-space TCP/UDP/IPv4 stack whose transmit path behaves like Linux's");
         root.Subcommands.Add(sim);
-        root.Subcommands.Add(TapCommand.Create(seed, pcap));
+        root.Subcommands.Add(TapCommand.Create(seed, pcap, trace));
         root.Subcommands.Add(PacketdrillCommand.Create());
         root.Subcommands.Add(FuzzCommand.Create());
         GroupedHelp.Install(root);

@@ -7,7 +7,7 @@ namespace Xmit.Cli.Commands;
 /// <summary>`xmit tap`: a host on a TAP device talking to the real kernel, running ping, udp-send or udp-sink.</summary>
 public static class TapCommand
 {
-    public static Command Create(Option<ulong> seed, Option<FileInfo?> pcap)
+    public static Command Create(Option<ulong> seed, Option<FileInfo?> pcap, Option<FileInfo?> trace)
     {
         var dev = new Option<string>("--dev") { Description = "TAP device name", DefaultValueFactory = _ => "xmit0", Recursive = true };
         dev.Validators.Add(r =>
@@ -39,18 +39,23 @@ public static class TapCommand
         var offload = new Option<bool>("--offload") { Description = "Let the kernel finish checksums (virtio-net NEEDS_CSUM); captures then show partial checksums", Recursive = true };
 
         var json = new Option<bool>("--json") { Description = "Print the run's results and per-layer counters as one JSON document instead of the text report", Recursive = true };
-        var tap = new Command("tap", "Run Xmit on a Linux TAP device against the real kernel (needs root and /dev/net/tun)") { dev, netns, create, address, peer, mtu, offload, seed, pcap, json };
+        var tap = new Command("tap", "Run Xmit on a Linux TAP device against the real kernel (needs root and /dev/net/tun)") { dev, netns, create, address, peer, mtu, offload, seed, pcap, trace, json };
 
         // With --json the application writes no text; the document it filled is printed at the end (errors still go to stderr).
+        // --trace: the host's tracepoints go to the file while the application runs (the loop runs on this thread).
         int Report(System.CommandLine.ParseResult r, Func<TextWriter, TapJson?, int> app)
         {
             var doc = r.GetValue(json) ? new TapJson() : null;
-            int rc = app(doc is null ? r.InvocationConfiguration.Output : TextWriter.Null, doc);
+            var traceFile = r.GetValue(trace);
+            if (!TraceOption.TryOpen(traceFile, out var tracer, out var traceError)) return Fail(r, traceError!);
+            int rc;
+            using (tracer) rc = app(doc is null ? r.InvocationConfiguration.Output : TextWriter.Null, doc);
             if (doc is not null)
             {
                 doc["exitCode"] = rc;
                 r.InvocationConfiguration.Output.WriteLine(doc.Write());
             }
+            else if (tracer is not null) r.InvocationConfiguration.Output.WriteLine(TraceOption.Summary(traceFile!, tracer));
             return rc;
         }
 

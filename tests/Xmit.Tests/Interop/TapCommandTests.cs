@@ -59,6 +59,29 @@ public class TapCommandTests
     }
 
     [Fact]
+    public void Trace_writes_the_hosts_tracepoints_while_the_application_runs()
+    {
+        string ns = Ns("trace");
+        string file = Path.Combine(Path.GetTempPath(), $"xmit-tap-{Environment.ProcessId}.trace");
+        try
+        {
+            var (code, output, err) = SimPingCommandTests.Xmit($"tap --netns {ns} --create-netns --dev xc{Environment.ProcessId % 10000}t --address 198.18.79.2/24 --peer 198.18.79.1 --trace {file} ping 198.18.79.1 -c 2 --interval 100ms");
+            Assert.True(code == 0, output + err);
+            Assert.Contains($"trace: {file} (", output);
+            var lines = File.ReadAllLines(file);
+            Assert.Equal("# tracer: nop", lines[0]);
+            // The ARP request and the two echo requests leave through the device (net_dev_queue, net_dev_xmit).
+            Assert.Equal(3, lines.Count(l => l.Contains(": net_dev_xmit: dev=", StringComparison.Ordinal)));
+            Assert.Equal(3, lines.Count(l => l.Contains(": net_dev_queue: dev=", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            File.Delete(file);
+            NetNamespace.Run("ip", "netns", "del", ns);
+        }
+    }
+
+    [Fact]
     public void An_existing_namespace_is_not_reused_when_asked_to_create_one()
     {
         string ns = Ns("exists");
