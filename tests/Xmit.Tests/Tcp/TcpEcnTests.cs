@@ -309,19 +309,8 @@ public class TcpEcnTests
     }
 
     /// <summary>A data segment to A's end <paramref name="sk"/> at rcv_nxt, acknowledging snd_una, with the IP TOS byte given.</summary>
-    private static void InjectData(TwoHosts net, TcpSock sk, byte tos, byte flags, int payload)
-    {
-        int tcpLen = TcpSegment.MinHeaderLength + payload;
-        var skb = net.Sim.Pool.AllocNetdev(14 + 20 + tcpLen);
-        var f = skb.Put(14 + 20 + tcpLen);
-        f.Clear();
-        EthernetFrame.TryCreate(f, out var eth);
-        new EthernetRepr(net.DevA.Mac, net.DevB.Mac, EtherType.Ipv4).Emit(eth);
-        new TcpHeaderRepr { SourcePort = sk.RemotePort, DestinationPort = sk.LocalPort, Seq = sk.RcvNxt, Ack = sk.SndUna, Flags = flags, Window = 1000 }
-            .Emit(f[34..], 0, TwoHosts.AddrB, TwoHosts.AddrA);
-        new Ipv4Repr(TwoHosts.AddrB, TwoHosts.AddrA, IpProtocol.Tcp, tcpLen, Tos: tos).Emit(f[14..]);
-        net.DevA.Receive(skb);
-    }
+    private static void InjectData(TwoHosts net, TcpSock sk, byte tos, byte flags, int payload) =>
+        InjectedTcp.ToA(net, sk, sk.RcvNxt, sk.SndUna, flags, payload, tos: tos);
 
     /// <summary>
     /// CE marks alone: the receiver echoes ECE until the sender's CWR, the sender enters CWR (ssthresh from CUBIC,
