@@ -65,6 +65,12 @@ public sealed class ErrorQueueEntry
     /// <summary>skb->truesize, charged to sk_rmem_alloc (timestamps) or sk_omem_alloc (zerocopy notifications).</summary>
     public int Truesize { get; }
 
+    /// <summary>msg_name: for an ICMP or local error, the destination of the datagram it is about.</summary>
+    public (Wire.Ipv4Address Address, ushort Port)? Name { get; init; }
+
+    /// <summary>The offender IP_RECVERR's message names: the sender of an ICMP error (none for local errors and the rest).</summary>
+    public Wire.Ipv4Address? Offender { get; init; }
+
     internal bool ChargedToRmem { get; }
 }
 
@@ -73,7 +79,8 @@ public sealed class ErrorQueueEntry
 /// IP_RECVERR control message's extended error, and the SCM_TIMESTAMPING software time when the message has one and
 /// the socket reports software timestamps (SOF_TIMESTAMPING_SOFTWARE).
 /// </summary>
-public readonly record struct ErrQueueMessage(SockExtendedErr Ee, Instant? Timestamp, Network.Ipv4.MsgFlags Flags);
+public readonly record struct ErrQueueMessage(SockExtendedErr Ee, Instant? Timestamp, Network.Ipv4.MsgFlags Flags,
+    (Wire.Ipv4Address Address, ushort Port)? Name = null, Wire.Ipv4Address? Offender = null);
 
 /// <summary>sk_error_queue: messages in arrival order; only the tail may be merged into (zerocopy ranges).</summary>
 public sealed class ErrorQueue

@@ -82,28 +82,28 @@ public sealed class Icmp : IIpProtocol
                 break;
             case IcmpType.DestinationUnreachable:
                 _mib.Icmp.InDestUnreachs++;
-                DeliverError(p);
+                DeliverError(p, new IcmpSource(source, skb.Truesize));
                 break;
             case IcmpType.TimeExceeded:
                 _mib.Icmp.InTimeExcds++;
-                DeliverError(p);
+                DeliverError(p, new IcmpSource(source, skb.Truesize));
                 break;
         }
         skb.Consume();
     }
 
     /// <summary>icmp_unreach(): pass the error to the protocol of the offending packet (which must be ours).</summary>
-    private void DeliverError(IcmpPacket p)
+    private void DeliverError(IcmpPacket p, IcmpSource from)
     {
         if (!Ipv4Packet.TryCreate(p.Data, out var inner) || p.Data.Length < inner.HeaderLength + 8)
         {
             _mib.Icmp.InErrors++;
             return;
         }
-        _protocols(inner.Protocol)?.Error(p.Data, p.Type, p.Code, p.RestOfHeader);
+        _protocols(inner.Protocol)?.Error(p.Data, p.Type, p.Code, p.RestOfHeader, from);
     }
 
-    public void Error(ReadOnlySpan<byte> offending, byte icmpType, byte icmpCode, uint info) { }
+    public void Error(ReadOnlySpan<byte> offending, byte icmpType, byte icmpCode, uint info, IcmpSource from) { }
 
     /// <summary>icmp_echo() → icmp_reply(): the request's data back, from the address it was sent to.</summary>
     private void Reply(SkBuff request, Ipv4Address from, Ipv4Address to)

@@ -82,7 +82,11 @@ public sealed class IpAppendData(SkBuffPool pool, IScheduler clock, SnmpMib mib,
         int maxfraglen = ((mtu - fragheaderlen) & ~7) + fragheaderlen;
         int maxnonfragsize = PmtuDiscRules.IgnoreDf(sk.PmtuDisc) ? 65535 : mtu;
 
-        if (cork.Length + length > maxnonfragsize - fragheaderlen) return -(int)Errno.EMSGSIZE;
+        if (cork.Length + length > maxnonfragsize - fragheaderlen)
+        {
+            LocalError(sk, Errno.EMSGSIZE, cork.Destination, (uint)mtu);
+            return -(int)Errno.EMSGSIZE;
+        }
 
         // The device may finish the checksum only for a datagram that will not be fragmented or appended to.
         var csummode = transhdrlen > 0 && length + fragheaderlen <= mtu && (dev.Features & DeviceFeatures.HwChecksum) != 0 && ((flags & MsgFlags.More) == 0 || paged)
@@ -228,6 +232,22 @@ public sealed class IpAppendData(SkBuffPool pool, IScheduler clock, SnmpMib mib,
         else if (extraUref) uarg!.Put(); // no skb took the new notification's reference
         if (wmemDelta != 0) sk.ChargeWrite(wmemDelta);
         return err;
+    }
+
+    /// <summary>
+    /// ip_local_error(): with IP_RECVERR, an error the host found itself (a datagram over the MTU) is queued too — no
+    /// data, the destination and the socket's connected port (inet_dport, 0 unconnected) as msg_name, the MTU as
+    /// ee_info, no offender. It does not set sk_err.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/ip_sockglue.c ip_local_error()</remarks>
+    private static void LocalError(InetSock sk, Errno err, Ipv4Address destination, uint info)
+    {
+        if (!sk.RecvErr) return;
+        var ee = new SockExtendedErr((int)err, ErrOrigin.Local, 0, 0, info, 0);
+        sk.QueueErrorCharged(new ErrorQueueEntry(ee, null, 0, Truesize.ForAllocSkb(Ipv4Packet.MinHeaderLength), chargedToRmem: true)
+        {
+            Name = (destination, sk.RemotePort),
+        });
     }
 
     /// <summary>PAGE_SIZE: what a pinned user page costs the send buffer.</summary>

@@ -237,7 +237,7 @@ public abstract class InetSocketFile : SocketFile
         }
         buffer[..copied].Clear();
         var stamp = (sk.TsFlags & TimestampingFlags.Software) != 0 ? entry.Timestamp : null;
-        message = new ErrQueueMessage(entry.Ee, stamp, flags);
+        message = new ErrQueueMessage(entry.Ee, stamp, flags, entry.Name, entry.Offender);
         return copied;
     }
 

@@ -16,7 +16,7 @@ public sealed partial class TcpProtocol
     /// soft errors, which are not modelled.)
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_ipv4.c tcp_v4_err(), tcp_req_err(); net/ipv4/icmp.c icmp_err_convert</remarks>
-    public void Error(ReadOnlySpan<byte> offending, byte icmpType, byte icmpCode, uint info)
+    public void Error(ReadOnlySpan<byte> offending, byte icmpType, byte icmpCode, uint info, IcmpSource from)
     {
         var bytes = offending.ToArray();
         if (!Ipv4Packet.TryCreate(bytes, out var ip) || bytes.Length < ip.HeaderLength + 8) return;

@@ -2,6 +2,7 @@ using Xmit.Buffers;
 using Xmit.Diagnostics;
 using Xmit.Link;
 using Xmit.Network.Ipv4;
+using Xmit.Sockets;
 using Xmit.Time;
 using Xmit.Wire;
 
@@ -425,8 +426,12 @@ public sealed class UdpProtocol : IIpProtocol
         return result;
     }
 
-    /// <summary>__udp4_lib_err(): an ICMP error about a datagram we sent.</summary>
-    public void Error(ReadOnlySpan<byte> offending, byte icmpType, byte icmpCode, uint info)
+    /// <summary>
+    /// __udp4_lib_err(): an ICMP error about a datagram we sent. A connected socket, or one with IP_RECVERR, takes it as
+    /// sk_err; with IP_RECVERR it is also queued on the error queue with the datagram's payload (ip_icmp_error).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/udp.c __udp4_lib_err(); net/ipv4/ip_sockglue.c ip_icmp_error()</remarks>
+    public void Error(ReadOnlySpan<byte> offending, byte icmpType, byte icmpCode, uint info, IcmpSource from)
     {
         var bytes = offending.ToArray();
         if (!Ipv4Packet.TryCreate(bytes, out var ip) || bytes.Length < ip.HeaderLength + 4) return;
@@ -454,6 +459,18 @@ public sealed class UdpProtocol : IIpProtocol
             _ => Errno.EHOSTUNREACH,
         };
         // Unconnected sockets hear about errors only with IP_RECVERR (ip_icmp_error).
+        if (sk.RecvErr)
+        {
+            // The message carries what the ICMP error quoted of the datagram's payload, and names the datagram's
+            // destination (msg_name) and the ICMP sender (the offender); ee_info is a frag-needed's MTU.
+            int quoted = Math.Max(bytes.Length - ip.HeaderLength - UdpDatagram.HeaderLength, 0);
+            var ee = new SockExtendedErr((int)err, ErrOrigin.Icmp, icmpType, icmpCode,
+                icmpType == IcmpType.DestinationUnreachable && icmpCode == IcmpCode.FragmentationNeeded ? info & 0xFFFF : 0, 0);
+            sk.QueueErrorCharged(new ErrorQueueEntry(ee, null, quoted, from.Truesize, chargedToRmem: true)
+            {
+                Name = (ip.Destination, dport), Offender = from.Sender,
+            });
+        }
         if (sk.IsConnected || sk.RecvErr)
         {
             sk.Error = err;
