@@ -28,15 +28,16 @@ public static class FuzzCommand
         var report = ReportFile();
         var track = new Option<bool>("--track-allocations") { Description = "Record where each skb was rented, so a leak names its allocation site (slow)" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Also print frames built and mutations applied, by kind" };
+        var json = JsonOption();
         var cmd = new Command("rx", "Inject valid frames of every protocol (ARP, IPv4 with options and fragments, ICMP, UDP, TCP with options), mutated from the seed, into a host with a bound UDP socket, a listener, an established connection and fragments in reassembly")
         {
-            frames, seed, epoch, report, track, verbose,
+            frames, seed, epoch, report, track, verbose, json,
         };
         cmd.SetAction(r =>
         {
             var o = new RxFuzzOptions { Frames = r.GetValue(frames), Seed = r.GetValue(seed), FramesPerEpoch = r.GetValue(epoch), TrackAllocations = r.GetValue(track) };
             var output = r.InvocationConfiguration.Output;
-            return Finish(RxFuzzer.Run(o, Progress(output, "frames")), "frames", r.GetValue(report), r.GetValue(verbose), output);
+            return Finish(RxFuzzer.Run(o, Progress(r.GetValue(json) ? TextWriter.Null : output, "frames")), "frames", r.GetValue(report), r.GetValue(verbose), output, r.GetValue(json));
         });
         return cmd;
     }
@@ -48,18 +49,26 @@ public static class FuzzCommand
         var seed = CliOptions.Seed();
         var report = ReportFile();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Also print the calls made and the results they returned, by kind" };
+        var json = JsonOption();
         var cmd = new Command("syscalls", "Random socket, bind, connect, listen, accept, send, recv, setsockopt, shutdown, close, poll and epoll calls with random (also invalid) arguments on two hosts exchanging packets; only errno results are allowed")
         {
-            calls, seed, epoch, report, verbose,
+            calls, seed, epoch, report, verbose, json,
         };
         cmd.SetAction(r =>
         {
             var o = new SyscallFuzzOptions { Calls = r.GetValue(calls), Seed = r.GetValue(seed), CallsPerEpoch = r.GetValue(epoch) };
             var output = r.InvocationConfiguration.Output;
-            return Finish(SyscallFuzzer.Run(o, Progress(output, "calls")), "calls", r.GetValue(report), r.GetValue(verbose), output);
+            return Finish(SyscallFuzzer.Run(o, Progress(r.GetValue(json) ? TextWriter.Null : output, "calls")), "calls", r.GetValue(report), r.GetValue(verbose), output, r.GetValue(json));
         });
         return cmd;
     }
+
+    private static Option<bool> JsonOption() =>
+        new("--json") { Description = "Print the summary and the tally of what was built and returned as JSON instead of text" };
+
+    /// <summary>`--json`: what the text summary says, and the whole tally.</summary>
+    private sealed record FuzzJson(string Kind, ulong Seed, string Unit, long Count, int Epochs, double RatePerSecond, double ElapsedSeconds,
+        long Exceptions, long Violations, long Leaks, bool Clean, long PeakManagedBytes, string? Details, IReadOnlyDictionary<string, long> Tally);
 
     private static Option<FileInfo?> ReportFile() =>
         CliOptions.OutputFile("--report", "Where the first exception's stack trace and the first violation and leak are written when there are any (default xmit-fuzz-KIND-SEED.txt)");
@@ -77,12 +86,16 @@ public static class FuzzCommand
         };
     }
 
-    private static int Finish(FuzzReport r, string unit, FileInfo? file, bool verbose, TextWriter o)
+    private static int Finish(FuzzReport r, string unit, FileInfo? file, bool verbose, TextWriter o, bool json = false)
     {
-        o.WriteLine(r.Summary(unit));
-        if (verbose) o.WriteLine(r.TallyText());
-        if (r.Clean) return 0;
-        var path = file?.FullName ?? Path.GetFullPath($"xmit-fuzz-{r.Kind}-{r.Seed}.txt");
+        var text = json ? TextWriter.Null : o;
+        text.WriteLine(r.Summary(unit));
+        if (verbose) text.WriteLine(r.TallyText());
+        string? path = r.Clean ? null : file?.FullName ?? Path.GetFullPath($"xmit-fuzz-{r.Kind}-{r.Seed}.txt");
+        if (json)
+            o.WriteLine(System.Text.Json.JsonSerializer.Serialize(new FuzzJson(r.Kind, r.Seed, unit, r.Count, r.Epochs, r.Rate, r.Elapsed.TotalSeconds,
+                r.Exceptions, r.Violations, r.Leaks, r.Clean, r.PeakManagedBytes, path, r.Tally), SimFloodCommand.JsonOptions));
+        if (path is null) return 0;
         File.WriteAllText(path, string.Join("\n\n", new[]
         {
             r.Summary(unit),
@@ -90,7 +103,7 @@ public static class FuzzCommand
             r.FirstViolation is null ? null : "first violation:\n" + r.FirstViolation,
             r.FirstLeak is null ? null : "first leak:\n" + r.FirstLeak,
         }.Where(s => s is not null)) + "\n");
-        o.WriteLine($"details: {path}");
+        text.WriteLine($"details: {path}");
         return 1;
     }
 }

@@ -49,4 +49,19 @@ public class FuzzCommandTests
         Assert.Equal(0, code);
         Assert.Contains("Usage:", output);
     }
+
+    [Theory]
+    [InlineData("rx -n 300 -e 100", "frames", 300)]
+    [InlineData("syscalls -n 300 -e 100", "calls", 300)]
+    public void Json_prints_the_summary_and_the_tally_as_one_document(string args, string unit, long count)
+    {
+        var (code, output, err) = SimPingCommandTests.Xmit($"fuzz {args} --json");
+        Assert.True(code == 0, output + err);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        var root = doc.RootElement;
+        Assert.Equal(unit, root.GetProperty("unit").GetString());
+        Assert.Equal(count, root.GetProperty("count").GetInt64());
+        Assert.True(root.GetProperty("clean").GetBoolean());
+        Assert.True(root.GetProperty("tally").EnumerateObject().Any(), "an empty tally");
+    }
 }
