@@ -40,8 +40,8 @@ public class TcpUndoFaultTests
         Assert.True(mib.DsackRecv > 0, "the receiver reported no duplicate");
         long undone = mib.DsackUndo + mib.FullUndo + mib.PartialUndo;
         Assert.True(undone > 0, $"nothing undone: {mib.FastRetrans} fast retransmits, {mib.DsackRecv} D-SACKs");
-        // Without timestamps only D-SACKs can show a retransmission was spurious.
-        if (!timestamps) Assert.Equal(0, mib.PartialUndo + mib.LossUndo);
+        // Without timestamps a fast retransmit can only be shown spurious by D-SACKs.
+        if (!timestamps) Assert.True(mib.DsackUndo > 0, $"no D-SACK undo: {mib.FullUndo} full, {mib.PartialUndo} partial");
         // Undo never exceeds the episodes it undoes.
         Assert.True(undone <= mib.FastRetrans, $"{undone} undone of {mib.FastRetrans} recoveries");
         Assert.Equal(0, tcp.ClientSock.RmemAlloc);

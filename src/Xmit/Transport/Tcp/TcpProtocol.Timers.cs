@@ -198,7 +198,19 @@ public sealed partial class TcpProtocol
         // The pieces of a sent skb add up to the segments already counted in flight.
         if (skb.Len > len && (skb.Cb.TcpFlags & TcpFlags.Syn) == 0) Fragment(sk, skb, len);
         EcnClearSyn(skb);
-        if (TransmitSkb(sk, skb, clone: true) < 0) return false; // not sent (local congestion): stays unmarked
+        bool tsqArmed = sk.TsqTasklet.IsArmed;
+        if (TransmitSkb(sk, skb, clone: true) < 0)
+        {
+            // Not sent (the qdisc dropped it): it stays unmarked. Freeing the dropped clone must not schedule the TSQ
+            // push at once — it would retry into the same full qdisc in the same instant for ever (Linux spins until
+            // the device drains); the next TX completion of what the qdisc holds schedules it instead.
+            if (!tsqArmed && sk.TsqTasklet.IsArmed)
+            {
+                _clock.Disarm(sk.TsqTasklet);
+                sk.TsqThrottled = true;
+            }
+            return false;
+        }
         Trace?.TcpRetransmitSkb(sk, skb);
         if ((skb.Cb.Sacked & TcpSacked.Retrans) == 0) sk.RetransOut += (uint)Pcount(skb, mss);
         skb.Cb.Sacked |= TcpSacked.Retrans | TcpSacked.EverRetrans;
