@@ -55,6 +55,8 @@ public enum TcpSacked : byte
     Retrans = 0x02,
     /// <summary>It is considered lost (RTO, RACK or a duplicate-ACK count).</summary>
     Lost = 0x04,
+    /// <summary>TCPCB_EVER_RETRANS: it was retransmitted at some time (kept when the retransmission is lost or SACKed).</summary>
+    EverRetrans = 0x08,
 }
 
 /// <summary>What a qdisc keeps per skb while it holds it (Linux: qdisc_skb_cb's data, e.g. sch_fq's fq_skb_cb).</summary>

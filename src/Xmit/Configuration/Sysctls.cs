@@ -53,6 +53,8 @@ public sealed class Sysctls
     public int TcpAbortOnOverflow { get; set; }
     public int TcpRetries2 { get; set; } = 15;
     public int TcpReordering { get; set; } = 3;
+    /// <summary>net.ipv4.tcp_frto: F-RTO (RFC 5682) after a retransmission timeout — new data instead of retransmissions on the first ACK, and undo if the next one shows the RTO was spurious; 0 off (1 and 2 are the same on Linux 6.18).</summary>
+    public int TcpFrto { get; set; } = 2;
     /// <summary>net.ipv4.tcp_early_retrans: 3 and 4 enable tail loss probes (TLP); RACK's loss detection runs whatever it says.</summary>
     public int TcpEarlyRetrans { get; set; } = 3;
     /// <summary>net.ipv4.tcp_congestion_control: the algorithm new connections start with (cubic or reno).</summary>
@@ -99,8 +101,8 @@ public sealed class Sysctls
         // tcp_ecn_option shapes the AccECN option only (tcp_ecn 3 to 5), which is not modelled: any value is the model's.
         ["net.ipv4.tcp_ecn_option"] = null,
         ["net.ipv4.tcp_pacing_ss_ratio"] = ["200"], ["net.ipv4.tcp_pacing_ca_ratio"] = ["120"],
-        // F-RTO, DSACK and FACK are not modelled (RACK and TLP are, with their defaults): scripts that change them fail, visibly.
-        ["net.ipv4.tcp_frto"] = null, ["net.ipv4.tcp_dsack"] = null, ["net.ipv4.tcp_fack"] = null,
+        // DSACK and FACK are not modelled (RACK and TLP are, with their defaults): scripts that change them fail, visibly.
+        ["net.ipv4.tcp_dsack"] = null, ["net.ipv4.tcp_fack"] = null,
         ["net.ipv4.tcp_recovery"] = null,
     };
 
@@ -165,6 +167,7 @@ public sealed class Sysctls
             case "net.ipv4.tcp_abort_on_overflow" when Int(out var v) && v <= 1: TcpAbortOnOverflow = v; return true;
             case "net.ipv4.tcp_retries2" when Int(out var v): TcpRetries2 = v; return true;
             case "net.ipv4.tcp_reordering" when Int(out var v) && v >= 1: TcpReordering = v; return true;
+            case "net.ipv4.tcp_frto" when Int(out var v): TcpFrto = v; return true;
             case "net.ipv4.tcp_early_retrans" when Int(out var v) && v <= 4: TcpEarlyRetrans = v; return true;
             case "net.ipv4.tcp_notsent_lowat" when uint.TryParse(value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var u):
                 TcpNotsentLowat = u;
@@ -195,7 +198,7 @@ public sealed class Sysctls
                 or "net.core.netdev_budget" or "net.core.netdev_budget_usecs" or "net.core.netdev_max_backlog"
                 or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"
-                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_invalid_ratelimit" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat"
+                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_frto" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_invalid_ratelimit" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat"
                 or "net.ipv4.tcp_syncookies" or "net.ipv4.tcp_max_syn_backlog" or "net.ipv4.tcp_abort_on_overflow"
                 or "net.ipv4.tcp_fastopen" or "net.ipv4.tcp_fastopen_key" or "net.ipv4.tcp_fastopen_blackhole_timeout_sec" or "net.ipv4.tcp_ecn":
                 break;

@@ -9,10 +9,12 @@ namespace Xmit.Transport.Tcp;
 /// <remarks>Linux: net/ipv4/tcp_input.c tcp_enter_cwr(), tcp_init_cwnd_reduction(), tcp_end_cwnd_reduction(), tcp_fastretrans_alert() (TCP_CA_CWR)</remarks>
 public sealed partial class TcpProtocol
 {
-    /// <summary>tcp_enter_cwr(): from Open or Disorder only; Recovery and Loss already reduce.</summary>
+    /// <summary>tcp_enter_cwr(): from Open or Disorder only; Recovery and Loss already reduce. Congestion is proven: no undo.</summary>
     internal void EnterCwr(TcpSock sk)
     {
+        sk.Undo.PriorSsthresh = 0;
         if (sk.CaState >= TcpCaState.Cwr) return;
+        sk.Undo.Marker = null;
         // tcp_init_cwnd_reduction()
         sk.HighSeq = sk.SndNxt;
         sk.TlpHighSeq = default;

@@ -438,21 +438,23 @@ public sealed partial class TcpProtocol
         uint priorPackets = sk.PacketsOut;
         // tcp_sacktag_write_queue() runs before the queue is cleaned, so a D-SACK is judged against the state the
         // duplicate was sent in (tlp_high_seq, snd_una).
-        bool dsackTlp = false;
-        if (sk.SackOk && ack <= sk.SndNxt) CheckDsack(sk, opt, ack, out dsackTlp);
+        bool dsackTlp = false, dsack = false;
+        if (sk.SackOk && ack <= sk.SndNxt) dsack = CheckDsack(sk, opt, ack, out dsackTlp);
         if (ack < priorUna)
         {
             // An old ACK: its SACK blocks still count (tcp_ack's old_ack path), the rest is ignored; data is processed.
             if (sk.SackOk && opt.SackBlockCount > 0 && sk.PacketsOut > 0)
             {
-                uint sacked = SackTag(sk, opt);
-                SackCongestionState(sk, 0, sacked, RackDetectLoss(sk));
+                uint sacked = SackTag(sk, opt, dsack, out bool origSacked);
+                SackCongestionState(sk, 0, sacked, RackDetectLoss(sk), new AckEvent(false, false, priorUna, origSacked, dsack, Dubious: true));
             }
             return true;
         }
         if (ack > sk.SndNxt) return false; // ACK of data not sent yet: discarded (RFC 793 §3.9)
         uint nwin = (uint)seg.Window << sk.SndWscale;
         bool windowChanged = false;
+        // tcp_may_update_window(): FLAG_WIN_UPDATE, which (with data or an advancing ACK) makes the ACK no duplicate.
+        bool mayUpdateWindow = ack > sk.SndUna || seg.Seq > sk.SndWl1 || (seg.Seq == sk.SndWl1 && (nwin > sk.SndWnd || nwin == 0));
         if (ack > sk.SndUna || seg.Seq > sk.SndWl1 || (seg.Seq == sk.SndWl1 && nwin != sk.SndWnd))
         {
             windowChanged = nwin != sk.SndWnd;
@@ -471,23 +473,29 @@ public sealed partial class TcpProtocol
         sk.ProbesOut = 0; // the peer answers: no probe is unanswered
         sk.RcvTstamp = Now;
         var priorFack = sk.SackOk ? HighestSackSeq(sk) : priorUna;
-        uint acked = CleanRtxQueue(sk, ack, opt, priorFack);
+        uint acked = CleanRtxQueue(sk, ack, opt, priorFack, out bool origAcked, out bool retransAcked);
         SndUnaUpdate(sk, ack);
+        if (ack > priorUna) sk.Retransmits = 0; // tcp_ack(): FLAG_SND_UNA_ADVANCED resets icsk_retransmits
         ProcessTlpAck(sk, ack, acked > 0, dsackTlp);
         if (sk.SackOk)
         {
             // SACK: the scoreboard, RACK's loss detection and PRR (tcp_sacktag_write_queue, tcp_rack_mark_lost, tcp_fastretrans_alert).
-            uint newlySacked = opt.SackBlockCount > 0 ? SackTag(sk, opt) : 0;
+            bool origSacked = false;
+            uint newlySacked = opt.SackBlockCount > 0 ? SackTag(sk, opt, dsack, out origSacked) : 0;
             uint newlyLost = sk.PacketsOut > 0 ? RackDetectLoss(sk) : 0;
-            SackCongestionState(sk, acked, newlySacked, newlyLost, ece, unaAdvanced: sk.SndUna > priorUna);
+            bool notDup = acked > 0 || mayUpdateWindow || seg.Payload.Length > 0;
+            bool dubious = !notDup || newlySacked > 0 || ece || dsack || sk.CaState != TcpCaState.Open;
+            SackCongestionState(sk, acked, newlySacked, newlyLost, new AckEvent(ece, sk.SndUna > priorUna, priorUna, origAcked || origSacked, dsack, dubious));
         }
         else
         {
             bool dup = acked == 0 && ack == priorUna && sk.PacketsOut > 0 && seg.Payload.Length == 0 && !windowChanged && (seg.Flags & TcpFlags.Fin) == 0;
             // An ECE reduces cwnd once (CWR), unless this duplicate ACK starts Recovery, which reduces it anyway.
             if (ece && !(dup && sk.CaState < TcpCaState.Recovery && sk.DupAcks + 1 >= sk.Reordering)) EcnEcho(sk);
-            if (dup) DupAck(sk);
-            else if (acked > 0) AckAdvanced(sk, acked);
+            if (ece) sk.Undo.PriorSsthresh = 0;
+            if (dup) DupAck(sk, ece);
+            // Without SACK an ACK that covers a retransmission cannot show an original got through.
+            else if (acked > 0) AckAdvanced(sk, acked, priorUna, origAcked && !retransAcked);
         }
         if (ece) sk.DeliveredCe += sk.Delivered - deliveredBefore; // tcp_count_delivered(): what this ECE ACK delivered
         if (priorPackets == 0) AckProbe(sk);
@@ -508,13 +516,14 @@ public sealed partial class TcpProtocol
         if (key >= skb.Cb.Seq && key < ack) TxTimestamps.Report(sk, skb, TstampType.Ack, Now);
     }
 
-    private uint CleanRtxQueue(TcpSock sk, TcpSeq ack, in TcpOptions opt, TcpSeq priorFack)
+    private uint CleanRtxQueue(TcpSock sk, TcpSeq ack, in TcpOptions opt, TcpSeq priorFack, out bool origAcked, out bool retransAcked)
     {
+        origAcked = false; // FLAG_ORIG_SACK_ACKED: never-retransmitted data sent before high_seq acknowledged
         var reord = sk.SndNxt; // the lowest never-retransmitted, never-SACKed segment this ACK covers
         uint ackedSegs = 0;
         bool progressed = false;
         long rttSampleNs = -1, firstAcktNs = -1; // ca_rtt (the newest skb acked) and seq_rtt (the oldest)
-        bool retransAcked = false;
+        retransAcked = false;
         int mss = sk.MssCache;
         while (sk.WriteQueue.Peek() is { } skb && skb != sk.SendHead)
         {
@@ -525,6 +534,7 @@ public sealed partial class TcpProtocol
                 // Partly acknowledged TSO skb: tcp_trim_head.
                 int before = Pcount(skb, mss);
                 if ((skb.Cb.Sacked & (TcpSacked.Retrans | TcpSacked.Acked)) == 0 && skb.Cb.Seq < reord) reord = skb.Cb.Seq;
+                if ((skb.Cb.Sacked & (TcpSacked.Retrans | TcpSacked.EverRetrans | TcpSacked.Acked)) == 0 && skb.Cb.EndSeq <= sk.HighSeq) origAcked = true;
                 int n = (int)(ack - skb.Cb.Seq);
                 skb.Pull(n);
                 skb.Truesize -= n;
@@ -540,6 +550,7 @@ public sealed partial class TcpProtocol
             }
             uint pc = (uint)Pcount(skb, mss);
             progressed = true;
+            if ((skb.Cb.Sacked & (TcpSacked.Retrans | TcpSacked.EverRetrans | TcpSacked.Acked)) == 0 && skb.Cb.EndSeq <= sk.HighSeq) origAcked = true;
             if ((skb.Cb.Sacked & TcpSacked.Acked) != 0) sk.SackedOut -= Math.Min(sk.SackedOut, pc);
             else
             {
@@ -574,8 +585,6 @@ public sealed partial class TcpProtocol
             sk.CongestionOps.PktsAcked(sk, ackedSegs, caRttUs); // pkts_acked: the RTT of the newest data acknowledged
         }
         sk.Backoff = 0;
-        sk.Retransmits = 0;
-        sk.RetransStamp = null;
         sk.Rtt.SetRto();
         SetXmitTimer(sk);
         return ackedSegs;
@@ -592,7 +601,7 @@ public sealed partial class TcpProtocol
     /// A duplicate ACK. Without a SACK scoreboard each counts as one segment that left the network (Reno's
     /// tcp_add_reno_sack); the third starts fast recovery: ssthresh from CUBIC's β, the head is resent.
     /// </summary>
-    private void DupAck(TcpSock sk)
+    private void DupAck(TcpSock sk, bool ece = false)
     {
         sk.DupAcks++;
         if (sk.SackedOut + 1 < sk.PacketsOut)
@@ -602,9 +611,13 @@ public sealed partial class TcpProtocol
         }
         if (sk.CaState is TcpCaState.Open or TcpCaState.Cwr && sk.DupAcks >= sk.Reordering && sk.WriteQueue.Peek() is { } head)
         {
-            // From CWR the reduction already under way goes on (tcp_enter_recovery: tcp_in_cwnd_reduction()).
+            // tcp_enter_recovery(): from CWR the reduction already under way goes on (tcp_in_cwnd_reduction()).
+            RetransStampCleanup(sk);
+            sk.Undo.PriorSsthresh = 0;
+            InitUndo(sk);
             if (sk.CaState != TcpCaState.Cwr)
             {
+                if (!ece) sk.Undo.PriorSsthresh = CurrentSsthresh(sk);
                 sk.PriorCwnd = sk.SndCwnd;
                 sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
                 sk.HighSeq = sk.SndNxt;
@@ -615,6 +628,11 @@ public sealed partial class TcpProtocol
             Mib.FastRetrans++;
             MarkLost(sk, head);
             RetransmitSkb(sk, head);
+        }
+        else if (sk.CaState == TcpCaState.Loss)
+        {
+            // F-RTO: a duplicate ACK after new data went out shows the loss was real (step 3.a).
+            XmitRecovery(sk, ProcessLoss(sk, unaAdvanced: false, origAcked: false, dataSacked: false, dupAck: true));
         }
         else if (sk.CaState >= TcpCaState.Recovery) RetransmitQueue(sk);
     }
@@ -627,8 +645,13 @@ public sealed partial class TcpProtocol
         sk.LostOut += (uint)Pcount(skb, sk.MssCache);
     }
 
-    /// <summary>New data acknowledged: leave Recovery / Loss past high_seq, otherwise grow cwnd while it limits us.</summary>
-    private void AckAdvanced(TcpSock sk, uint acked)
+    /// <summary>
+    /// New data acknowledged without SACK: Loss goes to <see cref="ProcessLoss"/> (undo, F-RTO); Recovery ends past
+    /// high_seq (undone if spurious, held while snd_una is at high_seq, else cwnd = ssthresh) or, on a partial
+    /// ACK, may be undone by timestamps before the next hole is retransmitted (NewReno); otherwise cwnd grows.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_fastretrans_alert(), tcp_remove_reno_sacks(), tcp_try_undo_partial()</remarks>
+    private void AckAdvanced(TcpSock sk, uint acked, TcpSeq priorUna = default, bool origAcked = false)
     {
         sk.DupAcks = 0;
         if (!sk.SackOk)
@@ -640,20 +663,34 @@ public sealed partial class TcpProtocol
             acked = delivered;
         }
         if (sk.CaState == TcpCaState.Cwr && CwrAck(sk, acked, unaAdvanced: true)) return;
-        if (sk.CaState >= TcpCaState.Recovery)
+        if (sk.CaState == TcpCaState.Loss)
+        {
+            var what = ProcessLoss(sk, unaAdvanced: true, origAcked, dataSacked: false, dupAck: false);
+            if (sk.CaState == TcpCaState.Loss)
+            {
+                CongAvoid(sk, acked);
+                XmitRecovery(sk, what);
+                return;
+            }
+            if (sk.CaState == TcpCaState.Open) sk.SackedOut = 0;
+        }
+        else if (sk.CaState == TcpCaState.Recovery)
         {
             if (sk.SndUna >= sk.HighSeq)
             {
-                if (sk.CaState == TcpCaState.Recovery) sk.SndCwnd = sk.SndSsthresh;
-                sk.CaState = TcpCaState.Open;
-                sk.SackedOut = 0;
+                sk.SackedOut = 0; // tcp_reset_reno_sack()
+                if (TryUndoRecovery(sk)) return; // held at high_seq (RFC 6582)
+                EndCwndReduction(sk);
             }
             else
             {
-                if (sk.CaState == TcpCaState.Loss) CongAvoid(sk, acked);
-                else if (sk.WriteQueue.Peek() is { } head && head != sk.SendHead) MarkLost(sk, head); // partial ACK (NewReno)
-                RetransmitQueue(sk);
-                return;
+                if (TryUndoPartial(sk, priorUna)) return;
+                if (sk.CaState == TcpCaState.Recovery)
+                {
+                    if (sk.WriteQueue.Peek() is { } head && head != sk.SendHead) MarkLost(sk, head); // partial ACK (NewReno)
+                    RetransmitQueue(sk);
+                    return;
+                }
             }
         }
         CongAvoid(sk, acked);

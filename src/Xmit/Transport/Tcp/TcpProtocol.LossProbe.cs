@@ -61,7 +61,7 @@ public sealed partial class TcpProtocol
                     Fragment(sk, last, (pcount - 1) * mss);
                     last = SkBuffQueue.NextOf(last)!;
                 }
-                sent = sk.TlpRetrans = RetransmitSkb(sk, last);
+                sent = sk.TlpRetrans = RetransmitSkb(sk, last, lossProbe: true);
             }
             if (sent)
             {

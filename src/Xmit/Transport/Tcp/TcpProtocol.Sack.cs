@@ -12,9 +12,10 @@ public sealed partial class TcpProtocol
     /// sent one that was delivered. Returns how many segments became SACKed.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_sacktag_write_queue(), tcp_sacktag_one(), tcp_match_skb_to_sack()</remarks>
-    private uint SackTag(TcpSock sk, in TcpOptions opt)
+    private uint SackTag(TcpSock sk, in TcpOptions opt, bool dsack, out bool origSacked)
     {
         uint newly = 0;
+        origSacked = false;
         int mss = sk.MssCache;
         var priorFack = HighestSackSeq(sk);
         var reord = sk.SndNxt;
@@ -23,6 +24,7 @@ public sealed partial class TcpProtocol
             var (startValue, endValue) = opt.Sack(b);
             TcpSeq start = new(startValue), end = new(endValue);
             if (start >= end || end <= sk.SndUna || end > sk.SndNxt) continue; // old, D-SACK or bogus
+            if (b == 0 && dsack) DsackTagRetransmitted(sk, start, end);
             for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
             {
                 if (s.Cb.EndSeq <= start) continue;
@@ -45,18 +47,46 @@ public sealed partial class TcpProtocol
                 uint pc = (uint)Pcount(s, mss);
                 if ((s.Cb.Sacked & TcpSacked.Lost) != 0) sk.LostOut -= Math.Min(sk.LostOut, pc);
                 if ((s.Cb.Sacked & TcpSacked.Retrans) != 0) sk.RetransOut -= Math.Min(sk.RetransOut, pc);
-                // A never-retransmitted segment SACKed below the highest SACK arrived out of order (tcp_sacktag_one).
+                // A never-retransmitted segment SACKed below the highest SACK arrived out of order (tcp_sacktag_one);
+                // one sent before the episode began shows F-RTO that an original got through (FLAG_ORIG_SACK_ACKED).
                 if ((s.Cb.Sacked & TcpSacked.Retrans) == 0 && s.Cb.Seq < priorFack && s.Cb.Seq < reord) reord = s.Cb.Seq;
+                if ((s.Cb.Sacked & (TcpSacked.Retrans | TcpSacked.EverRetrans)) == 0 && s.Cb.EndSeq <= sk.HighSeq) origSacked = true;
                 RackAdvance(sk, s);
-                s.Cb.Sacked = TcpSacked.Acked;
+                s.Cb.Sacked = (s.Cb.Sacked & TcpSacked.EverRetrans) | TcpSacked.Acked;
                 sk.SackedOut += pc;
                 sk.Delivered += pc;
                 newly += pc;
                 if (s.Cb.EndSeq > sk.HighestSackEnd || sk.HighestSackEnd == default) sk.HighestSackEnd = s.Cb.EndSeq;
             }
         }
-        if (reord < priorFack) CheckSackReordering(sk, reord, HighestSackSeq(sk));
+        // Not in Loss, where retransmissions cannot be told apart, unless an undo is still possible.
+        if (reord < priorFack && (sk.CaState != TcpCaState.Loss || sk.Undo.Marker is not null)) CheckSackReordering(sk, reord, HighestSackSeq(sk));
         return newly;
+    }
+
+    /// <summary>
+    /// tcp_sacktag_one() with dup_sack: a D-SACK inside the window for segments we retransmitted — each is one
+    /// retransmission fewer left to prove needed (undo_retrans), and a retransmission still counted out is not.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_sacktag_one()</remarks>
+    private static void DsackTagRetransmitted(TcpSock sk, TcpSeq start, TcpSeq end)
+    {
+        int mss = sk.MssCache;
+        for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
+        {
+            if (s.Cb.EndSeq <= start) continue;
+            if (s.Cb.Seq >= end) break;
+            if (s.Cb.Seq < start || s.Cb.EndSeq > end) continue; // only whole skbs (tcp_match_skb_to_sack would cut)
+            if ((s.Cb.Sacked & (TcpSacked.Retrans | TcpSacked.EverRetrans)) == 0) continue;
+            int pc = Pcount(s, mss);
+            if (sk.Undo.Marker is { } marker && sk.Undo.Retrans > 0 && s.Cb.EndSeq > marker)
+                sk.Undo.Retrans = Math.Max(0, sk.Undo.Retrans - pc);
+            if ((s.Cb.Sacked & (TcpSacked.Acked | TcpSacked.Retrans)) == (TcpSacked.Acked | TcpSacked.Retrans))
+            {
+                s.Cb.Sacked &= ~TcpSacked.Retrans;
+                sk.RetransOut -= Math.Min(sk.RetransOut, (uint)pc);
+            }
+        }
     }
 
     /// <summary>
@@ -99,6 +129,9 @@ public sealed partial class TcpProtocol
             return false;
         }
         Mib.DsackRecvSegs += dupSegs;
+        // D-SACK for data already acknowledged: count it against the episode's retransmissions (undo_retrans).
+        if (sk.Undo.Marker is { } marker && sk.Undo.Retrans > 0 && end <= sk.SndUna && end > marker)
+            sk.Undo.Retrans = Math.Max(0, sk.Undo.Retrans - (int)dupSegs);
         return true;
     }
 
@@ -112,13 +145,15 @@ public sealed partial class TcpProtocol
     /// (fack − seq) bytes; the reordering degree grows to that many segments (at most tcp_max_reordering, 300).
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_check_sack_reordering()</remarks>
-    private static void CheckSackReordering(TcpSock sk, TcpSeq lowSeq, TcpSeq fack)
+    private void CheckSackReordering(TcpSock sk, TcpSeq lowSeq, TcpSeq fack, bool ts = false)
     {
         if (lowSeq >= fack) return;
         uint metric = fack - lowSeq;
         uint mss = (uint)sk.MssCache;
         if (metric > sk.Reordering * mss) sk.Reordering = Math.Min((metric + mss - 1) / mss, 300u);
         sk.ReordSeen++;
+        if (ts) Mib.TsReorder++;
+        else Mib.SackReorder++;
     }
 
     /// <summary>tcp_rack_advance(): remember the latest-sent skb known delivered, and the RTT it implies.</summary>
@@ -196,14 +231,20 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>
-    /// tcp_enter_recovery() / tcp_init_cwnd_reduction(): ssthresh from CUBIC, PRR counters start — unless a CWR
-    /// episode (an ECE, local congestion) is already reducing cwnd, which Recovery then continues.
+    /// tcp_enter_recovery() / tcp_init_cwnd_reduction(): the episode an undo would take back begins here
+    /// (tcp_init_undo; retrans_stamp starts afresh when nothing is retransmitted), ssthresh from CUBIC (the old one
+    /// kept as prior_ssthresh unless an ECE came with the loss), PRR counters start — unless a CWR episode (an ECE,
+    /// local congestion) is already reducing cwnd, which Recovery then continues.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_enter_recovery(), tcp_init_cwnd_reduction()</remarks>
-    private void EnterRecovery(TcpSock sk)
+    private void EnterRecovery(TcpSock sk, bool ece = false)
     {
-        if (sk.CaState != TcpCaState.Cwr)
+        RetransStampCleanup(sk);
+        sk.Undo.PriorSsthresh = 0;
+        InitUndo(sk);
+        if (sk.CaState is not (TcpCaState.Cwr or TcpCaState.Recovery))
         {
+            if (!ece) sk.Undo.PriorSsthresh = CurrentSsthresh(sk);
             sk.PriorCwnd = sk.SndCwnd;
             sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
             sk.PrrDelivered = 0;
@@ -212,7 +253,7 @@ public sealed partial class TcpProtocol
             sk.TlpHighSeq = default;
             EcnQueueCwr(sk);
         }
-        sk.CaState = TcpCaState.Recovery;
+        SetCaState(sk, TcpCaState.Recovery);
         Mib.FastRetrans++;
     }
 
@@ -245,41 +286,83 @@ public sealed partial class TcpProtocol
     }
 
     /// <summary>
-    /// The SACK side of tcp_fastretrans_alert(): Open ↔ Disorder while segments are SACKed, Recovery once
-    /// RACK finds a loss (PRR paces the retransmissions), back to Open with cwnd = ssthresh when snd_una
-    /// passes high_seq.
+    /// The SACK side of tcp_fastretrans_alert() and tcp_cong_control(): an ECE forbids undo; Recovery ends when
+    /// snd_una reaches high_seq — undone if it proves spurious, else cwnd = ssthresh; Loss goes to
+    /// <see cref="ProcessLoss"/> (undo, F-RTO); in Recovery a partial ACK or D-SACKs may undo it (and a loss still
+    /// evident starts it again), else PRR paces the retransmissions; Open ↔ Disorder while segments are SACKed,
+    /// D-SACKs of every retransmission undoing a finished recovery; Recovery once RACK finds a loss.
     /// </summary>
-    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_fastretrans_alert(), tcp_end_cwnd_reduction(), tcp_try_to_open()</remarks>
-    private void SackCongestionState(TcpSock sk, uint acked, uint newlySacked, uint newlyLost, bool ece = false, bool unaAdvanced = false)
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_fastretrans_alert(), tcp_cong_control(), tcp_end_cwnd_reduction(), tcp_try_to_open()</remarks>
+    private void SackCongestionState(TcpSock sk, uint acked, uint newlySacked, uint newlyLost, in AckEvent ev)
     {
-        if (sk.CaState == TcpCaState.Recovery && sk.SndUna >= sk.HighSeq)
+        bool ece = ev.Ece, unaAdvanced = ev.UnaAdvanced;
+        if (ece) sk.Undo.PriorSsthresh = 0;
+        if (sk.CaState == TcpCaState.Open)
         {
-            if (sk.SndSsthresh < InfiniteSsthresh) sk.SndCwnd = sk.SndSsthresh;
-            sk.CaState = TcpCaState.Open;
+            if (ev.Dubious) sk.RetransStamp = null;
+        }
+        else if (sk.CaState == TcpCaState.Recovery && sk.SndUna >= sk.HighSeq)
+        {
+            TryUndoRecovery(sk); // with SACK it never holds the state
+            EndCwndReduction(sk);
         }
         if (sk.CaState == TcpCaState.Loss)
         {
-            AckAdvanced(sk, acked);
-            return;
+            var what = ProcessLoss(sk, unaAdvanced, ev.OrigAcked, newlySacked > 0, dupAck: false);
+            if (sk.CaState != TcpCaState.Open)
+            {
+                // Loss is no cwnd reduction: slow start goes on (tcp_cong_control), then the recovery's sends.
+                if (MayRaiseCwnd(sk, acked, newlySacked)) CongAvoid(sk, acked + newlySacked);
+                XmitRecovery(sk, what);
+                return;
+            }
         }
         // An ECE without a new loss reduces cwnd once (CWR); with one, Recovery below reduces it anyway.
         if (ece && !(sk.LostOut > 0 && newlyLost > 0)) EcnEcho(sk);
         // CWR goes on (PRR) unless this ACK ends it or RACK found a loss, which starts Recovery instead.
         if (sk.CaState == TcpCaState.Cwr && !(sk.LostOut > 0 && newlyLost > 0) && CwrAck(sk, acked + newlySacked, unaAdvanced, newlyLost > 0)) return;
-        if (sk.CaState != TcpCaState.Recovery && sk.LostOut > 0 && newlyLost > 0)
-        {
-            EnterRecovery(sk);
-        }
         if (sk.CaState == TcpCaState.Recovery)
         {
-            CwndReduction(sk, acked + newlySacked, unaAdvanced, newlyLost > 0);
-            RetransmitQueue(sk);
-            return;
+            // A partial ACK or D-SACKs may show the recovery spurious; a loss still evident starts it again.
+            bool hold = unaAdvanced && TryUndoPartial(sk, ev.PriorUna);
+            if (!hold && TryUndoDsack(sk)) TryKeepOpen(sk);
+            if (sk.CaState != TcpCaState.Recovery && sk.LostOut > 0) EnterRecovery(sk, ece);
+            if (sk.CaState == TcpCaState.Recovery)
+            {
+                CwndReduction(sk, acked + newlySacked, unaAdvanced, newlyLost > 0);
+                if (!hold) RetransmitQueue(sk);
+                return;
+            }
         }
-        sk.CaState = sk.SackedOut > 0 ? TcpCaState.Disorder : TcpCaState.Open;
-        // tcp_may_raise_cwnd(): normally only cumulative progress grows cwnd; once reordering was seen beyond
-        // tcp_reordering, SACKed data counts too. Growth is by what was newly ACKed or SACKed.
-        bool mayRaise = sk.Reordering > Sysctls.TcpReordering ? acked + newlySacked > 0 : acked > 0;
-        if (mayRaise) CongAvoid(sk, acked + newlySacked);
+        else
+        {
+            if (sk.CaState <= TcpCaState.Disorder) TryUndoDsack(sk);
+            if (sk.CaState != TcpCaState.Recovery && sk.LostOut > 0 && newlyLost > 0)
+            {
+                EnterRecovery(sk, ece);
+                CwndReduction(sk, acked + newlySacked, unaAdvanced, newlyLost > 0);
+                RetransmitQueue(sk);
+                return;
+            }
+        }
+        // tcp_try_to_open()
+        RetransStampCleanup(sk);
+        if (sk.CaState != TcpCaState.Cwr) TryKeepOpen(sk);
+        if (MayRaiseCwnd(sk, acked, newlySacked)) CongAvoid(sk, acked + newlySacked);
     }
+
+    /// <summary>
+    /// tcp_may_raise_cwnd(): normally only cumulative progress grows cwnd; once reordering was seen beyond
+    /// tcp_reordering, SACKed data counts too.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_may_raise_cwnd()</remarks>
+    private bool MayRaiseCwnd(TcpSock sk, uint acked, uint newlySacked) =>
+        sk.Reordering > Sysctls.TcpReordering ? acked + newlySacked > 0 : acked > 0;
 }
+
+/// <summary>
+/// What tcp_ack() learnt from an ACK that tcp_fastretrans_alert() decides on (its flags): ECE, snd_una advanced
+/// (from <see cref="PriorUna"/>), never-retransmitted data (S)ACKed (FLAG_ORIG_SACK_ACKED), a D-SACK, and whether
+/// the ACK is dubious (tcp_ack_is_dubious: a duplicate, a SACK, an ECE or a D-SACK).
+/// </summary>
+internal readonly record struct AckEvent(bool Ece, bool UnaAdvanced, Wire.TcpSeq PriorUna, bool OrigAcked, bool Dsack, bool Dubious);

@@ -79,7 +79,11 @@ public sealed partial class TcpProtocol
             sk.TimeoutRehash++;
             Mib.TimeoutRehash++;
         }
-        if (sk.State is not (TcpState.SynSent or TcpState.SynRecv)) EnterLoss(sk);
+        if (sk.State is not (TcpState.SynSent or TcpState.SynRecv))
+        {
+            CountTimeoutFailure(sk);
+            EnterLoss(sk);
+        }
         RetransmitSkb(sk, head);
         sk.Retransmits++;
         sk.Backoff++;
@@ -97,17 +101,28 @@ public sealed partial class TcpProtocol
         return true;
     }
 
-    /// <summary>tcp_enter_loss(): ssthresh from the congestion control, cwnd 1, all outstanding segments lost.</summary>
-    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_enter_loss()</remarks>
+    /// <summary>
+    /// tcp_enter_loss(): all outstanding segments lost, cwnd 1 (what is in flight + 1). ssthresh is reduced — and the
+    /// state an undo would restore saved (prior_ssthresh, prior_cwnd, tcp_init_undo) — unless this window was already
+    /// reduced (Recovery or CWR not yet over, or a timeout again). A timeout in disorder after many SACKs says the
+    /// reordering estimate is too high. F-RTO will test this timeout unless it comes during another recovery (a
+    /// repeated timeout of the same head is tested too).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_enter_loss(), tcp_timeout_mark_lost()</remarks>
     private void EnterLoss(TcpSock sk)
     {
-        if (sk.CaState < TcpCaState.Loss || sk.Backoff == 0)
+        bool newRecovery = sk.CaState < TcpCaState.Recovery;
+        if (sk.CaState <= TcpCaState.Disorder || sk.HighSeq <= sk.SndUna || (sk.CaState == TcpCaState.Loss && sk.Retransmits == 0))
         {
+            sk.Undo.PriorSsthresh = CurrentSsthresh(sk);
             sk.PriorCwnd = sk.SndCwnd;
             sk.SndSsthresh = sk.CongestionOps.SsThresh(sk);
+            InitUndo(sk);
         }
         sk.SndCwnd = 1;
         sk.SndCwndCnt = 0;
+        if (sk.CaState <= TcpCaState.Disorder && sk.SackedOut >= Sysctls.TcpReordering)
+            sk.Reordering = Math.Min(sk.Reordering, (uint)Sysctls.TcpReordering);
         SetCaState(sk, TcpCaState.Loss);
         sk.HighSeq = sk.SndNxt;
         sk.TlpHighSeq = default; // an RTO ends the probe's episode
@@ -119,8 +134,31 @@ public sealed partial class TcpProtocol
         for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
         {
             if ((s.Cb.Sacked & TcpSacked.Acked) != 0) continue;
-            s.Cb.Sacked = TcpSacked.Lost;
+            s.Cb.Sacked = (s.Cb.Sacked & TcpSacked.EverRetrans) | TcpSacked.Lost;
             sk.LostOut += (uint)Pcount(s, sk.MssCache);
+        }
+        sk.Undo.Frto = Sysctls.TcpFrto != 0 && (newRecovery || sk.Retransmits > 0);
+    }
+
+    /// <summary>
+    /// tcp_retransmit_timer(): the first timeout of an episode counts what it interrupted — a fast recovery
+    /// (TCPSackRecoveryFail / TCPRenoRecoveryFail), a loss recovery (TCPLossFailures), disorder (TCPSackFailures /
+    /// TCPRenoFailures).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_retransmit_timer()</remarks>
+    private void CountTimeoutFailure(TcpSock sk)
+    {
+        if (sk.Retransmits != 0) return;
+        if (sk.CaState == TcpCaState.Recovery)
+        {
+            if (sk.SackOk) Mib.SackRecoveryFail++;
+            else Mib.RenoRecoveryFail++;
+        }
+        else if (sk.CaState == TcpCaState.Loss) Mib.LossFailures++;
+        else if (sk.CaState == TcpCaState.Disorder || sk.SackedOut > 0)
+        {
+            if (sk.SackOk) Mib.SackFailures++;
+            else Mib.RenoFailures++;
         }
     }
 
@@ -137,21 +175,45 @@ public sealed partial class TcpProtocol
     /// probes, what cwnd allows for recovery); a multi-segment retransmission is one GSO packet.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c __tcp_retransmit_skb(), tcp_retransmit_skb()</remarks>
-    private bool RetransmitSkb(TcpSock sk, SkBuff skb, int segs = 1)
+    private bool RetransmitSkb(TcpSock sk, SkBuff skb, int segs = 1, bool lossProbe = false)
+    {
+        bool sent = RetransmitOne(sk, skb, segs);
+        if (lossProbe) return sent; // __tcp_retransmit_skb alone: no retrans_stamp, not an undo_retrans
+        // tcp_retransmit_skb(): the first (attempted) retransmission stamps the episode; each counts for undo.
+        sk.RetransStamp ??= skb.Cb.SentAt;
+        if (sk.Undo.Retrans < 0) sk.Undo.Retrans = 0;
+        sk.Undo.Retrans += Pcount(skb, sk.MssCache);
+        return sent;
+    }
+
+    /// <summary>__tcp_retransmit_skb(): the transmission itself, marking the skb retransmitted (and ever retransmitted).</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c __tcp_retransmit_skb()</remarks>
+    private bool RetransmitOne(TcpSock sk, SkBuff skb, int segs)
     {
         // Nothing of it inside the peer's window (in SYN-SENT there is none yet): not resent — unless it is the
         // head, whose resend then probes the zero window.
         if ((int)(WndEnd(sk) - skb.Cb.Seq) <= 0 && skb.Cb.Seq != sk.SndUna) return false;
         int mss = sk.MssCache;
         int len = mss * Math.Max(segs, 1);
-        sk.RetransStamp ??= skb.Cb.SentAt; // retrans_stamp: the first retransmission's original send time
         // The pieces of a sent skb add up to the segments already counted in flight.
         if (skb.Len > len && (skb.Cb.TcpFlags & TcpFlags.Syn) == 0) Fragment(sk, skb, len);
         EcnClearSyn(skb);
-        if (TransmitSkb(sk, skb, clone: true) < 0) return false; // not sent (local congestion): stays unmarked
+        bool tsqArmed = sk.TsqTasklet.IsArmed;
+        if (TransmitSkb(sk, skb, clone: true) < 0)
+        {
+            // Not sent (the qdisc dropped it): it stays unmarked. Freeing the dropped clone must not schedule the TSQ
+            // push at once — it would retry into the same full qdisc in the same instant for ever (Linux spins until
+            // the device drains); the next TX completion of what the qdisc holds schedules it instead.
+            if (!tsqArmed && sk.TsqTasklet.IsArmed)
+            {
+                _clock.Disarm(sk.TsqTasklet);
+                sk.TsqThrottled = true;
+            }
+            return false;
+        }
         Trace?.TcpRetransmitSkb(sk, skb);
         if ((skb.Cb.Sacked & TcpSacked.Retrans) == 0) sk.RetransOut += (uint)Pcount(skb, mss);
-        skb.Cb.Sacked |= TcpSacked.Retrans;
+        skb.Cb.Sacked |= TcpSacked.Retrans | TcpSacked.EverRetrans;
         Mib.RetransSegs += Pcount(skb, mss);
         sk.TotalRetrans += (uint)Pcount(skb, mss); // tcp_retransmit_skb(): total_retrans, bytes_retrans
         sk.BytesRetrans += (ulong)skb.Len;

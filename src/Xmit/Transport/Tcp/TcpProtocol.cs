@@ -474,6 +474,14 @@ public sealed class TcpMib
     /// TCPDSACKIgnoredDubious (the peer's D-SACKs), TCPLossProbeRecovery (a probe's ACK showed a real loss).
     /// </summary>
     public long DelayedAckLost, DsackOldSent, DsackOfoSent, DsackRecv, DsackOfoRecv, DsackRecvSegs, DsackIgnoredDubious, LossProbeRecovery;
+    /// <summary>
+    /// Undo (tcp_try_undo_*): TCPFullUndo (a fast recovery ended and proved spurious), TCPPartialUndo (a partial ACK
+    /// in recovery did), TCPDSACKUndo (every retransmission was D-SACKed), TCPLossUndo (an RTO recovery proved
+    /// spurious), TCPSpuriousRTOs (F-RTO found the RTO spurious); TCPSackRecoveryFail / TCPRenoRecoveryFail /
+    /// TCPLossFailures / TCPSackFailures / TCPRenoFailures: an RTO came in Recovery / Loss / Disorder; TCPSackReorder /
+    /// TCPTSReorder: reordering was seen by SACK / by a timestamp echo.
+    /// </summary>
+    public long FullUndo, PartialUndo, DsackUndo, LossUndo, SpuriousRtos, SackRecoveryFail, RenoRecoveryFail, LossFailures, SackFailures, RenoFailures, SackReorder, TsReorder;
     /// <summary>TcpExtTCPRcvCollapsed: skbs freed after their data was copied into a compact one.</summary>
     public long RcvCollapsed;
     /// <summary>TcpExtTCPTimeoutRehash: retransmission timeouts after which the flow took a new sk_txhash.</summary>
@@ -541,6 +549,18 @@ public sealed class TcpMib
         yield return ("TCPDSACKOfoRecv", DsackOfoRecv);
         yield return ("TCPDSACKRecvSegs", DsackRecvSegs);
         yield return ("TCPDSACKIgnoredDubious", DsackIgnoredDubious);
+        yield return ("TCPFullUndo", FullUndo);
+        yield return ("TCPPartialUndo", PartialUndo);
+        yield return ("TCPDSACKUndo", DsackUndo);
+        yield return ("TCPLossUndo", LossUndo);
+        yield return ("TCPSpuriousRTOs", SpuriousRtos);
+        yield return ("TCPSackRecoveryFail", SackRecoveryFail);
+        yield return ("TCPRenoRecoveryFail", RenoRecoveryFail);
+        yield return ("TCPLossFailures", LossFailures);
+        yield return ("TCPSackFailures", SackFailures);
+        yield return ("TCPRenoFailures", RenoFailures);
+        yield return ("TCPSACKReorder", SackReorder);
+        yield return ("TCPTSReorder", TsReorder);
         yield return ("TCPAutoCorking", AutoCorking);
         yield return ("TCPACKSkippedSeq", AckSkippedSeq);
         yield return ("TCPACKSkippedTimeWait", AckSkippedTimeWait);

@@ -152,7 +152,11 @@ public sealed partial class TcpSock : InetSock
     /// <summary>The send head's timestamp as tcp_probe_timer() reads it: when the first probe timer found it unsent (what TCP_USER_TIMEOUT counts from while probing).</summary>
     internal Instant? ProbeStamp;
     internal int Retransmits;
-    /// <summary>retrans_stamp: when the oldest unacknowledged segment was first retransmitted (or the SYN sent); what TCP_USER_TIMEOUT counts from.</summary>
+    /// <summary>
+    /// retrans_stamp: when the first retransmission of the loss episode went out (or the SYN was sent) — what
+    /// TCP_USER_TIMEOUT counts from and what a timestamp echo is compared with to tell a spurious retransmission
+    /// (tcp_packet_delayed); cleared once no retransmission is left (tcp_any_retrans_done), not on every ACK.
+    /// </summary>
     internal Instant? RetransStamp;
     /// <summary>icsk_syn_retries (TCP_SYNCNT): SYN retransmissions before giving up; 0 means tcp_syn_retries.</summary>
     public int SynRetries { get; internal set; }
@@ -181,6 +185,8 @@ public sealed partial class TcpSock : InetSock
     /// <summary>dsack_dups: segments the peer reported as duplicates (D-SACK) so far.</summary>
     public uint DsackDups { get; internal set; }
     internal RackState Rack { get; } = new();
+    /// <summary>The state that lets a spurious cwnd reduction be undone (undo_marker, undo_retrans, prior_ssthresh, frto).</summary>
+    internal UndoState Undo { get; } = new();
     /// <summary>tp->reordering: how far out of order SACKs have shown segments to arrive (starts at tcp_reordering).</summary>
     public uint Reordering { get; internal set; } = 3;
     /// <summary>reord_seen: reordering was detected (RACK then keeps its reordering window).</summary>
