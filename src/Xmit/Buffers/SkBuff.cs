@@ -257,10 +257,8 @@ public sealed class SkBuff
     /// <summary>skb_zcopy_set(): the data now belongs to <paramref name="uarg"/> (a reference is taken; nothing if it already has one).</summary>
     internal void ZerocopySet(Sockets.ZerocopyArg uarg)
     {
-        var sh = SharedInfo;
-        if (sh.Uarg is not null) return;
-        uarg.Get();
-        sh.Uarg = uarg;
+        bool noRefToHand = false;
+        ZerocopySet(uarg, ref noRefToHand);
     }
 
     /// <summary>

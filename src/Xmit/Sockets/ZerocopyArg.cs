@@ -111,13 +111,11 @@ public sealed class ZerocopyArg
         {
             tail.Ee = tail.Ee with { Data = tail.Ee.Data + (uint)Len };
             _sk.UnchargeOmem(_truesize); // consume_skb of this notification's own skb
+            _sk.ReportError();
+            return;
         }
-        else
-        {
-            var ee = new SockExtendedErr(0, ErrOrigin.Zerocopy, 0, Zerocopy ? (byte)0 : SockExtendedErr.CodeZerocopyCopied, lo, hi);
-            _sk.ErrorQueue.Enqueue(new ErrorQueueEntry(ee, null, 0, _truesize, chargedToRmem: false));
-        }
-        _sk.ReportError();
+        var ee = new SockExtendedErr(0, ErrOrigin.Zerocopy, 0, Zerocopy ? (byte)0 : SockExtendedErr.CodeZerocopyCopied, lo, hi);
+        _sk.QueueErrorPrecharged(new ErrorQueueEntry(ee, null, 0, _truesize, chargedToRmem: false));
     }
 
     /// <summary>skb_zerocopy_notify_extend(): ranges that follow each other merge while the sum stays below 2^32.</summary>
