@@ -124,5 +124,6 @@ public static class HtmlReport
 
     private static string F(double v) => v.ToString(v >= 100 ? "0" : v >= 10 ? "0.#" : "0.##", Inv);
 
-    private static string E(string s) => WebUtility.HtmlEncode(s);
+    /// <summary>Text as HTML: the one encoder the report pages share.</summary>
+    internal static string E(string s) => WebUtility.HtmlEncode(s);
 }

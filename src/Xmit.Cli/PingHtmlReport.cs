@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using Xmit.Cli.Commands;
 
@@ -43,5 +42,5 @@ public static class PingHtmlReport
 
     private static string Ms(double? v) => v is { } x ? x.ToString("0.###", Inv) + " ms" : "—";
 
-    private static string E(string s) => WebUtility.HtmlEncode(s);
+    private static string E(string s) => HtmlReport.E(s);
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using ScottPlot;
 using Xmit.Cli.Plots;
@@ -128,5 +127,5 @@ public static class TcpHtmlReport
         sb.Append("<tr><th>").Append(E(label)).Append("</th><td class=\"n\" data-key=\"").Append(key).Append("\">").Append(value.ToString(Inv))
           .Append("</td><td>").Append(E(unit)).Append("</td></tr>");
 
-    private static string E(string s) => WebUtility.HtmlEncode(s);
+    private static string E(string s) => HtmlReport.E(s);
 }

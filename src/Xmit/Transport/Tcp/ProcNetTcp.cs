@@ -45,11 +45,6 @@ public static class ProcNetTcp
             (sk.Delack.QuickAcks << 1) | (sk.Delack.PingPong ? 1 : 0), sk.SndCwnd, listen ? sk.FastOpenMaxQlen : (int)ssthresh);
     }
 
-    /// <summary>The address as the kernel's %08X of a __be32: its four bytes read little-endian.</summary>
-    private static uint Hex(Ipv4Address a)
-    {
-        Span<byte> b = stackalloc byte[4];
-        a.Write(b);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(b);
-    }
+    /// <summary>The address as the kernel's %08X of a __be32 on a little-endian host: the network-order bytes swapped.</summary>
+    private static uint Hex(Ipv4Address a) => System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(a.Value);
 }
