@@ -178,27 +178,8 @@ public class LoopbackTruthTests
     }
 
     /// <summary>sendall() of <paramref name="bytes"/> against a reader taking up to 1 MB a call, as the script's threads do; whether the bytes arrived intact.</summary>
-    private static bool Bulk(TwoHosts net, Syscalls from, int fromFd, Syscalls to, int toFd, int bytes, int seed)
-    {
-        var data = new byte[bytes];
-        new Random(seed).NextBytes(data);
-        var got = new byte[bytes];
-        var buf = new byte[1 << 20];
-        int sent = 0, received = 0;
-        var deadline = net.Sim.Now + Duration.FromSeconds(30);
-        while (received < bytes && net.Sim.Now < deadline)
-        {
-            if (sent < bytes && from.Write(fromFd, data.AsSpan(sent)) is > 0 and var n) sent += n;
-            int r = to.Read(toFd, buf);
-            if (r > 0)
-            {
-                buf.AsSpan(0, r).CopyTo(got.AsSpan(received));
-                received += r;
-            }
-            else net.RunFor(Duration.FromMicroseconds(20));
-        }
-        return received == bytes && got.AsSpan().SequenceEqual(data);
-    }
+    private static bool Bulk(TwoHosts net, Syscalls from, int fromFd, Syscalls to, int toFd, int bytes, int seed) =>
+        TcpConnection.Transfer(net, from, fromFd, to, toFd, bytes, seed, readSize: 1 << 20);
 
     /// <summary>Every TCP packet lo sends, and the payload lengths of the data segments by direction (from the server's port).</summary>
     private sealed class DataTap(Dictionary<string, List<int>> lengths, ushort serverPort) : Xmit.Link.IPacketTap

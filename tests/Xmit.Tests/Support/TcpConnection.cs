@@ -47,13 +47,16 @@ public sealed record TcpConnection(Simulation.Simulation Sim, Syscalls A, Syscal
         Sim.RunFor(Duration.FromSeconds(61));
     }
 
-    /// <summary>Writes <paramref name="bytes"/> from <paramref name="fromFd"/> and reads them at <paramref name="toFd"/>; returns whether they arrived intact.</summary>
-    public static bool Transfer(TwoHosts net, Syscalls from, int fromFd, Syscalls to, int toFd, int bytes, int seed)
+    /// <summary>
+    /// Writes <paramref name="bytes"/> from <paramref name="fromFd"/> and reads them at <paramref name="toFd"/>, at most
+    /// <paramref name="readSize"/> bytes a read() call; returns whether they arrived intact.
+    /// </summary>
+    public static bool Transfer(TwoHosts net, Syscalls from, int fromFd, Syscalls to, int toFd, int bytes, int seed, int readSize = 1 << 17)
     {
         var data = new byte[bytes];
         new Random(seed).NextBytes(data);
         using var got = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buf = new byte[1 << 17];
+        var buf = new byte[readSize];
         int sent = 0, received = 0;
         var deadline = net.Sim.Now + Duration.FromSeconds(30);
         while (received < bytes && net.Sim.Now < deadline)
