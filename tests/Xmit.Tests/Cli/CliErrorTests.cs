@@ -115,6 +115,8 @@ public class CliErrorTests
         data.Add("tap udp-send 10.0.0.1:9", "198.18.0.0/15");
         foreach (var sub in new[] { "ping 198.18.0.1", "udp-send 198.18.0.1:9000", "udp-sink 9000", "raw-bench write" })
         {
+            data.Add($"tap {sub} --trace /tmp", "--trace");
+            data.Add($"tap {sub} --trace {Missing}", "--trace");
             data.Add($"tap {sub} --mtu abc", "--mtu");
             data.Add($"tap {sub} --mtu 0", "--mtu");
             data.Add($"tap {sub} --mtu 99999999999", "--mtu");
