@@ -106,6 +106,49 @@ public class TcpTxTimestampTests
         tcp.Close();
     }
 
+    [Theory]
+    [InlineData(1UL)]
+    [InlineData(2UL)]
+    [InlineData(3UL)]
+    public void Under_faults_every_write_is_acknowledged_once_in_order_and_nothing_stays_charged(ulong seed)
+    {
+        var link = new LinkConfig
+        {
+            Propagation = Duration.FromMilliseconds(1), LossRate = 0.02,
+            Faults = new LinkFaults { ReorderRate = 0.05, DuplicateRate = 0.02, CorruptRate = 0.01 },
+        };
+        using var net = new TwoHosts(link, seed: seed, trackAllocations: false);
+        net.WarmUp();
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, configureClient: (s, fd) =>
+            Assert.Equal(0, s.SetSockOpt(fd, SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY, 1)));
+        Assert.Equal(0, tcp.A.SetSockOpt(tcp.Client, SockOpt.SOL_SOCKET, SockOpt.SO_TIMESTAMPING, (int)Record));
+        var data = new byte[200_000];
+        new Random((int)seed).NextBytes(data);
+        var got = new List<byte>();
+        var buf = new byte[1 << 16];
+        var acks = new List<uint>();
+        int sent = 0;
+        var deadline = net.Sim.Now + Duration.FromSeconds(60);
+        while ((got.Count < data.Length || tcp.ClientSock.UnackedBytes > 0) && net.Sim.Now < deadline)
+        {
+            if (sent < data.Length && tcp.A.Write(tcp.Client, data.AsSpan(sent, Math.Min(3000, data.Length - sent))) is > 0 and var n) sent += n;
+            int r = tcp.B.Read(tcp.Server, buf);
+            if (r > 0) got.AddRange(buf.AsSpan(0, r).ToArray());
+            acks.AddRange(Drain(tcp.A, tcp.Client).Where(m => m.Ee.Info == (uint)TstampType.Ack).Select(m => m.Ee.Data));
+            if (r <= 0) net.RunFor(Duration.FromMicroseconds(200));
+        }
+        acks.AddRange(Drain(tcp.A, tcp.Client).Where(m => m.Ee.Info == (uint)TstampType.Ack).Select(m => m.Ee.Data));
+        Assert.True(data.AsSpan().SequenceEqual(got.ToArray()), "the stream arrived intact");
+        Assert.True(net.A.Tcp.Mib.RetransSegs > 0, "the faults cost no retransmission");
+        // Every skb's key is reported acknowledged exactly once, in sequence order, the last one the stream's last byte.
+        Assert.NotEmpty(acks);
+        Assert.Equal(acks.Count, acks.Distinct().Count());
+        Assert.Equal(acks.Order(), acks);
+        Assert.Equal((uint)data.Length - 1, acks[^1]);
+        Assert.Equal(0, tcp.ClientSock.RmemAlloc);
+        tcp.Close();
+    }
+
     /// <summary>Linux 6.18 measured: which SO_TIMESTAMPING values are refused, and with what.</summary>
     [Theory]
     [MemberData(nameof(LinuxSetsockoptCases))]
