@@ -4,7 +4,7 @@
 # (4 here: the first RTOs stay at 1 s, then they double; the retry limit is TCP_SYNCNT + tcp_syn_linear_timeouts,
 # and the time-based limit of the exponential model still applies). One namespace: a veth pair whose far end has no
 # address, with a permanent neighbour for 198.18.47.2, so the SYNs leave and nothing answers; deleted on exit.
-# Needs root and tshark. Not yet modelled by Xmit (its SYN RTO doubles from the first retransmission).
+# Needs root and tshark. tests/Xmit.Tests/LinuxTruth/SynLinearTimeoutTests.cs replays it.
 # Usage: scripts/linux-syn-linear-timeouts.sh > tests/Xmit.Tests/Data/linux-truth/syn-linear-timeouts.json
 set -euo pipefail
 A="xmit-sl-$$" tmp=$(mktemp -d)

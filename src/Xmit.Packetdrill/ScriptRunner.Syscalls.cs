@@ -58,10 +58,15 @@ public sealed partial class ScriptRunner
         ["ENOMSG"] = (long)Errno.ENOMSG, ["EAGAIN"] = (long)Errno.EAGAIN,
     };
 
+    /// <summary>packetdrill knows every errno by name (symbols.c), as SO_ERROR's value for instance.</summary>
+    private static readonly Dictionary<string, long> ErrnoNames =
+        Enum.GetValues<Errno>().Where(e => e != Errno.OK).ToDictionary(e => e.ToString(), e => (long)e);
+
     private long Value(Expr e, int line) => e switch
     {
         IntExpr i => i.Value,
         WordExpr w when Constants.TryGetValue(w.Name, out var v) => v,
+        WordExpr w when ErrnoNames.TryGetValue(w.Name, out var v) => v,
         WordExpr w => throw new UnsupportedException($"line {line}: constant {w.Name} is not known to the runner"),
         OrExpr o => o.Terms.Aggregate(0L, (acc, t) => acc | Value(t, line)),
         ArrayExpr { Items.Count: 1 } a => Value(a.Items[0], line),

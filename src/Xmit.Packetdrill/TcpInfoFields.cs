@@ -27,7 +27,8 @@ internal static class TcpInfoFields
         ["tcpi_data_segs_out"] = (156, 4), ["tcpi_busy_time"] = (168, 8), ["tcpi_rwnd_limited"] = (176, 8),
         ["tcpi_sndbuf_limited"] = (184, 8), ["tcpi_delivered"] = (192, 4), ["tcpi_delivered_ce"] = (196, 4), ["tcpi_bytes_sent"] = (200, 8),
         ["tcpi_bytes_retrans"] = (208, 8), ["tcpi_reord_seen"] = (220, 4), ["tcpi_rcv_ooopack"] = (224, 4),
-        ["tcpi_snd_wnd"] = (228, 4), ["tcpi_rcv_wnd"] = (232, 4),
+        ["tcpi_snd_wnd"] = (228, 4), ["tcpi_rcv_wnd"] = (232, 4), ["tcpi_rehash"] = (236, 4), ["tcpi_total_rto"] = (240, 2),
+        ["tcpi_total_rto_recoveries"] = (242, 2), ["tcpi_total_rto_time"] = (244, 4),
     };
 
     /// <summary>The field's value in <paramref name="info"/>, or null when the name is not a modelled field.</summary>
@@ -42,6 +43,7 @@ internal static class TcpInfoFields
         return f.Size switch
         {
             1 => info[f.Offset],
+            2 => BinaryPrimitives.ReadUInt16LittleEndian(info[f.Offset..]),
             4 => BinaryPrimitives.ReadUInt32LittleEndian(info[f.Offset..]),
             _ => (long)BinaryPrimitives.ReadUInt64LittleEndian(info[f.Offset..]),
         };

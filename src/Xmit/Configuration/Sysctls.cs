@@ -41,6 +41,8 @@ public sealed class Sysctls
     public int TcpMinTsoSegs { get; set; } = 2;
     public int TcpSynRetries { get; set; } = 6;
     public int TcpSynackRetries { get; set; } = 5;
+    /// <summary>net.ipv4.tcp_syn_linear_timeouts (6.18's default 4): a SYN's first timeouts keep the RTO, and add as many retries to TCP_SYNCNT.</summary>
+    public int TcpSynLinearTimeouts { get; set; } = 4;
     /// <summary>net.ipv4.tcp_syncookies: 1 sends cookies when a listener's SYN queue is full, 2 always, 0 never.</summary>
     public int TcpSyncookies { get; set; } = 1;
     /// <summary>
@@ -52,6 +54,8 @@ public sealed class Sysctls
     /// <summary>net.ipv4.tcp_abort_on_overflow: 1 resets a final ACK that finds the accept queue full, 0 drops it and lets the SYN-ACK timer retry.</summary>
     public int TcpAbortOnOverflow { get; set; }
     public int TcpRetries2 { get; set; } = 15;
+    /// <summary>net.ipv4.tcp_orphan_retries: the retransmissions an orphaned connection gets (0, the default: 8 while its RTO is below 120 s).</summary>
+    public int TcpOrphanRetries { get; set; }
     public int TcpReordering { get; set; } = 3;
     /// <summary>net.ipv4.tcp_frto: F-RTO (RFC 5682) after a retransmission timeout — new data instead of retransmissions on the first ACK, and undo if the next one shows the RTO was spurious; 0 off (1 and 2 are the same on Linux 6.18).</summary>
     public int TcpFrto { get; set; } = 2;
@@ -162,10 +166,12 @@ public sealed class Sysctls
             case "net.ipv4.tcp_min_tso_segs" when Int(out var v) && v >= 1: TcpMinTsoSegs = v; return true;
             case "net.ipv4.tcp_syn_retries" when Int(out var v): TcpSynRetries = v; return true;
             case "net.ipv4.tcp_synack_retries" when Int(out var v): TcpSynackRetries = v; return true;
+            case "net.ipv4.tcp_syn_linear_timeouts" when Int(out var v) && v <= 63: TcpSynLinearTimeouts = v; return true; // MAX_TCP_SYNCNT / 2
             case "net.ipv4.tcp_syncookies" when Int(out var v) && v <= 2: TcpSyncookies = v; return true;
             case "net.ipv4.tcp_max_syn_backlog" when Int(out var v): TcpMaxSynBacklog = v; return true;
             case "net.ipv4.tcp_abort_on_overflow" when Int(out var v) && v <= 1: TcpAbortOnOverflow = v; return true;
             case "net.ipv4.tcp_retries2" when Int(out var v): TcpRetries2 = v; return true;
+            case "net.ipv4.tcp_orphan_retries" when Int(out var v): TcpOrphanRetries = v; return true;
             case "net.ipv4.tcp_reordering" when Int(out var v) && v >= 1: TcpReordering = v; return true;
             case "net.ipv4.tcp_frto" when Int(out var v): TcpFrto = v; return true;
             case "net.ipv4.tcp_early_retrans" when Int(out var v) && v <= 4: TcpEarlyRetrans = v; return true;
@@ -198,7 +204,7 @@ public sealed class Sysctls
                 or "net.core.netdev_budget" or "net.core.netdev_budget_usecs" or "net.core.netdev_max_backlog"
                 or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"
-                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_frto" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_invalid_ratelimit" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat"
+                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_syn_linear_timeouts" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_orphan_retries" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_frto" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_invalid_ratelimit" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat"
                 or "net.ipv4.tcp_syncookies" or "net.ipv4.tcp_max_syn_backlog" or "net.ipv4.tcp_abort_on_overflow"
                 or "net.ipv4.tcp_fastopen" or "net.ipv4.tcp_fastopen_key" or "net.ipv4.tcp_fastopen_blackhole_timeout_sec" or "net.ipv4.tcp_ecn":
                 break;

@@ -47,12 +47,13 @@ public class TcpSocketOptionTests
         Assert.Equal(0, listener.Listen(lfd, 8));
         var start = net.Sim.Now;
         Assert.Equal(-(int)Errno.EINPROGRESS, s.Connect(fd, new SockAddrIn(TwoHosts.AddrB, 5000)));
-        // SYN at 0, retransmissions at 1 s and 3 s, and the third timeout (7 s) ends it.
+        // SYN at 0, retransmissions at 1, 2, 3, 4 and 5 s (linear timeouts), and the time bound of TCP_SYNCNT 2
+        // (1 + 2 + 4 s) ends it at the sixth timeout, 7 s.
         net.Sim.RunUntil(start + Duration.FromMilliseconds(6900));
         Assert.Equal(TcpState.SynSent, sk.State);
         net.Sim.RunUntil(start + Duration.FromMilliseconds(7100));
         Assert.Equal(TcpState.Close, sk.State);
-        Assert.Equal(3, net.A.Tcp.Mib.Timeouts);
+        Assert.Equal(6, net.A.Tcp.Mib.Timeouts);
         Assert.Equal(1, net.A.Tcp.Mib.AbortOnTimeout);
         Assert.Equal(0, s.GetSockOpt(fd, SockOpt.SOL_SOCKET, SockOpt.SO_ERROR, out int err));
         Assert.Equal((int)Errno.ETIMEDOUT, err);

@@ -141,10 +141,11 @@ public class TcpTransferTests
     }
 
     [Fact]
-    public void An_unanswered_syn_is_resent_with_exponential_backoff_then_times_out()
+    public void An_unanswered_syn_is_resent_then_times_out()
     {
-        // Everything A sends is lost: the SYN goes at 0, then at 1 s, 3 s (RTO 1 s doubling), and with
-        // tcp_syn_retries = 2 the attempt fails at 7 s with ETIMEDOUT.
+        // Everything A sends is lost: the SYN goes at 0, 1, 2, 3, 4, 5 s (tcp_syn_linear_timeouts = 4 keeps the
+        // RTO at 1 s for four timeouts, the fifth doubles it), and with tcp_syn_retries = 2 the attempt fails at 7 s
+        // with ETIMEDOUT: the time two backed-off retransmissions from 1 s would take (1 + 2 + 4).
         using var net = new TwoHosts(new LinkConfig { LossRate = 1.0 });
         net.A.Neighbours.AddPermanent(net.DevA, TwoHosts.AddrB, net.DevB.Mac);
         Assert.True(net.A.Sysctls.TrySet("net.ipv4.tcp_syn_retries", "2", out _));
@@ -154,8 +155,8 @@ public class TcpTransferTests
         var sk = ((TcpSocketFile)sa.File(fd)!).Sk;
         net.RunFor(Duration.FromMilliseconds(6990));
         Assert.Equal(TcpState.SynSent, sk.State);
-        Assert.Equal(3, net.A.Tcp.Mib.OutSegs);
-        Assert.Equal(2, net.A.Tcp.Mib.Timeouts);
+        Assert.Equal(6, net.A.Tcp.Mib.OutSegs);
+        Assert.Equal(5, net.A.Tcp.Mib.Timeouts);
         net.RunForMs(20);
         Assert.Equal(TcpState.Close, sk.State);
         Assert.Equal(-(int)Errno.ETIMEDOUT, sa.Connect(fd, new SockAddrIn(TwoHosts.AddrB, 80)));

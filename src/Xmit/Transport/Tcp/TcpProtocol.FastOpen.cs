@@ -201,7 +201,7 @@ public sealed partial class TcpProtocol
         if (sk.Retransmits == 1) EnterLoss(sk);
         RtxSynAck(sk, req);
         req.NumTimeout++;
-        sk.Retransmits++;
+        UpdateRtoStats(sk);
         sk.PendingTimer = TcpXmitTimer.Retransmit;
         _clock.Arm(sk.RetransmitTimer, Now + ReqskTimeout(req));
     }
@@ -237,6 +237,7 @@ public sealed partial class TcpProtocol
             if (!Ack(sk, seg, opt)) return false;
         }
         FastOpenRemove(sk);
+        UpdateRtoTime(sk);
         sk.Retransmits = 0;
         sk.RetransStamp = null;
         RearmRto(sk);

@@ -114,13 +114,18 @@ public sealed partial class TcpProtocol
 
     /// <summary>
     /// tcp_fastopen_cookie_check(): true when the SYN may carry data — a cached cookie, or no cookie needed
-    /// (0x4 of tcp_fastopen, TCP_FASTOPEN_NO_COOKIE: then no option at all). The blackhole check never fires:
-    /// no blackhole is ever detected here.
+    /// (0x4 of tcp_fastopen, TCP_FASTOPEN_NO_COOKIE: then no option at all). While a blackhole detection is in
+    /// force, false and no option at all: a plain SYN.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_fastopen.c tcp_fastopen_cookie_check(), tcp_fastopen_active_should_disable()</remarks>
     private bool FastOpenCookieCheck(TcpSock sk, ref int mss, ref FastOpenCookie cookie)
     {
         FastOpenCacheGet(sk, ref mss, ref cookie);
+        if (FastOpenActiveShouldDisable(sk))
+        {
+            cookie = FastOpenCookie.None;
+            return false;
+        }
         if (FastOpenNoCookie(sk, FastOpenFlags.ClientNoCookie))
         {
             cookie = FastOpenCookie.None;

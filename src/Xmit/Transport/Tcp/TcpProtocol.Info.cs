@@ -9,8 +9,8 @@ namespace Xmit.Transport.Tcp;
 /// getsockopt(TCP_INFO): struct tcp_info in Linux 6.18's byte layout (280 bytes, little-endian, the AccECN fields
 /// at the end), and the counters only it reports. Fields Xmit has no state for stay zero as on a kernel that never
 /// set them: tcpi_fackets and tcpi_last_ack_sent (zero on Linux too), the AccECN fields,
-/// tcpi_delivery_rate and tcpi_delivery_rate_app_limited (no tcp_rate_gen sampling), tcpi_dsack_dups, tcpi_rehash,
-/// tcpi_fastopen_client_fail and the tcpi_total_rto* counters.
+/// tcpi_delivery_rate and tcpi_delivery_rate_app_limited (no tcp_rate_gen sampling), tcpi_dsack_dups and
+/// tcpi_fastopen_client_fail.
 /// </summary>
 /// <remarks>Linux: include/uapi/linux/tcp.h struct tcp_info; net/ipv4/tcp.c tcp_get_info(), tcp_get_info_chrono_stats()</remarks>
 public sealed partial class TcpProtocol
@@ -97,6 +97,10 @@ public sealed partial class TcpProtocol
         U32(info, 224, sk.RcvOooPack);
         U32(info, 228, sk.SndWnd);
         U32(info, 232, sk.RcvWnd);
+        U32(info, 236, (uint)sk.TimeoutRehash); // tcpi_rehash: PLB is not modelled, so the timeouts' rehashes alone
+        U16(info, 240, sk.TotalRto);
+        U16(info, 242, sk.TotalRtoRecoveries);
+        U32(info, 244, sk.TotalRtoTimeMs + (sk.RtoStamp is { } rto ? now - ToJiffies(rto) : 0)); // the running episode too
     }
 
     /// <summary>tcp_get_info_chrono_stats(): µs in each state, the running one included; tcpi_busy_time is their sum.</summary>
@@ -123,6 +127,8 @@ public sealed partial class TcpProtocol
     private static uint ToJiffies(Instant t) => (uint)(t.Nanoseconds / 1_000_000);
 
     private static void U32(Span<byte> b, int at, uint v) => BinaryPrimitives.WriteUInt32LittleEndian(b[at..], v);
+
+    private static void U16(Span<byte> b, int at, ushort v) => BinaryPrimitives.WriteUInt16LittleEndian(b[at..], v);
 
     private static void U64(Span<byte> b, int at, ulong v) => BinaryPrimitives.WriteUInt64LittleEndian(b[at..], v);
 

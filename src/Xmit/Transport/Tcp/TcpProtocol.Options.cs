@@ -63,14 +63,6 @@ public sealed partial class TcpProtocol
         return inq;
     }
 
-    /// <summary>
-    /// retransmits_timed_out() with TCP_USER_TIMEOUT: after a retransmission, the user timeout has passed since
-    /// retrans_stamp.
-    /// </summary>
-    /// <remarks>Linux: net/ipv4/tcp_timer.c retransmits_timed_out(), tcp_write_timeout()</remarks>
-    private bool UserTimeoutExpired(TcpSock sk) =>
-        sk.UserTimeoutMs > 0 && sk.Retransmits > 0 && sk.RetransStamp is { } start && Now - start >= Duration.FromMilliseconds(sk.UserTimeoutMs);
-
     /// <summary>tcp_clamp_rto_to_user_timeout(): the next timeout is at most what is left of the user timeout (1 µs once it has passed).</summary>
     /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_clamp_rto_to_user_timeout()</remarks>
     private Duration ClampRtoToUserTimeout(TcpSock sk, Duration rto)

@@ -871,6 +871,7 @@ public sealed partial class TcpProtocol
         Entail(sk, skb);
         sk.WriteSeq = sk.Iss + 1;
         sk.SynSentAt = Now;
+        if (!synAck) sk.RetransStamp = Now; // tcp_connect(): a SYN's timeouts count from its first transmission
         if (!synAck) EcnSendSyn(sk, skb); // tcp_connect()
         if (!synAck && sk.FastOpenClientReq is { } fo) SendSynData(sk, skb, fo);
         else TransmitSkb(sk, skb, clone: true);

@@ -62,9 +62,7 @@ public sealed partial class TcpProtocol
         }
         if (head is null || sk.PacketsOut == 0 || sk.State is TcpState.Close or TcpState.Listen or TcpState.TimeWait) return;
         Mib.Timeouts++;
-        int limit = sk.State == TcpState.SynSent ? (sk.SynRetries > 0 ? sk.SynRetries : Sysctls.TcpSynRetries)
-            : sk.State == TcpState.SynRecv ? Sysctls.TcpSynackRetries : Sysctls.TcpRetries2;
-        if (sk.Retransmits >= limit || UserTimeoutExpired(sk))
+        if (WriteTimeout(sk))
         {
             sk.Error = sk.Error != Errno.OK ? sk.Error : Errno.ETIMEDOUT;
             Mib.AbortOnTimeout++; // tcp_write_err()
@@ -84,12 +82,104 @@ public sealed partial class TcpProtocol
             CountTimeoutFailure(sk);
             EnterLoss(sk);
         }
+        UpdateRtoStats(sk);
         RetransmitSkb(sk, head);
-        sk.Retransmits++;
-        sk.Backoff++;
-        sk.Rtt.Backoff();
+        // Linux 6.18: a SYN's first tcp_syn_linear_timeouts timeouts keep the RTO (a single lost SYN costs 1 s,
+        // not 1 + 2 + 4…); every other timeout doubles it.
+        if (sk.State != TcpState.SynSent || sk.TotalRto > Sysctls.TcpSynLinearTimeouts)
+        {
+            sk.Backoff++;
+            sk.Rtt.Backoff();
+        }
         sk.PendingTimer = TcpXmitTimer.Retransmit;
         _clock.Arm(sk.RetransmitTimer, Now + ClampRtoToUserTimeout(sk, sk.Rtt.Rto));
+    }
+
+    /// <summary>
+    /// tcp_write_timeout(): whether this timeout ends the connection. A SYN gets TCP_SYNCNT (or tcp_syn_retries)
+    /// retransmissions plus tcp_syn_linear_timeouts; every state is also bounded in time — TCP_USER_TIMEOUT, or the
+    /// time <c>boundary</c> exponentially backed-off retransmissions would take (tcp_model_timeout), counted from
+    /// retrans_stamp: a connection with a long RTO gives up after fewer retransmissions than tcp_retries2.
+    /// An orphan's bound is tcp_orphan_retries. Fast Open's blackhole check sees every timeout.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_write_timeout(), retransmits_timed_out(), tcp_model_timeout(), tcp_orphan_retries()</remarks>
+    private bool WriteTimeout(TcpSock sk)
+    {
+        bool expired = false;
+        int retryUntil;
+        if (sk.State is TcpState.SynSent or TcpState.SynRecv)
+        {
+            retryUntil = sk.SynRetries > 0 ? sk.SynRetries : Sysctls.TcpSynRetries;
+            int maxRetransmits = retryUntil + (sk.State == TcpState.SynSent ? Sysctls.TcpSynLinearTimeouts : 0);
+            expired = sk.Retransmits >= maxRetransmits;
+        }
+        else
+        {
+            // tcp_orphan_retries(): an orphan gets tcp_orphan_retries — 0 by default, which means 8 (over 100 s at
+            // the minimal RTO) while its RTO is below TCP_RTO_MAX. (tcp_out_of_resources' orphan and memory limits
+            // are not modelled.)
+            retryUntil = Sysctls.TcpRetries2;
+            if (sk.Dead)
+            {
+                retryUntil = Sysctls.TcpOrphanRetries;
+                if (retryUntil == 0 && sk.Rtt.Rto < RtoMax) retryUntil = 8;
+            }
+        }
+        if (!expired) expired = RetransmitsTimedOut(sk, retryUntil, sk.UserTimeoutMs);
+        FastOpenDetectBlackhole(sk, expired);
+        return expired;
+    }
+
+    /// <summary>
+    /// retransmits_timed_out(): after at least one retransmission, whether <paramref name="userTimeoutMs"/> (when set)
+    /// or the model time of <paramref name="boundary"/> backed-off retransmissions has passed since retrans_stamp,
+    /// compared in milliseconds as Linux's TCP timestamps count.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_timer.c retransmits_timed_out()</remarks>
+    private bool RetransmitsTimedOut(TcpSock sk, int boundary, int userTimeoutMs)
+    {
+        if (sk.Retransmits == 0 || sk.RetransStamp is not { } start) return false;
+        long timeoutMs = userTimeoutMs > 0 ? userTimeoutMs
+            : ModelTimeoutMs(boundary, sk.State is TcpState.SynSent or TcpState.SynRecv ? InitialRto : RtoMin);
+        return Now.Nanoseconds / 1_000_000 - start.Nanoseconds / 1_000_000 >= timeoutMs;
+    }
+
+    /// <summary>
+    /// tcp_model_timeout(): how long <paramref name="boundary"/> retransmissions take when the RTO starts at
+    /// <paramref name="rtoBase"/> and doubles up to TCP_RTO_MAX.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_model_timeout()</remarks>
+    internal static long ModelTimeoutMs(int boundary, Duration rtoBase)
+    {
+        long baseMs = rtoBase.Nanoseconds / 1_000_000, maxMs = RtoMax.Nanoseconds / 1_000_000;
+        int thresh = System.Numerics.BitOperations.Log2((ulong)(maxMs / baseMs));
+        return boundary <= thresh ? ((2L << boundary) - 1) * baseMs
+            : ((2L << thresh) - 1) * baseMs + (boundary - thresh) * maxMs;
+    }
+
+    /// <summary>
+    /// tcp_update_rto_stats(): one more timeout — tcpi_total_rto — and, for the first of an episode, one more RTO
+    /// recovery, whose time counts from now until the episode ends (tcpi_total_rto_time).
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_update_rto_stats()</remarks>
+    private void UpdateRtoStats(TcpSock sk)
+    {
+        if (sk.Retransmits == 0)
+        {
+            sk.TotalRtoRecoveries++;
+            sk.RtoStamp = Now;
+        }
+        sk.Retransmits++;
+        sk.TotalRto++;
+    }
+
+    /// <summary>tcp_update_rto_time(): an RTO recovery has ended; its time joins tcpi_total_rto_time.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_update_rto_time()</remarks>
+    private void UpdateRtoTime(TcpSock sk)
+    {
+        if (sk.RtoStamp is not { } stamp) return;
+        sk.TotalRtoTimeMs += (uint)(Now.Nanoseconds / 1_000_000 - stamp.Nanoseconds / 1_000_000);
+        sk.RtoStamp = null;
     }
 
     /// <summary>sk_rethink_txhash(): a new sk_txhash for a socket that has one (net.core.txrehash = 1, Linux's default).</summary>

@@ -201,6 +201,13 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_process_loss()</remarks>
     private RecoveryXmit ProcessLoss(TcpSock sk, bool unaAdvanced, bool origAcked, bool dataSacked, bool dupAck)
     {
+        var what = ProcessLossAck(sk, unaAdvanced, origAcked, dataSacked, dupAck);
+        if (sk.CaState != TcpCaState.Loss) UpdateRtoTime(sk); // tcp_fastretrans_alert(): the RTO episode has ended
+        return what;
+    }
+
+    private RecoveryXmit ProcessLossAck(TcpSock sk, bool unaAdvanced, bool origAcked, bool dataSacked, bool dupAck)
+    {
         bool recovered = sk.SndUna >= sk.HighSeq;
         if ((unaAdvanced || sk.FastOpenReq is not null) && TryUndoLoss(sk, frtoUndo: false)) return RecoveryXmit.None;
         if (sk.Undo.Frto)

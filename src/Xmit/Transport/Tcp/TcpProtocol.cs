@@ -393,6 +393,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         sk.Shutdown = Sock.RcvShutdown | Sock.SendShutdown;
         StopTimers(sk);
         PurgeWriteQueue(sk);
+        FastOpenDisableOfoCheck(sk);
         sk.OutOfOrder.Purge(SkbDropReason.Consumed);
         sk.RaiseStateChange();
         sk.RaiseDataReady();
@@ -416,6 +417,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         StopTimers(sk);
         PurgeWriteQueue(sk);
         sk.ReceiveQueue.Purge(SkbDropReason.Consumed);
+        FastOpenDisableOfoCheck(sk);
         sk.OutOfOrder.Purge(SkbDropReason.Consumed);
         sk.PageFrag.Release();
         _sockets.Remove(sk);
@@ -493,7 +495,7 @@ public sealed class TcpMib
     /// <summary>Fast Open, server side: children made from a SYN, failed cookies, full TFO queues, cookie requests, cookies of the backup key.</summary>
     public long FastOpenPassive, FastOpenPassiveFail, FastOpenListenOverflow, FastOpenCookieReqd, FastOpenPassiveAltKey;
     /// <summary>Fast Open, client side: SYN data acknowledged, SYN data not acknowledged (resent).</summary>
-    public long FastOpenActive, FastOpenActiveFail;
+    public long FastOpenActive, FastOpenActiveFail, FastOpenBlackhole;
 
     /// <summary>The RFC 4022 counters /proc/net/snmp prints under "Tcp:"; the others are netstat's "TcpExt:".</summary>
     private static readonly HashSet<string> SnmpNames =
@@ -527,6 +529,7 @@ public sealed class TcpMib
         yield return ("TCPACKSkippedSynRecv", AckSkippedSynRecv);
         yield return ("TCPFastOpenActive", FastOpenActive);
         yield return ("TCPFastOpenActiveFail", FastOpenActiveFail);
+        yield return ("TCPFastOpenBlackhole", FastOpenBlackhole);
         yield return ("TCPFastOpenPassive", FastOpenPassive);
         yield return ("TCPFastOpenPassiveFail", FastOpenPassiveFail);
         yield return ("TCPFastOpenListenOverflow", FastOpenListenOverflow);

@@ -152,6 +152,11 @@ public sealed partial class TcpSock : InetSock
     /// <summary>The send head's timestamp as tcp_probe_timer() reads it: when the first probe timer found it unsent (what TCP_USER_TIMEOUT counts from while probing).</summary>
     internal Instant? ProbeStamp;
     internal int Retransmits;
+    /// <summary>total_rto, total_rto_recoveries, total_rto_time (ms): every timeout, every episode of them, and the time spent in ended ones (tcp_info).</summary>
+    internal ushort TotalRto, TotalRtoRecoveries;
+    internal uint TotalRtoTimeMs;
+    /// <summary>rto_stamp: when the running RTO episode began (null: none).</summary>
+    internal Instant? RtoStamp;
     /// <summary>
     /// retrans_stamp: when the first retransmission of the loss episode went out (or the SYN was sent) — what
     /// TCP_USER_TIMEOUT counts from and what a timestamp echo is compared with to tell a spurious retransmission
@@ -267,6 +272,8 @@ public sealed partial class TcpSock : InetSock
     internal FastOpenRequest? FastOpenClientReq;
     /// <summary>syn_fastopen / syn_fastopen_exp: the SYN carried a Fast Open option (the experimental form); syn_data: and data.</summary>
     internal bool SynFastOpen, SynFastOpenExp, SynData;
+    /// <summary>syn_fastopen_ch: Fast Open was allowed again after a blackhole timeout; data received then clears the detections.</summary>
+    internal bool SynFastOpenCheck;
 
     /// <summary>Fast Open children of this listener still in SYN-RECV (the TFO queue's qlen).</summary>
     public int FastOpenQueueUsed => FastOpenQlen;
