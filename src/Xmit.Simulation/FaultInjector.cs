@@ -18,6 +18,15 @@ public sealed class FaultInjector(LinkFaults faults, double lossRate, Determinis
     public long Duplicated { get; private set; }
     public long Corrupted { get; private set; }
     public long CeMarked { get; private set; }
+    public long Blackholed { get; private set; }
+
+    /// <summary>Whether the frame is longer than the path's blackhole lets through (no draw is made).</summary>
+    public bool Blackholes(SkBuff frame)
+    {
+        if (faults.BlackholeAbove <= 0 || frame.GsoSize != 0 || frame.Len - EthernetFrame.HeaderLength <= faults.BlackholeAbove) return false;
+        Blackholed++;
+        return true;
+    }
 
     /// <summary>Whether this frame is lost on the wire.</summary>
     public bool Lose()

@@ -31,7 +31,14 @@ public sealed record LinkFaults
     /// <summary>Gilbert–Elliott loss: p (good → bad), r (bad → good), and the loss probability in the bad state; null for none.</summary>
     public (double P, double R, double BadLoss)? Burst { get; init; }
 
-    public bool Any => ReorderRate > 0 || DuplicateRate > 0 || CorruptRate > 0 || CeMarkRate > 0 || Jitter > Duration.Zero || Burst is not null;
+    /// <summary>
+    /// A path MTU blackhole: frames whose IP packet is longer than this many bytes vanish without an ICMP error, as
+    /// behind a middlebox with a smaller MTU that filters ICMP (what TCP's MTU probing is for); 0 for none. GSO frames
+    /// of a TSO link are not looked at.
+    /// </summary>
+    public int BlackholeAbove { get; init; }
+
+    public bool Any => ReorderRate > 0 || DuplicateRate > 0 || CorruptRate > 0 || CeMarkRate > 0 || Jitter > Duration.Zero || Burst is not null || BlackholeAbove > 0;
 
     public string? Validate()
     {
@@ -42,6 +49,7 @@ public sealed record LinkFaults
         if (!Probability(CeMarkRate)) return "CE mark probability must be between 0 and 1";
         if (ReorderDelay < Duration.Zero) return "reorder delay must not be negative";
         if (Jitter < Duration.Zero) return "jitter must not be negative";
+        if (BlackholeAbove < 0) return "blackhole size must not be negative";
         if (Burst is { } b && !(Probability(b.P) && Probability(b.R) && Probability(b.BadLoss))) return "burst loss probabilities must be between 0 and 1";
         return null;
     }

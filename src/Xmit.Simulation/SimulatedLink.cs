@@ -82,7 +82,7 @@ public sealed class SimulatedLink
             Frames++;
             Bytes += frame.Len;
             BusyTime += serialization;
-            if (Receiver is null || Faults.Lose()) return end;
+            if (Receiver is null || Faults.Blackholes(frame) || Faults.Lose()) return end;
             Deliver(frame, end);
             if (Faults.Duplicate()) Deliver(frame, end);
             return end;

@@ -54,6 +54,15 @@ public sealed class Sysctls
     /// <summary>net.ipv4.tcp_abort_on_overflow: 1 resets a final ACK that finds the accept queue full, 0 drops it and lets the SYN-ACK timer retry.</summary>
     public int TcpAbortOnOverflow { get; set; }
     public int TcpRetries2 { get; set; } = 15;
+    /// <summary>net.ipv4.tcp_retries1: after the time this many backed-off retransmissions take, a timeout suspects the path (MTU blackhole detection).</summary>
+    public int TcpRetries1 { get; set; } = 3;
+    /// <summary>net.ipv4.tcp_mtu_probing: 0 off (Linux's default), 1 after a suspected ICMP blackhole, 2 always (RFC 4821 packetization-layer PMTUD).</summary>
+    public int TcpMtuProbing { get; set; }
+    /// <summary>net.ipv4.tcp_base_mss, tcp_mtu_probe_floor, tcp_probe_threshold, tcp_probe_interval (s): MTU probing's starting MSS, its lowest, the search width it stops at, and when it starts again.</summary>
+    public int TcpBaseMss { get; set; } = 1024;
+    public int TcpMtuProbeFloor { get; set; } = 48;
+    public int TcpProbeThreshold { get; set; } = 8;
+    public int TcpProbeInterval { get; set; } = 600;
     /// <summary>net.ipv4.tcp_orphan_retries: the retransmissions an orphaned connection gets (0, the default: 8 while its RTO is below 120 s).</summary>
     public int TcpOrphanRetries { get; set; }
     public int TcpReordering { get; set; } = 3;
@@ -171,6 +180,12 @@ public sealed class Sysctls
             case "net.ipv4.tcp_max_syn_backlog" when Int(out var v): TcpMaxSynBacklog = v; return true;
             case "net.ipv4.tcp_abort_on_overflow" when Int(out var v) && v <= 1: TcpAbortOnOverflow = v; return true;
             case "net.ipv4.tcp_retries2" when Int(out var v): TcpRetries2 = v; return true;
+            case "net.ipv4.tcp_retries1" when Int(out var v) && v <= 255: TcpRetries1 = v; return true;
+            case "net.ipv4.tcp_mtu_probing" when Int(out var v) && v <= 2: TcpMtuProbing = v; return true;
+            case "net.ipv4.tcp_base_mss" when Int(out var v) && v >= 48: TcpBaseMss = v; return true;
+            case "net.ipv4.tcp_mtu_probe_floor" when Int(out var v) && v >= 48: TcpMtuProbeFloor = v; return true;
+            case "net.ipv4.tcp_probe_threshold" when Int(out var v): TcpProbeThreshold = v; return true;
+            case "net.ipv4.tcp_probe_interval" when Int(out var v): TcpProbeInterval = v; return true;
             case "net.ipv4.tcp_orphan_retries" when Int(out var v): TcpOrphanRetries = v; return true;
             case "net.ipv4.tcp_reordering" when Int(out var v) && v >= 1: TcpReordering = v; return true;
             case "net.ipv4.tcp_frto" when Int(out var v): TcpFrto = v; return true;
@@ -204,7 +219,7 @@ public sealed class Sysctls
                 or "net.core.netdev_budget" or "net.core.netdev_budget_usecs" or "net.core.netdev_max_backlog"
                 or "net.ipv4.tcp_rmem" or "net.ipv4.tcp_wmem" or "net.ipv4.tcp_timestamps" or "net.ipv4.tcp_sack" or "net.ipv4.tcp_window_scaling"
                 or "net.ipv4.tcp_autocorking" or "net.ipv4.tcp_tso_win_divisor" or "net.ipv4.tcp_min_tso_segs" or "net.ipv4.tcp_syn_retries"
-                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_syn_linear_timeouts" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_orphan_retries" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_frto" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_invalid_ratelimit" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat"
+                or "net.ipv4.tcp_synack_retries" or "net.ipv4.tcp_syn_linear_timeouts" or "net.ipv4.tcp_retries2" or "net.ipv4.tcp_orphan_retries" or "net.ipv4.tcp_retries1" or "net.ipv4.tcp_mtu_probing" or "net.ipv4.tcp_base_mss" or "net.ipv4.tcp_mtu_probe_floor" or "net.ipv4.tcp_probe_threshold" or "net.ipv4.tcp_probe_interval" or "net.ipv4.tcp_reordering" or "net.ipv4.tcp_frto" or "net.ipv4.tcp_early_retrans" or "net.ipv4.tcp_congestion_control" or "net.ipv4.tcp_moderate_rcvbuf" or "net.ipv4.tcp_invalid_ratelimit" or "net.ipv4.tcp_slow_start_after_idle" or "net.ipv4.tcp_limit_output_bytes" or "net.ipv4.tcp_notsent_lowat"
                 or "net.ipv4.tcp_syncookies" or "net.ipv4.tcp_max_syn_backlog" or "net.ipv4.tcp_abort_on_overflow"
                 or "net.ipv4.tcp_fastopen" or "net.ipv4.tcp_fastopen_key" or "net.ipv4.tcp_fastopen_blackhole_timeout_sec" or "net.ipv4.tcp_ecn":
                 break;

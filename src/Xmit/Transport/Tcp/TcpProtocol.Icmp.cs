@@ -79,17 +79,20 @@ public sealed partial class TcpProtocol
         if (sk.State is TcpState.Listen or TcpState.Close) return;
         _output.Routes.UpdatePmtu(sk.RemoteAddress, mtu);
         if (_output.Routes.Lookup(sk.RemoteAddress) is not { EffectiveMtu: var pmtu } || sk.PmtuCookie <= pmtu) return;
+        int sentMss = sk.MssCache;
         SyncMss(sk, pmtu);
-        SimpleRetransmit(sk, pmtu);
+        SimpleRetransmit(sk, pmtu, sentMss);
     }
 
     /// <summary>
     /// tcp_simple_retransmit(): mark lost every sent skb longer than the MSS — all of them for a Fast Open SYN
     /// still in SYN-SENT (its SYN and data are separate skbs, and the SYN with data was what did not fit) — and
-    /// resend in Loss state, without a congestion response.
+    /// resend in Loss state, without a congestion response. A segment's length is tcp_skb_seglen(): the whole skb
+    /// when it is one segment, else the MSS it was cut at — <paramref name="sentMss"/>, the MSS before this change,
+    /// since Xmit keeps no per-skb gso_size.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_simple_retransmit(); net/ipv4/tcp_output.c tcp_advertise_mss()</remarks>
-    private void SimpleRetransmit(TcpSock sk, int pmtu)
+    private void SimpleRetransmit(TcpSock sk, int pmtu, int sentMss)
     {
         bool synData = sk.SynData && sk.State == TcpState.SynSent;
         int mss = synData ? -1 : CurrentMss(sk);
@@ -97,7 +100,7 @@ public sealed partial class TcpProtocol
             sk.AdvMss = Math.Min(sk.AdvMss, pmtu - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength); // the SYN's MSS option
         for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
         {
-            int seglen = (int)(s.Cb.EndSeq - s.Cb.Seq);
+            int seglen = Pcount(s, sentMss) == 1 ? (int)(s.Cb.EndSeq - s.Cb.Seq) : sentMss;
             if (seglen <= mss || (s.Cb.Sacked & (TcpSacked.Lost | TcpSacked.Acked)) != 0) continue;
             s.Cb.Sacked |= TcpSacked.Lost;
             sk.LostOut += (uint)Pcount(s, sk.MssCache);

@@ -205,6 +205,7 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_init_transfer()</remarks>
     private void InitTransfer(TcpSock sk)
     {
+        MtupInit(sk, TcpHeaderLength(sk));
         sk.SndCwnd = 10;
         sk.CongestionOps.Init(sk); // tcp_init_congestion_control
         InitBufferSpace(sk);
@@ -571,6 +572,7 @@ public sealed partial class TcpProtocol
         }
         if (sk.WriteQueue.Peek() == sk.SendHead) ChronoStop(sk, TcpChrono.Busy); // nothing left in flight
         if (!progressed) return 0;
+        if (sk.Mtup.ProbeSize != 0 && sk.Mtup.ProbeSeqEnd <= ack) MtupProbeSuccess(sk);
         // Data cumulatively acknowledged below the highest SACK was delivered out of order.
         if (sk.SackOk && reord < priorFack) CheckSackReordering(sk, reord, priorFack);
         sk.Delivered += ackedSegs;
@@ -611,6 +613,7 @@ public sealed partial class TcpProtocol
         }
         if (sk.CaState is TcpCaState.Open or TcpCaState.Cwr && sk.DupAcks >= sk.Reordering && sk.WriteQueue.Peek() is { } head)
         {
+            if (MtuProbeFailed(sk)) return;
             // tcp_enter_recovery(): from CWR the reduction already under way goes on (tcp_in_cwnd_reduction()).
             RetransStampCleanup(sk);
             sk.Undo.PriorSsthresh = 0;

@@ -345,6 +345,7 @@ public sealed partial class TcpProtocol
     internal void SyncMss(TcpSock sk, int pmtu)
     {
         sk.PmtuCookie = pmtu;
+        if (sk.Mtup.SearchHigh > pmtu) sk.Mtup.SearchHigh = pmtu;
         int mss = pmtu - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength;
         if (mss > sk.MssClamp) mss = sk.MssClamp;
         if (sk.UserMss > 0 && mss > sk.UserMss) mss = sk.UserMss;
@@ -353,9 +354,36 @@ public sealed partial class TcpProtocol
         int cutoff = sk.MaxWindow > MssDefault ? (int)(sk.MaxWindow >> 1) : (int)sk.MaxWindow;
         if (cutoff > 0 && mss > cutoff)
             mss = Math.Max(cutoff, 68 - TcpSegment.MinHeaderLength - (sk.TimestampOk ? TimestampOptionLength : 0));
+        if (sk.Mtup.Enabled) mss = Math.Min(mss, MtuToMss(sk, sk.Mtup.SearchLow)); // MTU probing: what the search has proven
         // Remembered so tcp_write_xmit can refill the skbs queued at the old size (GrowSkb).
         if (mss > sk.MssCache && sk.SendHead is not null) sk.MssGrewAt = sk.WriteSeq;
+        bool changed = mss != sk.MssCache;
         sk.MssCache = mss;
+        if (changed && sk.PacketsOut > 0) RecountInFlight(sk);
+    }
+
+    /// <summary>
+    /// After the MSS changed with data in flight: packets_out and the lost, retransmitted and (with SACK) SACKed
+    /// counts summed again over the retransmission queue in the new MSS. Linux keeps each skb's tcp_gso_segs from
+    /// when it was cut, so its counts do not move until the skbs are acknowledged; Xmit counts every skb in the
+    /// current MSS (no per-skb gso_segs), and without this the counters would drift from what the queue holds when an
+    /// MTU probe or a path MTU change moves the MSS — in-flight data could then never reach zero.
+    /// </summary>
+    private static void RecountInFlight(TcpSock sk)
+    {
+        uint packets = 0, lost = 0, retrans = 0, sacked = 0;
+        for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
+        {
+            uint n = (uint)Pcount(s, sk.MssCache);
+            packets += n;
+            if ((s.Cb.Sacked & TcpSacked.Lost) != 0) lost += n;
+            if ((s.Cb.Sacked & TcpSacked.Retrans) != 0) retrans += n;
+            if ((s.Cb.Sacked & TcpSacked.Acked) != 0) sacked += n;
+        }
+        sk.PacketsOut = packets;
+        sk.LostOut = lost;
+        sk.RetransOut = retrans;
+        if (sk.SackOk) sk.SackedOut = sacked;
     }
 
     /// <summary>
@@ -373,7 +401,7 @@ public sealed partial class TcpProtocol
     /// <summary>TCPOLEN_TSTAMP_ALIGNED: the timestamp option with its two NOPs.</summary>
     private const int TimestampOptionLength = 12;
 
-    private static int Pcount(SkBuff skb, int mss) => skb.Len <= mss ? 1 : (skb.Len + mss - 1) / mss;
+    private static int Pcount(SkBuff skb, int mss) => skb.Len <= mss || (skb.Cb.Flags & OneSegmentFlag) != 0 ? 1 : (skb.Len + mss - 1) / mss;
 
     /// <summary>
     /// tcp_write_xmit(): send unsent skbs while the congestion window (tcp_cwnd_test, at most half of it per
@@ -385,6 +413,12 @@ public sealed partial class TcpProtocol
     {
         int sent = 0;
         bool cwndLimited = false, rwndLimited = false;
+        if (!pushOne)
+        {
+            int probe = MtuProbe(sk);
+            if (probe == 0) return false;
+            if (probe > 0) sent = 1;
+        }
         int maxSegs = TsoSegs(sk, mss);
         while (sk.SendHead is { } skb)
         {
@@ -602,6 +636,7 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c tso_fragment(), tcp_fragment()</remarks>
     private void Fragment(TcpSock sk, SkBuff skb, int len)
     {
+        if ((skb.Cb.Flags & OneSegmentFlag) != 0) SplitProbe(sk, skb);
         int rest = skb.Len - len;
         // A new tail keeps room to grow to the size goal: later writes append to it, as to any unsent tail.
         int capacity = skb == sk.WriteQueue.PeekTail() ? Math.Max(rest, SizeGoal(sk)) : rest;
@@ -624,6 +659,20 @@ public sealed partial class TcpProtocol
         buff.ZerocopyCloneFrom(skb); // skb_split() → skb_zerocopy_clone()
         FragmentTstamp(skb, buff);
         sk.WriteQueue.InsertAfter(skb, buff);
+    }
+
+    /// <summary>
+    /// tcp_fragment() of an MTU probe (a lost one, resent in MSS pieces): the pieces count in MSS segments, and
+    /// what is in flight or lost grows by the difference (tcp_adjust_pcount).
+    /// </summary>
+    private static void SplitProbe(TcpSock sk, SkBuff skb)
+    {
+        skb.Cb.Flags &= ~OneSegmentFlag;
+        if (skb.Cb.EndSeq > sk.SndNxt) return;
+        uint extra = (uint)(Pcount(skb, sk.MssCache) - 1);
+        sk.PacketsOut += extra;
+        if ((skb.Cb.Sacked & TcpSacked.Lost) != 0) sk.LostOut += extra;
+        if ((skb.Cb.Sacked & TcpSacked.Retrans) != 0) sk.RetransOut += extra;
     }
 
     /// <summary>tcp_fragment_tstamp(): the timestamp request moves to the second part when the timestamped byte went with it.</summary>
@@ -695,7 +744,7 @@ public sealed partial class TcpProtocol
         pkt.Cb.TxPageOffset = syn ? 0 : (int)((skb.Cb.Seq - (sk.Iss + 1u)) & 32767u);
         // "Force a PSH flag on all (GSO) packets to expedite GRO flush at receiver": a multi-segment skb goes
         // with PSH (software GSO then keeps it on the last segment only).
-        int mss = CurrentMss(sk);
+        int mss = (skb.Cb.Flags & OneSegmentFlag) != 0 ? skb.Len : CurrentMss(sk);
         if (!syn && skb.Len > mss) flags |= TcpFlags.Psh;
         Span<byte> opts = stackalloc byte[40];
         var w = new TcpOptionWriter(opts);

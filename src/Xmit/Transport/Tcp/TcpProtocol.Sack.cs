@@ -339,6 +339,7 @@ public sealed partial class TcpProtocol
             if (sk.CaState <= TcpCaState.Disorder) TryUndoDsack(sk);
             if (sk.CaState != TcpCaState.Recovery && sk.LostOut > 0 && newlyLost > 0)
             {
+                if (MtuProbeFailed(sk)) return;
                 EnterRecovery(sk, ece);
                 CwndReduction(sk, acked + newlySacked, unaAdvanced, newlyLost > 0);
                 RetransmitQueue(sk);

@@ -234,6 +234,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         sk.Iss = new TcpSeq(_random.NextUInt32());
         sk.TxHash = NewTxHash(); // sk_set_txhash()
         InitConnection(sk, route.EffectiveMtu);
+        MtupInit(sk, TcpSegment.MinHeaderLength + (Sysctls.TcpTimestamps != 0 ? TimestampOptionLength : 0)); // tcp_connect_init()
         // tcp_connect_init(): no timestamp has been seen yet, so the window is cut to whole advmss segments.
         SelectInitialWindow(sk, FullSpace(sk), sk.AdvMss, Sysctls.TcpWindowScaling != 0);
         sk.RcvSsthresh = sk.RcvWnd;
@@ -496,6 +497,8 @@ public sealed class TcpMib
     public long FastOpenPassive, FastOpenPassiveFail, FastOpenListenOverflow, FastOpenCookieReqd, FastOpenPassiveAltKey;
     /// <summary>Fast Open, client side: SYN data acknowledged, SYN data not acknowledged (resent).</summary>
     public long FastOpenActive, FastOpenActiveFail, FastOpenBlackhole;
+    /// <summary>TCPMTUPSuccess, TCPMTUPFail: MTU probes acknowledged and lost.</summary>
+    public long MtupSuccess, MtupFail;
 
     /// <summary>The RFC 4022 counters /proc/net/snmp prints under "Tcp:"; the others are netstat's "TcpExt:".</summary>
     private static readonly HashSet<string> SnmpNames =
@@ -530,6 +533,8 @@ public sealed class TcpMib
         yield return ("TCPFastOpenActive", FastOpenActive);
         yield return ("TCPFastOpenActiveFail", FastOpenActiveFail);
         yield return ("TCPFastOpenBlackhole", FastOpenBlackhole);
+        yield return ("TCPMTUPFail", MtupFail);
+        yield return ("TCPMTUPSuccess", MtupSuccess);
         yield return ("TCPFastOpenPassive", FastOpenPassive);
         yield return ("TCPFastOpenPassiveFail", FastOpenPassiveFail);
         yield return ("TCPFastOpenListenOverflow", FastOpenListenOverflow);

@@ -152,6 +152,8 @@ public sealed partial class TcpSock : InetSock
     /// <summary>The send head's timestamp as tcp_probe_timer() reads it: when the first probe timer found it unsent (what TCP_USER_TIMEOUT counts from while probing).</summary>
     internal Instant? ProbeStamp;
     internal int Retransmits;
+    /// <summary>icsk_mtup: the MTU probing search (tcp_mtu_probing).</summary>
+    internal MtuProbeState Mtup { get; } = new();
     /// <summary>total_rto, total_rto_recoveries, total_rto_time (ms): every timeout, every episode of them, and the time spent in ended ones (tcp_info).</summary>
     internal ushort TotalRto, TotalRtoRecoveries;
     internal uint TotalRtoTimeMs;
