@@ -274,6 +274,9 @@ public sealed class SkBuff
         sh.Uarg = uarg;
     }
 
+    /// <summary>The frags this skb's zerocopy pages take (see <see cref="SkbShared.ZerocopyPages"/>).</summary>
+    internal int ZerocopyPages { get => SharedInfo.ZerocopyPages; set => SharedInfo.ZerocopyPages = value; }
+
     /// <summary>skb_zerocopy_clone(): a new skb made from <paramref name="from"/>'s data belongs to the same notification.</summary>
     internal void ZerocopyCloneFrom(SkBuff from)
     {
@@ -570,6 +573,11 @@ internal sealed class SkbShared
     public GsoType GsoType;
     /// <summary>destructor_arg: the MSG_ZEROCOPY notification this data belongs to (one reference per shared info).</summary>
     public Sockets.ZerocopyArg? Uarg;
+    /// <summary>
+    /// The frags a zerocopy TCP skb's user pages would take (nr_frags; Xmit copies the bytes into the linear buffer,
+    /// so only their count is kept): a send's pages never merge with an earlier send's, and MAX_SKB_FRAGS bounds them.
+    /// </summary>
+    public int ZerocopyPages;
     /// <summary>tx_flags: the transmit timestamps the data asks for.</summary>
     public SkbTxFlags TxFlags;
     /// <summary>tskey: the key a timestamp of this data reports (TCP: the sequence number of its last byte).</summary>

@@ -163,6 +163,7 @@ public sealed class SkBuffPool
             // skb_zcopy_clear(): the last holder of the data lets the zerocopy notification go.
             var uarg = shared.Uarg;
             shared.Uarg = null;
+            shared.ZerocopyPages = 0;
             shared.TxFlags = SkbTxFlags.None;
             shared.TsKey = 0;
             var child = shared.FragList;

@@ -77,8 +77,10 @@ public sealed partial class TcpProtocol
             // Append to the unsent tail while it is below the size goal (and its buffer has room: it may have
             // been allocated for a smaller goal); otherwise a new skb, if sk_wmem_queued allows.
             // A zerocopy send does not join an skb of another notification (skb_zerocopy_iter_stream: EEXIST).
+            // Nor one whose frags are all taken by user pages (__zerocopy_sg_from_iter: EMSGSIZE at MAX_SKB_FRAGS).
+            bool zcFull = uarg is not null && tail is not null && tail.ZerocopyPages >= SkBuff.MaxFrags;
             if (tail is not null && sk.SendHead is not null && tail.Len < sizeGoal && tail.Tailroom > 0 && CanCollapseTo(tail)
-                && (uarg is null || tail.Zerocopy is null || tail.Zerocopy == uarg))
+                && (uarg is null || tail.Zerocopy is null || tail.Zerocopy == uarg) && !zcFull)
             {
                 skb = tail;
                 room = Math.Min(sizeGoal - tail.Len, tail.Tailroom);
@@ -95,19 +97,25 @@ public sealed partial class TcpProtocol
                     if (!WaitForMemory(sk, deadline) && deadline == Instant.Never) return copied > 0 ? TxTimestamp(sk, copied) : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
                     continue;
                 }
+                if (zcFull && tail == sk.WriteQueue.PeekTail() && sk.SendHead is not null) MarkPush(sk, tail!); // tcp_mark_push() before new_segment
                 skb = NewDataSkb(sk, sizeGoal);
                 room = sizeGoal;
             }
             int n = Math.Min(room, data.Length - copied);
-            data.Slice(copied, n).CopyTo(skb.Put(n));
             int charge = n;
             if (uarg is not null)
             {
-                // skb_zerocopy_iter_stream(): the user's pages become the skb's, each charged whole
-                // (PAGE_ALIGN(len + offset in the first page); the caller's buffer is taken to start a page).
-                charge = (n + copied % PageSize + PageSize - 1) / PageSize * PageSize;
+                // skb_zerocopy_iter_stream(): the user's pages become the skb's frags, as many as MAX_SKB_FRAGS leaves
+                // room for, each charged whole (PAGE_ALIGN(len + offset in the first page); the caller's buffer is
+                // taken to start a page).
+                int offset = copied % PageSize;
+                n = Math.Min(n, (SkBuff.MaxFrags - skb.ZerocopyPages) * PageSize - offset);
+                int pages = (offset + n + PageSize - 1) / PageSize;
+                skb.ZerocopyPages += pages;
+                charge = pages * PageSize;
                 skb.ZerocopySet(uarg);
             }
+            data.Slice(copied, n).CopyTo(skb.Put(n));
             skb.Truesize += charge;
             sk.WmemQueued += charge;
             skb.Cb.EndSeq += (uint)n;
@@ -657,6 +665,7 @@ public sealed partial class TcpProtocol
         buff.Cb.Flags = skb.Cb.Flags; // the end of record goes with the second part (tcp_skb_fragment_eor)
         skb.Cb.Flags &= ~EorFlag;
         buff.ZerocopyCloneFrom(skb); // skb_split() → skb_zerocopy_clone()
+        buff.ZerocopyPages = skb.ZerocopyPages; // which page each byte is in is not kept: an upper bound for the tail
         FragmentTstamp(skb, buff);
         sk.WriteQueue.InsertAfter(skb, buff);
     }
