@@ -40,7 +40,7 @@ public sealed partial class ScriptRunner
         ["TCP_INQ"] = SockOpt.TCP_INQ, ["TCP_CM_INQ"] = SockOpt.TCP_CM_INQ,
         ["MSG_PEEK"] = (long)MsgFlags.Peek, ["MSG_TRUNC"] = (long)MsgFlags.Trunc, ["MSG_OOB"] = (long)MsgFlags.Oob,
         ["MSG_ERRQUEUE"] = (long)MsgFlags.ErrQueue, ["MSG_ZEROCOPY"] = (long)MsgFlags.Zerocopy,
-        ["SO_ZEROCOPY"] = SockOpt.SO_ZEROCOPY, ["SO_TIMESTAMPING"] = SockOpt.SO_TIMESTAMPING, ["SCM_TIMESTAMPING"] = SockOpt.SCM_TIMESTAMPING,
+        ["SO_ZEROCOPY"] = SockOpt.SO_ZEROCOPY, ["SO_MAX_PACING_RATE"] = SockOpt.SO_MAX_PACING_RATE, ["SO_TIMESTAMPING"] = SockOpt.SO_TIMESTAMPING, ["SCM_TIMESTAMPING"] = SockOpt.SCM_TIMESTAMPING,
         // packetdrill's own names for IPv4's IP_RECVERR control message (CMSG_LEVEL_IP / CMSG_TYPE_RECVERR).
         ["CMSG_LEVEL_IP"] = SockOpt.IPPROTO_IP, ["CMSG_TYPE_RECVERR"] = SockOpt.IP_RECVERR,
         ["SO_EE_ORIGIN_ZEROCOPY"] = (long)ErrOrigin.Zerocopy, ["SO_EE_ORIGIN_TIMESTAMPING"] = (long)ErrOrigin.Timestamping,

@@ -39,8 +39,20 @@ public interface ISkbOwner
     /// <summary>sk_pacing_rate in bytes per second (ulong.MaxValue: unlimited, as for a socket that does not pace).</summary>
     ulong SkPacingRate { get; }
 
-    /// <summary>sk_pacing_status == SK_PACING_FQ: an fq qdisc took the socket's packets, so TCP sets departure times for it to honour.</summary>
-    bool PacedByFq { get; set; }
+    /// <summary>sk_pacing_status: who paces the socket — nobody, TCP itself (SO_MAX_PACING_RATE), or an fq qdisc that took its packets.</summary>
+    SkPacingStatus PacingStatus { get; set; }
+}
+
+/// <summary>sk_pacing_status.</summary>
+/// <remarks>Linux: include/net/sock.h enum sk_pacing</remarks>
+public enum SkPacingStatus : byte
+{
+    /// <summary>SK_PACING_NONE: no departure times are kept.</summary>
+    None,
+    /// <summary>SK_PACING_NEEDED: TCP paces itself with a timer (tcp_pacing_check), set by SO_MAX_PACING_RATE.</summary>
+    Needed,
+    /// <summary>SK_PACING_FQ: an fq qdisc honours the departure times TCP sets.</summary>
+    Fq,
 }
 
 /// <summary>The TCP scoreboard bits of a sent skb (tcp_skb_cb sacked, TCPCB_SACKED_ACKED …).</summary>

@@ -231,10 +231,28 @@ public abstract class Sock : ISkbOwner
     public virtual bool CachesTxQueue => false;
 
     /// <inheritdoc/>
-    public virtual ulong SkPacingRate => ulong.MaxValue;
+    public virtual ulong SkPacingRate => MaxPacingRate;
 
     /// <inheritdoc/>
-    public bool PacedByFq { get; set; }
+    public SkPacingStatus PacingStatus { get; set; }
+
+    /// <summary>sk_max_pacing_rate (SO_MAX_PACING_RATE), bytes per second; ulong.MaxValue: no limit.</summary>
+    public ulong MaxPacingRate { get; private set; } = ulong.MaxValue;
+
+    /// <summary>
+    /// SO_MAX_PACING_RATE: the cap on the pacing rate; any value but unlimited makes TCP pace itself when no fq does
+    /// (SK_PACING_NONE → SK_PACING_NEEDED), and the current rate drops to it at once.
+    /// </summary>
+    /// <remarks>Linux: net/core/sock.c sk_setsockopt() SO_MAX_PACING_RATE</remarks>
+    public void SetMaxPacingRate(ulong rate)
+    {
+        if (rate != ulong.MaxValue && PacingStatus == SkPacingStatus.None) PacingStatus = SkPacingStatus.Needed;
+        MaxPacingRate = rate;
+        OnMaxPacingRate(rate);
+    }
+
+    /// <summary>sk_pacing_rate = min(sk_pacing_rate, the new cap): for a socket that keeps a pacing rate of its own.</summary>
+    protected virtual void OnMaxPacingRate(ulong rate) { }
 
     public void SetOwnerW(SkBuff skb)
     {

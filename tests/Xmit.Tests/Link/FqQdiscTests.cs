@@ -23,7 +23,7 @@ public class FqQdiscTests
         public int TxQueueMapping { get; set; } = -1;
         public bool CachesTxQueue => true;
         public ulong SkPacingRate => ulong.MaxValue;
-        public bool PacedByFq { get; set; }
+        public SkPacingStatus PacingStatus { get; set; }
         public override string ToString() => name;
     }
 
@@ -58,7 +58,7 @@ public class FqQdiscTests
         Owner a = new("A"), b = new("B");
         for (int i = 1; i <= 30; i++) Assert.Equal(NetXmit.Success, fq.Enqueue(Packet(pool, a, i)));
         for (int i = 1; i <= 30; i++) Assert.Equal(NetXmit.Success, fq.Enqueue(Packet(pool, b, i)));
-        Assert.True(a.PacedByFq && b.PacedByFq); // SK_PACING_FQ: TCP would now stamp departure times
+        Assert.True(a.PacingStatus == SkPacingStatus.Fq && b.PacingStatus == SkPacingStatus.Fq); // SK_PACING_FQ: TCP would now stamp departure times
         Assert.Equal(8, fq.FastpathPackets); // A's first 8 found nothing eligible ahead of them
         Assert.Equal(2, fq.Flows);
 
@@ -166,7 +166,7 @@ public class FqQdiscTests
         net.WarmUp();
         var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, 5201);
         Assert.True(TcpConnection.Transfer(net, tcp.A, tcp.Client, tcp.B, tcp.Server, 2 << 20, seed: 1));
-        paced = tcp.ClientSock.PacedByFq;
+        paced = tcp.ClientSock.PacingStatus == SkPacingStatus.Fq;
         throttled = (root as FqQdisc)?.ThrottledEvents ?? 0;
         tcp.Close();
         return bins.Values.Max();

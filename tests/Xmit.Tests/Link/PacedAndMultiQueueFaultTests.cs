@@ -36,7 +36,7 @@ public class PacedAndMultiQueueFaultTests
         var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, 5400);
         Assert.True(TcpConnection.Transfer(net, tcp.A, tcp.Client, tcp.B, tcp.Server, 1 << 20, seed: (int)seed), "A to B");
         Assert.True(TcpConnection.Transfer(net, tcp.B, tcp.Server, tcp.A, tcp.Client, 1 << 20, seed: (int)seed + 10), "B to A");
-        if (root == "fq") Assert.True(tcp.ClientSock.PacedByFq && tcp.ServerSock.PacedByFq);
+        if (root == "fq") Assert.True(tcp.ClientSock.PacingStatus == Xmit.Buffers.SkPacingStatus.Fq && tcp.ServerSock.PacingStatus == Xmit.Buffers.SkPacingStatus.Fq);
         Assert.True(net.A.Tcp.Mib.RetransSegs + net.B.Tcp.Mib.RetransSegs > 0, "the faults cost no retransmission");
         Assert.Equal(0, tcp.ClientSock.RmemAlloc);
         Assert.Equal(0, tcp.ServerSock.RmemAlloc);

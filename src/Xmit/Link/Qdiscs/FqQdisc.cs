@@ -191,6 +191,9 @@ public sealed class FqQdisc : Qdisc
         q.InsertBefore(at, skb);
     }
 
+    /// <summary>fq_classify(): a socket whose packets fq takes is paced by fq from now on (SK_PACING_FQ, replacing TCP's own pacing).</summary>
+    private static void MarkPaced(ISkbOwner sk) => sk.PacingStatus = SkPacingStatus.Fq;
+
     /// <summary>
     /// fq_classify(): the socket's flow; packets without a connected socket (a request socket's SYN-ACK, an RST, an
     /// unconnected UDP socket's datagrams) share a flow per hash. A due packet finding nothing eligible takes the fast path.
@@ -205,7 +208,7 @@ public sealed class FqQdisc : Qdisc
         if (FastpathAllowed(skb, now))
         {
             FastpathPackets++;
-            if (sk is not null) sk.PacedByFq = true;
+            if (sk is not null) MarkPaced(sk);
             return _internal;
         }
         if (sk is not null ? _socketFlows.TryGetValue(sk, out var found) : _orphanFlows.TryGetValue(orphan, out found)) return found;
@@ -213,7 +216,7 @@ public sealed class FqQdisc : Qdisc
         var flow = new Flow(sk, orphan) { Credit = InitialQuantum, DetachedAt = now };
         if (sk is not null)
         {
-            sk.PacedByFq = true;
+            MarkPaced(sk);
             _socketFlows.Add(sk, flow);
         }
         else _orphanFlows.Add(orphan, flow);

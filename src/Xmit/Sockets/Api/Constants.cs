@@ -32,6 +32,7 @@ public static class SockOpt
     /// <summary>SO_TIMESTAMPING (SO_TIMESTAMPING_OLD on x86_64); also the cmsg type SCM_TIMESTAMPING.</summary>
     public const int SO_TIMESTAMPING = 37, SCM_TIMESTAMPING = SO_TIMESTAMPING;
     public const int SO_ZEROCOPY = 60;
+    public const int SO_MAX_PACING_RATE = 47;
 
     public const int IPPROTO_IP = 0;
     public const int IP_TOS = 1;

@@ -150,7 +150,7 @@ public abstract class InetSocketFile : SocketFile
 
     /// <summary>
     /// sk_setsockopt() for int values: SO_SNDBUF and SO_RCVBUF capped at wmem_max / rmem_max and doubled,
-    /// SO_PRIORITY, the SO_BROADCAST and SO_REUSEADDR flags; SO_KEEPALIVE and SO_REUSEPORT are accepted and
+    /// SO_PRIORITY, SO_MAX_PACING_RATE (its 32-bit form), the SO_BROADCAST and SO_REUSEADDR flags; SO_KEEPALIVE and SO_REUSEPORT are accepted and
     /// change nothing modelled. SO_SNDTIMEO / SO_RCVTIMEO take a struct timeval (<see cref="SetSockOptTimeout"/>).
     /// </summary>
     /// <remarks>Linux: net/core/sock.c sk_setsockopt()</remarks>
@@ -184,6 +184,9 @@ public abstract class InetSocketFile : SocketFile
                 return 0;
             case SockOpt.SO_TIMESTAMPING:
                 return SetTimestamping((TimestampingFlags)(uint)value);
+            case SockOpt.SO_MAX_PACING_RATE:
+                sk.SetMaxPacingRate((uint)value == uint.MaxValue ? ulong.MaxValue : (uint)value); // the 32-bit form: ~0U is unlimited
+                return 0;
             case SockOpt.SO_SNDTIMEO or SockOpt.SO_RCVTIMEO:
                 return -(int)Errno.EINVAL; // a struct timeval: use SetSockOptTimeout
             default:
@@ -254,6 +257,7 @@ public abstract class InetSocketFile : SocketFile
         SockOpt.SO_ERROR => (int)Sk.TakeError(),
         SockOpt.SO_ZEROCOPY => Sk.ZerocopyEnabled ? 1 : 0,
         SockOpt.SO_TIMESTAMPING => (int)Sk.TsFlags,
+        SockOpt.SO_MAX_PACING_RATE => (int)(uint)Math.Min(Sk.MaxPacingRate, uint.MaxValue), // the 32-bit form
         _ => null,
     };
 

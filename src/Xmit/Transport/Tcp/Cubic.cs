@@ -1,3 +1,4 @@
+using Xmit.Buffers;
 namespace Xmit.Transport.Tcp;
 
 /// <summary>
@@ -74,7 +75,7 @@ public sealed class Cubic : ITcpCongestionOps
             {
                 _lastAckUs = now;
                 uint threshold = DelayMinUs + HystartAckDelayUs(sk);
-                if (!sk.PacedByFq) threshold >>= 1; // SK_PACING_NONE: half (pacing may delay packets up to RTT/2)
+                if (sk.PacingStatus == SkPacingStatus.None) threshold >>= 1; // SK_PACING_NONE: half (pacing may delay packets up to RTT/2)
                 if (now - _roundStartUs > threshold)
                 {
                     _found = true;

@@ -34,7 +34,7 @@ public sealed partial class TcpProtocol
         info.Clear();
         info[0] = (byte)sk.State;
         U64(info, 104, sk.PacingRate);
-        U64(info, 112, ulong.MaxValue); // sk_max_pacing_rate: SO_MAX_PACING_RATE is not modelled, ~0 as by default
+        U64(info, 112, sk.MaxPacingRate);
         U32(info, 88, sk.Reordering);
         U32(info, 80, sk.SndCwnd);
         if (sk.State == TcpState.Listen)

@@ -715,7 +715,7 @@ public sealed partial class TcpProtocol
         rate *= sk.SndCwnd < sk.SndSsthresh / 2 ? 200u : 120u;
         rate *= Math.Max(sk.SndCwnd, sk.PacketsOut);
         rate /= (ulong)sk.Rtt.ScaledSrttUs;
-        sk.PacingRate = rate;
+        sk.PacingRate = Math.Min(rate, sk.MaxPacingRate);
     }
 
     /// <summary>

@@ -430,6 +430,7 @@ public sealed partial class TcpProtocol
         int maxSegs = TsoSegs(sk, mss);
         while (sk.SendHead is { } skb)
         {
+            if (PacingCheck(sk)) break;
             int tsoSegs = Pcount(skb, mss);
             uint quota = CwndTest(sk, skb, mss);
             if (quota == 0 && lossProbe) quota = 1; // a loss probe goes out whatever cwnd says
@@ -815,7 +816,7 @@ public sealed partial class TcpProtocol
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_update_skb_after_send()</remarks>
     private static void UpdateSkbAfterSend(TcpSock sk, SkBuff skb, Instant priorWstamp)
     {
-        if (!sk.PacedByFq) return;
+        if (sk.PacingStatus == SkPacingStatus.None) return;
         ulong rate = sk.PacingRate;
         if (rate == ulong.MaxValue || rate == 0 || sk.DataSegsOut < 10) return;
         long lenNs = (long)((ulong)skb.Len * 1_000_000_000UL / rate);

@@ -36,7 +36,7 @@ public sealed partial class TcpProtocol
     internal ulong SmallQueueLimit(TcpSock sk, int truesize)
     {
         ulong limit = Math.Max(2UL * (ulong)truesize, sk.PacingRate >> PacingShift);
-        if (!sk.PacedByFq) limit = Math.Min(limit, (ulong)Sysctls.TcpLimitOutputBytes); // SK_PACING_NONE: capped
+        if (sk.PacingStatus == SkPacingStatus.None) limit = Math.Min(limit, (ulong)Sysctls.TcpLimitOutputBytes); // SK_PACING_NONE: capped
         return limit;
     }
 

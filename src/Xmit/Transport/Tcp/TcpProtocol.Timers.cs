@@ -317,6 +317,7 @@ public sealed partial class TcpProtocol
     {
         for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
         {
+            if (PacingCheck(sk)) break;
             if (sk.InFlight >= sk.SndCwnd) break;
             if ((s.Cb.Sacked & (TcpSacked.Lost | TcpSacked.Retrans | TcpSacked.Acked)) != TcpSacked.Lost) continue;
             if (!RetransmitSkb(sk, s, (int)(sk.SndCwnd - sk.InFlight))) break;

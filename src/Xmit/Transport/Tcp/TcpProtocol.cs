@@ -407,6 +407,7 @@ public sealed partial class TcpProtocol : IIpProtocol
         _clock.Disarm(sk.Delack.Timer);
         _clock.Disarm(sk.TimeWaitTimer);
         _clock.Disarm(sk.TsqTasklet);
+        _clock.Disarm(sk.PacingTimer);
         sk.Delack.Pending = false;
     }
 

@@ -29,6 +29,7 @@ public sealed partial class TcpSock : InetSock
         RetransmitTimer = new Timer(clock, () => proto.OnRetransmitTimer(this), "tcp-retransmit");
         Delack = new DelayedAck(new Timer(clock, () => proto.OnDelackTimer(this), "tcp-delack"));
         TsqTasklet = new Timer(clock, () => proto.TsqHandler(this), "tcp-tsq");
+        PacingTimer = new Timer(clock, () => proto.TsqHandler(this), "tcp-pace"); // tcp_pace_kick()
         TimeWaitTimer = new Timer(clock, () => proto.OnTimeWaitTimer(this), "tcp-timewait");
     }
 
@@ -213,6 +214,11 @@ public sealed partial class TcpSock : InetSock
     internal bool TsqThrottled;
     /// <summary>TSQ_QUEUED: a TX completion scheduled the push (the tsq tasklet, run as a zero-delay timer).</summary>
     internal Timer TsqTasklet { get; }
+    /// <summary>pacing_timer: TCP's own pacing waits for the departure time of the next skb (SK_PACING_NEEDED).</summary>
+    internal Timer PacingTimer { get; }
+
+    /// <inheritdoc/>
+    protected override void OnMaxPacingRate(ulong rate) => TcpProtocol.CapPacingRate(this, rate);
 
     /// <summary>tcp_wfree(): a transmitted clone was freed; a throttled socket gets its push scheduled.</summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_wfree()</remarks>
