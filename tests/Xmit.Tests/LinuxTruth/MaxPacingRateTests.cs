@@ -40,6 +40,30 @@ public class MaxPacingRateTests
         Assert.Equal(SkPacingStatus.None, sk.PacingStatus);
     }
 
+    [Theory]
+    [InlineData(1UL)]
+    [InlineData(2UL)]
+    [InlineData(3UL)]
+    public void A_paced_flow_under_faults_arrives_byte_exact(ulong seed)
+    {
+        var link = new LinkConfig
+        {
+            RateBitsPerSecond = 1_000_000_000, Propagation = Duration.FromMilliseconds(1), LossRate = 0.01,
+            Faults = new LinkFaults { ReorderRate = 0.01, DuplicateRate = 0.01, CorruptRate = 0.005 },
+        };
+        using var net = new TwoHosts(link, seed: seed, trackAllocations: false);
+        net.WarmUp();
+        var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, 5801, configureClient: (s, fd) =>
+            Assert.Equal(0, s.SetSockOpt(fd, SockOpt.SOL_SOCKET, SockOpt.SO_MAX_PACING_RATE, 12_500_000)));
+        var start = net.Sim.Now;
+        Assert.True(TcpConnection.Transfer(net, tcp.A, tcp.Client, tcp.B, tcp.Server, 2 << 20, seed: (int)seed), "A to B");
+        // Paced at 100 Mbit/s, 2 MiB cannot arrive sooner than the cap allows (less the unpaced first segments).
+        Assert.True(net.Sim.Now - start >= Duration.FromMilliseconds(150), $"took {(net.Sim.Now - start).TotalMilliseconds} ms");
+        Assert.Equal(0, tcp.ClientSock.RmemAlloc);
+        Assert.Equal(0, tcp.ServerSock.RmemAlloc);
+        tcp.Close();
+    }
+
     private static (double Goodput, Transport.Tcp.TcpSock Sender) Run(ulong? rate)
     {
         using var net = new TwoHosts(new LinkConfig { RateBitsPerSecond = 10_000_000_000, Propagation = Duration.FromMicroseconds(20) }, trackAllocations: false);
