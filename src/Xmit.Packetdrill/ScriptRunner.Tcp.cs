@@ -39,6 +39,12 @@ public sealed partial class ScriptRunner
     private TcpConnection? _conn;
     /// <summary>A socket() call made a new socket under test: until its connection starts, the old one's segments are not its.</summary>
     private bool _newSocketUnderTest;
+    /// <summary>
+    /// The connection under test is an active open still in SYN-SENT (its SYN went out, no SYN-ACK came in): an
+    /// inbound SYN is then for it (crossed SYNs), not a new connection to a listener — packetdrill's
+    /// handle_listen_for_script_packet() makes a child only while the socket under test listens.
+    /// </summary>
+    private bool _activeOpenPending;
     private ushort _nextRemotePort = 40000;
     private bool _strictSegments;
 
@@ -103,7 +109,8 @@ public sealed partial class ScriptRunner
         if (spec.Window is null) throw new UnsupportedException($"line {line}: window must be specified for inbound packets");
         byte flags = FlagBits(spec.Flags);
         bool syn = (flags & TcpFlags.Syn) != 0;
-        if (syn && (flags & TcpFlags.Ack) == 0)
+        if (syn && (flags & TcpFlags.Ack) != 0) _activeOpenPending = false;
+        if (syn && (flags & TcpFlags.Ack) == 0 && !(_activeOpenPending && _conn is not null))
         {
             _conn = new TcpConnection { LocalPort = _lastLocalPort, RemotePort = _nextRemotePort++ };
             _newSocketUnderTest = false;
@@ -238,7 +245,11 @@ public sealed partial class ScriptRunner
         if (isSyn)
         {
             // The SYN (active open) or SYN-ACK (passive) fixes the local ISN in both spaces.
-            if ((first.Flags & TcpFlags.Ack) == 0) _conn = new TcpConnection { LocalPort = first.SourcePort, RemotePort = first.DestinationPort };
+            if ((first.Flags & TcpFlags.Ack) == 0)
+            {
+                _conn = new TcpConnection { LocalPort = first.SourcePort, RemotePort = first.DestinationPort };
+                _activeOpenPending = true;
+            }
             if (_conn is null) return (Fail(e, "SYN-ACK without a connection", wantText, Summarize(frame), start), time);
             _conn.ScriptLocalIsn = (uint)spec.Start;
             _conn.LiveLocalIsn = first.Seq;

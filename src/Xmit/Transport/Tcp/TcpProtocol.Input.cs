@@ -121,7 +121,12 @@ public sealed partial class TcpProtocol
             Done(sk);
             return;
         }
-        if ((f & TcpFlags.Syn) == 0 || (f & TcpFlags.Ack) == 0) return; // simultaneous open is not modelled
+        if ((f & TcpFlags.Syn) != 0 && (f & TcpFlags.Ack) == 0)
+        {
+            SimultaneousOpen(sk, seg);
+            return;
+        }
+        if ((f & TcpFlags.Syn) == 0 || (f & TcpFlags.Ack) == 0) return;
         var route = _output.Routes.Lookup(sk.RemoteAddress);
         var opt = TcpOptions.Parse(seg.Options, syn: true);
         sk.RcvNxt = sk.CopiedSeq = sk.RcvWup = seg.Seq + 1;
@@ -148,6 +153,30 @@ public sealed partial class TcpProtocol
             else SendAck(sk);
         }
         sk.RaiseStateChange();
+    }
+
+    /// <summary>
+    /// tcp_rcv_synsent_state_process(), a SYN without ACK: the SYNs crossed (simultaneous open, or a connect to
+    /// oneself). The connection goes to SYN-RECV with the peer's options, and our SYN is sent again as a SYN-ACK
+    /// (tcp_send_synack) — without the data a Fast Open SYN carried, which stays queued. Data in the peer's SYN is
+    /// not taken: the segment is consumed.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rcv_synsent_state_process(); net/ipv4/tcp_output.c tcp_send_synack()</remarks>
+    private void SimultaneousOpen(TcpSock sk, TcpSegment seg)
+    {
+        var opt = TcpOptions.Parse(seg.Options, syn: true);
+        sk.RcvNxt = sk.CopiedSeq = sk.RcvWup = seg.Seq + 1;
+        NegotiateOptions(sk, opt, sk.PmtuCookie); // still SYN-SENT: the window offered with the SYN stands
+        sk.State = TcpState.SynRecv;
+        sk.SndWnd = seg.Window; // never scaled in a SYN
+        sk.SndWl1 = seg.Seq;
+        sk.MaxWindow = sk.SndWnd;
+        MtupInit(sk, TcpHeaderLength(sk));
+        SyncMss(sk, sk.PmtuCookie);
+        InitRcvMss(sk);
+        if (sk.WriteQueue.Peek() is not { } syn || (syn.Cb.TcpFlags & TcpFlags.Syn) == 0) return;
+        syn.Cb.TcpFlags |= TcpFlags.Ack;
+        TransmitSkb(sk, syn, clone: true);
     }
 
     /// <summary>The ACK of our SYN: free it, take the RTT sample (from the timestamp echo or the SYN's send time).</summary>
@@ -226,7 +255,7 @@ public sealed partial class TcpProtocol
         byte f = seg.Flags;
         var seq = seg.Seq;
         int len = seg.Payload.Length;
-        var endSeq = seq + (uint)len + ((f & TcpFlags.Fin) != 0 ? 1u : 0);
+        var endSeq = seq + (uint)len + ((f & TcpFlags.Fin) != 0 ? 1u : 0) + ((f & TcpFlags.Syn) != 0 ? 1u : 0); // TCP_SKB_CB(skb)->end_seq
         if (sk.State == TcpState.Established) Trace?.TcpProbe(sk, skb, len); // first thing tcp_rcv_established() does
         var opt = TcpOptions.Parse(seg.Options, syn: false);
         sk.RcvTsEcr = opt.HasTimestamp ? opt.TsEcr : 0;
@@ -268,7 +297,10 @@ public sealed partial class TcpProtocol
             skb.Free(SkbDropReason.Consumed);
             return;
         }
-        if ((f & TcpFlags.Syn) != 0)
+        // tcp_validate_incoming() step 4: a SYN gets a challenge ACK (RFC 5961) — except, in SYN-RECV after crossed
+        // SYNs, the peer's SYN-ACK: its SYN is the one already taken, and it acknowledges everything sent.
+        bool crossedSynAck = sk.State == TcpState.SynRecv && (f & TcpFlags.Ack) != 0 && len == 0 && seq + 1 == sk.RcvNxt && seg.Ack == sk.SndNxt;
+        if ((f & TcpFlags.Syn) != 0 && !crossedSynAck)
         {
             SendChallengeAck(sk, synChallenge: true);
             skb.Free(SkbDropReason.Consumed);
@@ -348,8 +380,8 @@ public sealed partial class TcpProtocol
                 return;
         }
 
-        // Data and FIN.
-        if ((len > 0 || (f & TcpFlags.Fin) != 0) && sk.State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+        // Data and FIN — and that SYN-ACK, whose SYN lies below rcv_nxt: tcp_data_queue() reports it as a duplicate.
+        if ((len > 0 || (f & (TcpFlags.Fin | TcpFlags.Syn)) != 0) && sk.State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
         {
             if ((sk.Shutdown & Sock.RcvShutdown) != 0 && sk.Dead && len > 0)
             {
