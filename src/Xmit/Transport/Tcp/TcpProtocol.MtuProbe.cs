@@ -84,6 +84,7 @@ public sealed partial class TcpProtocol
         probe.Cb.EndSeq = head.Cb.Seq + (uint)probeSize;
         probe.Cb.TcpFlags = TcpFlags.Ack;
         probe.Cb.Flags = OneSegmentFlag;
+        probe.ZerocopyCloneFrom(head); // tcp_clone_payload() takes the pages, and with them the zerocopy notification
         sk.WriteQueue.InsertBefore(head, probe);
         var dst = probe.Put(probeSize);
         int len = 0;

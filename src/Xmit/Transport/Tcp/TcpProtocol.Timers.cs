@@ -115,11 +115,11 @@ public sealed partial class TcpProtocol
         }
         else
         {
+            if (RetransmitsTimedOut(sk, Sysctls.TcpRetries1, 0)) MtuProbingOnTimeout(sk); // black hole detection
+            retryUntil = Sysctls.TcpRetries2;
             // tcp_orphan_retries(): an orphan gets tcp_orphan_retries — 0 by default, which means 8 (over 100 s at
             // the minimal RTO) while its RTO is below TCP_RTO_MAX. (tcp_out_of_resources' orphan and memory limits
             // are not modelled.)
-            if (RetransmitsTimedOut(sk, Sysctls.TcpRetries1, 0)) MtuProbingOnTimeout(sk); // black hole detection
-            retryUntil = Sysctls.TcpRetries2;
             if (sk.Dead)
             {
                 retryUntil = Sysctls.TcpOrphanRetries;
