@@ -21,6 +21,8 @@ tmp=$(mktemp -d)
 # partly spent in unoptimised tier-0 code and in the background compiles that replace it, which share the pinned
 # core (that costs Xmit up to half its rate here). XMIT_ENV= (empty) measures the default tiers.
 xmit_env=${XMIT_ENV-DOTNET_TieredCompilation=0}
+# The sink counts without hashing the payload, as the raw readers do; SINK_HASH=1 hashes it (SHA-256) as well.
+sink_hash=$([ "${SINK_HASH:-0}" = 1 ] || echo --no-hash)
 xmit=(taskset -c "$tap_cpu" env $xmit_env dotnet src/Xmit.Cli/bin/Release/net10.0/xmit.dll)
 dotnet build src/Xmit.Cli -c Release -v q -nologo >/dev/null
 gcc -O2 -o "$tmp/udpflood" scripts/udpflood.c
@@ -55,7 +57,7 @@ raw_c() {
 rate() { sed -n 's/.* \([0-9][0-9,]*\) \(frames\|packets\)\/s.*/\1/p' | head -1 | tr -d ,; }
 
 for run in $(seq "$runs"); do
-  echo "== run $run of $runs (load average $(cut -d' ' -f1-3 /proc/loadavg); TAP side on CPU $tap_cpu, kernel flood on CPU $flood_cpu${xmit_env:+; .NET runs with $xmit_env})"
+  echo "== run $run of $runs (load average $(cut -d' ' -f1-3 /proc/loadavg); TAP side on CPU $tap_cpu, kernel flood on CPU $flood_cpu${xmit_env:+; .NET runs with $xmit_env}; udp-sink ${sink_hash:-hashing})"
   for size in 64 1472; do
     echo "-- Xmit → kernel, $size B: raw C write loop, C# raw loop, Xmit udp-send (non-blocking with epoll)"
     line=$(raw_c write "$size"); echo "  raw C : $line"; record "send-$size" rawc "$(rate <<<"$line")"
@@ -72,7 +74,7 @@ for run in $(seq "$runs"); do
     line=$("${xmit[@]}" tap "${common[@]}" raw-bench read --duration "$((secs + 2))s" | sed 's/^raw-bench read: //')
     wait; echo "  raw C#: $line"; record "recv-$size" rawcs "$(rate <<<"$line")"
     ( sleep 1; flood 9000 "$size" >"$tmp/sent" ) &
-    line=$("${xmit[@]}" tap "${common[@]}" udp-sink 9000 --duration "$((secs + 2))s" | grep '^udp-sink:' || true)
+    line=$("${xmit[@]}" tap "${common[@]}" udp-sink 9000 --duration "$((secs + 2))s" $sink_hash | grep '^udp-sink:' || true)
     wait; echo "  Xmit  : $line (the kernel sent $(cat "$tmp/sent") datagrams in $secs s)"; record "recv-$size" xmit "$(rate <<<"$line")"
   done
 done
