@@ -51,14 +51,25 @@ internal static partial class Native
     [DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     private static extern int SysFcntl(int fd, int cmd, int arg);
 
-    [DllImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static extern nint SysRead(int fd, byte[] buffer, nint count);
+    // read, write and poll run once or more per frame. They leave errno alone (no SetLastError: no saving of the error
+    // on every call; errno is read only when a call fails, with Marshal.GetLastSystemError, which the runtime keeps
+    // intact across the return from native code, as the LibraryImport generator relies on). Given a PinnedArray they
+    // take its address: every argument is blittable, so the JIT inlines the call with no IL stub; a plain array is
+    // pinned by a stub (by ref), for the callers that are not per frame.
+    [DllImport("libc", EntryPoint = "read")]
+    private static extern nint SysRead(int fd, ref byte buffer, nint count);
 
-    [DllImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static extern nint SysWrite(int fd, byte[] buffer, nint count);
+    [DllImport("libc", EntryPoint = "read")]
+    private static extern nint SysReadAt(int fd, nint buffer, nint count);
 
-    [DllImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static extern int SysPoll([In, Out] PollFd[] fds, nuint nfds, int timeout);
+    [DllImport("libc", EntryPoint = "write")]
+    private static extern nint SysWrite(int fd, ref byte buffer, nint count);
+
+    [DllImport("libc", EntryPoint = "write")]
+    private static extern nint SysWriteAt(int fd, nint buffer, nint count);
+
+    [DllImport("libc", EntryPoint = "poll")]
+    private static extern int SysPollAt(nint fds, nuint nfds, int timeout);
 
     [DllImport("libc", EntryPoint = "setns", SetLastError = true)]
     private static extern int SysSetns(int fd, int nstype);
@@ -83,8 +94,32 @@ internal static partial class Native
     public static int IoctlInt(int fd, ulong request, int value) { int v = value; return SysIoctlValue(fd, request, ref v) < 0 ? Err() : 0; }
     public static int IoctlValue(int fd, ulong request, ulong value) => SysIoctlULong(fd, request, (nuint)value) < 0 ? Err() : 0;
     public static int SetNonBlocking(int fd) => SysFcntl(fd, F_SETFL, O_RDWR | O_NONBLOCK) < 0 ? Err() : 0;
-    public static int Read(int fd, byte[] buffer) { nint n = SysRead(fd, buffer, buffer.Length); return n < 0 ? Err() : (int)n; }
-    public static int Write(int fd, byte[] buffer, int count) { nint n = SysWrite(fd, buffer, count); return n < 0 ? Err() : (int)n; }
-    public static int Poll(PollFd[] fds, int timeoutMs) { int r = SysPoll(fds, (nuint)fds.Length, timeoutMs); return r < 0 ? Err() : r; }
+    private static int LastErrno() => -Marshal.GetLastSystemError();
+
+    public static int Read(int fd, byte[] buffer) { nint n = SysRead(fd, ref MemoryMarshal.GetArrayDataReference(buffer), buffer.Length); return n < 0 ? LastErrno() : (int)n; }
+
+    public static int Write(int fd, byte[] buffer, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)count, (uint)buffer.Length, nameof(count));
+        nint n = SysWrite(fd, ref MemoryMarshal.GetArrayDataReference(buffer), count);
+        return n < 0 ? LastErrno() : (int)n;
+    }
+
+    public static int Read(int fd, PinnedArray<byte> buffer) { nint n = SysReadAt(fd, buffer.Address, buffer.Length); return n < 0 ? LastErrno() : (int)n; }
+
+    public static int Write(int fd, PinnedArray<byte> buffer, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)count, (uint)buffer.Length, nameof(count));
+        nint n = SysWriteAt(fd, buffer.Address, count);
+        return n < 0 ? LastErrno() : (int)n;
+    }
+
+    /// <summary>poll(2) on the first <paramref name="count"/> entries (none: it just sleeps for the timeout).</summary>
+    public static int Poll(PinnedArray<PollFd> fds, int count, int timeoutMs)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)count, (uint)fds.Length, nameof(count));
+        int r = SysPollAt(count == 0 ? 0 : fds.Address, (nuint)count, timeoutMs);
+        return r < 0 ? LastErrno() : r;
+    }
     public static int Setns(int fd, int nstype) => SysSetns(fd, nstype) < 0 ? Err() : 0;
 }

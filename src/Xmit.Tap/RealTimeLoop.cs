@@ -23,7 +23,7 @@ public sealed class RealTimeLoop : IScheduler
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly TimerHeap _timers = new();
     private readonly List<PollSource> _sources = [];
-    private Native.PollFd[] _pollFds = [];
+    private PinnedArray<Native.PollFd> _pollFds = new(0);
     private volatile bool _stopRequested;
 
     public Instant Now => new((long)(_clock.ElapsedTicks * (1_000_000_000.0 / Stopwatch.Frequency)));
@@ -65,17 +65,19 @@ public sealed class RealTimeLoop : IScheduler
         var next = Instant.Min(_timers.Next, deadline);
         long waitNs = next == Instant.Never ? 50_000_000 : Math.Max(0, (next - now).Nanoseconds);
         int timeoutMs = (int)Math.Min(50, (waitNs + 999_999) / 1_000_000);
-        if (_pollFds.Length != _sources.Count) _pollFds = new Native.PollFd[_sources.Count];
-        for (int i = 0; i < _sources.Count; i++)
-            _pollFds[i] = new Native.PollFd { Fd = _sources[i].Fd, Events = (short)(Native.POLLIN | (_sources[i].WantWrite ? Native.POLLOUT : 0)) };
-        if (_pollFds.Length > 0)
+        int count = _sources.Count;
+        if (_pollFds.Length != count) _pollFds = new PinnedArray<Native.PollFd>(count);
+        var fds = _pollFds.Array;
+        for (int i = 0; i < count; i++)
+            fds[i] = new Native.PollFd { Fd = _sources[i].Fd, Events = (short)(Native.POLLIN | (_sources[i].WantWrite ? Native.POLLOUT : 0)) };
+        if (count > 0)
         {
-            int n = Native.Poll(_pollFds, timeoutMs);
+            int n = Native.Poll(_pollFds, count, timeoutMs);
             if (n > 0)
-                for (int i = 0; i < _pollFds.Length && i < _sources.Count; i++)
+                for (int i = 0; i < fds.Length && i < _sources.Count; i++)
                 {
-                    if ((_pollFds[i].REvents & Native.POLLOUT) != 0) _sources[i].OnWritable?.Invoke();
-                    if ((_pollFds[i].REvents & ~Native.POLLOUT) != 0) _sources[i].OnReadable();
+                    if ((fds[i].REvents & Native.POLLOUT) != 0) _sources[i].OnWritable?.Invoke();
+                    if ((fds[i].REvents & ~Native.POLLOUT) != 0) _sources[i].OnReadable();
                 }
         }
         else if (timeoutMs > 0) System.Threading.Thread.Sleep(timeoutMs);

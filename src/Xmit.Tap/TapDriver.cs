@@ -22,13 +22,16 @@ public sealed class TapDriver : INetDeviceDriver
     private const int ReadBatch = 64;
     // A GSO frame is up to 64 KiB of IP packet (tot_len is 16 bits) behind an Ethernet header.
     private const int MaxFrame = 65535 + Wire.EthernetFrame.HeaderLength;
-    private readonly byte[] _tx = new byte[TunFd.VnetHeaderLength + MaxFrame];
-    private readonly byte[] _rx = new byte[TunFd.VnetHeaderLength + MaxFrame];
+    // Pinned, so that the write and read per frame pass an address (PinnedArray: no marshalling stub).
+    private readonly PinnedArray<byte> _txBuffer = new(TunFd.VnetHeaderLength + MaxFrame);
+    private readonly PinnedArray<byte> _rxBuffer = new(TunFd.VnetHeaderLength + MaxFrame);
+    private readonly byte[] _tx, _rx; // their arrays
 
     public TapDriver(NetDevice device, TunFd tun, RealTimeLoop loop, bool checksumOffload = false)
     {
         Device = device;
         Tun = tun;
+        (_tx, _rx) = (_txBuffer.Array, _rxBuffer.Array);
         // With offload the kernel finishes checksums and segments UDP GSO frames itself: one write, many datagrams.
         Features = DeviceFeatures.ScatterGather | (checksumOffload ? DeviceFeatures.HwChecksum | DeviceFeatures.Tso | DeviceFeatures.GsoUdpL4 : DeviceFeatures.None);
         Source = new PollSource(tun.Fd, OnReadable, OnWritable);
@@ -77,7 +80,7 @@ public sealed class TapDriver : INetDeviceDriver
             }
         }
         skb.CopyBits(0, _tx.AsSpan(TunFd.VnetHeaderLength, len));
-        int n = Native.Write(Tun.Fd, _tx, TunFd.VnetHeaderLength + len);
+        int n = Native.Write(Tun.Fd, _txBuffer, TunFd.VnetHeaderLength + len);
         if (n == -Native.EAGAIN)
         {
             WriteBlocked++;
@@ -110,7 +113,7 @@ public sealed class TapDriver : INetDeviceDriver
         ReadBatches++;
         for (int i = 0; i < ReadBatch; i++)
         {
-            int n = Native.Read(Tun.Fd, _rx);
+            int n = Native.Read(Tun.Fd, _rxBuffer);
             if (n < 0) return; // EAGAIN: drained
             Reads++;
             if (n <= TunFd.VnetHeaderLength) continue;
