@@ -25,9 +25,6 @@ public sealed class Timer
     /// <summary>The timer's slot in its scheduler's heap, or -1 when disarmed.</summary>
     internal int HeapIndex { get; set; } = -1;
 
-    /// <summary>When it was armed, in arming order: equal expiries fire in that order.</summary>
-    internal long ArmSeq { get; set; }
-
     public bool IsArmed => Expires != Instant.Never;
 
     public void Arm(Instant when) => Scheduler.Arm(this, when);

@@ -6,9 +6,20 @@ namespace Xmit.Time;
 /// the heap holds exactly the armed timers (no stale entries piling up behind a timer re-armed on every ACK),
 /// arm and disarm cost O(log n), and nothing is allocated once the array has grown to the number of timers.
 /// </summary>
+/// <remarks>
+/// Each slot carries its timer's key (expiry, arming sequence) beside the timer: a sift compares keys in the array
+/// instead of reading two timer objects per level, which is most of what a simulation spends in its event loop.
+/// </remarks>
 public sealed class TimerHeap
 {
-    private Timer[] _heap = new Timer[256];
+    private struct Slot
+    {
+        public long Expires;
+        public long Seq;
+        public Timer Timer;
+    }
+
+    private Slot[] _heap = new Slot[256];
     private long _seq;
 
     public int Armed { get; private set; }
@@ -16,19 +27,21 @@ public sealed class TimerHeap
     public void Arm(Timer timer, Instant when)
     {
         timer.Expires = when;
-        timer.ArmSeq = _seq++;
-        if (timer.HeapIndex < 0)
+        // The arming order breaks ties between equal expiries.
+        long seq = _seq++;
+        int i = timer.HeapIndex;
+        if (i < 0)
         {
             if (Armed == _heap.Length) Array.Resize(ref _heap, _heap.Length * 2);
-            timer.HeapIndex = Armed;
-            _heap[Armed++] = timer;
-            SiftUp(timer.HeapIndex);
+            i = Armed++;
+            SiftUp(i, new Slot { Expires = when.Nanoseconds, Seq = seq, Timer = timer });
         }
         else
         {
             // A later key (the usual re-arm) sinks, an earlier one rises.
-            SiftUp(timer.HeapIndex);
-            SiftDown(timer.HeapIndex);
+            var slot = new Slot { Expires = when.Nanoseconds, Seq = seq, Timer = timer };
+            if (i > 0 && Before(slot, _heap[(i - 1) >> 1])) SiftUp(i, slot);
+            else SiftDown(i, slot);
         }
     }
 
@@ -40,15 +53,15 @@ public sealed class TimerHeap
     }
 
     /// <summary>When the next timer fires, or <see cref="Instant.Never"/>.</summary>
-    public Instant Next => Armed > 0 ? _heap[0].Expires : Instant.Never;
+    public Instant Next => Armed > 0 ? new Instant(_heap[0].Expires) : Instant.Never;
 
     /// <summary>Removes and returns the next timer due at or before <paramref name="limit"/>, disarmed; null if none.</summary>
     public Timer? TakeDue(Instant limit, out Instant when)
     {
         when = default;
-        if (Armed == 0 || _heap[0].Expires > limit) return null;
-        var timer = _heap[0];
-        when = timer.Expires;
+        if (Armed == 0 || _heap[0].Expires > limit.Nanoseconds) return null;
+        var timer = _heap[0].Timer;
+        when = new Instant(_heap[0].Expires);
         RemoveAt(0);
         timer.Expires = Instant.Never;
         return timer;
@@ -56,52 +69,51 @@ public sealed class TimerHeap
 
     private void RemoveAt(int i)
     {
-        var removed = _heap[i];
-        removed.HeapIndex = -1;
+        _heap[i].Timer.HeapIndex = -1;
         int last = --Armed;
-        if (i != last)
-        {
-            _heap[i] = _heap[last];
-            _heap[i].HeapIndex = i;
-            SiftUp(i);
-            SiftDown(i);
-        }
-        _heap[last] = null!;
+        var moved = _heap[last];
+        _heap[last] = default;
+        if (i == last) return;
+        if (i > 0 && Before(moved, _heap[(i - 1) >> 1])) SiftUp(i, moved);
+        else SiftDown(i, moved);
     }
 
-    private static bool Before(Timer a, Timer b) => a.Expires < b.Expires || (a.Expires == b.Expires && a.ArmSeq < b.ArmSeq);
+    private static bool Before(in Slot a, in Slot b) => a.Expires < b.Expires || (a.Expires == b.Expires && a.Seq < b.Seq);
 
-    private void SiftUp(int i)
+    /// <summary>Puts <paramref name="s"/> at the hole <paramref name="i"/> or above it.</summary>
+    private void SiftUp(int i, Slot s)
     {
-        var t = _heap[i];
+        var heap = _heap;
         while (i > 0)
         {
             int parent = (i - 1) >> 1;
-            if (!Before(t, _heap[parent])) break;
-            Place(_heap[parent], i);
+            if (!Before(s, heap[parent])) break;
+            Place(heap, heap[parent], i);
             i = parent;
         }
-        Place(t, i);
+        Place(heap, s, i);
     }
 
-    private void SiftDown(int i)
+    /// <summary>Puts <paramref name="s"/> at the hole <paramref name="i"/> or below it.</summary>
+    private void SiftDown(int i, Slot s)
     {
-        var t = _heap[i];
+        var heap = _heap;
+        int n = Armed;
         while (true)
         {
             int child = 2 * i + 1;
-            if (child >= Armed) break;
-            if (child + 1 < Armed && Before(_heap[child + 1], _heap[child])) child++;
-            if (!Before(_heap[child], t)) break;
-            Place(_heap[child], i);
+            if (child >= n) break;
+            if (child + 1 < n && Before(heap[child + 1], heap[child])) child++;
+            if (!Before(heap[child], s)) break;
+            Place(heap, heap[child], i);
             i = child;
         }
-        Place(t, i);
+        Place(heap, s, i);
     }
 
-    private void Place(Timer t, int i)
+    private static void Place(Slot[] heap, in Slot s, int i)
     {
-        _heap[i] = t;
-        t.HeapIndex = i;
+        heap[i] = s;
+        s.Timer.HeapIndex = i;
     }
 }
