@@ -2,13 +2,14 @@ namespace Xmit.Time;
 
 /// <summary>
 /// Armed timers ordered by expiry, then by arming order, so equal expiries fire in the order they were armed.
-/// An intrusive binary heap: each timer knows its slot, so re-arming moves it in place and disarming removes it —
-/// the heap holds exactly the armed timers (no stale entries piling up behind a timer re-armed on every ACK),
-/// arm and disarm cost O(log n), and nothing is allocated once the array has grown to the number of timers.
+/// An intrusive binary heap: each armed timer knows its entry, so re-arming moves it in place and disarming removes
+/// it — the heap holds exactly the armed timers (no stale entries piling up behind a timer re-armed on every ACK),
+/// arm and disarm cost O(log n), and nothing is allocated once the arrays have grown to the number of timers.
 /// </summary>
 /// <remarks>
-/// Each slot carries its timer's key (expiry, arming sequence) beside the timer: a sift compares keys in the array
-/// instead of reading two timer objects per level, which is most of what a simulation spends in its event loop.
+/// Each slot carries its timer's key (expiry, arming order) and the timer's entry number, not the timer: a sift
+/// compares keys in the array and moves plain values (no reads of timer objects, no GC write barrier per move), which
+/// is most of what a simulation spends in its event loop. A timer holds an entry number only while armed.
 /// </remarks>
 public sealed class TimerHeap
 {
@@ -16,10 +17,17 @@ public sealed class TimerHeap
     {
         public long Expires;
         public long Seq;
-        public Timer Timer;
+        public int Entry;
     }
 
     private Slot[] _heap = new Slot[256];
+    /// <summary>By entry number: the armed timer, and its slot in the heap.</summary>
+    private Timer?[] _timers = new Timer?[256];
+    private int[] _slotOf = new int[256];
+    /// <summary>Entry numbers of timers disarmed since, for reuse; those at or above <see cref="_entries"/> were never used.</summary>
+    private int[] _freeEntries = new int[256];
+    private int _free;
+    private int _entries;
     private long _seq;
 
     public int Armed { get; private set; }
@@ -28,18 +36,17 @@ public sealed class TimerHeap
     {
         timer.Expires = when;
         // The arming order breaks ties between equal expiries.
-        long seq = _seq++;
-        int i = timer.HeapIndex;
-        if (i < 0)
+        var slot = new Slot { Expires = when.Nanoseconds, Seq = _seq++, Entry = timer.HeapEntry };
+        if (slot.Entry < 0)
         {
+            slot.Entry = timer.HeapEntry = NewEntry(timer);
             if (Armed == _heap.Length) Array.Resize(ref _heap, _heap.Length * 2);
-            i = Armed++;
-            SiftUp(i, new Slot { Expires = when.Nanoseconds, Seq = seq, Timer = timer });
+            SiftUp(Armed++, slot);
         }
         else
         {
             // A later key (the usual re-arm) sinks, an earlier one rises.
-            var slot = new Slot { Expires = when.Nanoseconds, Seq = seq, Timer = timer };
+            int i = _slotOf[slot.Entry];
             if (i > 0 && Before(slot, _heap[(i - 1) >> 1])) SiftUp(i, slot);
             else SiftDown(i, slot);
         }
@@ -47,8 +54,8 @@ public sealed class TimerHeap
 
     public void Disarm(Timer timer)
     {
-        if (timer.HeapIndex < 0) return;
-        RemoveAt(timer.HeapIndex);
+        if (timer.HeapEntry < 0) return;
+        RemoveAt(_slotOf[timer.HeapEntry]);
         timer.Expires = Instant.Never;
     }
 
@@ -60,19 +67,39 @@ public sealed class TimerHeap
     {
         when = default;
         if (Armed == 0 || _heap[0].Expires > limit.Nanoseconds) return null;
-        var timer = _heap[0].Timer;
+        var timer = _timers[_heap[0].Entry]!;
         when = new Instant(_heap[0].Expires);
         RemoveAt(0);
         timer.Expires = Instant.Never;
         return timer;
     }
 
+    private int NewEntry(Timer timer)
+    {
+        int e;
+        if (_free > 0) e = _freeEntries[--_free];
+        else
+        {
+            e = _entries++;
+            if (e == _timers.Length)
+            {
+                Array.Resize(ref _timers, e * 2);
+                Array.Resize(ref _slotOf, e * 2);
+                Array.Resize(ref _freeEntries, e * 2);
+            }
+        }
+        _timers[e] = timer;
+        return e;
+    }
+
     private void RemoveAt(int i)
     {
-        _heap[i].Timer.HeapIndex = -1;
+        int entry = _heap[i].Entry;
+        _timers[entry]!.HeapEntry = -1;
+        _timers[entry] = null; // a disarmed timer is not kept alive by the heap
+        _freeEntries[_free++] = entry;
         int last = --Armed;
         var moved = _heap[last];
-        _heap[last] = default;
         if (i == last) return;
         if (i > 0 && Before(moved, _heap[(i - 1) >> 1])) SiftUp(i, moved);
         else SiftDown(i, moved);
@@ -84,20 +111,24 @@ public sealed class TimerHeap
     private void SiftUp(int i, Slot s)
     {
         var heap = _heap;
+        var slotOf = _slotOf;
         while (i > 0)
         {
             int parent = (i - 1) >> 1;
             if (!Before(s, heap[parent])) break;
-            Place(heap, heap[parent], i);
+            heap[i] = heap[parent];
+            slotOf[heap[i].Entry] = i;
             i = parent;
         }
-        Place(heap, s, i);
+        heap[i] = s;
+        slotOf[s.Entry] = i;
     }
 
     /// <summary>Puts <paramref name="s"/> at the hole <paramref name="i"/> or below it.</summary>
     private void SiftDown(int i, Slot s)
     {
         var heap = _heap;
+        var slotOf = _slotOf;
         int n = Armed;
         while (true)
         {
@@ -105,15 +136,11 @@ public sealed class TimerHeap
             if (child >= n) break;
             if (child + 1 < n && Before(heap[child + 1], heap[child])) child++;
             if (!Before(heap[child], s)) break;
-            Place(heap, heap[child], i);
+            heap[i] = heap[child];
+            slotOf[heap[i].Entry] = i;
             i = child;
         }
-        Place(heap, s, i);
-    }
-
-    private static void Place(Slot[] heap, in Slot s, int i)
-    {
         heap[i] = s;
-        s.Timer.HeapIndex = i;
+        slotOf[s.Entry] = i;
     }
 }
