@@ -40,8 +40,7 @@ public sealed class UdpFlood
     private readonly Timer _detailSampler;
     private Instant _detailEnd;
     private long _detailLastBusy;
-    private readonly Timer _appTimer;
-    private TaskCompletionSource? _appDelay;
+    private readonly VirtualDelay _appDelay;
     private Instant _end;
     private long _sent, _delivered, _eagain, _epollout, _bytesSent, _sequence;
     private long _lastWireBytes;
@@ -96,7 +95,7 @@ public sealed class UdpFlood
         _payload = new byte[config.Payload];
         _sampler = new Timer(_sim.Scheduler, TakeSample, "sampler");
         _detailSampler = new Timer(_sim.Scheduler, TakeDetailSample, "detail-sampler");
-        _appTimer = new Timer(_sim.Scheduler, () => { var t = _appDelay; _appDelay = null; t?.TrySetResult(); }, "app");
+        _appDelay = new VirtualDelay(_sim.Scheduler, "app");
     }
 
     public UdpFloodConfig Config => _c;
@@ -196,7 +195,7 @@ public sealed class UdpFlood
                 part = 0;
                 _corkPart = 0;
             }
-            await Delay(_c.SyscallCost);
+            await _appDelay.After(_c.SyscallCost);
         }
     }
 
@@ -204,14 +203,6 @@ public sealed class UdpFlood
     {
         BinaryPrimitives.WriteInt64BigEndian(_payload, _sim.Now.Nanoseconds);
         BinaryPrimitives.WriteInt64BigEndian(_payload.AsSpan(8), ++_sequence);
-    }
-
-    private Task Delay(Duration d)
-    {
-        if (d == Duration.Zero) return Task.CompletedTask;
-        _appDelay = new TaskCompletionSource();
-        _appTimer.ArmAfter(d);
-        return _appDelay.Task;
     }
 
     private void Drain()

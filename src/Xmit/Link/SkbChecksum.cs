@@ -11,6 +11,42 @@ public static class SkbChecksum
     /// <remarks>Linux: net/core/skbuff.c skb_checksum()</remarks>
     public static ulong Sum(SkBuff skb, int offset, int length, ulong sum = 0)
     {
+        // The head and each paged fragment are summed where they lie, so a TCP segment's checksum reads its payload once
+        // instead of copying it first. A piece of odd length that is not the last would leave the next one misaligned in
+        // the 16-bit sum: from there on (and for a frag list) the copying loop below takes over, at an even position.
+        if (offset >= 0 && length >= 0 && offset + length <= skb.Len)
+        {
+            int headLen = skb.HeadLen;
+            if (offset < headLen)
+            {
+                int n = Math.Min(headLen - offset, length);
+                if ((n & 1) != 0 && n < length) return SumCopying(skb, offset, length, sum);
+                sum = Checksum.Add(sum, skb.Data.Slice(offset, n));
+                offset += n;
+                length -= n;
+                if (length == 0) return sum;
+            }
+            int pos = headLen;
+            for (int i = 0; i < skb.NrFrags; i++)
+            {
+                var span = skb.Frag(i).Span;
+                if (offset >= pos + span.Length) { pos += span.Length; continue; }
+                int from = offset - pos;
+                int n = Math.Min(span.Length - from, length);
+                if ((n & 1) != 0 && n < length) break;
+                sum = Checksum.Add(sum, span.Slice(from, n));
+                offset += n;
+                length -= n;
+                pos += span.Length;
+                if (length == 0) return sum;
+            }
+        }
+        return SumCopying(skb, offset, length, sum);
+    }
+
+    /// <summary>skb_checksum() through a bounce buffer: any layout, every chunk but the last of even length.</summary>
+    private static ulong SumCopying(SkBuff skb, int offset, int length, ulong sum)
+    {
         Span<byte> chunk = stackalloc byte[512];
         while (length > 0)
         {

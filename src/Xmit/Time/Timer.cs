@@ -22,11 +22,8 @@ public sealed class Timer
     /// <summary>When the timer fires, or <see cref="Instant.Never"/> when disarmed.</summary>
     public Instant Expires { get; internal set; } = Instant.Never;
 
-    /// <summary>The timer's slot in its scheduler's heap, or -1 when disarmed.</summary>
-    internal int HeapIndex { get; set; } = -1;
-
-    /// <summary>When it was armed, in arming order: equal expiries fire in that order.</summary>
-    internal long ArmSeq { get; set; }
+    /// <summary>The timer's entry in its scheduler's heap while armed, or -1 when disarmed.</summary>
+    internal int HeapEntry { get; set; } = -1;
 
     public bool IsArmed => Expires != Instant.Never;
 

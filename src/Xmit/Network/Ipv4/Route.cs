@@ -93,9 +93,14 @@ public sealed class RouteTable(Time.IScheduler? clock = null)
         while (i < table.Count && (table[i].PrefixLength > route.PrefixLength ||
                table[i].PrefixLength == route.PrefixLength && table[i].Metric <= route.Metric)) i++;
         table.Insert(i, route);
+        Array.Clear(_cache);
     }
 
-    public bool Remove(Route route) => route.IsLocal ? _local.Remove(route) : _routes.Remove(route);
+    public bool Remove(Route route)
+    {
+        Array.Clear(_cache);
+        return route.IsLocal ? _local.Remove(route) : _routes.Remove(route);
+    }
 
     /// <summary>
     /// fib_lookup(): the local table first, then main. A local route sends through lo with the route's preferred
@@ -104,14 +109,48 @@ public sealed class RouteTable(Time.IScheduler? clock = null)
     /// <remarks>Linux: net/ipv4/route.c ip_route_output_key_hash_rcu() (RTN_LOCAL: dev_out = net->loopback_dev, saddr = fib_prefsrc)</remarks>
     public Route? Lookup(Ipv4Address destination)
     {
-        for (int i = 0; i < _local.Count; i++)
-            if (_local[i].Matches(destination)) return _local[i];
-        Route? found = null;
-        for (int i = 0; i < _routes.Count; i++)
-            if (_routes[i].Matches(destination)) { found = _routes[i]; break; }
+        // Every packet looks its destination up (output, input, forwarding): the tables' answer for the last few
+        // destinations is kept until a route is added or removed. Path MTU exceptions are checked below on each call.
+        ref var cached = ref _cache[(int)(destination.Value ^ destination.Value >> 8) & (CacheSlots - 1)];
+        Route? found;
+        bool local;
+        if (cached.Valid && cached.Destination == destination.Value)
+        {
+            found = cached.Found;
+            local = cached.Local;
+        }
+        else
+        {
+            (found, local) = LookupTables(destination);
+            cached = new CachedLookup { Valid = true, Destination = destination.Value, Found = found, Local = local };
+        }
+        if (local) return found;
         if (found is null || _pmtu.Count == 0 || !_pmtu.TryGetValue(destination.Value, out var ex)) return found;
         if (ex.Base == found && clock!.Now < ex.Expires) return ex.Learned;
         _pmtu.Remove(destination.Value); // expired, or the route it was learned on is gone
         return found;
     }
+
+    /// <summary>The local table's first match (local: true), else the main table's (or null).</summary>
+    private (Route? Found, bool Local) LookupTables(Ipv4Address destination)
+    {
+        for (int i = 0; i < _local.Count; i++)
+            if (_local[i].Matches(destination)) return (_local[i], true);
+        for (int i = 0; i < _routes.Count; i++)
+            if (_routes[i].Matches(destination)) return (_routes[i], false);
+        return (null, false);
+    }
+
+    private const int CacheSlots = 4;
+
+    /// <summary>One destination's answer from the tables (before path MTU exceptions).</summary>
+    private struct CachedLookup
+    {
+        public bool Valid;
+        public bool Local;
+        public uint Destination;
+        public Route? Found;
+    }
+
+    private readonly CachedLookup[] _cache = new CachedLookup[CacheSlots];
 }
