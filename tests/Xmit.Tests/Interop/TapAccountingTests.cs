@@ -84,7 +84,11 @@ public class TapAccountingTests
         string ns = Ns("sig" + signal);
         try
         {
-            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            // A test run started as a background job inherits SIGINT ignored, and the runtime keeps an ignored signal
+            // ignored: env resets it so the run sees the Ctrl-C this test sends, whoever started the tests.
+            var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add("--default-signal=INT");
+            psi.ArgumentList.Add("dotnet");
             psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "xmit.dll"));
             foreach (var a in $"tap --netns {ns} --create-netns --dev {Dev(signal[..1])} --address 198.18.93.2/24 --peer 198.18.93.1 udp-send 198.18.93.1:9 -c 0 --pps 1000".Split(' ')) psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
