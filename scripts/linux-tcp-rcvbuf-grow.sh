@@ -2,7 +2,7 @@
 # Records every receive-buffer autotuning step Linux takes during a bulk transfer, from the kernel's own
 # tracepoints: tcp:tcp_rcvbuf_grow (the inputs of each growth: bytes copied in the last receiver RTT, rcvq_space
 # before, the out-of-order span, rcvbuf/rcv_ssthresh/window_clamp/rcv_wnd before, scaling_ratio). The next event's rcvbuf is the result of the previous growth, so the formula can be
-# checked step by step. A->B through `tbf rate 100mbit burst 15140 limit 4000000` on A's veth (as
+# checked step by step. A->B through `tbf rate $RATE burst 15140 limit 4000000` (RATE=100mbit unless set) on A's veth (as
 # linux-tcp-bulk-growth.sh), cubic, 3 s of blocking 64 KiB sendall() against a reader doing recv(65536).
 # Two namespaces (lmrA, lmrB) on 198.18.13.0/24; needs root and tracefs; deletes its namespaces and turns the
 # tracepoints off on exit. Prints one JSON document:
@@ -16,7 +16,8 @@ T=/sys/kernel/tracing
 source "$(dirname "$0")/lib/veth-pair.sh"
 tracing_off() { echo 0 > $T/events/tcp/tcp_rcvbuf_grow/enable || true; echo 0 > $T/events/tcp/tcp_rcvbuf_grow/filter || true; cleanup; }
 trap tracing_off EXIT
-ip netns exec $A tc qdisc add dev va root tbf rate 100mbit burst 15140 limit 4000000
+RATE=${RATE:-100mbit}
+ip netns exec $A tc qdisc add dev va root tbf rate "$RATE" burst 15140 limit 4000000
 allow_cc cubic
 for ns in $A $B; do ip netns exec $ns sysctl -q -w net.ipv4.tcp_congestion_control=cubic; done
 sleep 0.5
@@ -48,7 +49,7 @@ PY
 out=$(PYTHONPATH="$(cd "$(dirname "$0")/lib" && pwd)" python3 "$tmp/prog.py" $A $B)
 echo 0 > $T/events/tcp/tcp_rcvbuf_grow/enable
 grep tcp_rcvbuf_grow $T/trace > "$tmp/trace.txt" || true
-python3 - "$tmp/trace.txt" "$out" "$(uname -r)" <<'PY'
+python3 - "$tmp/trace.txt" "$out" "$(uname -r)" "$RATE" <<'PY'
 import json, re, sys
 events = []
 for line in open(sys.argv[1]):
@@ -60,7 +61,7 @@ t0 = events[0]["ts"] if events else 0
 for e in events: e["ts"] = round(e["ts"] - t0, 6)
 doc = {"what": "Linux receive-buffer autotuning steps (tracepoint tcp:tcp_rcvbuf_grow, fields as printed: time = us since rcvq_space.time, "
                "rtt_us = rcv_rtt_est.rtt_us (x8), copied = bytes copied since rcvq_space.seq, inq = bytes in the receive queue, space = rcvq_space.space before, "
-               "ooo = out-of-order span, rcvbuf/rcv_ssthresh/window_clamp/rcv_wnd before the growth) during 3 s of bulk TCP through tbf 100mbit",
-       "kernel": sys.argv[3], "script": "scripts/linux-tcp-rcvbuf-grow.sh", "events": events, **json.loads(sys.argv[2])}
+               "ooo = out-of-order span, rcvbuf/rcv_ssthresh/window_clamp/rcv_wnd before the growth) during 3 s of bulk TCP through tbf (rate: the tbf_rate field)",
+       "kernel": sys.argv[3], "tbf_rate": sys.argv[4], "script": "scripts/linux-tcp-rcvbuf-grow.sh", "events": events, **json.loads(sys.argv[2])}
 print(json.dumps(doc, indent=1))
 PY
