@@ -16,9 +16,6 @@ public sealed partial class TcpProtocol
     private Instant _fastOpenDisabledAt;
     private int _fastOpenDisableTimes;
 
-    /// <summary>How many blackhole detections are in force (tfo_active_disable_times).</summary>
-    public int FastOpenActiveDisableTimes => _fastOpenDisableTimes;
-
     /// <summary>tcp_fastopen_active_disable(): one more detection, if detection is on (TCPFastOpenBlackhole).</summary>
     private void FastOpenActiveDisable()
     {
