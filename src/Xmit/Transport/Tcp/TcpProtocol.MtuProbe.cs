@@ -93,15 +93,7 @@ public sealed partial class TcpProtocol
             var next = SkBuffQueue.NextOf(skb);
             int copy = Math.Min(skb.Len, probeSize - len);
             skb.CopyBits(0, dst.Slice(len, copy));
-            if (skb.Len <= copy)
-            {
-                // The whole skb went into the probe: its flags and end of record pass on, and it leaves the queue.
-                probe.Cb.TcpFlags |= skb.Cb.TcpFlags;
-                probe.Cb.Flags = (probe.Cb.Flags & ~EorFlag) | (skb.Cb.Flags & EorFlag);
-                sk.WriteQueue.Unlink(skb);
-                sk.WmemQueued -= skb.Truesize;
-                skb.Free(SkbDropReason.Consumed);
-            }
+            if (skb.Len <= copy) EatSkb(sk, probe, skb); // the whole skb went into the probe
             else
             {
                 probe.Cb.TcpFlags |= (byte)(skb.Cb.TcpFlags & ~(TcpFlags.Fin | TcpFlags.Psh));

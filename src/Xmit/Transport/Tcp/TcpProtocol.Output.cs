@@ -97,7 +97,7 @@ public sealed partial class TcpProtocol
                     if (!WaitForMemory(sk, deadline) && deadline == Instant.Never) return copied > 0 ? TxTimestamp(sk, copied) : -(int)Errno.EAGAIN; // nothing can wake us: do not hang
                     continue;
                 }
-                if (zcFull && tail == sk.WriteQueue.PeekTail() && sk.SendHead is not null) MarkPush(sk, tail!); // tcp_mark_push() before new_segment
+                if (zcFull && sk.SendHead is not null) MarkPush(sk, tail!); // tcp_mark_push() on the unsent tail before new_segment
                 skb = NewDataSkb(sk, sizeGoal);
                 room = sizeGoal;
             }
@@ -505,7 +505,7 @@ public sealed partial class TcpProtocol
         if (SkBuffQueue.NextOf(skb) is not { } next || !CanCollapseTo(skb)) return skb;
         // skb_shift() moves no zerocopy data, and a timestamp request stays on the skb that carries its byte.
         if (skb.Zerocopy is not null || next.Zerocopy is not null || next.TxFlags != SkbTxFlags.None) return skb;
-        int maxPayload = 0xFFFF - Ipv4Packet.MinHeaderLength - TcpSegment.MinHeaderLength - (sk.TimestampOk ? TimestampOptionLength : 0) - SackOptionLength(sk);
+        int maxPayload = 0xFFFF - Ipv4Packet.MinHeaderLength - TcpHeaderLength(sk) - SackOptionLength(sk);
         int fit = Math.Max(maxPayload / mss, 1) * mss;
         int nlen = Math.Min(Math.Min(amount, fit - skb.Len), next.Len);
         if (nlen <= 0) return skb;
@@ -520,15 +520,21 @@ public sealed partial class TcpProtocol
         next.Cb.Seq += (uint)nlen;
         if (next.Len == 0)
         {
-            // tcp_eat_one_skb(): the emptied skb's flags and sequence end (a FIN) pass on; it leaves the queue.
-            skb.Cb.EndSeq = next.Cb.EndSeq;
-            skb.Cb.TcpFlags |= next.Cb.TcpFlags;
-            skb.Cb.Flags |= next.Cb.Flags & EorFlag;
-            sk.WriteQueue.Unlink(next);
-            sk.WmemQueued -= next.Truesize;
-            next.Free(SkbDropReason.Consumed);
+            skb.Cb.EndSeq = next.Cb.EndSeq; // the emptied skb's sequence end (a FIN) passes on
+            EatSkb(sk, skb, next);
         }
         return skb;
+    }
+
+    /// <summary>tcp_eat_one_skb(): <paramref name="src"/>, all of whose bytes went into <paramref name="dst"/>, leaves the queue; its flags and record end pass on.</summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_eat_one_skb(), tcp_mtu_probe()</remarks>
+    private static void EatSkb(TcpSock sk, SkBuff dst, SkBuff src)
+    {
+        dst.Cb.TcpFlags |= src.Cb.TcpFlags;
+        dst.Cb.Flags = (dst.Cb.Flags & ~EorFlag) | (src.Cb.Flags & EorFlag);
+        sk.WriteQueue.Unlink(src);
+        sk.WmemQueued -= src.Truesize;
+        src.Free(SkbDropReason.Consumed);
     }
 
     /// <summary>The unsent head <paramref name="skb"/> copied into a buffer for <paramref name="capacity"/> bytes, taking its place (and its charge) in the queue.</summary>
