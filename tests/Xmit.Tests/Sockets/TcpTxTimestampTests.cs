@@ -112,12 +112,7 @@ public class TcpTxTimestampTests
     [InlineData(3UL)]
     public void Under_faults_every_write_is_acknowledged_once_in_order_and_nothing_stays_charged(ulong seed)
     {
-        var link = new LinkConfig
-        {
-            Propagation = Duration.FromMilliseconds(1), LossRate = 0.02,
-            Faults = new LinkFaults { ReorderRate = 0.05, DuplicateRate = 0.02, CorruptRate = 0.01 },
-        };
-        using var net = new TwoHosts(link, seed: seed, trackAllocations: false);
+        using var net = new TwoHosts(FaultyLink.Mixed(), seed: seed, trackAllocations: false);
         net.WarmUp();
         var tcp = TcpConnection.Open(net.Sim, net.A, net.B, TwoHosts.AddrB, configureClient: (s, fd) =>
             Assert.Equal(0, s.SetSockOpt(fd, SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY, 1)));

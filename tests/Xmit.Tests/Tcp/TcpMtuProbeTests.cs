@@ -17,12 +17,6 @@ public class TcpMtuProbeTests
 {
     private const int PathMtu = 1400;
 
-    private static class Sysctl
-    {
-        /// <summary>net.ipv4.tcp_probe_threshold's default: the search stops once its span is narrower.</summary>
-        public const int ProbeThreshold = 8;
-    }
-
     private static LinkConfig Path(bool faults) => new()
     {
         RateBitsPerSecond = 100_000_000, Propagation = Duration.FromMilliseconds(1),
@@ -55,7 +49,7 @@ public class TcpMtuProbeTests
         Assert.True(mtu <= PathMtu, $"MSS {sk.MssCache} makes {mtu}-byte packets, over the path's {PathMtu}");
         // Under faults a lost or corrupted probe also counts as too big, and timeouts past tcp_retries1's time halve
         // the MSS (as on Linux), so within 2 MB the search may not have closed; on a clean path it must have.
-        if (!faults) Assert.True(mtu > PathMtu - Sysctl.ProbeThreshold - 1, $"MSS {sk.MssCache} makes {mtu}-byte packets: the search stopped early ({mib.MtupSuccess} successes, {mib.MtupFail} failures, {mib.Timeouts} timeouts, search {sk.Mtup.SearchLow}–{sk.Mtup.SearchHigh})");
+        if (!faults) Assert.True(mtu > PathMtu - net.A.Sysctls.TcpProbeThreshold - 1, $"MSS {sk.MssCache} makes {mtu}-byte packets: the search stopped early ({mib.MtupSuccess} successes, {mib.MtupFail} failures, {mib.Timeouts} timeouts, search {sk.Mtup.SearchLow}–{sk.Mtup.SearchHigh})");
         Assert.True(mib.MtupSuccess > 0, $"{mib.MtupSuccess} successes, {mib.MtupFail} failures");
         if (!faults) Assert.True(mib.MtupFail > 0, "no probe was lost to the blackhole");
         Assert.Equal(0, tcp.ClientSock.RmemAlloc);
