@@ -5,10 +5,7 @@
 # Usage: scripts/linux-freebind.sh > tests/Xmit.Tests/Data/linux-truth/freebind.json
 set -euo pipefail
 NS="xmit-freebind-$$"
-cleanup() { ip netns del "$NS" 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
-ip netns add "$NS"
-ip -n "$NS" link set lo up
+source "$(dirname "$0")/lib/lo-netns.sh"
 ip netns exec "$NS" python3 - <<'PY'
 import errno, json, os, socket, subprocess
 IP_FREEBIND = 15

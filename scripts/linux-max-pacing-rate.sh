@@ -5,15 +5,8 @@
 # exit. Needs root. tests/Xmit.Tests/LinuxTruth/MaxPacingRateTests.cs replays it.
 # Usage: scripts/linux-max-pacing-rate.sh > tests/Xmit.Tests/Data/linux-truth/max-pacing-rate.json
 set -euo pipefail
-A="xmit-pa-$$" B="xmit-pb-$$"
-cleanup() { ip netns del "$A" 2>/dev/null || true; ip netns del "$B" 2>/dev/null || true; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ip netns add "$A"; ip netns add "$B"
-ip -n "$A" link add v0 type veth peer name v1 netns "$B"
-ip -n "$A" addr add 198.18.48.1/24 dev v0; ip -n "$B" addr add 198.18.48.2/24 dev v1
-for n in "$A" "$B"; do ip -n "$n" link set lo up; done
-ip -n "$A" link set v0 up; ip -n "$B" link set v1 up
+A="xmit-pa-$$" B="xmit-pb-$$" NET=198.18.48 tmp=$(mktemp -d)
+source "$(dirname "$0")/lib/veth-pair.sh"
 runs=()
 for rate in 1250000 12500000; do
   ip netns exec "$B" python3 -c "
@@ -26,7 +19,7 @@ while True:
     now = time.monotonic() - t0
     if 1.0 <= now < 4.0: counted += len(d)
 print(counted)
-" > /tmp/xmit-pace-rx-$$ &
+" > "$tmp/rx" &
   rx=$!
   sleep 0.5
   info=$(ip netns exec "$A" python3 -c "
@@ -40,7 +33,7 @@ pacing, maxp = struct.unpack_from('<QQ', i, 104)
 print(pacing, maxp); s.close()
 ")
   wait "$rx"
-  bytes=$(cat /tmp/xmit-pace-rx-$$); rm -f /tmp/xmit-pace-rx-$$
+  bytes=$(cat "$tmp/rx")
   runs+=("{\"max_pacing_rate\": $rate, \"goodput_bytes_per_s\": $((bytes / 3)), \"tcpi_pacing_rate\": ${info% *}, \"tcpi_max_pacing_rate\": ${info#* }}")
 done
 printf '{"kernel": "%s", "qdisc": "noqueue (veth)", "runs": [%s]}\n' "$(uname -r)" "$(IFS=,; echo "${runs[*]}")"

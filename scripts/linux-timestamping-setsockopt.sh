@@ -7,10 +7,7 @@
 # Usage: sudo scripts/linux-timestamping-setsockopt.sh > tests/Xmit.Tests/Data/linux-truth/timestamping-setsockopt.json
 set -euo pipefail
 NS="xmit-tstamp-$$"
-cleanup() { ip netns del "$NS" 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
-ip netns add "$NS"
-ip -n "$NS" link set lo up
+source "$(dirname "$0")/lib/lo-netns.sh"
 ip netns exec "$NS" python3 - <<'PY'
 import errno, json, os, socket
 SO_TIMESTAMPING = 37
