@@ -60,22 +60,30 @@ public sealed partial class TcpProtocol
         {
             sk.RcvRttLastTsEcr = tsEcr;
             long deltaMs = (int)(TsNow - tsEcr);
-            if (skb.Cb.EndSeq - skb.Cb.Seq >= (uint)sk.RcvMss && deltaMs > 0) RcvRttUpdate(sk, deltaMs * 1000, windowDependent: false);
+            // Linux takes this sample before queueing the segment: unread bytes ahead of it mean a slow reader.
+            bool queueEmpty = sk.CopiedSeq == skb.Cb.Seq;
+            if (skb.Cb.EndSeq - skb.Cb.Seq >= (uint)sk.RcvMss && deltaMs > 0) RcvRttUpdate(sk, deltaMs * 1000, windowDependent: false, queueEmpty);
         }
         // tcp_rcv_rtt_measure(): called for every data segment by tcp_event_data_recv, timestamps or not.
         if (sk.RcvRttTime != default && sk.RcvNxt < sk.RcvRttSeq) return;
         if (sk.RcvRttTime != default)
-            RcvRttUpdate(sk, Math.Max((Now - sk.RcvRttTime).Nanoseconds / 1000, 1), windowDependent: true);
+            RcvRttUpdate(sk, Math.Max((Now - sk.RcvRttTime).Nanoseconds / 1000, 1), windowDependent: true, queueEmpty: true);
         sk.RcvRttSeq = sk.RcvNxt + sk.RcvWnd;
         sk.RcvRttTime = Now;
     }
 
-    private static void RcvRttUpdate(TcpSock sk, long sampleUs, bool windowDependent)
+    /// <summary>
+    /// tcp_rcv_rtt_update(): a smaller sample is taken at once; a larger one only from timestamps and only while the
+    /// receive queue was empty — an application slow to read should leave the estimate small, so tcp_rcv_space_adjust
+    /// does not measure its backlog as bandwidth and inflate the buffer.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_rcv_rtt_update()</remarks>
+    private static void RcvRttUpdate(TcpSock sk, long sampleUs, bool windowDependent, bool queueEmpty)
     {
         long m = sampleUs << 3;
         long old = sk.RcvRttUs8;
         if (old == 0 || m < old) sk.RcvRttUs8 = m;
-        else if (!windowDependent) sk.RcvRttUs8 = old - (old >> 3) + sampleUs;
+        else if (!windowDependent && queueEmpty) sk.RcvRttUs8 = old - (old >> 3) + sampleUs;
     }
 
     /// <summary>
