@@ -22,6 +22,8 @@ public sealed class TcpBulk
 
     private readonly TcpBulkConfig _c;
     private readonly Simulation.Simulation _sim;
+    private readonly ObservedScheduler _scheduler = new();
+    private TcpEnvelopeRecorder? _envelope;
     private readonly Host _a;
     private readonly Host _b;
     private readonly SimulatedConnection _conn;
@@ -50,7 +52,7 @@ public sealed class TcpBulk
     {
         if (config.Validate() is { } error) throw new ArgumentException(error, nameof(config));
         _c = config;
-        _sim = new Simulation.Simulation(config.Seed);
+        _sim = new Simulation.Simulation(config.Seed, scheduler: _scheduler);
         // A pool each: the kfree_skb counts by reason of the ledger are then each host's own.
         _a = _sim.AddHost("A", _poolA);
         _b = _sim.AddHost("B", _poolB);
@@ -88,6 +90,9 @@ public sealed class TcpBulk
         _detailSampler.Arm(_start);
         _writer.Arm(_start);
         Read(); // anything that came with the handshake
+        _envelope = new TcpEnvelopeRecorder(_c.Duration.TotalMilliseconds);
+        Observe();
+        _scheduler.AfterEvent = Observe;
         var slice = Duration.FromNanoseconds(Math.Max(1, _c.Duration.Nanoseconds / 100));
         for (var t = _start; t < _end; t += slice)
         {
@@ -95,6 +100,7 @@ public sealed class TcpBulk
             progress?.Invoke((_sim.Now - _start).TotalSeconds / _c.Duration.TotalSeconds);
         }
         if (!_ended) MarkEnd();
+        _scheduler.AfterEvent = null;
         wall.Stop();
         var report = BuildReport(wall.Elapsed.TotalSeconds);
         _sa.CloseAll();
@@ -223,6 +229,22 @@ public sealed class TcpBulk
             b.RcvBuf, q.Backlog, a.NotSentBytes, (int)(a.SndNxt - a.SndUna), _received, a.PacketsInFlight, _a.Tcp.SmallQueueLimitNow(a)));
     }
 
+    /// <summary>After every event: what the whole-run plots draw, into their min/max per pixel column (allocates nothing).</summary>
+    private void Observe()
+    {
+        var a = _ska!;
+        Span<long> v = stackalloc long[8];
+        v[(int)TcpPlotted.Cwnd] = a.SndCwnd;
+        v[(int)TcpPlotted.PacketsInFlight] = a.PacketsInFlight;
+        v[(int)TcpPlotted.WmemQueued] = a.WmemQueued;
+        v[(int)TcpPlotted.SndBuf] = a.SndBuf;
+        v[(int)TcpPlotted.WmemAlloc] = a.WmemAlloc;
+        v[(int)TcpPlotted.TsqLimit] = _a.Tcp.SmallQueueLimitNow(a);
+        v[(int)TcpPlotted.QdiscBacklog] = _conn.DeviceA.RootQdiscTotals.Backlog;
+        v[(int)TcpPlotted.SrttUs] = a.SmoothedRttUs;
+        _envelope!.Observe(Ms(_sim.Now), v);
+    }
+
     private void TakeDetailSample()
     {
         TakeDetailSampleOnly();
@@ -279,6 +301,7 @@ public sealed class TcpBulk
             TcQdiscShow = Link.Qdiscs.TcQdiscShow.Lines(_conn.DeviceA),
             Samples = _samples,
             DetailSamples = _detail,
+            Envelope = _envelope!.Build(),
             Events = _events,
             Ledger = _ledger!.Build(),
             TcpCounters = _ledger.TcpCounters(),

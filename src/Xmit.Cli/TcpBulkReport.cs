@@ -28,6 +28,11 @@ public sealed record TcpBulkReport
     public required IReadOnlyList<TcpSample> Samples { get; init; }
     /// <summary>Every millisecond of the first second (or of the whole run if shorter): slow start and the first EAGAIN, for the plots.</summary>
     public IReadOnlyList<TcpDetailSample> DetailSamples { get; init; } = [];
+    /// <summary>
+    /// The whole run in <see cref="TcpEnvelopeRecorder.Buckets"/> equal buckets, each with the min and max of every plotted
+    /// quantity observed after every simulated event in it: what the whole-run plots draw, one bucket per pixel column.
+    /// </summary>
+    public TcpRunEnvelope Envelope { get; init; } = new(0, []);
     /// <summary>Every EAGAIN and write-space wake-up (EPOLLOUT) of A's writer, the first 10,000, with wmem_queued at that moment.</summary>
     public IReadOnlyList<TcpSocketEvent> Events { get; init; } = [];
     /// <summary>Where every segment went, per layer of each host (TcpBulkLedger): in = passed on + Σ drops by reason + still queued.</summary>

@@ -9,7 +9,8 @@ namespace Xmit.Cli;
 /// `xmit sim tcp --html`: one self-contained page (no scripts, no fetches; ScottPlot's SVG inline) that tells the run at a
 /// glance: goodput against the path's capacity, why the first write got EAGAIN, where the bytes sat at the end, then plots
 /// of cwnd and packets in flight, wmem_queued against sndbuf, the bytes below TCP against the TSQ limit, the qdisc backlog
-/// and srtt, for the first second at 1 ms and for the whole run at 100 ms, and the per-layer books as a table.
+/// and srtt, for the first second at 1 ms and for the whole run as the min and max per pixel column of every value after every
+/// simulated event (TcpEnvelopeRecorder: 100 ms samples would alias what moves within a millisecond), and the per-layer books as a table.
 /// Numbers in the tables carry data-key attributes so a test can read them back and hold them to the JSON report.
 /// </summary>
 public static class TcpHtmlReport
@@ -80,48 +81,62 @@ public static class TcpHtmlReport
             var d = r.DetailSamples;
             double end = d[^1].AtMs;
             sb.Append(Inv, $"<h2>The first {end:0} ms, sampled every {d[1].AtMs - d[0].AtMs:0.###} ms</h2>");
-            Chart(sb, Packets(end, d.Select(s => (s.AtMs, (double)s.Cwnd)).ToList(), d.Select(s => (s.AtMs, (double)s.PacketsInFlight)).ToList()));
-            Chart(sb, Memory(end, r.Events, d.Select(s => (s.AtMs, (double)s.WmemQueued)).ToList(), d.Select(s => (s.AtMs, (double)s.SndBuf)).ToList()));
-            Chart(sb, BelowTcp(end, d.Select(s => (s.AtMs, (double)s.WmemAlloc)).ToList(), d.Select(s => (s.AtMs, (double)s.TsqLimit)).ToList()));
-            Chart(sb, Qdisc(end, d.Select(s => (s.AtMs, (double)s.QdiscBacklog)).ToList()));
-            Chart(sb, Rtt(end, d.Select(s => (s.AtMs, s.SrttUs / 1000.0)).ToList()));
+            Chart(sb, Packets(end).Series("cwnd", Navy, P(d, s => s.Cwnd), step: true).Series("packets in flight", Orange, P(d, s => s.PacketsInFlight), step: true));
+            // wmem_queued at each EAGAIN and wake-up is the buffer's peak and trough: they join the line (linear: it drains between the marks).
+            Chart(sb, Marked(Memory(end).Series("wmem_queued", Navy, P(d, s => s.WmemQueued), r.Events.Where(e => e.AtMs <= end).Select(e => (e.AtMs, (double)e.WmemQueued)))
+                .LimitSeries("sndbuf", Red, P(d, s => s.SndBuf)), r.Events)); // the limit drawn over the data, where it is visible
+            Chart(sb, BelowTcp(end).Series("sk_wmem_alloc", Purple, P(d, s => s.WmemAlloc), step: true).LimitSeries("TSQ limit", Red, P(d, s => s.TsqLimit)), TsqCaption);
+            Chart(sb, Qdisc(end).Series("backlog", Teal, P(d, s => s.QdiscBacklog), step: true));
+            Chart(sb, Rtt(end).Series("srtt", Grey, P(d, s => s.SrttUs / 1000.0), step: true));
         }
-        var all = r.Samples;
-        if (all.Count < 2) return;
+        var env = r.Envelope;
+        if (env.Buckets.Count == 0) return;
         double whole = r.DurationMs;
-        sb.Append(Inv, $"<h2>The whole run ({whole:0} ms), sampled every {all[1].AtMs - all[0].AtMs:0} ms</h2>");
-        Chart(sb, Packets(whole, all.Select(s => (s.AtMs, (double)s.Cwnd)).ToList(), all.Select(s => (s.AtMs, (double)s.PacketsInFlight)).ToList()));
-        Chart(sb, Memory(whole, r.Events, all.Select(s => (s.AtMs, (double)s.WmemQueued)).ToList(), all.Select(s => (s.AtMs, (double)s.SndBuf)).ToList()));
-        Chart(sb, BelowTcp(whole, all.Select(s => (s.AtMs, (double)s.WmemAlloc)).ToList(), all.Select(s => (s.AtMs, (double)s.TsqLimit)).ToList()));
-        Chart(sb, Qdisc(whole, all.Select(s => (s.AtMs, (double)s.QdiscBacklog)).ToList()));
-        Chart(sb, Rtt(whole, all.Select(s => (s.AtMs, s.SrttUs / 1000.0)).ToList()));
+        sb.Append(Inv, $"<h2>The whole run ({whole:0} ms): min–max per pixel column ({env.BucketMs:0.###} ms), of every value after every simulated event</h2>");
+        Chart(sb, Packets(whole).Ranges("cwnd", Navy, R(env, b => b.Cwnd)).Ranges("packets in flight", Orange, R(env, b => b.PacketsInFlight)));
+        Chart(sb, Marked(Memory(whole).Ranges("wmem_queued", Navy, R(env, b => b.WmemQueued)).Ranges("sndbuf", Red, R(env, b => b.SndBuf), limit: true), r.Events));
+        Chart(sb, BelowTcp(whole).Ranges("sk_wmem_alloc", Purple, R(env, b => b.WmemAlloc)).Ranges("TSQ limit", Red, R(env, b => b.TsqLimit), limit: true),
+            r.DetailSamples.Count > 1 ? null : TsqCaption); // said once, under the first of the two
+        Chart(sb, Qdisc(whole).Ranges("backlog", Teal, R(env, b => b.QdiscBacklog)));
+        Chart(sb, Rtt(whole).Ranges("srtt", Grey, R(env, b => b.SrttUs, 1000)));
     }
 
-    private static TimeChart Packets(double end, List<(double, double)> cwnd, List<(double, double)> inFlight) =>
-        new TimeChart("congestion window and packets in flight", "packets", end)
-            .Series("cwnd", Navy, cwnd, step: true)
-            .Series("packets in flight", Orange, inFlight, step: true);
+    /// <summary>
+    /// Why sk_wmem_alloc stands above the plotted limit (TcpSmallQueueTests pins each reason): Linux checks each skb before it
+    /// goes, against its own limit, and the check stops only the next one.
+    /// </summary>
+    private const string TsqCaption =
+        "The TSQ limit drawn is the one tcp_small_queue_check() would apply to the next skb: max(2 × its truesize, pacing rate / 1024). " +
+        "Like Linux, each skb is checked before it goes, against its own limit (twice a large TSO skb's truesize is more than the next, smaller skb's), " +
+        "and the check stops only the next skb: sk_wmem_alloc may stand above the line by the skb that passed, and more while at most one skb " +
+        "is unacknowledged, when TSQ lets the next go whatever wmem_alloc says (tcp_rtx_queue_empty_or_single_skb: the driver may still hold clones " +
+        "of data already acknowledged until its TX completion).";
 
-    /// <summary>wmem_queued at each EAGAIN and wake-up is the buffer's peak and trough: they join the envelope and are marked.</summary>
-    private static TimeChart Memory(double end, IReadOnlyList<TcpSocketEvent> events, List<(double, double)> queued, List<(double, double)> sndbuf) =>
-        new TimeChart("send buffer: wmem_queued against sndbuf (EAGAIN when it reaches it)", "bytes", end)
-            .Series("wmem_queued", Navy, queued, events.Where(e => e.AtMs <= end).Select(e => (e.AtMs, (double)e.WmemQueued))) // linear: it drains between the marks
-            .LimitSeries("sndbuf", Red, sndbuf) // drawn over the data, where it is visible
-            .Marks("EAGAIN", Red, MarkerShape.FilledTriangleDown, events.Where(e => e.Kind == "EAGAIN").Select(e => e.AtMs))
-            .Marks("EPOLLOUT", Green, MarkerShape.FilledTriangleUp, events.Where(e => e.Kind != "EAGAIN").Select(e => e.AtMs));
+    private static List<(double, double)> P(IReadOnlyList<TcpDetailSample> samples, Func<TcpDetailSample, double> y) => samples.Select(s => (s.AtMs, y(s))).ToList();
 
-    private static TimeChart BelowTcp(double end, List<(double, double)> alloc, List<(double, double)> tsq) =>
-        new TimeChart("bytes below TCP (sk_wmem_alloc: qdisc, driver, wire) against the TSQ limit", "bytes", end)
-            .Series("sk_wmem_alloc", Purple, alloc, step: true)
-            .LimitSeries("TSQ limit", Red, tsq);
+    private static List<(double From, double To, double Min, double Max)> R(TcpRunEnvelope env, Func<TcpEnvelopeBucket, MinMax> f, double scale = 1) =>
+        env.Buckets.Select(b => (b.FromMs, b.FromMs + env.BucketMs, f(b).Min / scale, f(b).Max / scale)).ToList();
 
-    private static TimeChart Qdisc(double end, List<(double, double)> backlog) =>
-        new TimeChart("qdisc backlog", "bytes", end).Series("backlog", Teal, backlog, step: true);
+    private static TimeChart Packets(double end) => new("congestion window and packets in flight", "packets", end);
 
-    private static TimeChart Rtt(double end, List<(double, double)> srtt) =>
-        new TimeChart("smoothed RTT (srtt)", "ms", end).Series("srtt", Grey, srtt, step: true);
+    private static TimeChart Memory(double end) => new("send buffer: wmem_queued against sndbuf (EAGAIN when it reaches it)", "bytes", end);
 
-    private static void Chart(StringBuilder sb, TimeChart c) => sb.Append("<figure>").Append(c.Svg()).Append("</figure>");
+    private static TimeChart Marked(TimeChart c, IReadOnlyList<TcpSocketEvent> events) =>
+        c.Marks("EAGAIN", Red, MarkerShape.FilledTriangleDown, events.Where(e => e.Kind == "EAGAIN").Select(e => e.AtMs))
+         .Marks("EPOLLOUT", Green, MarkerShape.FilledTriangleUp, events.Where(e => e.Kind != "EAGAIN").Select(e => e.AtMs));
+
+    private static TimeChart BelowTcp(double end) => new("bytes below TCP (sk_wmem_alloc: qdisc, driver, wire) against the TSQ limit", "bytes", end);
+
+    private static TimeChart Qdisc(double end) => new("qdisc backlog", "bytes", end);
+
+    private static TimeChart Rtt(double end) => new("smoothed RTT (srtt)", "ms", end);
+
+    private static void Chart(StringBuilder sb, TimeChart c, string? caption = null)
+    {
+        sb.Append("<figure>").Append(c.Svg());
+        if (caption is not null) sb.Append("<figcaption class=\"note\">").Append(E(caption)).Append("</figcaption>");
+        sb.Append("</figure>");
+    }
 
     private static void Row(StringBuilder sb, string label, string key, long value, string unit = "") =>
         sb.Append("<tr><th>").Append(E(label)).Append("</th><td class=\"n\" data-key=\"").Append(key).Append("\">").Append(value.ToString(Inv))

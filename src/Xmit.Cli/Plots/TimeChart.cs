@@ -16,7 +16,7 @@ public sealed class TimeChart
     public const int Width = 960, Height = 300;
 
     /// <summary>Pixel columns of the data area, about; the envelope's resolution.</summary>
-    private const int Columns = 820;
+    public const int Columns = 820;
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     private readonly Plot _plot = new();
@@ -66,6 +66,29 @@ public sealed class TimeChart
         line.Color = c;
         line.LineWidth = 1.6f;
         line.LegendText = name;
+        return this;
+    }
+
+    /// <summary>
+    /// A quantity's lowest and highest value in each of consecutive spans of time (the spans a recorder watched every event
+    /// of, one per pixel column): a band whose every column covers what the quantity took there; for a limit, faint
+    /// (a dashed line where it never changed).
+    /// </summary>
+    public TimeChart Ranges(string name, string color, IReadOnlyList<(double From, double To, double Min, double Max)> ranges, bool limit = false)
+    {
+        if (ranges.Count == 0) return this;
+        var c = Color.FromHex(color);
+        double[] xs = [.. ranges.SelectMany(r => new[] { r.From, r.To })];
+        double[] lo = [.. ranges.SelectMany(r => new[] { r.Min, r.Min })], hi = [.. ranges.SelectMany(r => new[] { r.Max, r.Max })];
+        _yMax = Math.Max(_yMax, hi.Max());
+        if (limit && ranges.All(r => r.Min == ranges[0].Min && r.Max == ranges[0].Min)) return Limit(name, color, ranges[0].Min);
+        var band = _plot.Add.FillY(xs, hi, lo);
+        // A limit: faint, so the data it bounds stays readable. Not dashed: Skia's SVG canvas has no dashed fill outline
+        // (it says "Unsupported path effect" on stderr).
+        band.FillColor = c.WithAlpha(limit ? 0.12 : 0.45);
+        band.LineColor = limit ? c.WithAlpha(0.8) : c;
+        band.LineWidth = 1;
+        band.LegendText = name + " (min–max per pixel)";
         return this;
     }
 

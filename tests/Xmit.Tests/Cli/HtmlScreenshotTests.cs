@@ -11,13 +11,13 @@ namespace Xmit.Tests.Cli;
 /// </summary>
 public class HtmlScreenshotTests
 {
-    private static SkiaSharp.SKBitmap Render(Func<FileInfo, int> write)
+    private static SkiaSharp.SKBitmap Render(Func<FileInfo, int> write, int height = 2600)
     {
         var path = Path.Combine(Path.GetTempPath(), $"xmit-shot-{Environment.ProcessId}-{Guid.NewGuid():N}.html");
         try
         {
             Assert.Equal(0, write(new FileInfo(path)));
-            return Chromium.Screenshot(path, 1040, 2600);
+            return Chromium.Screenshot(path, 1040, height);
         }
         finally
         {
@@ -45,6 +45,30 @@ public class HtmlScreenshotTests
     {
         var shot = Render(f => SimTcpCommand.Run(new TcpBulkConfig { Duration = Duration.FromMilliseconds(300) }, null, false, f, TextWriter.Null, TextWriter.Null));
         AssertShows(shot, "#1f4e79", "#e67e22", "#8e44ad", "#16a085"); // cwnd and wmem_queued, packets in flight, sk_wmem_alloc, qdisc backlog
+    }
+
+    [Fact]
+    public void The_tcp_pages_whole_run_plots_are_filled_min_max_bands()
+    {
+        // The fine series cut to 200 ms (lines: fewer points than pixel columns) and a 2 s run: the page's only filled
+        // bands are then the whole run's envelopes — qdisc backlog from 0 to ~75 kB and packets in flight from ~10 to ~60 in
+        // every column, which 100 ms samples drawn as a line would show as a thin wandering line. (wmem_alloc's band lies under
+        // the TSQ limit's faint one, so its colour is not its own.)
+        var shot = Render(f => SimTcpCommand.Run(new TcpBulkConfig { Duration = Duration.FromSeconds(2), DetailSpan = Duration.FromMilliseconds(200) },
+            null, false, f, TextWriter.Null, TextWriter.Null), 5600);
+        foreach (var c in new[] { "#16a085", "#e67e22" }) // qdisc backlog, packets in flight: a line, however drawn, has none of the fill colour
+        {
+            int n = Chromium.CountNear(shot, Band(c), 12);
+            Assert.True(n > 5_000, $"only {n} pixels of {c}'s band: the whole-run envelope is not filled");
+        }
+    }
+
+    /// <summary>The colour of a band ScottPlot fills at 45 % of <paramref name="hex"/> over the white page.</summary>
+    private static string Band(string hex)
+    {
+        var c = SkiaSharp.SKColor.Parse(hex);
+        byte Mix(byte v) => (byte)Math.Round(v * 0.45 + 255 * 0.55);
+        return $"#{Mix(c.Red):x2}{Mix(c.Green):x2}{Mix(c.Blue):x2}";
     }
 
     [Fact]
