@@ -4,7 +4,7 @@ namespace Xmit.Packetdrill;
 
 /// <summary>
 /// The subset of Python that packetdrill scripts put in %{ }% blocks to check struct tcp_info: statements
-/// "assert EXPR[, message]", "NAME = EXPR" and "print(EXPR, …)" (its values are kept in <see cref="Printed"/>), with integers, names, + - * // % &amp; |, comparisons (chained),
+/// "assert EXPR[, message]", "NAME = EXPR" (and NAME += / -= / *= EXPR) and "print(EXPR, …)" (its values are kept in <see cref="Printed"/>), with integers, names, + - * // % &amp; |, comparisons (chained),
 /// and / or / not and parentheses. Anything else is reported as unsupported rather than guessed.
 /// </summary>
 public sealed class PythonAssert
@@ -62,8 +62,16 @@ public sealed class PythonAssert
             if (eq > 0 && line[eq - 1] is not ('<' or '>' or '!' or '=') && eq + 1 < line.Length && line[eq + 1] != '=')
             {
                 var name = line[..eq].Trim();
+                var value = line[(eq + 1)..];
+                // Augmented assignment ("cwnd += 1"): the name's current value, the operator, then the expression.
+                if (name.Length > 1 && name[^1] is '+' or '-' or '*' && IsName(name[..^1].Trim()))
+                {
+                    char op = name[^1];
+                    name = name[..^1].Trim();
+                    value = $"{name} {op} ({value})";
+                }
                 if (!IsName(name)) throw new NotSupportedException($"python: cannot assign to '{name}'");
-                _vars[name] = Evaluate(line[(eq + 1)..]);
+                _vars[name] = Evaluate(value);
                 continue;
             }
             throw new NotSupportedException($"python statement not supported: {line}");

@@ -464,6 +464,8 @@ public sealed partial class ScriptRunner
         {
             throw new UnsupportedException($"line {e.Line}: {ex.Message}");
         }
+        // packetdrill shows what the script's print() calls print; the trace does, to compare against Linux's run.
+        foreach (var line in py.Printed) _trace?.WriteLine($"line {e.Line}: print: {line}");
         if (failed is null) return null;
         string state = sk is null ? "no TCP socket" :
             $"cwnd {sk.SndCwnd} ssthresh {sk.SndSsthresh} unacked {sk.PacketsOut} retrans {sk.RetransOut} lost {sk.LostOut} sacked {sk.SackedOut} ca_state {(int)sk.CaState} rtt {sk.SmoothedRttUs} us delivered {sk.Delivered}";

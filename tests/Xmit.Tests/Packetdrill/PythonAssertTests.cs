@@ -26,4 +26,19 @@ public class PythonAssertTests
         Assert.Equal(["300000", "330 3"], py.Printed);
         Assert.Throws<NotSupportedException>(() => py.Run("print(tcpi_nonsense)"));
     }
+
+    [Fact]
+    public void Augmented_assignment_keeps_the_variable_across_blocks()
+    {
+        // tcp/cubic/cubic-bulk-166k.pkt: "cwnd = 58" in one block, "cwnd += 1; assert tcpi_snd_cwnd == cwnd" in later ones.
+        var vars = new Dictionary<string, long>();
+        Assert.Null(new PythonAssert(Field, vars).Run(" cwnd = 58; assert cwnd == 58, cwnd "));
+        Assert.Null(new PythonAssert(Field, vars).Run(" cwnd += 1; assert cwnd == 59, cwnd "));
+        Assert.Null(new PythonAssert(Field, vars).Run("cwnd += 10"));
+        Assert.Equal(69, vars["cwnd"]);
+        Assert.Null(new PythonAssert(Field, vars).Run("cwnd -= 2 * 3; cwnd *= 2"));
+        Assert.Equal(126, vars["cwnd"]);
+        Assert.NotNull(new PythonAssert(Field, vars).Run("cwnd += 1; assert cwnd == 126"));
+        Assert.Throws<NotSupportedException>(() => new PythonAssert(Field, vars).Run("1 += 2"));
+    }
 }

@@ -66,6 +66,8 @@ public sealed class Cubic : ITcpCongestionOps
     /// <remarks>Linux: net/ipv4/tcp_cubic.c hystart_update()</remarks>
     private void HystartUpdate(TcpSock sk, uint delayUs)
     {
+        // A round ends on the first ACK past end_seq whatever cwnd is; only the detectors wait for the low window (6.18,
+        // since "tcp_cubic: fix incorrect HyStart round start detection": cubictcp_acked() no longer gates the call).
         if (sk.SndUna > _endSeq) HystartReset(sk);
         if (sk.SndCwnd < _params.HystartLowWindow) return;
         if ((_params.HystartDetect & Configuration.CubicParameters.AckTrain) != 0)

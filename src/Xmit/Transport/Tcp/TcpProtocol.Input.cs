@@ -506,8 +506,11 @@ public sealed partial class TcpProtocol
         sk.ProbesOut = 0; // the peer answers: no probe is unanswered
         sk.RcvTstamp = Now;
         var priorFack = sk.SackOk ? HighestSackSeq(sk) : priorUna;
-        uint acked = CleanRtxQueue(sk, ack, opt, priorFack, out bool origAcked, out bool retransAcked);
+        // tcp_ack() moves snd_una (tcp_snd_una_update, on both the fast and the slow path) before it cleans the
+        // retransmit queue, so what tcp_clean_rtx_queue() calls — the RTT estimator's rtt_seq window, the congestion
+        // module's pkts_acked (HyStart's round end) — sees the new snd_una.
         SndUnaUpdate(sk, ack);
+        uint acked = CleanRtxQueue(sk, ack, opt, priorFack, out bool origAcked, out bool retransAcked);
         if (ack > priorUna) sk.Retransmits = 0; // tcp_ack(): FLAG_SND_UNA_ADVANCED resets icsk_retransmits
         ProcessTlpAck(sk, ack, acked > 0, dsackTlp);
         if (sk.SackOk)
