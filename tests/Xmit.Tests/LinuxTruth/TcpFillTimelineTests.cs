@@ -175,9 +175,7 @@ public class TcpFillTimelineTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     /// <summary>The bytes send() takes before the first EAGAIN, against Linux's.</summary>
-    [Fact(Skip = "Xmit's receiver ACKs the 4th write's data at once (10 writes, 160112 B accepted) where Linux's withholds that ACK "
-        + "until 44.7 ms (the capture in tcp-fill-drain.json: no ACK after 49153 during the fill; 9 writes, 142280 B). This passed "
-        + "only while a spurious HyStart exit at cwnd 22 (Linux: none) held the sender back; the receiver's ACK decision is still to find.")]
+    [Fact]
     public void Writes_of_16384_bytes_reach_eagain_within_one_percent_of_linuxs_byte()
     {
         var linux = Truth.GetProperty("variants")[1];

@@ -322,9 +322,11 @@ public sealed partial class TcpProtocol
     private void AckSndCheck(TcpSock sk)
     {
         if (!sk.Delack.Pending || sk.State is TcpState.Close or TcpState.TimeWait) return;
-        bool quick = sk.Delack.QuickAcks > 0 && !sk.Delack.PingPong;
         bool fullFrames = sk.RcvNxt - sk.RcvWup > (uint)sk.RcvMss
             && (sk.RcvNxt - sk.CopiedSeq < 1 || SelectWindowFree(sk) >= sk.RcvWnd); // SO_RCVLOWAT is 1
+        // Only now: __tcp_select_window() above ends quick-ACK mode once less than half the buffer is free, and
+        // Linux tests the mode after it — a receiver whose reader lags stops ACKing every segment at once.
+        bool quick = sk.Delack.QuickAcks > 0 && !sk.Delack.PingPong;
         if (fullFrames || quick || !sk.OutOfOrder.IsEmpty || sk.Delack.Now)
             SendAck(sk);
         else
