@@ -17,6 +17,12 @@ namespace Xmit.Time;
 /// of the two heads gives exactly the order of one heap. An entry left behind by a timer re-armed or disarmed since
 /// is stale (the timer's <see cref="Timer.DueSeq"/> no longer names it) and is skipped when it reaches the head.
 /// </para>
+/// <para>
+/// The timer taken from the heap keeps its slot until the next take (it is disarmed all the same): a callback that re-arms
+/// its own timer for later (a driver's next frame, a wire's next arrival) moves that slot down once, instead of the
+/// last slot sifting down from the top and the timer sifting up from the bottom. Any heap of the same keys gives the
+/// same order, so this changes no outcome.
+/// </para>
 /// </remarks>
 public sealed class TimerHeap
 {
@@ -43,6 +49,8 @@ public sealed class TimerHeap
     private int _dueArmed;
     /// <summary>The expiry of the timer last taken: the instant the owner is running.</summary>
     private long _lastTaken = long.MinValue;
+    /// <summary>The entry of the timer last taken from the heap while its slot is still there (see the remarks), or -1.</summary>
+    private int _pendingEntry = -1;
     /// <summary>By entry number: the armed timer, and its slot in the heap.</summary>
     private Timer?[] _timers = new Timer?[256];
     private int[] _slotOf = new int[256];
@@ -52,7 +60,7 @@ public sealed class TimerHeap
     private int _entries;
     private long _seq;
 
-    public int Armed => _count + _dueArmed;
+    public int Armed => _count - (_pendingEntry >= 0 ? 1 : 0) + _dueArmed;
 
     public void Arm(Timer timer, Instant when)
     {
@@ -79,7 +87,8 @@ public sealed class TimerHeap
         }
         else
         {
-            // A later key (the usual re-arm) sinks, an earlier one rises.
+            // A later key (the usual re-arm) sinks, an earlier one rises; the timer just taken re-armed keeps its slot.
+            if (slot.Entry == _pendingEntry) _pendingEntry = -1;
             int i = _slotOf[slot.Entry];
             if (i > 0 && Before(slot, _heap[(i - 1) >> 1])) SiftUp(i, slot);
             else SiftDown(i, slot);
@@ -105,6 +114,7 @@ public sealed class TimerHeap
     {
         get
         {
+            DropPending();
             SkipStaleDue();
             if (_dueCount > 0 && (_count == 0 || DueFirst(_due[_dueHead], _heap[0]))) return new Instant(_due[_dueHead].Expires);
             return _count > 0 ? new Instant(_heap[0].Expires) : Instant.Never;
@@ -115,6 +125,7 @@ public sealed class TimerHeap
     public Timer? TakeDue(Instant limit, out Instant when)
     {
         when = default;
+        DropPending();
         SkipStaleDue();
         Timer timer;
         if (_dueCount > 0 && (_count == 0 || DueFirst(_due[_dueHead], _heap[0])))
@@ -132,11 +143,17 @@ public sealed class TimerHeap
             if (_count == 0 || _heap[0].Expires > limit.Nanoseconds) return null;
             timer = _timers[_heap[0].Entry]!;
             when = new Instant(_heap[0].Expires);
-            RemoveAt(0);
+            _pendingEntry = _heap[0].Entry; // removed at the next take unless the callback re-arms it
         }
         _lastTaken = when.Nanoseconds;
         timer.Expires = Instant.Never;
         return timer;
+    }
+
+    /// <summary>Removes the slot of the timer last taken, if its callback did not re-arm it.</summary>
+    private void DropPending()
+    {
+        if (_pendingEntry >= 0) RemoveAt(_slotOf[_pendingEntry]);
     }
 
     private ref DueEntry DueTail => ref _due[(_dueHead + _dueCount - 1) & (_due.Length - 1)];
@@ -147,7 +164,11 @@ public sealed class TimerHeap
     /// <summary>Appends <paramref name="timer"/> to the due-now FIFO with the arming number <paramref name="seq"/>, out of the heap if it was there.</summary>
     private void ArmDue(Timer timer, long seq)
     {
-        if (timer.HeapEntry >= 0) RemoveAt(_slotOf[timer.HeapEntry]);
+        if (timer.HeapEntry >= 0)
+        {
+            RemoveAt(_slotOf[timer.HeapEntry]); // from the heap (or the slot of the timer just taken) to the FIFO
+            _dueArmed++;
+        }
         else if (timer.DueSeq < 0) _dueArmed++;
         // else: re-armed for now while already in the FIFO: its old entry goes stale, the new one is at the tail
         timer.DueSeq = seq;
@@ -200,6 +221,7 @@ public sealed class TimerHeap
     private void RemoveAt(int i)
     {
         int entry = _heap[i].Entry;
+        if (entry == _pendingEntry) _pendingEntry = -1;
         _timers[entry]!.HeapEntry = -1;
         _timers[entry] = null; // a disarmed timer is not kept alive by the heap
         _freeEntries[_free++] = entry;

@@ -105,6 +105,40 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void Armed_counts_timers_moved_between_the_heap_and_the_due_queue_and_the_timer_just_fired()
+    {
+        var s = new VirtualScheduler();
+        var log = new List<string>();
+        Timer? later = null, self = null;
+        later = new Timer(s, () => log.Add($"later@{s.Now.Nanoseconds}"));
+        self = new Timer(s, () =>
+        {
+            log.Add($"self@{s.Now.Nanoseconds}");
+            Assert.False(self!.IsArmed);
+            int others = s.Now.Nanoseconds == 10 ? 2 : 0;     // later and mover at 10, none after
+            Assert.Equal(others, s.Armed);                    // the timer just fired no longer counts
+            if (s.Now.Nanoseconds < 30) self.Arm(s.Now + Duration.FromNanoseconds(10)); // re-armed from its own callback
+            Assert.Equal(others + (s.Now.Nanoseconds < 30 ? 1 : 0), s.Armed);
+        });
+        var mover = new Timer(s, () =>
+        {
+            Assert.Equal(2, s.Armed);
+            later.Arm(s.Now);                                 // from the heap to the due queue
+            Assert.Equal(2, s.Armed);
+            later.Arm(s.Now + Duration.FromNanoseconds(100)); // and back
+            Assert.Equal(2, s.Armed);
+            later.Arm(s.Now);
+        });
+        later.Arm(new Instant(1000));
+        self.Arm(new Instant(10));
+        mover.Arm(new Instant(15));
+        Assert.Equal(3, s.Armed);
+        s.RunUntil(new Instant(2000));
+        Assert.Equal(["self@10", "later@15", "self@20", "self@30"], log);
+        Assert.Equal(0, s.Armed);
+    }
+
+    [Fact]
     public void Many_timers_armed_for_now_fire_in_arming_order()
     {
         var s = new VirtualScheduler();
