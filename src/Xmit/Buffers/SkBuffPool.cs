@@ -17,6 +17,13 @@ public sealed class SkBuffPool
     private readonly Stack<SkBuff> _freeHeads = new();
     private readonly Stack<SkbShared> _freeShared = new();
     private readonly Dictionary<int, Stack<byte[]>> _freeBuffers = new();
+    /// <summary>
+    /// The free buffers of two sizes recently rented or returned: a flow's frames come in a few sizes (its full frames,
+    /// its ACKs), so most rents and returns skip the dictionary lookup. A miss replaces the two in turn.
+    /// </summary>
+    private Stack<byte[]>? _cachedBuffers0, _cachedBuffers1;
+    private int _cachedSize0 = -1, _cachedSize1 = -1;
+    private bool _replaceCached1;
     private readonly Stack<Page> _freePages = new();
     private readonly HashSet<SkBuff>? _outstanding;
     private int _heads;
@@ -122,18 +129,34 @@ public sealed class SkBuffPool
 
     private byte[] RentBuffer(int size)
     {
-        if (_freeBuffers.TryGetValue(size, out var stack) && stack.Count > 0) return stack.Pop();
-        return new byte[size];
+        var stack = FreeBuffersOf(size);
+        return stack.Count > 0 ? stack.Pop() : new byte[size];
     }
 
-    private void ReturnBuffer(byte[] buffer)
+    private void ReturnBuffer(byte[] buffer) => FreeBuffersOf(buffer.Length).Push(buffer);
+
+    /// <summary>The free buffers of <paramref name="size"/> bytes (an empty stack made for a new size).</summary>
+    private Stack<byte[]> FreeBuffersOf(int size)
     {
-        if (!_freeBuffers.TryGetValue(buffer.Length, out var stack))
+        if (size == _cachedSize0) return _cachedBuffers0!;
+        if (size == _cachedSize1) return _cachedBuffers1!;
+        if (!_freeBuffers.TryGetValue(size, out var stack))
         {
             stack = new Stack<byte[]>();
-            _freeBuffers.Add(buffer.Length, stack);
+            _freeBuffers.Add(size, stack);
         }
-        stack.Push(buffer);
+        if (_replaceCached1)
+        {
+            _cachedSize1 = size;
+            _cachedBuffers1 = stack;
+        }
+        else
+        {
+            _cachedSize0 = size;
+            _cachedBuffers0 = stack;
+        }
+        _replaceCached1 = !_replaceCached1;
+        return stack;
     }
 
     internal void Release(SkBuff skb, SkbDropReason reason, string callerFile, string callerMember)

@@ -78,7 +78,14 @@ public sealed class NetDevice
     /// <summary>Where received frames go (the host's protocol demultiplexer).</summary>
     public Action<NetDevice, SkBuff>? Receiver { get; set; }
 
-    public void AttachDriver(INetDeviceDriver driver) => Driver = driver;
+    public void AttachDriver(INetDeviceDriver driver)
+    {
+        Driver = driver;
+        _rxHardware = driver as IRxHardware;
+    }
+
+    /// <summary>The driver as an RX ring, looked up once: every frame from the wire goes there.</summary>
+    private IRxHardware? _rxHardware;
 
     /// <summary>The root qdisc (dev->qdisc): what `tc qdisc show dev X` lists first.</summary>
     public Qdisc RootQdisc { get; private set; } = null!; // set by the constructor
@@ -341,7 +348,7 @@ public sealed class NetDevice
     /// </summary>
     public void ReceiveFromWire(SkBuff skb)
     {
-        if (Driver is IRxHardware rx) rx.HardwareReceive(skb);
+        if (_rxHardware is { } rx) rx.HardwareReceive(skb);
         else Receive(skb);
     }
 

@@ -90,9 +90,15 @@ public sealed class NetRxSoftirq
         Rounds++;
         _budget = Budget;
         _timeLimit = _scheduler.Now + BudgetTime;
-        _list.AddRange(_pollList);
-        _pollList.Clear();
+        TakePollList();
         Continue();
+    }
+
+    /// <summary>Moves the poll list to the round's list (a loop: List.AddRange of a list casts it to ICollection each time).</summary>
+    private void TakePollList()
+    {
+        for (int i = 0; i < _pollList.Count; i++) _list.Add(_pollList[i]);
+        _pollList.Clear();
     }
 
     /// <summary>The round's loop, resumed after each packet's cost.</summary>
@@ -109,8 +115,7 @@ public sealed class NetRxSoftirq
                         if (_pollList.Count > 0)
                         {
                             // Scheduled while the round ran: polled in this round, on its budget (goto start).
-                            _list.AddRange(_pollList);
-                            _pollList.Clear();
+                            TakePollList();
                             continue;
                         }
                         _inAction = false;

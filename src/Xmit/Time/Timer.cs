@@ -25,6 +25,9 @@ public sealed class Timer
     /// <summary>The timer's entry in its scheduler's heap while armed, or -1 when disarmed.</summary>
     internal int HeapEntry { get; set; } = -1;
 
+    /// <summary>The arming number of the timer's entry in its heap's due-now FIFO while armed there, or -1.</summary>
+    internal long DueSeq { get; set; } = -1;
+
     public bool IsArmed => Expires != Instant.Never;
 
     public void Arm(Instant when) => Scheduler.Arm(this, when);

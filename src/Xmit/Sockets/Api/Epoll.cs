@@ -14,6 +14,9 @@ public sealed class Epoll
     /// <summary>The items of each watched file (a file may sit here under several fds): a wake-up finds its own at once.</summary>
     private readonly Dictionary<SocketFile, List<Item>> _byFile = new(ReferenceEqualityComparer.Instance);
     private readonly LinkedList<Item> _ready = new();
+    /// <summary>The file last woken and its items: a busy socket wakes its epoll over and over (forgotten when a file's items go).</summary>
+    private SocketFile? _lastWoken;
+    private List<Item>? _lastWokenItems;
     private readonly List<Item> _requeue = [];
 
     internal sealed class Item
@@ -74,6 +77,7 @@ public sealed class Epoll
     /// <summary>A watched file closed: its items go (eventpoll_release).</summary>
     internal void Forget(SocketFile file)
     {
+        _lastWoken = null;
         if (!_byFile.Remove(file, out var mine)) return;
         foreach (var item in mine)
         {
@@ -86,13 +90,24 @@ public sealed class Epoll
     {
         if (!_byFile.TryGetValue(item.File, out var mine)) return;
         mine.Remove(item);
-        if (mine.Count == 0) _byFile.Remove(item.File);
+        if (mine.Count == 0)
+        {
+            _byFile.Remove(item.File);
+            _lastWoken = null;
+        }
     }
 
     /// <summary>ep_poll_callback(): a wake-up with <paramref name="key"/> events from <paramref name="file"/>.</summary>
     internal void Wake(SocketFile file, uint key)
     {
-        if (!_byFile.TryGetValue(file, out var mine)) return;
+        List<Item>? mine;
+        if (ReferenceEquals(file, _lastWoken)) mine = _lastWokenItems!;
+        else
+        {
+            if (!_byFile.TryGetValue(file, out mine)) return;
+            _lastWoken = file;
+            _lastWokenItems = mine;
+        }
         foreach (var item in mine)
         {
             if ((item.Events & ~PrivateBits) == 0) continue; // one-shot, already fired
