@@ -92,7 +92,7 @@ public sealed class TcpBulk
         Read(); // anything that came with the handshake
         _envelope = new TcpEnvelopeRecorder(_c.Duration.TotalMilliseconds);
         Observe();
-        _scheduler.AfterEvent = Observe;
+        _scheduler.AfterInstant = Observe;
         var slice = Duration.FromNanoseconds(Math.Max(1, _c.Duration.Nanoseconds / 100));
         for (var t = _start; t < _end; t += slice)
         {
@@ -100,7 +100,7 @@ public sealed class TcpBulk
             progress?.Invoke((_sim.Now - _start).TotalSeconds / _c.Duration.TotalSeconds);
         }
         if (!_ended) MarkEnd();
-        _scheduler.AfterEvent = null;
+        _scheduler.AfterInstant = null;
         wall.Stop();
         var report = BuildReport(wall.Elapsed.TotalSeconds);
         _sa.CloseAll();
@@ -227,9 +227,10 @@ public sealed class TcpBulk
         long ssthresh = a.SndSsthresh >= TcpProtocol.InfiniteSsthresh ? -1 : a.SndSsthresh;
         _samples.Add(new TcpSample(Ms(_sim.Now), a.SndCwnd, ssthresh, a.SmoothedRttUs, a.SndBuf, a.WmemQueued, a.WmemAlloc, a.SndWnd,
             b.RcvBuf, q.Backlog, a.NotSentBytes, (int)(a.SndNxt - a.SndUna), _received, a.PacketsInFlight, _a.Tcp.SmallQueueLimitNow(a)));
+        if (_envelope is not null) Observe(); // a sample taken amid an instant's events joins the envelope too
     }
 
-    /// <summary>After every event: what the whole-run plots draw, into their min/max per pixel column (allocates nothing).</summary>
+    /// <summary>At the end of every instant (and at each sample): what the whole-run plots draw, into their min/max per pixel column (allocates nothing).</summary>
     private void Observe()
     {
         var a = _ska!;
@@ -257,6 +258,7 @@ public sealed class TcpBulk
         var a = _ska!;
         _detail.Add(new TcpDetailSample(Ms(_sim.Now), a.SndCwnd, a.PacketsInFlight, a.SmoothedRttUs, a.SndBuf, a.WmemQueued, a.WmemAlloc,
             _a.Tcp.SmallQueueLimitNow(a), _conn.DeviceA.RootQdiscTotals.Backlog));
+        if (_envelope is not null) Observe();
     }
 
     private double Ms(Instant t) => (t - _start).TotalMilliseconds;
