@@ -30,7 +30,7 @@ public sealed record TcpBulkReport
     public IReadOnlyList<TcpDetailSample> DetailSamples { get; init; } = [];
     /// <summary>
     /// The whole run in <see cref="TcpEnvelopeRecorder.Buckets"/> equal buckets, each with the min and max of every plotted
-    /// quantity observed after every simulated event in it: what the whole-run plots draw, one bucket per pixel column.
+    /// quantity observed at the end of every simulated instant in it: what the whole-run plots draw, one bucket per pixel column.
     /// </summary>
     public TcpRunEnvelope Envelope { get; init; } = new(0, []);
     /// <summary>Every EAGAIN and write-space wake-up (EPOLLOUT) of A's writer, the first 10,000, with wmem_queued at that moment.</summary>

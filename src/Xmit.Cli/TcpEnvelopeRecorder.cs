@@ -5,7 +5,7 @@ public enum TcpPlotted { Cwnd, PacketsInFlight, WmemQueued, SndBuf, WmemAlloc, T
 
 /// <summary>
 /// The lowest and highest value each plotted quantity held in each of a fixed number of equal spans of the run, from an
-/// observation after every simulated event (<see cref="ObservedScheduler"/>): exact where 100 ms samples alias (qdisc
+/// observation at the end of every simulated instant (<see cref="ObservedScheduler"/>): exact where 100 ms samples alias (qdisc
 /// backlog, wmem_alloc and cwnd move within a millisecond). Memory is <see cref="Buckets"/> × the quantities whatever
 /// the run's length. A span without an event gets the value held through it (it was the last one observed).
 /// </summary>
@@ -79,7 +79,7 @@ public sealed class TcpEnvelopeRecorder
 
 /// <summary>
 /// The whole run cut into equal buckets of <see cref="BucketMs"/> (one per pixel column of the plots), each with the lowest
-/// and highest value every plotted quantity held in it, observed after every simulated event (not sampled).
+/// and highest value every plotted quantity held in it, observed at the end of every simulated instant (not sampled).
 /// </summary>
 public sealed record TcpRunEnvelope(double BucketMs, IReadOnlyList<TcpEnvelopeBucket> Buckets);
 

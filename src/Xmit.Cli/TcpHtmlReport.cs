@@ -92,7 +92,7 @@ public static class TcpHtmlReport
         var env = r.Envelope;
         if (env.Buckets.Count == 0) return;
         double whole = r.DurationMs;
-        sb.Append(Inv, $"<h2>The whole run ({whole:0} ms): min–max per pixel column ({env.BucketMs:0.###} ms), of every value after every simulated event</h2>");
+        sb.Append(Inv, $"<h2>The whole run ({whole:0} ms): min–max per pixel column ({env.BucketMs:0.###} ms), of every value held at the end of every simulated instant</h2>");
         Chart(sb, Packets(whole).Ranges("cwnd", Navy, R(env, b => b.Cwnd)).Ranges("packets in flight", Orange, R(env, b => b.PacketsInFlight)));
         Chart(sb, Marked(Memory(whole).Ranges("wmem_queued", Navy, R(env, b => b.WmemQueued)).Ranges("sndbuf", Red, R(env, b => b.SndBuf), limit: true), r.Events));
         Chart(sb, BelowTcp(whole).Ranges("sk_wmem_alloc", Purple, R(env, b => b.WmemAlloc)).Ranges("TSQ limit", Red, R(env, b => b.TsqLimit), limit: true),
