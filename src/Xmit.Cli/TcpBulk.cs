@@ -227,7 +227,7 @@ public sealed class TcpBulk
         long ssthresh = a.SndSsthresh >= TcpProtocol.InfiniteSsthresh ? -1 : a.SndSsthresh;
         _samples.Add(new TcpSample(Ms(_sim.Now), a.SndCwnd, ssthresh, a.SmoothedRttUs, a.SndBuf, a.WmemQueued, a.WmemAlloc, a.SndWnd,
             b.RcvBuf, q.Backlog, a.NotSentBytes, (int)(a.SndNxt - a.SndUna), _received, a.PacketsInFlight, _a.Tcp.SmallQueueLimitNow(a)));
-        if (_envelope is not null) Observe(); // a sample taken amid an instant's events joins the envelope too
+        Observe(); // a sample taken amid an instant's events joins the envelope too
     }
 
     /// <summary>At the end of every instant (and at each sample): what the whole-run plots draw, into their min/max per pixel column (allocates nothing).</summary>
@@ -258,7 +258,7 @@ public sealed class TcpBulk
         var a = _ska!;
         _detail.Add(new TcpDetailSample(Ms(_sim.Now), a.SndCwnd, a.PacketsInFlight, a.SmoothedRttUs, a.SndBuf, a.WmemQueued, a.WmemAlloc,
             _a.Tcp.SmallQueueLimitNow(a), _conn.DeviceA.RootQdiscTotals.Backlog));
-        if (_envelope is not null) Observe();
+        Observe();
     }
 
     private double Ms(Instant t) => (t - _start).TotalMilliseconds;
