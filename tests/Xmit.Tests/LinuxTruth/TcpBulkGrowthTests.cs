@@ -8,8 +8,9 @@ namespace Xmit.Tests.LinuxTruth;
 /// <summary>
 /// Bulk TCP (cubic) from A to B over a veth whose root qdisc is `tbf rate 100mbit burst 15140 limit 4000000`,
 /// against Linux 6.18 measured the same way by scripts/linux-tcp-bulk-growth.sh (linux-truth/tcp-bulk-growth.json):
-/// the steady state (medians of 50 ms samples from 2 s on) of cwnd, the send buffer autotuning follows from it,
-/// and the bytes TSQ lets sit below TCP.
+/// the steady state (medians of 50 ms samples from 2 s on) of the bytes TSQ lets sit below TCP, and the send buffer
+/// autotuning makes per cwnd segment. Not cwnd itself: this one run's 160 is one of many that Linux's cwnd takes here
+/// (106 to 309 over the runs of TcpTbfGsoTests, higher the busier the machine), compared there with their range.
 /// </summary>
 public class TcpBulkGrowthTests
 {
@@ -56,9 +57,10 @@ public class TcpBulkGrowthTests
             double theirs = Linux.GetProperty(field).GetDouble();
             Assert.True(Math.Abs(ours - theirs) <= tolerance * theirs, $"{what}: Xmit {ours}, Linux {theirs} (±{tolerance:P0})");
         }
-        Near("cwnd", Median(cwnd), "A_snd_cwnd", 0.10);
-        Near("sndbuf", Median(sndbuf), "A_sndbuf", 0.10);
         Near("sk_wmem_alloc", Median(walloc), "A_wmem_alloc", 0.10);
+        // tcp_sndbuf_expand(): sndbuf follows cwnd, as Linux's does whatever cwnd came to be
+        double ours = Median(sndbuf) / Median(cwnd), theirs = Linux.GetProperty("A_sndbuf").GetDouble() / Linux.GetProperty("A_snd_cwnd").GetDouble();
+        Assert.True(Math.Abs(ours - theirs) <= 0.10 * theirs, $"sndbuf per cwnd segment: Xmit {ours:F0}, Linux {theirs:F0} (±10 %)");
         tcp.Close();
         sim.Shutdown();
     }

@@ -108,34 +108,93 @@ public class TcpTbfGsoTests(ITestOutputHelper output)
         if (Math.Abs(ours - theirs) > tolerance * theirs) failures.Add($"{what}: Xmit {ours:G6}, Linux {theirs:G6} (±{tolerance:P0})");
     }
 
+    private static IEnumerable<JsonElement> RunsOf(string file, bool gso) => JsonDocument.Parse(File.ReadAllText(
+            Path.Combine(AppContext.BaseDirectory, "Data", "linux-truth", file)))
+        .RootElement.GetProperty("runs").EnumerateArray()
+        .Where(r => r.GetProperty("gso").GetBoolean() == gso)
+        .Select(r => r.GetProperty("summary").GetProperty("steady_state_medians_t_ge_2s"));
+
+    private static Steady SteadyOf(JsonElement m)
+    {
+        double D(string f) => m.GetProperty(f).GetDouble();
+        return new Steady(D("qdisc_backlog"), D("A_wmem_alloc"), D("A_sndbuf"), D("A_snd_cwnd"), D("A_rtt_us"));
+    }
+
+    private static double MedianOf(IEnumerable<double> values)
+    {
+        var v = values.OrderBy(x => x).ToList();
+        return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
+    }
+
     /// <summary>
-    /// At 100 Mbit/s every steady-state median is Linux's within 10 %, GSO on and off. Against this file's one run:
-    /// backlog, sk_wmem_alloc and RTT are the same in every Linux run, but cwnd and sndbuf are not — five more runs per
-    /// GSO setting on a loaded machine (load average ~20 on 2 CPUs; linux-truth/tcp-tbf-100mbit-runs.json) had cwnd
-    /// 208 to 309 and sndbuf 958464 to 1423872 against this run's 158 and 728064.
+    /// Every steady-state median against Linux's runs on a quiet machine (scripts/linux-tcp-tbf-runs.sh with load
+    /// average below 1.2 and no other jobs: linux-truth/tcp-tbf-10mbit-runs-quiet.json, five runs per GSO setting,
+    /// and tcp-tbf-100mbit-runs-quiet.json, eight): each of Xmit's numbers within 10 % of the runs' median, or inside
+    /// the runs' own range where Linux spreads wider than that — its cwnd and sndbuf at 100 Mbit/s (cwnd 106 to 160
+    /// GSO on, 125 to 154 off). There the sender is held by TSQ, not by cwnd, and cwnd grows only in the moments the
+    /// packets in flight reach it; see <see cref="Linuxs_cwnd_at_100_mbit_grows_with_the_machines_load"/>.
     /// </summary>
+    [Theory]
+    [InlineData(10_000_000L, true)]
+    [InlineData(10_000_000L, false)]
+    [InlineData(100_000_000L, true)]
+    [InlineData(100_000_000L, false)]
+    public void Steady_state_through_tbf_is_that_of_linux_on_a_quiet_machine(long rate, bool gso)
+    {
+        var runs = RunsOf($"tcp-tbf-{rate / 1_000_000}mbit-runs-quiet.json", gso).Select(SteadyOf).ToList();
+        Assert.True(runs.Count >= 5, $"only {runs.Count} Linux runs");
+        var x = Measure(rate, gso, output.WriteLine);
+        var failures = new List<string>();
+        void Check(string what, Func<Steady, double> f)
+        {
+            var v = runs.Select(f).ToList();
+            double median = MedianOf(v), low = Math.Min(0.9 * median, v.Min()), high = Math.Max(1.1 * median, v.Max());
+            if (f(x) < low || f(x) > high) failures.Add($"{what}: Xmit {f(x):G6}, Linux's median {median:G6} over {v.Min():G6}–{v.Max():G6}");
+        }
+        Check("tbf backlog", s => s.Backlog);
+        Check("sk_wmem_alloc", s => s.WmemAlloc);
+        Check("sndbuf", s => s.SndBuf);
+        Check("cwnd", s => s.Cwnd);
+        Check("srtt", s => s.RttUs);
+        output.WriteLine($"tbf {rate / 1e6} Mbit/s, GSO {(gso ? "on" : "off")}: Xmit {x}; Linux's cwnd {string.Join(", ", runs.Select(r => r.Cwnd))}");
+        Assert.True(failures.Count == 0, string.Join("; ", failures));
+    }
+
+    /// <summary>
+    /// Linux's own cwnd at 100 Mbit/s depends on how busy the machine is: the median over each recording rises from
+    /// the quiet runs (load average below 1.2) to those at ~4 (tcp-tbf-100mbit-runs-load4.json) and at ~20
+    /// (tcp-tbf-100mbit-runs.json), GSO on and off, while the bytes in tbf and sk_wmem_alloc stay put (the test
+    /// below). Past slow start (ssthresh ~30 in every run: HyStart) cubic raises cwnd only while the sender is
+    /// cwnd-limited, and a sender held by TSQ is that only in the moments its packets in flight reach cwnd — more
+    /// often when a busy machine processes the ACKs late and in bunches. Xmit processes every ACK on time, as the quiet
+    /// machine does.
+    /// </summary>
+    /// <remarks>Linux: include/net/tcp.h tcp_is_cwnd_limited(); net/ipv4/tcp_output.c tcp_cwnd_validate()</remarks>
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void Steady_state_through_a_100_mbit_tbf_is_linuxs(bool gso) => AssertSteadyState(100_000_000, gso);
+    public void Linuxs_cwnd_at_100_mbit_grows_with_the_machines_load(bool gso)
+    {
+        double Cwnd(string file) => MedianOf(RunsOf(file, gso).Select(m => m.GetProperty("A_snd_cwnd").GetDouble()));
+        double quiet = Cwnd("tcp-tbf-100mbit-runs-quiet.json"), load4 = Cwnd("tcp-tbf-100mbit-runs-load4.json"), load20 = Cwnd("tcp-tbf-100mbit-runs.json");
+        output.WriteLine($"GSO {(gso ? "on" : "off")}: median cwnd quiet {quiet}, load ~4 {load4}, load ~20 {load20}");
+        Assert.True(quiet < load4 && load4 < load20, $"quiet {quiet}, load ~4 {load4}, load ~20 {load20}");
+    }
 
     /// <summary>
-    /// Against every other Linux run at 100 Mbit/s (scripts/linux-tcp-tbf-runs.sh, RATE_MBIT=100: ten at load average
-    /// ~20 in tcp-tbf-100mbit-runs.json, six at ~4 in tcp-tbf-100mbit-runs-load4.json): the bytes in tbf, sk_wmem_alloc
-    /// and the RTT are each run's within 10 %, while Linux's own cwnd spreads by more than a third between runs, so one
-    /// run's cwnd is not a number to be held to.
+    /// Against every Linux run at 100 Mbit/s, whatever the machine's load (scripts/linux-tcp-tbf-runs.sh, RATE_MBIT=100:
+    /// ten at load average ~20 in tcp-tbf-100mbit-runs.json, six at ~4 in tcp-tbf-100mbit-runs-load4.json, sixteen
+    /// quiet in tcp-tbf-100mbit-runs-quiet.json): the bytes in tbf, sk_wmem_alloc and the RTT are each run's within
+    /// 10 %, while Linux's own cwnd spreads by more than a third between runs.
     /// </summary>
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void Backlog_wmem_alloc_and_rtt_at_100_mbit_are_those_of_every_linux_run(bool gso)
     {
-        var runs = new[] { "tcp-tbf-100mbit-runs.json", "tcp-tbf-100mbit-runs-load4.json" }
-            .SelectMany(f => JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Data", "linux-truth", f)))
-                .RootElement.GetProperty("runs").EnumerateArray())
-            .Where(r => r.GetProperty("gso").GetBoolean() == gso)
-            .Select(r => r.GetProperty("summary").GetProperty("steady_state_medians_t_ge_2s")).ToList();
-        Assert.True(runs.Count >= 8, $"only {runs.Count} Linux runs");
+        var runs = new[] { "tcp-tbf-100mbit-runs.json", "tcp-tbf-100mbit-runs-load4.json", "tcp-tbf-100mbit-runs-quiet.json" }
+            .SelectMany(f => RunsOf(f, gso)).ToList();
+        Assert.True(runs.Count >= 16, $"only {runs.Count} Linux runs");
         var x = Measure(100_000_000, gso);
         var failures = new List<string>();
         foreach (var m in runs)
@@ -148,28 +207,6 @@ public class TcpTbfGsoTests(ITestOutputHelper output)
         var cwnds = runs.Select(m => m.GetProperty("A_snd_cwnd").GetDouble()).ToList();
         Assert.True(cwnds.Max() > 1.33 * cwnds.Min(), $"Linux's cwnd over its runs: {string.Join(", ", cwnds)}");
         output.WriteLine($"GSO {(gso ? "on" : "off")}: Xmit {x}; Linux's cwnd over {runs.Count} runs {cwnds.Min()}–{cwnds.Max()}");
-    }
-
-    // Not asserted: at 10 Mbit/s Xmit's absolute numbers fall short of Linux's (Linux 6.18.44 as measured vs Xmit, medians t ≥ 2 s):
-    // GSO on:  backlog 121120 vs 89260 B, sk_wmem_alloc 180120 vs 132816, sndbuf 571392 vs 419328, cwnd 124 vs 91, RTT 96.3 vs 68.1 ms;
-    // GSO off: backlog 121120 vs 68196 B, sk_wmem_alloc 180120 vs 104960, sndbuf 612864 vs 400896, cwnd 133 vs 87, RTT 96.3 vs 63.8 ms.
-    // Not Linux's run-to-run variance: over 20 Linux runs (TcpTbf10MbitRunsTests, linux-truth/tcp-tbf-10mbit-runs.json)
-    // the receiver's first autotuning step left rcvbuf anywhere from 131072 to 790799, yet every run's backlog and
-    // sk_wmem_alloc are within 4 % of 121120 and 182400 — also the runs whose first step is Xmit's. The gap is on
-    // Xmit's sending side: TSQ judged against a small send-head remainder that Linux's tcp_grow_skb would have
-    // refilled (see the skipped comparison in TcpTbf10MbitRunsTests).
-    // The transmit accounting below still holds at 10 Mbit/s.
-
-    private void AssertSteadyState(long rate, bool gso)
-    {
-        var (linux, x) = Both(rate, gso);
-        var failures = new List<string>();
-        Near(failures, "tbf backlog", x.Backlog, linux.Backlog);
-        Near(failures, "sk_wmem_alloc", x.WmemAlloc, linux.WmemAlloc);
-        Near(failures, "sndbuf", x.SndBuf, linux.SndBuf);
-        Near(failures, "cwnd", x.Cwnd, linux.Cwnd);
-        Near(failures, "srtt", x.RttUs, linux.RttUs);
-        Assert.True(failures.Count == 0, string.Join("; ", failures));
     }
 
     /// <summary>

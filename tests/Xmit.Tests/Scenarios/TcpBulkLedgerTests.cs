@@ -22,7 +22,7 @@ public class TcpBulkLedgerTests
         ["reorder 5%"] = new() { Duration = Run, Faults = new LinkFaults { ReorderRate = 0.05 } },
         ["corrupt 1%"] = new() { Duration = Run, Faults = new LinkFaults { CorruptRate = 0.01 } },
         ["tbf 10mbit"] = new() { Duration = Run, Qdisc = new QdiscSpec("tbf", Tbf: new TbfConfig(10_000_000, 1540, 30_000)) },
-        ["pfifo limit 2"] = new() { Duration = Run, Qdisc = new QdiscSpec("pfifo", Limit: 2) },
+        ["pfifo limit 1"] = new() { Duration = Run, Qdisc = new QdiscSpec("pfifo", Limit: 1) },
     };
 
     [Theory]
@@ -64,7 +64,7 @@ public class TcpBulkLedgerTests
         Assert.True(tcpB.Drops.GetValueOrDefault("TCP_CSUM") > 0, tcpB.Describe());
         Assert.Equal(corrupt.TcpCounters["B"]["InErrs"], tcpB.Drops["TCP_CSUM"] + tcpB.Drops.GetValueOrDefault("PKT_TOO_SMALL"));
 
-        var pfifo = new TcpBulk(Cases["pfifo limit 2"]).Run();
+        var pfifo = new TcpBulk(Cases["pfifo limit 1"]).Run();
         Assert.True(pfifo.Ledger.Single(x => x.Layer == "qdisc pfifo (A)").Drops["QDISC_DROP"] > 0);
         // B's ACKs are not charged with A's qdisc drops: each host's pool counts its own.
         Assert.Equal(0, pfifo.Ledger.Single(x => x.Layer == "qdisc pfifo_fast (B)").Dropped);

@@ -11,7 +11,7 @@ namespace Xmit.Tests.Tcp;
 /// <summary>
 /// Why `xmit sim tcp`'s plot shows sk_wmem_alloc above "the TSQ limit" (several times it): Linux's tcp_small_queue_check()
 /// is made before each skb is sent, against max(2 × that skb's truesize, pacing_rate &gt;&gt; 10), and it stops only the next
-/// skb — so wmem_alloc may end above the limit by the skb that passed; the limit of a large TSO skb (here up to ~44 KB of truesize, twice that) is
+/// skb — so wmem_alloc may end above the limit by the skb that passed; the limit of a large TSO skb (here up to ~66 KB of truesize, twice that) is
 /// far above the plotted one (the next skb's, often a small remainder); and with at most one skb in the retransmit queue the
 /// skb goes whatever wmem_alloc says (tcp_rtx_queue_empty_or_single_skb: "this helps when TX completions are delayed"),
 /// while the ring still holds clones of data already acknowledged.
@@ -67,11 +67,12 @@ public class TcpSmallQueueTests(ITestOutputHelper output)
         output.WriteLine($"{watch.Sent} skbs, largest truesize {watch.MaxTruesize}; over the plotted limit after the send: {watch.OverPlottedWithinOwnLimit} " +
                          $"within their own check's limit, {watch.OverPlottedByRtxException} sent past it with at most one skb unacknowledged");
         Assert.Equal(0, net.A.Tcp.Mib.RetransSegs);
-        Assert.True(watch.Sent > 1000, $"only {watch.Sent} skbs sent");
+        // tcp_grow_skb fills each send head to what cwnd and the TSO autosize let out (~40 segments here): ~430 skbs in 2 s
+        Assert.True(watch.Sent > 300, $"only {watch.Sent} skbs sent");
         Assert.Equal(0, watch.PassedOverLimit);
-        // Both reasons happen in this run: the plot's excess is TSQ working as Linux's does, not a hole in it.
+        // The plot's excess is TSQ working as Linux's does, not a hole in it. Here it is each skb's own limit; the
+        // single-skb exception no longer shows in this run since tcp_grow_skb keeps the send heads large.
         Assert.True(watch.OverPlottedWithinOwnLimit > 0);
-        Assert.True(watch.OverPlottedByRtxException > 0);
         c.Close();
     }
 }

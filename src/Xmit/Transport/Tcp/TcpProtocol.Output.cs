@@ -363,8 +363,6 @@ public sealed partial class TcpProtocol
         if (cutoff > 0 && mss > cutoff)
             mss = Math.Max(cutoff, 68 - TcpSegment.MinHeaderLength - (sk.TimestampOk ? TimestampOptionLength : 0));
         if (sk.Mtup.Enabled) mss = Math.Min(mss, MtuToMss(sk, sk.Mtup.SearchLow)); // MTU probing: what the search has proven
-        // Remembered so tcp_write_xmit can refill the skbs queued at the old size (GrowSkb).
-        if (mss > sk.MssCache && sk.SendHead is not null) sk.MssGrewAt = sk.WriteSeq;
         bool changed = mss != sk.MssCache;
         sk.MssCache = mss;
         if (changed && sk.PacketsOut > 0) RecountInFlight(sk);
@@ -440,11 +438,9 @@ public sealed partial class TcpProtocol
                 break;
             }
             quota = Math.Min(quota, (uint)maxSegs);
-            // tcp_grow_skb(): an skb smaller than what may leave at once takes bytes from the next one. Only for an
-            // skb queued before the MSS grew here (see GrowSkb): Linux grows any skb short of quota × mss.
-            if (sk.MssGrewAt is { } grewAt && skb.Cb.Seq >= grewAt) sk.MssGrewAt = null; // the old skbs have all gone (and wrap cannot revive the mark)
+            // tcp_grow_skb(): an skb smaller than what may leave at once takes bytes from the next one.
             int missing = (int)quota * mss - skb.Len;
-            if (missing > 0 && sk.MssGrewAt is not null)
+            if (missing > 0)
             {
                 skb = GrowSkb(sk, skb, missing, mss);
                 tsoSegs = Pcount(skb, mss);
@@ -458,7 +454,7 @@ public sealed partial class TcpProtocol
             {
                 if (!NagleTest(sk, skb, mss, SkBuffQueue.NextOf(skb) is null ? nonagle : NagleMode.Push)) break;
             }
-            else if (!pushOne && TsoShouldDefer(sk, skb, maxSegs, ref cwndLimited))
+            else if (!pushOne && TsoShouldDefer(sk, skb, maxSegs, ref cwndLimited, ref rwndLimited))
             {
                 break;
             }
@@ -488,16 +484,15 @@ public sealed partial class TcpProtocol
     /// <summary>
     /// tcp_grow_skb(): <paramref name="skb"/>, about to be sent, is <paramref name="amount"/> bytes short of what cwnd
     /// and the TSO autosize let out at once; it takes them from the front of the next unsent skb, and that skb's
-    /// PSH/FIN and end of record with its last byte. Without it, skbs queued while the MSS was small — a write that
-    /// fills the send buffer before any ACK has raised max_window (lo: the whole megabyte at 32741) — would leave at
-    /// that size however far the MSS has grown since. Returns the skb that now heads the send queue (a new, larger
-    /// buffer when the old one had no tailroom: Xmit's write-queue skbs are linear, Linux's shift page fragments).
-    /// The growth stops at the whole segments one IPv4 packet can carry (16-bit total length): tcp_min_tso_segs lets
-    /// max_segs ask for two segments of an MSS above 32 KiB, which no packet on Linux's lo was measured to exceed.
-    /// Xmit's caller grows only skbs queued before the MSS last grew (the lo case), where Linux grows any send head
-    /// short of quota × mss — also the remainders tso_fragment leaves: applied to those, Xmit's steady state through
-    /// a 100 Mbit tbf moves away from Linux's measured one (TcpBulkGrowthTests: cwnd 140 against 160), a divergence
-    /// not yet found, so the general case waits for it.
+    /// PSH/FIN and end of record with its last byte. Two kinds of send head are short: skbs queued while the MSS was
+    /// small — a write that fills the send buffer before any ACK has raised max_window (lo: the whole megabyte at
+    /// 32741) — and the remainder tso_fragment leaves after cutting a send head to the window. The second matters for
+    /// TSQ, which allows twice the *send head's* truesize below TCP: a small remainder would hold the sender back while
+    /// the qdisc drains (through a 10 Mbit/s tbf, half Linux's backlog and cwnd without it). Returns the skb that now
+    /// heads the send queue (a new, larger buffer when the old one had no tailroom: Xmit's write-queue skbs are linear,
+    /// Linux's shift page fragments). The growth stops at the whole segments one IPv4 packet can carry (16-bit total
+    /// length): tcp_min_tso_segs lets max_segs ask for two segments of an MSS above 32 KiB, which no packet on Linux's
+    /// lo was measured to exceed.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_grow_skb(), tcp_eat_one_skb(); include/net/tcp.h tcp_skb_can_collapse(); net/core/skbuff.c skb_shift()</remarks>
     private SkBuff GrowSkb(TcpSock sk, SkBuff skb, int amount, int mss)
@@ -619,10 +614,10 @@ public sealed partial class TcpProtocol
     /// <summary>
     /// tcp_tso_should_defer(): hold back a TSO skb that cannot go out whole, hoping an ACK arrives soon so a
     /// bigger one can be sent — unless a full skb fits, the allowed part is at least 1/tso_win_divisor of the
-    /// window, the last send was over a jiffy ago, or the next ACK is due later than half an RTT.
+    /// window, the last send was over a jiffy ago, or the next ACK is due later than half an RTT or 1 ms.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_tso_should_defer()</remarks>
-    private bool TsoShouldDefer(TcpSock sk, SkBuff skb, int maxSegs, ref bool cwndLimited)
+    private bool TsoShouldDefer(TcpSock sk, SkBuff skb, int maxSegs, ref bool cwndLimited, ref bool rwndLimited)
     {
         if (sk.CaState >= TcpCaState.Recovery) return false;
         if ((Now - sk.LastSendTime).Nanoseconds >= 1_000_000) return false; // (s32)(tcp_jiffies32 - lsndtime) > 0
@@ -641,10 +636,27 @@ public sealed partial class TcpProtocol
         else if (limit > 3 * (uint)sk.MssCache) return false;
         var head = sk.WriteQueue.Peek();
         if (head is null || head == sk.SendHead) return false;
-        long delta = (Now - head.Cb.SentAt).Nanoseconds;
-        if (delta < (sk.Rtt.ScaledSrttUs >> 4) * 1000) return false;
-        if (congWin < sendWin && congWin <= skb.Len) cwndLimited = true;
-        return true;
+        // The next ACK is expected an srtt after the oldest unacknowledged skb left; when that is further away than
+        // half an srtt, or than 1 ms on a long path, deferring would stall the ACK clock: send now (6.18's rule, which
+        // replaced "half an srtt" alone — that one kept flows with a large RTT at a small cwnd).
+        long srttNs = (sk.Rtt.ScaledSrttUs >> 3) * 1000;
+        long howFarIsTheAck = (head.Cb.SentAt - Now).Nanoseconds + srttNs;
+        if (howFarIsTheAck > Math.Min(srttNs >> 1, 1_000_000)) return false;
+        // Deferring: say what held the skb back, unless it can never get more data (FIN, end of record).
+        if (congWin < sendWin)
+        {
+            if (congWin <= skb.Len)
+            {
+                cwndLimited = true;
+                return true;
+            }
+        }
+        else if (sendWin <= skb.Len)
+        {
+            rwndLimited = true;
+            return true;
+        }
+        return (skb.Cb.TcpFlags & TcpFlags.Fin) == 0 && (skb.Cb.Flags & EorFlag) == 0;
     }
 
     /// <summary>tso_fragment() / tcp_fragment(): cut <paramref name="skb"/> after <paramref name="len"/> bytes; the rest becomes the next skb (PSH and FIN go with it).</summary>

@@ -92,8 +92,6 @@ public sealed partial class TcpSock : InetSock
     // ---- options ----
     public int MssCache { get; internal set; } = 536;
 
-    /// <summary>write_seq when the MSS last grew: unsent skbs starting before it were built for a smaller MSS (null: it never grew with data queued).</summary>
-    internal TcpSeq? MssGrewAt;
     /// <summary>icsk_pmtu_cookie: the path MTU <see cref="MssCache"/> was computed for (0 until the first tcp_sync_mss).</summary>
     internal int PmtuCookie;
     /// <summary>advmss: the MSS we announce (route MTU − 40).</summary>
