@@ -311,8 +311,11 @@ public sealed partial class TcpProtocol
         return true;
     }
 
-    /// <summary>tcp_xmit_retransmit_queue(): resend lost segments while cwnd allows.</summary>
-    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_xmit_retransmit_queue()</remarks>
+    /// <summary>
+    /// tcp_xmit_retransmit_queue(): resend lost segments while cwnd allows and TCP Small Queues (with the limit
+    /// doubled for retransmissions) lets them below TCP; a throttled queue goes on from tcp_tsq_handler.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_output.c tcp_xmit_retransmit_queue(), tcp_small_queue_check()</remarks>
     private void RetransmitQueue(TcpSock sk)
     {
         for (var s = sk.WriteQueue.Peek(); s is not null && s != sk.SendHead; s = SkBuffQueue.NextOf(s))
@@ -320,6 +323,7 @@ public sealed partial class TcpProtocol
             if (PacingCheck(sk)) break;
             if (sk.InFlight >= sk.SndCwnd) break;
             if ((s.Cb.Sacked & (TcpSacked.Lost | TcpSacked.Retrans | TcpSacked.Acked)) != TcpSacked.Lost) continue;
+            if (SmallQueueCheck(sk, s, 1)) break;
             if (!RetransmitSkb(sk, s, (int)(sk.SndCwnd - sk.InFlight))) break;
             if (sk.CaState is TcpCaState.Recovery or TcpCaState.Cwr) sk.PrrOut += (uint)Pcount(s, sk.MssCache); // tcp_in_cwnd_reduction()
             if (s == sk.WriteQueue.Peek()) RearmRto(sk);
