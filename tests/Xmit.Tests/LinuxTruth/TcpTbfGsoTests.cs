@@ -164,10 +164,11 @@ public class TcpTbfGsoTests(ITestOutputHelper output)
     /// Linux's own cwnd at 100 Mbit/s depends on how busy the machine is: the median over each recording rises from
     /// the quiet runs (load average below 1.2) to those at ~4 (tcp-tbf-100mbit-runs-load4.json) and at ~20
     /// (tcp-tbf-100mbit-runs.json), GSO on and off, while the bytes in tbf and sk_wmem_alloc stay put (the test
-    /// below). Past slow start (ssthresh ~30 in every run: HyStart) cubic raises cwnd only while the sender is
-    /// cwnd-limited, and a sender held by TSQ is that only in the moments its packets in flight reach cwnd — more
-    /// often when a busy machine processes the ACKs late and in bunches. Xmit processes every ACK on time, as the quiet
-    /// machine does.
+    /// below). Why is not established. Past slow start (ssthresh ~30 in every run: HyStart) cubic raises cwnd only
+    /// while the sender is cwnd-limited, and a sender held by TSQ is that only in the moments its packets in flight
+    /// reach cwnd, so the timing of ACK processing is the likely lever; but bunching Xmit's ACKs with RX interrupt
+    /// coalescing (0.1 to 2 ms on both hosts' NICs) did not raise its cwnd monotonically. Xmit processes every packet
+    /// at once, as an idle machine would.
     /// </summary>
     /// <remarks>Linux: include/net/tcp.h tcp_is_cwnd_limited(); net/ipv4/tcp_output.c tcp_cwnd_validate()</remarks>
     [Theory]
