@@ -16,7 +16,7 @@ public sealed class DeviceOptions
     public Option<int> Ring { get; } = CliOptions.Int("--ring", "-r", "TX ring descriptors", 256, 32, 65536);
     public Option<Duration> TxUsecs { get; } = CliOptions.Duration("--tx-usecs", "TX interrupt coalescing: at most this long after the first completion (ethtool -C tx-usecs)", "8us");
     public Option<int> TxFrames { get; } = CliOptions.Int("--tx-frames", null, "TX interrupt coalescing: an interrupt once this many frames completed (ethtool -C tx-frames)", 16, 1, 65536);
-    public Option<string> Bql { get; } = OnOff("--bql", "Byte queue limits on every TX queue of A's device: the driver reports bytes sent and completed (on, as real NICs' drivers do) or not (off)", "on");
+    public Option<string> Bql { get; } = OnOff("--bql", "Byte queue limits on every TX queue: the driver reports bytes sent and completed (on, as real NICs' drivers do) or not (off)", "on");
     public Option<long?> BqlLimitMax { get; } = CliOptions.OptionalLong("--bql-limit-max",
         "BQL's limit_max in bytes (byte_queue_limits/limit_max): the most the dynamic limit grows to; default: unbounded (DQL_MAX_LIMIT)", 0, Link.Dql.MaxLimitCap);
 

@@ -26,12 +26,12 @@ public sealed record TcpBulkConfig
     /// <summary>net.ipv4.tcp_autocorking on A: 1 (Linux's default) or 0.</summary>
     public int Autocorking { get; init; } = 1;
     /// <summary>
-    /// NETIF_F_TSO on A's NIC: on, the driver takes whole GSO skbs and its hardware cuts them into segments on the wire
+    /// NETIF_F_TSO on both NICs (B's matters for rr's responses): on, the driver takes whole GSO skbs and its hardware cuts them into segments on the wire
     /// (a capture on A shows the large skbs, as tcpdump on a TSO NIC does); off (the default, and what `xmit sim tcp`
     /// always had), the stack segments them before the driver, as Linux does after `ethtool -K DEV tso off gso off`.
     /// </summary>
     public bool Tso { get; init; }
-    /// <summary>A's device and TX driver: txqueuelen, ring, TX coalescing, BQL.</summary>
+    /// <summary>The devices and TX drivers: txqueuelen and BQL's limit_max on A's; ring, TX coalescing and BQL on both (as `xmit sim` sets them).</summary>
     public DeviceKnobs Device { get; init; } = new();
     public long RateBitsPerSecond { get; init; } = 100_000_000;
     public Duration Propagation { get; init; } = Duration.FromMicroseconds(50);

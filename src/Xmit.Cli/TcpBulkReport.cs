@@ -128,29 +128,45 @@ public sealed record TcpDetailSample(double AtMs, uint Cwnd, uint PacketsInFligh
 /// <summary>The report of `xmit sim tcp`, for a person reading a terminal.</summary>
 public static class TcpTextReport
 {
+    /// <summary>The report's title: what A's application was.</summary>
+    public static string Title(TcpBulkReport r) =>
+        r.RequestResponse is not null ? "xmit sim tcp — request/response over TCP" : r.Stream is not null ? "xmit sim tcp — a fixed-rate TCP stream" : "xmit sim tcp — a bulk TCP transfer";
+
+    /// <summary>rr's and stream's own results, first line the headline, the others indented; none for bulk.</summary>
+    public static IReadOnlyList<string> ApplicationLines(TcpBulkReport r)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string F(FormattableString s) => s.ToString(inv);
+        var g = r.Goodput;
+        if (r.RequestResponse is { } rr)
+            return
+            [
+                F($"request/response: {rr.Transactions} transactions in {g.IntervalEndMs - g.IntervalStartMs:0.###} ms, {rr.TransactionsPerSecond:0.#} per second ({rr.RequestBytes}-byte requests, {rr.ResponseBytes}-byte responses)"),
+                "  latency, request's first write to response's last read: " + rr.Latency.Describe(),
+                F($"  B read {rr.RequestBytesRead} bytes of requests, wrote {rr.ResponseBytesWritten} bytes of responses (EAGAIN {rr.ResponderEagain}); A read {rr.ResponseBytesRead}"),
+            ];
+        if (r.Stream is { } st)
+            return
+            [
+                F($"stream: {st.Messages} writes of {st.WriteSize} bytes fell due, one every {st.IntervalUs:0.###} µs: {st.BytesOffered} bytes, {st.OfferedBitsPerSecond / 1e6:0.###} Mbit/s offered"),
+                F($"  the socket took {st.BytesWritten} bytes ({st.WrittenBitsPerSecond / 1e6:0.###} Mbit/s), B read {st.BytesRead} ({st.ReadBitsPerSecond / 1e6:0.###} Mbit/s); {st.AppBacklog} bytes still waited in the application at the end (at most {st.AppBacklogMax})"),
+                "  write latency, due to taken by the socket: " + st.WriteLatency.Describe(),
+                "  delivery latency, due to read by B: " + st.DeliveryLatency.Describe(),
+            ];
+        return [];
+    }
+
     public static void Write(TcpBulkReport r, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;
         string F(FormattableString s) => s.ToString(inv);
         var g = r.Goodput;
-        o.WriteLine(r.RequestResponse is not null ? "xmit sim tcp — request/response over TCP" : r.Stream is not null ? "xmit sim tcp — a fixed-rate TCP stream" : "xmit sim tcp — a bulk TCP transfer");
+        o.WriteLine(Title(r));
         o.WriteLine("  " + r.Scenario);
         o.WriteLine();
-        if (r.RequestResponse is { } rr)
-        {
-            o.WriteLine(F($"request/response: {rr.Transactions} transactions in {g.IntervalEndMs - g.IntervalStartMs:0.###} ms, {rr.TransactionsPerSecond:0.#} per second ({rr.RequestBytes}-byte requests, {rr.ResponseBytes}-byte responses)"));
-            o.WriteLine("  latency, request's first write to response's last read: " + rr.Latency.Describe());
-            o.WriteLine(F($"  B read {rr.RequestBytesRead} bytes of requests, wrote {rr.ResponseBytesWritten} bytes of responses (EAGAIN {rr.ResponderEagain}); A read {rr.ResponseBytesRead}"));
-            o.WriteLine();
-        }
-        if (r.Stream is { } st)
-        {
-            o.WriteLine(F($"stream: {st.Messages} writes of {st.WriteSize} bytes fell due, one every {st.IntervalUs:0.###} µs: {st.BytesOffered} bytes, {st.OfferedBitsPerSecond / 1e6:0.###} Mbit/s offered"));
-            o.WriteLine(F($"  the socket took {st.BytesWritten} bytes ({st.WrittenBitsPerSecond / 1e6:0.###} Mbit/s), B read {st.BytesRead} ({st.ReadBitsPerSecond / 1e6:0.###} Mbit/s); {st.AppBacklog} bytes still waited in the application at the end (at most {st.AppBacklogMax})"));
-            o.WriteLine("  write latency, due to taken by the socket: " + st.WriteLatency.Describe());
-            o.WriteLine("  delivery latency, due to read by B: " + st.DeliveryLatency.Describe());
-            o.WriteLine();
-        }
+        var app = ApplicationLines(r);
+        foreach (var line in app) o.WriteLine(line);
+        if (app.Count > 0) o.WriteLine();
         o.WriteLine(F($"goodput {g.BitsPerSecond / 1e6:0.###} Mbit/s: {g.BytesReceived} bytes read by B from {g.IntervalStartMs:0.###} ms (accept) to {g.IntervalEndMs:0.###} ms"));
         o.WriteLine(F($"  path capacity {g.CapacityBitsPerSecond / 1e6:0.###} Mbit/s of payload ({g.Limit} at {Link.Qdiscs.TcUnits.FormatRate(g.LimitRateBitsPerSecond)}/s, {g.Mss}-byte segments in {g.FrameBytes}-byte frames): {g.Utilisation * 100:0.#}% of it"));
         o.WriteLine();

@@ -29,7 +29,7 @@ public static class SimTcpCommand
         var streamRate = CliOptions.Rate("--stream-rate", "stream: the rate A's application writes at, tc syntax; one --write-size write every write-size × 8 / rate", "20mbit");
         var cork = new Option<bool>("--cork") { Description = "setsockopt(TCP_CORK) on A around each application message — set before its first write, cleared after its last (rr: a request; stream: one write); bulk: set once, never cleared" };
         var autocorking = CliOptions.Int("--autocorking", null, "net.ipv4.tcp_autocorking on A: 1 (Linux's default) holds a small write while earlier data is still below TCP; 0 sends it at once", 1, 0, 1);
-        var tso = DeviceOptions.OnOff("--tso", "TSO on A's NIC (ethtool -K tso): on, the driver takes whole GSO skbs and the NIC segments them; off, the stack segments them before the driver (as after ethtool -K tso off gso off)", "off");
+        var tso = DeviceOptions.OnOff("--tso", "TSO on both NICs (ethtool -K tso): on, the driver takes whole GSO skbs and the NIC segments them; off, the stack segments them before the driver (as after ethtool -K tso off gso off)", "off");
         var device = new DeviceOptions();
         var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of text" };
         var html = CliOptions.OutputFile("--html", "Write the report and its plots to this self-contained HTML file");
