@@ -6,7 +6,8 @@ namespace Xmit.Cli;
 /// <summary>
 /// `--app rr`: a closed loop with one transaction outstanding, as netperf's TCP_RR — A writes a request of
 /// <see cref="TcpBulkConfig.RequestSize"/> bytes (in writes of at most the write size, corked with --cork), B reads
-/// all of it and writes a response of <see cref="TcpBulkConfig.ResponseSize"/> bytes, A reads all of that and
+/// all of it and writes a response of <see cref="TcpBulkConfig.ResponseSize"/> bytes (in one write() as far as its send
+/// buffer takes it, the rest at its EPOLLOUT), A reads all of that and
 /// writes the next request at once. A transaction's latency runs from its request's first write() to the read()
 /// that completes its response.
 /// </summary>
@@ -19,9 +20,12 @@ public sealed partial class TcpBulk
     private Instant _transactionStart;
     private long _transactions, _responsesStarted, _responseLeft, _responseBytesWritten, _responseBytesRead, _responderEagain;
     private readonly List<long> _transactionNs = [];
+    /// <summary>B's response, written with as few write() calls as the socket allows (a server writes its reply whole).</summary>
+    private byte[] _responseBuffer = [];
 
     private void StartRequestResponse()
     {
+        _responseBuffer = new byte[Math.Min(_c.ResponseSize, 1 << 20)];
         _responder = new Timer(_sim.Scheduler, WriteResponse, "responder");
         _clientReader = new Timer(_sim.Scheduler, ReadResponse, "client reader");
         _skb!.StreamWriteSpace += _ => { if (_responderWaiting) { _responderWaiting = false; Soon(_responder); } };
@@ -88,7 +92,7 @@ public sealed partial class TcpBulk
         if (_ended) return;
         while (_responseLeft > 0)
         {
-            int rc = _sb.Write(_server, _writeBuffer.AsSpan(0, (int)Math.Min(_responseLeft, _writeBuffer.Length)));
+            int rc = _sb.Write(_server, _responseBuffer.AsSpan(0, (int)Math.Min(_responseLeft, _responseBuffer.Length)));
             if (rc > 0)
             {
                 _responseLeft -= rc;

@@ -25,7 +25,7 @@ public static class SimTcpCommand
         var app = new Option<string>("--app") { Description = "A's application: bulk (write as fast as the socket takes), rr (request/response, one outstanding: --request, --response) or stream (a write-size write every interval, at --stream-rate)", DefaultValueFactory = _ => "bulk" };
         CliOptions.OneOf(app, AppNames);
         var request = CliOptions.Int("--request", null, "rr: bytes of each request A writes (in writes of at most --write-size)", 100, 1, 16 << 20);
-        var response = CliOptions.Int("--response", null, "rr: bytes of each response B writes once it has read the whole request", 10_000, 1, 16 << 20);
+        var response = CliOptions.Int("--response", null, "rr: bytes of each response B writes (in one write() as far as its send buffer takes) once it has read the whole request", 10_000, 1, 16 << 20);
         var streamRate = CliOptions.Rate("--stream-rate", "stream: the rate A's application writes at, tc syntax; one --write-size write every write-size × 8 / rate", "20mbit");
         var cork = new Option<bool>("--cork") { Description = "setsockopt(TCP_CORK) on A around each application message — set before its first write, cleared after its last (rr: a request; stream: one write); bulk: set once, never cleared" };
         var autocorking = CliOptions.Int("--autocorking", null, "net.ipv4.tcp_autocorking on A: 1 (Linux's default) holds a small write while earlier data is still below TCP; 0 sends it at once", 1, 0, 1);
