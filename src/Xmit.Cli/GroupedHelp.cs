@@ -16,7 +16,7 @@ public static class GroupedHelp
     [
         ("Link", ["--rate", "--delay", "--loss", "--mtu", "--tx-queues"]),
         ("Device and driver", ["--txqueuelen", "--ring", "--tx-usecs", "--tx-frames", "--rx-ring", "--rx-usecs", "--rx-frames", "--rx-cost",
-            "--netdev-budget", "--netdev-budget-usecs", "--netdev-max-backlog"]),
+            "--netdev-budget", "--netdev-budget-usecs", "--netdev-max-backlog", "--bql", "--bql-limit-max", "--tso"]),
         ("Qdisc", ["--qdisc", "--limit", "--tbf-rate", "--burst", "--peakrate", "--tbf-mtu"]),
         ("Wire faults", ["--reorder", "--reorder-delay", "--duplicate", "--corrupt", "--jitter", "--loss-burst", "--ce-mark"]),
         ("Output", ["--json", "--html", "--pcap", "--trace", "--seed", "--help"]),

@@ -10,11 +10,12 @@ using Xmit.Wire;
 namespace Xmit.Cli;
 
 /// <summary>
-/// `xmit sim tcp`'s story: host A writes a bulk TCP stream to host B through the syscall façade, both ends
-/// non-blocking (A writes until EAGAIN and again at each write-space wake-up, B reads whatever arrives), and the
+/// `xmit sim tcp`'s story: host A runs a TCP application to host B through the syscall façade, both ends
+/// non-blocking — by default a bulk writer (A writes until EAGAIN and again at each write-space wake-up, B reads
+/// whatever arrives); request/response and a fixed-rate stream are in the other parts of this class — and the
 /// sender's congestion window, buffers and queues are sampled in virtual time.
 /// </summary>
-public sealed class TcpBulk
+public sealed partial class TcpBulk
 {
     private static readonly Ipv4Address AddrA = new(198, 18, 0, 1);
     private static readonly Ipv4Address AddrB = new(198, 18, 0, 2);
@@ -57,11 +58,14 @@ public sealed class TcpBulk
         _a = _sim.AddHost("A", _poolA);
         _b = _sim.AddHost("B", _poolB);
         var link = new LinkConfig { RateBitsPerSecond = config.RateBitsPerSecond, Propagation = config.Propagation, LossRate = config.LossRate, Faults = config.Faults };
-        _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, mtu: config.Mtu, txQueues: config.TxQueues);
+        var ring = DeviceKnobs.Ring(new Link.Drivers.RingDriverConfig { Tso = config.Tso }, config.Device);
+        _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, ring, config.Mtu, config.TxQueues);
+        config.Device.Apply(_conn.DeviceA);
         _conn.DeviceA.SetRootQdisc(config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
         if (pcap is not null) _sim.Capture(_conn.DeviceA, pcap);
         if (!_a.Sysctls.TrySet("net.ipv4.tcp_congestion_control", config.CongestionControl, out var e)) throw new ArgumentException(e, nameof(config));
         _a.Sysctls.TcpEcn = _b.Sysctls.TcpEcn = config.Ecn;
+        _a.Sysctls.TcpAutocorking = config.Autocorking;
         _sa = new Syscalls(_a);
         _sb = new Syscalls(_b);
         _writeBuffer = new byte[config.WriteSize];
@@ -78,18 +82,24 @@ public sealed class TcpBulk
         _ledger = new TcpBulkLedger(_a, _poolA, _b, _poolB, _conn);
         _start = _sim.Now;
         _end = _start + _c.Duration;
-        _writer = new Timer(_sim.Scheduler, Write, "writer");
-        _reader = new Timer(_sim.Scheduler, Read, "reader");
+        _writer = new Timer(_sim.Scheduler, _c.App switch
+        {
+            TcpApplication.RequestResponse => WriteRequest,
+            TcpApplication.Stream => WriteStream,
+            _ => Write,
+        }, "writer");
+        _reader = new Timer(_sim.Scheduler, _c.App == TcpApplication.RequestResponse ? ReadRequest : Read, "reader");
         _sampler = new Timer(_sim.Scheduler, TakeSample, "sampler");
         _detailSampler = new Timer(_sim.Scheduler, TakeDetailSample, "detail sampler");
         _ska!.StreamWriteSpace += _ => { if (_waitingForSpace) { _waitingForSpace = false; _wakeups++; Event("EPOLLOUT"); Soon(_writer); } };
         _skb!.DataReady += _ => Soon(_reader);
+        StartApplication();
         var endMark = new Timer(_sim.Scheduler, MarkEnd, "end");
         endMark.Arm(_end);
         _sampler.Arm(_start);
         _detailSampler.Arm(_start);
-        _writer.Arm(_start);
-        Read(); // anything that came with the handshake
+        if (_c.App == TcpApplication.Bulk) _writer.Arm(_start);
+        if (_c.App == TcpApplication.RequestResponse) ReadRequest(); else Read(); // anything that came with the handshake
         _envelope = new TcpEnvelopeRecorder(_c.Duration.TotalMilliseconds);
         Observe();
         _scheduler.AfterInstant = Observe;
@@ -122,6 +132,8 @@ public sealed class TcpBulk
         _client = _sa.Socket(Af.AF_INET, SockType.SOCK_STREAM | SockType.SOCK_NONBLOCK, 0);
         if (_c.SndBuf is { } snd) Check(_sa.SetSockOpt(_client, SockOpt.SOL_SOCKET, SockOpt.SO_SNDBUF, snd), "setsockopt(SO_SNDBUF)");
         if (_c.NoDelay) Check(_sa.SetSockOpt(_client, SockOpt.IPPROTO_TCP, SockOpt.TCP_NODELAY, 1), "setsockopt(TCP_NODELAY)");
+        // A bulk stream is one endless message: corked once, never uncorked (rr and stream cork each message).
+        if (_c.Cork && _c.App == TcpApplication.Bulk) Cork(true);
         int rc = _sa.Connect(_client, new SockAddrIn(AddrB, Port));
         if (rc != -(int)Errno.EINPROGRESS) Check(rc, "connect");
         var deadline = _sim.Now + Duration.FromSeconds(60);
@@ -131,6 +143,13 @@ public sealed class TcpBulk
         Check(_sb.Close(listener), "close");
         _ska = ((TcpSocketFile)_sa.File(_client)!).Sk;
         _skb = ((TcpSocketFile)_sb.File(_server)!).Sk;
+    }
+
+    /// <summary>The application's own timers and wake-ups; bulk's writer is armed by <see cref="Run"/> as it always was.</summary>
+    private void StartApplication()
+    {
+        if (_c.App == TcpApplication.RequestResponse) StartRequestResponse();
+        else if (_c.App == TcpApplication.Stream) StartStream();
     }
 
     private static void Check(int rc, string call)
@@ -179,7 +198,38 @@ public sealed class TcpBulk
             int rc = _sb.Read(_server, _readBuffer);
             if (rc <= 0) return;
             _received += rc;
+            if (_c.App == TcpApplication.Stream) StreamDelivered();
         }
+    }
+
+    /// <summary>setsockopt(TCP_CORK) on A: clearing it pushes what the cork held (tcp_push_pending_frames).</summary>
+    private void Cork(bool on) => Check(_sa.SetSockOpt(_client, SockOpt.IPPROTO_TCP, SockOpt.TCP_CORK, on ? 1 : 0), "setsockopt(TCP_CORK)");
+
+    /// <summary>
+    /// One write() of the first <paramref name="count"/> bytes of the buffer for rr and stream, counted as the bulk writer
+    /// counts its calls: the bytes taken (maybe fewer than asked), 0 on EAGAIN (then the writer waits for EPOLLOUT), −1 on another error.
+    /// </summary>
+    private int WriteOnce(int count)
+    {
+        int rc = _sa.Write(_client, _writeBuffer.AsSpan(0, count));
+        _writes++;
+        if (rc > 0)
+        {
+            _bytesWritten += rc;
+            return rc;
+        }
+        if (rc == -(int)Errno.EAGAIN)
+        {
+            _eagain++;
+            Event("EAGAIN");
+            _firstEagain ??= ExplainEagain();
+            _waitingForSpace = true;
+            if (_ska!.StreamWriteable) Soon(_writer!);
+            return 0;
+        }
+        var name = ((Errno)(-rc)).ToString();
+        _errors[name] = _errors.GetValueOrDefault(name) + 1;
+        return -1;
     }
 
     private TcpEagainExplanation ExplainEagain()
@@ -307,6 +357,8 @@ public sealed class TcpBulk
             Events = _events,
             Ledger = _ledger!.Build(),
             TcpCounters = _ledger.TcpCounters(),
+            RequestResponse = _c.App == TcpApplication.RequestResponse ? BuildRequestResponse(seconds) : null,
+            Stream = _c.App == TcpApplication.Stream ? BuildStream(seconds) : null,
             Ss = new Dictionary<string, IReadOnlyList<string>> { [_a.Name] = SsView.Lines(_a, a), [_b.Name] = SsView.Lines(_b, _skb!) },
             Nstat = new Dictionary<string, IReadOnlyList<string>> { [_a.Name] = NstatView.Lines(_a), [_b.Name] = NstatView.Lines(_b) },
         };
@@ -320,10 +372,25 @@ public sealed class TcpBulk
     }
 
     public string Describe() =>
-        $"A ({AddrA}) → B ({AddrB}) :{Port}, bulk TCP, non-blocking {_c.WriteSize}-byte writes{(_c.NoDelay ? ", TCP_NODELAY" : "")}, " +
+        $"A ({AddrA}) → B ({AddrB}) :{Port}, {DescribeApp()}, non-blocking {_c.WriteSize}-byte writes{(_c.NoDelay ? ", TCP_NODELAY" : "")}{(_c.Cork ? ", TCP_CORK" : "")}{(_c.Autocorking == 0 ? ", tcp_autocorking 0" : "")}, " +
         $"sndbuf {(_c.SndBuf is { } s ? $"{s} (set)" : "autotuned")}, rcvbuf {(_c.RcvBuf is { } r ? $"{r} (set)" : "autotuned")}, {_c.CongestionControl}; " +
-        $"link {TcUnits.FormatRate(_c.RateBitsPerSecond)}/s, delay {_c.Propagation}, loss {_c.LossRate:0.###}{(_c.Faults.Any ? ", " + LinkFaultOptions.Describe(_c.Faults) : "")}, MTU {_c.Mtu}; " +
+        $"link {TcUnits.FormatRate(_c.RateBitsPerSecond)}/s, delay {_c.Propagation}, loss {_c.LossRate:0.###}{(_c.Faults.Any ? ", " + LinkFaultOptions.Describe(_c.Faults) : "")}, MTU {_c.Mtu}{DescribeDevice()}; " +
         $"qdisc {_c.Qdisc}; {_c.Duration} of virtual time, seed {_c.Seed}";
+
+    private string DescribeApp() => _c.App switch
+    {
+        TcpApplication.RequestResponse => $"request/response ({_c.RequestSize}-byte requests, {_c.ResponseSize}-byte responses)",
+        TcpApplication.Stream => $"a {TcUnits.FormatRate(_c.StreamRateBitsPerSecond)}/s stream (a write every {_c.StreamInterval})",
+        _ => "bulk TCP",
+    };
+
+    /// <summary>Device knobs that differ from the defaults (nothing for a default run, whose scenario line stays as it was).</summary>
+    private string DescribeDevice()
+    {
+        var d = _c.Device.Describe();
+        if (_c.Tso) d = d.Length == 0 ? "TSO on" : d + ", TSO on";
+        return d.Length == 0 ? "" : ", " + d;
+    }
 }
 
 /// <summary>The scenario could not run (the connection never came up, a call failed): a message for the user.</summary>

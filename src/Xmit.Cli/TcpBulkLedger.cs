@@ -41,11 +41,11 @@ public sealed class TcpBulkLedger
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> TcpCounters() =>
         new Dictionary<string, IReadOnlyDictionary<string, long>> { [_a.Name] = _a.Counters(), [_b.Name] = _b.Counters() };
 
-    /// <summary>Counts the frames a device hands its driver (dev_hard_start_xmit, after GSO), as a tap sees them.</summary>
+    /// <summary>Counts the frames a device hands its driver (dev_hard_start_xmit, after GSO), as a tap sees them; a TSO skb is the frames the NIC cuts it into.</summary>
     private sealed class FrameCounter : IPacketTap
     {
         public long Out;
-        public void OnPacket(NetDevice device, SkBuff skb, bool outgoing) { if (outgoing) Out++; }
+        public void OnPacket(NetDevice device, SkBuff skb, bool outgoing) { if (outgoing) Out += Link.SkbGso.Frames(skb); }
     }
 
     private sealed class Side
@@ -62,7 +62,7 @@ public sealed class TcpBulkLedger
         private readonly FrameCounter _frames = new();
         private readonly DropCounts _drops;
         private readonly Dictionary<string, long> _tcp0;
-        private readonly long _outRequests, _outTransmits, _qdiscPackets, _busy, _wireFrames, _wireDup, _wireLost, _rx, _arpIn, _arpSent, _inSegs, _inErrs;
+        private readonly long _outRequests, _outTransmits, _qdiscPackets, _busyFrames, _wireFrames, _wireDup, _wireLost, _rx, _arpIn, _arpSent, _inSegs, _inErrs;
         private readonly int _neighQueued, _reasmHeld;
         private readonly long _tbfAdded;
         private readonly string _peer;
@@ -78,7 +78,7 @@ public sealed class TcpBulkLedger
             _outTransmits = h.Mib.Ip.OutTransmits;
             _qdiscPackets = Qdisc.Stats.Packets;
             _tbfAdded = TbfAdded;
-            _busy = ring.BusyReturns;
+            _busyFrames = ring.BusyReturnedFrames;
             _wireFrames = txWire.Frames;
             _wireDup = txWire.Faults.Duplicated;
             _wireLost = txWire.Lost;
@@ -118,9 +118,9 @@ public sealed class TcpBulkLedger
             long qdiscQueued = q.QLen - q.RequeuedLen; // requeued ones already left (bstats): the driver's
             long qdiscIn = qdiscOut + qdiscDrops.Values.Sum() + qdiscQueued;
             // A frame the driver refused (NETDEV_TX_BUSY) was handed over and comes back: it is handed over again later.
-            long driverIn = _frames.Out - (_ring.BusyReturns - _busy);
+            long driverIn = _frames.Out - (_ring.BusyReturnedFrames - _busyFrames);
             long wireIn = _txWire.Frames - _wireFrames;
-            long ringQueued = _ring.RingPackets() - _ring.RingAwaitingCompletion() - (_ring.Transmitting ? 1 : 0);
+            long ringQueued = _ring.RingFramesUnsent();
             long rx = RxDelta;
             long inSegs = _h.Tcp.Mib.InSegs - _inSegs;
             var tcpDrops = new Dictionary<string, long>();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace Xmit.Cli;
 
@@ -11,6 +12,12 @@ public sealed record TcpBulkReport
     public required double WallSeconds { get; init; }
     public required long SimulatedEvents { get; init; }
     public required TcpGoodput Goodput { get; init; }
+    /// <summary>`--app rr`: transactions, their rate and latency, the bytes each way (absent for the other applications).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TcpRequestResponse? RequestResponse { get; init; }
+    /// <summary>`--app stream`: the rate offered, taken and delivered, what waited in the application, and each message's latencies (absent for the other applications).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TcpStream? Stream { get; init; }
     public required TcpWrites Writes { get; init; }
     public TcpEagainExplanation? FirstEagain { get; init; }
     public required TcpBytesAtEnd AtEnd { get; init; }
@@ -54,6 +61,42 @@ public sealed record TcpBulkReport
 public sealed record TcpGoodput(double IntervalStartMs, double IntervalEndMs, long BytesReceived, double BitsPerSecond,
     double CapacityBitsPerSecond, string Limit, long LimitRateBitsPerSecond, int Mss, int FrameBytes, double Utilisation);
 
+/// <summary>
+/// `--app rr` over the interval: <see cref="Transactions"/> completed (a response read whole by A); B read
+/// <see cref="RequestBytesRead"/> bytes of requests (the completed ones and at most one more), wrote
+/// <see cref="ResponseBytesWritten"/> of responses and A read <see cref="ResponseBytesRead"/> of them;
+/// <see cref="ResponderEagain"/>: B's writes refused for a full send buffer. Latency: request's first write → response's last read.
+/// </summary>
+public sealed record TcpRequestResponse(int RequestBytes, int ResponseBytes, long Transactions, double TransactionsPerSecond,
+    long RequestBytesRead, long ResponseBytesWritten, long ResponseBytesRead, long ResponderEagain, TcpLatency Latency);
+
+/// <summary>
+/// `--app stream` over the interval: <see cref="Messages"/> writes of <see cref="WriteSize"/> bytes fell due, one every
+/// <see cref="IntervalUs"/> (<see cref="BytesOffered"/> = Messages × WriteSize); the socket took <see cref="BytesWritten"/>,
+/// B read <see cref="BytesRead"/>; <see cref="AppBacklog"/> = offered − written waited in the application at the end
+/// (<see cref="AppBacklogMax"/> at worst, right after a message fell due). WriteLatency: due → taken whole by the socket;
+/// DeliveryLatency: due → read whole by B (messages B had not read whole by the end are not in it).
+/// </summary>
+public sealed record TcpStream(long RateBitsPerSecond, int WriteSize, double IntervalUs, long Messages, long BytesOffered, double OfferedBitsPerSecond,
+    long BytesWritten, double WrittenBitsPerSecond, long BytesRead, double ReadBitsPerSecond, long AppBacklog, long AppBacklogMax,
+    TcpLatency WriteLatency, TcpLatency DeliveryLatency);
+
+/// <summary>A latency distribution in microseconds of virtual time (nearest-rank percentiles); all 0 when <see cref="Count"/> is 0.</summary>
+public sealed record TcpLatency(long Count, double MinUs, double MeanUs, double P50Us, double P90Us, double P99Us, double MaxUs)
+{
+    public static TcpLatency Of(List<long> nanoseconds)
+    {
+        if (nanoseconds.Count == 0) return new(0, 0, 0, 0, 0, 0, 0);
+        var v = nanoseconds.ToArray();
+        Array.Sort(v);
+        double P(double p) => v[Math.Clamp((int)Math.Ceiling(p * v.Length) - 1, 0, v.Length - 1)] / 1000.0;
+        return new(v.Length, v[0] / 1000.0, v.Average() / 1000.0, P(0.5), P(0.9), P(0.99), v[^1] / 1000.0);
+    }
+
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"min {MinUs:0.#} µs, mean {MeanUs:0.#}, p50 {P50Us:0.#}, p90 {P90Us:0.#}, p99 {P99Us:0.#}, max {MaxUs:0.#} ({Count} samples)");
+}
+
 public sealed record TcpWrites(int WriteSize, long Calls, long BytesWritten, long Eagain, long WriteSpaceWakeups, IReadOnlyDictionary<string, long> OtherErrors);
 
 public sealed record TcpEagainExplanation(double AtMs, long WmemQueued, int SndBuf, int NotSent, int InFlight, uint Cwnd, uint SndWnd, string Text);
@@ -85,14 +128,45 @@ public sealed record TcpDetailSample(double AtMs, uint Cwnd, uint PacketsInFligh
 /// <summary>The report of `xmit sim tcp`, for a person reading a terminal.</summary>
 public static class TcpTextReport
 {
+    /// <summary>The report's title: what A's application was.</summary>
+    public static string Title(TcpBulkReport r) =>
+        r.RequestResponse is not null ? "xmit sim tcp — request/response over TCP" : r.Stream is not null ? "xmit sim tcp — a fixed-rate TCP stream" : "xmit sim tcp — a bulk TCP transfer";
+
+    /// <summary>rr's and stream's own results, first line the headline, the others indented; none for bulk.</summary>
+    public static IReadOnlyList<string> ApplicationLines(TcpBulkReport r)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string F(FormattableString s) => s.ToString(inv);
+        var g = r.Goodput;
+        if (r.RequestResponse is { } rr)
+            return
+            [
+                F($"request/response: {rr.Transactions} transactions in {g.IntervalEndMs - g.IntervalStartMs:0.###} ms, {rr.TransactionsPerSecond:0.#} per second ({rr.RequestBytes}-byte requests, {rr.ResponseBytes}-byte responses)"),
+                "  latency, request's first write to response's last read: " + rr.Latency.Describe(),
+                F($"  B read {rr.RequestBytesRead} bytes of requests, wrote {rr.ResponseBytesWritten} bytes of responses (EAGAIN {rr.ResponderEagain}); A read {rr.ResponseBytesRead}"),
+            ];
+        if (r.Stream is { } st)
+            return
+            [
+                F($"stream: {st.Messages} writes of {st.WriteSize} bytes fell due, one every {st.IntervalUs:0.###} µs: {st.BytesOffered} bytes, {st.OfferedBitsPerSecond / 1e6:0.###} Mbit/s offered"),
+                F($"  the socket took {st.BytesWritten} bytes ({st.WrittenBitsPerSecond / 1e6:0.###} Mbit/s), B read {st.BytesRead} ({st.ReadBitsPerSecond / 1e6:0.###} Mbit/s); {st.AppBacklog} bytes still waited in the application at the end (at most {st.AppBacklogMax})"),
+                "  write latency, due to taken by the socket: " + st.WriteLatency.Describe(),
+                "  delivery latency, due to read by B: " + st.DeliveryLatency.Describe(),
+            ];
+        return [];
+    }
+
     public static void Write(TcpBulkReport r, TextWriter o)
     {
         var inv = CultureInfo.InvariantCulture;
         string F(FormattableString s) => s.ToString(inv);
         var g = r.Goodput;
-        o.WriteLine("xmit sim tcp — a bulk TCP transfer");
+        o.WriteLine(Title(r));
         o.WriteLine("  " + r.Scenario);
         o.WriteLine();
+        var app = ApplicationLines(r);
+        foreach (var line in app) o.WriteLine(line);
+        if (app.Count > 0) o.WriteLine();
         o.WriteLine(F($"goodput {g.BitsPerSecond / 1e6:0.###} Mbit/s: {g.BytesReceived} bytes read by B from {g.IntervalStartMs:0.###} ms (accept) to {g.IntervalEndMs:0.###} ms"));
         o.WriteLine(F($"  path capacity {g.CapacityBitsPerSecond / 1e6:0.###} Mbit/s of payload ({g.Limit} at {Link.Qdiscs.TcUnits.FormatRate(g.LimitRateBitsPerSecond)}/s, {g.Mss}-byte segments in {g.FrameBytes}-byte frames): {g.Utilisation * 100:0.#}% of it"));
         o.WriteLine();

@@ -21,8 +21,15 @@ public static class TcpHtmlReport
     public static string Render(TcpBulkReport r)
     {
         var sb = new StringBuilder();
-        HtmlReport.Head(sb, "xmit sim tcp — a bulk TCP transfer");
-        sb.Append("<h1>xmit sim tcp — a bulk TCP transfer</h1><p>").Append(E(r.Scenario)).Append("</p>");
+        var title = TcpTextReport.Title(r);
+        HtmlReport.Head(sb, title);
+        sb.Append("<h1>").Append(E(title)).Append("</h1><p>").Append(E(r.Scenario)).Append("</p>");
+        var app = TcpTextReport.ApplicationLines(r);
+        if (app.Count > 0)
+        {
+            sb.Append("<p class=\"big\">").Append(E(app[0])).Append("</p>");
+            foreach (var line in app.Skip(1)) sb.Append("<p>").Append(E(line.Trim())).Append("</p>");
+        }
         var g = r.Goodput;
         sb.Append(Inv, $"<p class=\"big\"><b data-key=\"goodputMbit\">{g.BitsPerSecond / 1e6:0.###}</b> Mbit/s of goodput against a capacity of ")
           .Append(Inv, $"<b data-key=\"capacityMbit\">{g.CapacityBitsPerSecond / 1e6:0.###}</b> Mbit/s: <b data-key=\"utilisationPct\">{g.Utilisation * 100:0.#}</b>%</p>");

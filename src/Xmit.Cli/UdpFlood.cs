@@ -72,7 +72,7 @@ public sealed class UdpFlood
         var ring = new RingDriverConfig
         {
             RingSize = config.RingSize, WakeThreshold = Math.Min(64, config.RingSize / 2),
-            CoalesceDelay = config.TxUsecs, CoalesceFrames = config.TxFrames,
+            CoalesceDelay = config.TxUsecs, CoalesceFrames = config.TxFrames, Bql = config.Bql,
             RxRingSize = config.RxRingSize, RxCoalesceDelay = config.RxUsecs, RxCoalesceFrames = config.RxFrames,
         };
         foreach (var h in new[] { _a, _b })
@@ -83,7 +83,7 @@ public sealed class UdpFlood
         }
         _b.RxSoftirq.PacketCost = config.RxCost;
         _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, ring, config.Mtu, config.TxQueues);
-        _conn.DeviceA.TxQueueLen = config.TxQueueLen;
+        new DeviceKnobs { TxQueueLen = config.TxQueueLen, BqlLimitMax = config.BqlLimitMax }.Apply(_conn.DeviceA);
         _conn.DeviceA.SetRootQdisc(config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
         if (pcap is not null) _sim.Capture(_conn.DeviceA, pcap);
 
@@ -394,5 +394,5 @@ public sealed class UdpFlood
         $"A ({AddrA}) → B ({AddrB}) :{Port}, {(_c.Blocking ? "blocking sends" : "non-blocking sends with epoll")}, " +
         $"{_c.Payload}-byte datagrams{(_c.Cork > 1 ? $" corked ×{_c.Cork}" : "")}, sndbuf {(_c.SndBuf is { } s ? $"{s} (set)" : "default")}; " +
         $"link {Link.Qdiscs.TcUnits.FormatRate(_c.RateBitsPerSecond)}/s, delay {_c.Propagation}, loss {_c.LossRate:0.###}{(_c.Faults.Any ? ", " + LinkFaultOptions.Describe(_c.Faults) : "")}, MTU {_c.Mtu}; " +
-        $"qdisc {_c.Qdisc}, txqueuelen {_c.TxQueueLen}, ring {_c.RingSize}{RxDescription()}; {_c.Duration} of virtual time, seed {_c.Seed}";
+        $"qdisc {_c.Qdisc}, txqueuelen {_c.TxQueueLen}, ring {_c.RingSize}{(_c.Bql ? "" : ", BQL off")}{(_c.BqlLimitMax is { } bqlMax ? $", BQL limit_max {bqlMax}" : "")}{RxDescription()}; {_c.Duration} of virtual time, seed {_c.Seed}";
 }

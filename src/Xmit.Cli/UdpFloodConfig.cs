@@ -27,6 +27,9 @@ public sealed record UdpFloodConfig
     /// limit grows, and with it how many packets one bulk dequeue may hand the driver per doorbell.</summary>
     public Duration TxUsecs { get; init; } = Duration.FromMicroseconds(8);
     public int TxFrames { get; init; } = 16;
+    /// <summary>Byte queue limits on A's TX queues (on, as drivers do), and BQL's limit_max (null: DQL_MAX_LIMIT).</summary>
+    public bool Bql { get; init; } = true;
+    public long? BqlLimitMax { get; init; }
     /// <summary>B's RX ring (ethtool -G rx): descriptors; a frame arriving when none is free is missed (rx_missed_errors).</summary>
     public int RxRingSize { get; init; } = 256;
     /// <summary>RX interrupt coalescing (ethtool -C rx-usecs / rx-frames); 0 and 1: an interrupt per frame.</summary>
@@ -61,6 +64,7 @@ public sealed record UdpFloodConfig
         if (RingSize is < 32 or > 65536) return "ring size must be 32 to 65536 descriptors";
         if (TxUsecs < Time.Duration.Zero || TxUsecs > Time.Duration.FromSeconds(1)) return "tx-usecs must be 0 to 1s";
         if (TxFrames is < 1 or > 65536) return "tx-frames must be 1 to 65536";
+        if (new DeviceKnobs { Bql = Bql, BqlLimitMax = BqlLimitMax }.Validate() is { } bql) return bql;
         if (RxRingSize is < 1 or > 65536) return "rx ring size must be 1 to 65536 descriptors";
         if (RxUsecs < Time.Duration.Zero || RxUsecs > Time.Duration.FromSeconds(1)) return "rx-usecs must be 0 to 1s";
         if (RxFrames is < 1 or > 65536) return "rx-frames must be 1 to 65536";

@@ -17,11 +17,12 @@ public static class SimFloodCommand
         var delay = CliOptions.Duration("--delay", "One-way propagation delay", "50us");
         var loss = CliOptions.Probability("--loss", "Probability that a frame is lost on the wire");
         var qdisc = new QdiscOptions(peakRate: true);
-        var txqueuelen = CliOptions.Int("--txqueuelen", "-q", "Device txqueuelen (pfifo_fast's per-band limit)", 1000, 0, 1_000_000);
+        var device = new DeviceOptions();
+        var txqueuelen = device.TxQueueLen;
         var mtu = CliOptions.Int("--mtu", "-m", "MTU of both devices", 1500, 576, 65535);
-        var ring = CliOptions.Int("--ring", "-r", "TX ring descriptors", 256, 32, 65536);
-        var txUsecs = CliOptions.Duration("--tx-usecs", "TX interrupt coalescing: at most this long after the first completion (ethtool -C tx-usecs)", "8us");
-        var txFrames = CliOptions.Int("--tx-frames", null, "TX interrupt coalescing: an interrupt once this many frames completed (ethtool -C tx-frames)", 16, 1, 65536);
+        var ring = device.Ring;
+        var txUsecs = device.TxUsecs;
+        var txFrames = device.TxFrames;
         var rxRing = CliOptions.Int("--rx-ring", null, "B's RX ring descriptors (ethtool -G rx); a frame finding none free is missed", 256, 1, 65536);
         var rxUsecs = CliOptions.Duration("--rx-usecs", "RX interrupt coalescing: at most this long after the first frame (ethtool -C rx-usecs)", "0us");
         var rxFrames = CliOptions.Int("--rx-frames", null, "RX interrupt coalescing: an interrupt once this many frames wait (ethtool -C rx-frames)", 1, 1, 65536);
@@ -38,7 +39,7 @@ public static class SimFloodCommand
 
         var faults = new LinkFaultOptions();
 
-        foreach (var o in new Option[] { payload, sndbuf, rate, delay, loss, txqueuelen, mtu, ring, txUsecs, txFrames, rxRing, rxUsecs, rxFrames, rxCost, budget, budgetUsecs, maxBacklog, duration, blocking, cork, cost, json, html })
+        foreach (var o in new Option[] { payload, sndbuf, rate, delay, loss, txqueuelen, mtu, ring, txUsecs, txFrames, rxRing, rxUsecs, rxFrames, rxCost, budget, budgetUsecs, maxBacklog, device.Bql, device.BqlLimitMax, duration, blocking, cork, cost, json, html })
             sim.Options.Add(o);
         qdisc.AddTo(sim);
         faults.AddTo(sim);
@@ -63,6 +64,8 @@ public static class SimFloodCommand
                 RingSize = r.GetValue(ring),
                 TxUsecs = r.GetValue(txUsecs),
                 TxFrames = r.GetValue(txFrames),
+                Bql = r.GetValue(device.Bql) == "on",
+                BqlLimitMax = r.GetValue(device.BqlLimitMax),
                 RxRingSize = r.GetValue(rxRing),
                 RxUsecs = r.GetValue(rxUsecs),
                 RxFrames = r.GetValue(rxFrames),

@@ -71,6 +71,14 @@ public static class SkbGso
         else SegmentUdp(skb, skb.Pool, hardwareChecksum: false, segments);
     }
 
+    /// <summary>The frames <paramref name="skb"/> is on the wire: its GSO segments (skb_shinfo()->gso_segs), or 1 for an skb that is not GSO.</summary>
+    public static int Frames(SkBuff skb)
+    {
+        if (!skb.IsGso) return 1;
+        int payload = skb.Len - (SegmentLength(skb) - skb.GsoSize);
+        return Math.Max(1, (payload + skb.GsoSize - 1) / skb.GsoSize);
+    }
+
     /// <summary>skb_gso_network_seglen() + the link header: the length of each segment the skb would become.</summary>
     /// <remarks>Linux: net/core/gso.c skb_gso_validate_mac_len(), skb_gso_mac_seglen()</remarks>
     public static int SegmentLength(SkBuff skb)

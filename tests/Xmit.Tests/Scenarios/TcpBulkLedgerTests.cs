@@ -23,6 +23,10 @@ public class TcpBulkLedgerTests
         ["corrupt 1%"] = new() { Duration = Run, Faults = new LinkFaults { CorruptRate = 0.01 } },
         ["tbf 10mbit"] = new() { Duration = Run, Qdisc = new QdiscSpec("tbf", Tbf: new TbfConfig(10_000_000, 1540, 30_000)) },
         ["pfifo limit 1"] = new() { Duration = Run, Qdisc = new QdiscSpec("pfifo", Limit: 1) },
+        ["TSO on"] = new() { Duration = Run, Tso = true },
+        ["TSO on, loss 1%"] = new() { Duration = Run, Tso = true, LossRate = 0.01 },
+        ["rr"] = new() { Duration = Run, App = TcpApplication.RequestResponse },
+        ["stream, cork"] = new() { Duration = Run, App = TcpApplication.Stream, Cork = true, WriteSize = 1000, StreamRateBitsPerSecond = 50_000_000 },
     };
 
     [Theory]

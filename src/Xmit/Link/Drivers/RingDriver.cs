@@ -48,7 +48,9 @@ public sealed class RingDriver : INetDeviceDriver, IRxHardware
         _rx = new RxRing(this, config.RxRingSize, config.NapiWeight);
         _rxIrq = new Timer(device.Scheduler, RxInterrupt, device.Name + "-rxirq");
         _rxSoftirq = device.RxSoftirq ?? new NetRxSoftirq(device.Scheduler); // a device on no host has a CPU of its own
-        Features = DeviceFeatures.ScatterGather | (config.ChecksumOffload ? DeviceFeatures.HwChecksum : DeviceFeatures.None);
+        // netdev_fix_features(): TSO needs checksum offload, so a TSO device has both.
+        Features = DeviceFeatures.ScatterGather | (config.ChecksumOffload || config.Tso ? DeviceFeatures.HwChecksum : DeviceFeatures.None)
+            | (config.Tso ? DeviceFeatures.Tso : DeviceFeatures.None);
         device.AttachDriver(this);
     }
 
@@ -81,6 +83,12 @@ public sealed class RingDriver : INetDeviceDriver, IRxHardware
 
     /// <summary>Times start_xmit found the ring full while the queue was awake ("BUG! Tx Ring full").</summary>
     public long BusyReturns { get; private set; }
+    /// <summary>The frames of those refused skbs (a TSO skb is as many frames as it has segments).</summary>
+    public long BusyReturnedFrames { get; private set; }
+
+    /// <summary>Frames the NIC's segmentation engine cut from TSO skbs, and those skbs.</summary>
+    public long TsoFrames { get; private set; }
+    public long TsoSkbs { get; private set; }
     public long Interrupts { get; private set; }
 
     /// <summary>For the ring accessors: every TX queue's ring, summed.</summary>
@@ -89,6 +97,9 @@ public sealed class RingDriver : INetDeviceDriver, IRxHardware
     public int RingUsed(int queue = AllQueues) => queue == AllQueues ? Sum(r => r.Used) : _rings[queue].Used;
     public long RingBytes(int queue = AllQueues) => queue == AllQueues ? SumLong(r => r.Bytes) : _rings[queue].Bytes;
     public int RingPackets(int queue = AllQueues) => queue == AllQueues ? Sum(r => r.PacketsOnRing) : _rings[queue].PacketsOnRing;
+
+    /// <summary>Frames on the rings that have not started on the wire (a TSO skb counts its segments; the one being sent is on the wire).</summary>
+    public long RingFramesUnsent() => SumLong(r => r.FramesOnRing - r.FramesAwaitingCompletion) - (_sendingRing >= 0 ? SkbGso.Frames(_rings[_sendingRing].PeekUnsent()!) : 0);
 
     private int Sum(Func<TxRing, int> f)
     {
@@ -131,6 +142,7 @@ public sealed class RingDriver : INetDeviceDriver, IRxHardware
         if (ring.Free < descs)
         {
             BusyReturns++;
+            BusyReturnedFrames += SkbGso.Frames(skb);
             txq.Stop();
             Doorbell(ring); // the stack requeues and waits for a wake: what this bulk posted must not be stranded
             return NetdevTx.Busy;
@@ -190,11 +202,42 @@ public sealed class RingDriver : INetDeviceDriver, IRxHardware
             if (skb is null) continue;
             _nextRing = (i + 1) % _rings.Length;
             _sendingRing = i;
+            if (Config.Tso && skb.GsoType == GsoType.TcpV4)
+            {
+                _txDone.Arm(TransmitSegmented(skb));
+                return;
+            }
             if (skb.IpSummed == ChecksumState.Partial) SkbChecksum.Help(skb); // the offload engine's work
             _txDone.Arm(Port.Transmit(skb, Device.Scheduler.Now));
             return;
         }
         _sendingRing = -1;
+    }
+
+    private readonly List<SkBuff> _tsoFrames = [];
+
+    /// <summary>
+    /// TSO: the NIC reads the skb once and puts its segments on the wire back to back — the headers repeated, sequence
+    /// numbers and IP IDs advanced, checksums filled, as tcp_gso_segment would cut them. The segments are cut from a
+    /// clone (no owner: the socket is charged for the skb alone, as for the real DMA); the skb stays on the ring until
+    /// its last frame has left and the completion frees it.
+    /// </summary>
+    /// <returns>When the last frame's last bit has left.</returns>
+    private Instant TransmitSegmented(SkBuff skb)
+    {
+        var frames = _tsoFrames;
+        frames.Clear();
+        SkbGso.SegmentTcp(Device.Pool.Clone(skb), Device.Pool, hardwareChecksum: false, frames);
+        var end = Device.Scheduler.Now;
+        foreach (var f in frames)
+        {
+            end = Port.Transmit(f, end);
+            f.Consume();
+        }
+        TsoSkbs++;
+        TsoFrames += frames.Count;
+        frames.Clear();
+        return end;
     }
 
     private void OnFrameSent()

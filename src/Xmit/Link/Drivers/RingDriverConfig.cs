@@ -24,6 +24,12 @@ public sealed record RingDriverConfig
     /// <summary>Report bytes to BQL (byte queue limits).</summary>
     public bool Bql { get; init; } = true;
 
+    /// <summary>
+    /// NETIF_F_TSO (with the checksum offload it needs): the driver takes whole TCP GSO skbs and the NIC cuts each into
+    /// its MSS-sized frames, sent back to back; off, the stack segments them before the driver (validate_xmit_skb).
+    /// </summary>
+    public bool Tso { get; init; }
+
     /// <summary>NETIF_F_HW_CSUM: the "hardware" fills checksums (the wire has them; taps see partial ones, as tcpdump does).</summary>
     public bool ChecksumOffload { get; init; }
 

@@ -12,6 +12,7 @@ internal sealed class TxRing
 {
     private readonly SkBuff?[] _skbs;
     private readonly int[] _descs;
+    private readonly int[] _frames;
     private int _nextToUse;
     private int _nextToSend;
     private int _nextToClean;
@@ -20,6 +21,7 @@ internal sealed class TxRing
     {
         _skbs = new SkBuff?[size];
         _descs = new int[size];
+        _frames = new int[size];
     }
 
     public int Size => _skbs.Length;
@@ -36,6 +38,10 @@ internal sealed class TxRing
     public long Bytes { get; private set; }
 
     public int PacketsOnRing { get; private set; }
+
+    /// <summary>The frames of those packets on the wire: a TSO skb is as many as it has segments (SkbGso.Frames).</summary>
+    public long FramesOnRing { get; private set; }
+    public long FramesAwaitingCompletion { get; private set; }
 
     /// <summary>Packets the hardware has sent whose completion has not been processed yet.</summary>
     public int PacketsAwaitingCompletion { get; private set; }
@@ -60,6 +66,8 @@ internal sealed class TxRing
     {
         _skbs[_nextToUse] = skb;
         _descs[_nextToUse] = descs;
+        _frames[_nextToUse] = SkbGso.Frames(skb);
+        FramesOnRing += _frames[_nextToUse];
         _nextToUse = (_nextToUse + descs) % Size;
         Used += descs;
         Unnotified += descs;
@@ -83,6 +91,7 @@ internal sealed class TxRing
     public void MarkSent()
     {
         int d = _descs[_nextToSend];
+        FramesAwaitingCompletion += _frames[_nextToSend];
         _nextToSend = (_nextToSend + d) % Size;
         Unsent -= d;
         Uncleaned += d;
@@ -94,6 +103,8 @@ internal sealed class TxRing
         if (Uncleaned == 0) return null;
         var skb = _skbs[_nextToClean]!;
         int d = _descs[_nextToClean];
+        FramesOnRing -= _frames[_nextToClean];
+        FramesAwaitingCompletion -= _frames[_nextToClean];
         _skbs[_nextToClean] = null;
         _nextToClean = (_nextToClean + d) % Size;
         Uncleaned -= d;
