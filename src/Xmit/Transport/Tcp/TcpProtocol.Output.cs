@@ -898,7 +898,7 @@ public sealed partial class TcpProtocol
     private void EventDataSent(TcpSock sk)
     {
         if (sk.InFlight == 0) sk.CongestionOps.CwndEvent(sk, TcpCaEvent.TxStart, Jiffies);
-        if (Now - sk.Delack.LastReceived < sk.Delack.Ato) sk.Delack.PingPong = true;
+        if (JiffiesClock.Elapsed(sk.Delack.LastReceived, Now) < sk.Delack.Ato) sk.Delack.PingPong = true; // in jiffies
         sk.LastSendTime = Now;
     }
 
