@@ -47,7 +47,7 @@ public sealed class Host : INetworkStack
         Input.Register(Icmp);
         Input.Register(Udp);
         Tracepoints = new HostTracepoints(this);
-        Tcp = new TcpProtocol(pool, Mib, Output, scheduler, random.Fork(4), Sysctls) { Trace = Tracepoints };
+        Tcp = new TcpProtocol(pool, Mib, Output, scheduler, random.Fork(4), Sysctls) { Trace = Tracepoints, JiffiesClock = Jiffies };
         PoolDropTracepoint.Attach(this);
         Input.Register(Tcp);
         Reassembler.OnTimeout = head => Icmp.SendError(head, IcmpType.TimeExceeded, IcmpCode.FragmentReassemblyTimeExceeded);
@@ -81,6 +81,13 @@ public sealed class Host : INetworkStack
     public DeterministicRandom Random { get; }
     public SnmpMib Mib { get; } = new();
     public Sysctls Sysctls { get; } = new();
+
+    /// <summary>
+    /// The host's jiffies, by which TCP's timer_list timers (RTO, loss probe, delayed ACK, zero-window probe, TIME-WAIT,
+    /// SYN-ACK) are counted and fired: CONFIG_HZ=250 (4 ms ticks) with the tick phase at simulated time zero by default;
+    /// <c>Jiffies.Hz = 0</c> makes those timers exact.
+    /// </summary>
+    public JiffiesClock Jiffies { get; } = new();
     public NetTxSoftirq Softirq { get; }
 
     /// <summary>The NET_RX softirq of the host's CPU: NAPI polls of its NICs' RX rings and of the backlog, netdev_budget per round.</summary>

@@ -69,7 +69,7 @@ public class TcpStreamPipeTests
         Assert.True(net.Sim.RunUntilCompleted(both, Duration.FromSeconds(30)));
         Assert.Null(both.Exception);
         Assert.Equal(string.Concat(lines.Select(l => l.ToUpperInvariant() + "\n")), answer);
-        net.RunFor(Duration.FromSeconds(61));
+        net.RunFor(Duration.FromSeconds(63)); // TIME-WAIT: 60 s, on the wheel's level 3 (2.048 s granules at HZ=250)
     }
 
     private static async Task<string> ReadToEndAsync(PipeReader reader)

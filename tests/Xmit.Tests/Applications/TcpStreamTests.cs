@@ -114,7 +114,7 @@ public class TcpStreamTests
         Assert.True(finished, $"the exchange did not finish at {net.Sim.Now}: {string.Join(" | ", net.Sim.Hosts.SelectMany(h => h.Tcp.Sockets).Select(k => $"{k} rq {k.ReadableBytes} wq {k.WmemQueued} una {k.SndUna - k.Iss} nxt {k.SndNxt - k.Iss} pending {k.PendingTimer}"))} armed {net.Sim.Scheduler.Armed}");
         Rethrow(both); // an assertion inside the apps fails here
         var done = net.Sim.Now;
-        net.RunFor(Duration.FromSeconds(61)); // the FINs, then TIME-WAIT
+        net.RunFor(Duration.FromSeconds(63)); // the FINs, then TIME-WAIT (60 s on the wheel's level 3: 2.048 s granules at HZ=250)
         return new Exchange(done, clientSock!, serverSock!, clientInfo);
     }
 
@@ -191,7 +191,7 @@ public class TcpStreamTests
         Rethrow(both);
         Assert.InRange((cancelledAt - start).TotalMilliseconds, 50, 60); // the handshake, then 50 ms
         Assert.True(readAt > cancelledAt + Duration.FromMilliseconds(40));
-        net.RunFor(Duration.FromSeconds(61));
+        net.RunFor(Duration.FromSeconds(63)); // TIME-WAIT: 60 s, on the wheel's level 3 (2.048 s granules at HZ=250)
     }
 
     [Fact]
@@ -229,7 +229,7 @@ public class TcpStreamTests
         Assert.True(net.Sim.RunUntilCompleted(both, Duration.FromSeconds(5)));
         Rethrow(both);
         Assert.Equal("hello", reply);
-        net.RunFor(Duration.FromSeconds(61));
+        net.RunFor(Duration.FromSeconds(63)); // TIME-WAIT: 60 s, on the wheel's level 3 (2.048 s granules at HZ=250)
     }
 
     [Fact]
@@ -271,7 +271,7 @@ public class TcpStreamTests
         s.ShutdownWrite();
         Assert.Equal(0, c.Read(buffer)); // blocks until B's FIN arrives
         net.Sim.RunUntilCompleted(connect, Duration.FromSeconds(1));
-        net.RunFor(Duration.FromSeconds(61));
+        net.RunFor(Duration.FromSeconds(63)); // TIME-WAIT: 60 s, on the wheel's level 3 (2.048 s granules at HZ=250)
     }
 
     private static TcpStream ConnectSync(TwoHosts net)

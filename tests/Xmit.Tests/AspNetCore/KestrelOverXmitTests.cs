@@ -80,7 +80,7 @@ public class KestrelOverXmitTests(ITestOutputHelper output)
         }
         // The simulation is this thread's again, in virtual time: the FINs, then TIME-WAIT, then nothing is held.
         // (TIME-WAIT answers a retransmitted FIN, so a lost last ACK costs one retransmission, not a minute.)
-        net.RunFor(Duration.FromSeconds(61));
+        net.RunFor(Duration.FromSeconds(63)); // TIME-WAIT: 60 s, on the wheel's level 3 (2.048 s granules at HZ=250)
         foreach (var sk in sockets)
         {
             Assert.True(sk.State == TcpState.Close, $"61 s after the apps closed, {sk} is still {sk.State} (snd_una {sk.SndUna - sk.Iss}, snd_nxt {sk.SndNxt - sk.Iss}, timer {sk.PendingTimer})");

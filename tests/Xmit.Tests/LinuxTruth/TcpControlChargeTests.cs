@@ -49,7 +49,7 @@ public class TcpControlChargeTests
         Assert.Equal(m.GetProperty("outqnsd").GetInt32() - l.GetProperty("outqnsd").GetInt32(), ReadNsd(tcp) - nsdBefore);
         tcp.B.Close(tcp.Server);
         tcp.A.Close(tcp.Client);
-        net.RunFor(Duration.FromSeconds(61));
+        net.RunFor(Duration.FromSeconds(63)); // TIME-WAIT: 60 s, on the wheel's level 3 (2.048 s granules at HZ=250)
     }
 
     private static int ReadOutq(TcpConnection tcp) { Assert.Equal(0, tcp.A.Ioctl(tcp.Client, Ioctl.SIOCOUTQ, out int v)); return v; }

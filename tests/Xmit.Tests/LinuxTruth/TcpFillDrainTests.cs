@@ -51,7 +51,7 @@ public class TcpFillDrainTests
         }
         sa.Close(client);
         sb.Close(server);
-        net.RunFor(Duration.FromSeconds(61));
+        net.RunFor(Duration.FromSeconds(63)); // TIME-WAIT: 60 s, on the wheel's level 3 (2.048 s granules at HZ=250)
     }
 
     [Fact]
@@ -110,6 +110,6 @@ public class TcpFillDrainTests
         Assert.True(a.StreamMemoryFree);
         sa.Close(client);
         sb.Close(server);
-        net.RunFor(Duration.FromSeconds(61));
+        net.RunFor(Duration.FromSeconds(63)); // TIME-WAIT: 60 s, on the wheel's level 3 (2.048 s granules at HZ=250)
     }
 }

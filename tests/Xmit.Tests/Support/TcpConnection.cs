@@ -44,7 +44,7 @@ public sealed record TcpConnection(Simulation.Simulation Sim, Syscalls A, Syscal
     {
         A.Close(Client);
         B.Close(Server);
-        Sim.RunFor(Duration.FromSeconds(61));
+        Sim.RunFor(Duration.FromSeconds(63)); // TIME-WAIT: 60 s, on the wheel's level 3 (2.048 s granules at HZ=250)
     }
 
     /// <summary>

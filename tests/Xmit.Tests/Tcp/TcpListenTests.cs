@@ -93,10 +93,10 @@ public class TcpListenTests
         // The flood's 129 request sockets time out. After their first timeout none is young, and while the queue is more
         // than half full of old requests each gets 2 retries instead of 5 (reqsk_timer_handler): 65 expire at 7 s after
         // SYN-ACKs at 0, 1 and 3 s, until 64 are left (not more than half of the backlog), which get all five
-        // (1, 3, 7, 15, 31 s) and expire at 63 s.
+        // (1, 3, 7, 15, 31 s) and expire at 63 s — up to 2.5 s later on the timer wheel's coarser levels at HZ=250.
         net.RunFor(Duration.FromSeconds(62));
         Assert.Equal(64, listener.SynQueueLength);
-        net.RunFor(Duration.FromSeconds(2));
+        net.RunFor(Duration.FromSeconds(4));
         Assert.Equal(0, listener.SynQueueLength);
         Assert.Equal(65 * 2 + 64 * 5, mib.SynRetrans);
     }
@@ -185,12 +185,23 @@ public class TcpListenTests
         Assert.Single(net.B.Tcp.Sockets); // a request socket, not a full one
         net.RunFor(Duration.FromSeconds(62.9));
         Assert.Equal(1, listener.SynQueueLength);
-        net.RunFor(Duration.FromSeconds(0.2));
-        Assert.Equal(0, listener.SynQueueLength);
-
         var synAcks = rec.Sent.Select((b, i) => (b, rec.Frames.Where(f => f.Outgoing).ElementAt(i).Time))
-            .Where(x => IsSynAck(x.b)).Select(x => (x.Time - start).Nanoseconds / 1e9).ToList();
-        Assert.Equal([0, 1, 3, 7, 15, 31], synAcks.Select(t => Math.Round(t, 3)));
+            .Where(x => IsSynAck(x.b)).Select(x => x.Time).ToList();
+        // Each timeout (1, 2, 4, 8, 16 s, then 32 s to the end) runs from when the timer last fired, and the wheel
+        // fires it on its level's granule after the expiry (32 ms at 1 s, 256 ms from 2 s, 2.048 s from 16 s at
+        // HZ=250): some 0, 1.02, 3.07, 7.2, 15.4, 31.7 s, expiring at 63.5 s.
+        var fires = new List<Instant> { synAcks[0] };
+        foreach (int sec in new[] { 1, 2, 4, 8, 16, 32 }) fires.Add(net.B.Jiffies.Expiry(fires[^1], Duration.FromSeconds(sec)));
+        for (int i = 1; i < fires.Count; i++)
+        {
+            long nominal = (1L << (i - 1)) * 1_000_000_000;
+            Assert.InRange((fires[i] - fires[i - 1]).Nanoseconds, nominal, nominal + net.B.Jiffies.Granularity(Duration.FromNanoseconds(nominal)).Nanoseconds);
+        }
+        Assert.Equal(fires.Take(6), synAcks);
+        net.Sim.RunUntil(fires[^1] - Duration.FromMilliseconds(1));
+        Assert.Equal(1, listener.SynQueueLength);
+        net.Sim.RunUntil(fires[^1] + Duration.FromMilliseconds(1));
+        Assert.Equal(0, listener.SynQueueLength);
         Assert.Equal(5, net.B.Tcp.Mib.SynRetrans);
         Assert.Equal(5, net.B.Tcp.Mib.RetransSegs);
         Assert.Single(net.B.Tcp.Sockets); // only the listener

@@ -33,7 +33,7 @@ public class TcpTimeWaitTests
         InjectedTcp.ToA(net, sk, sk.RcvNxt - 1u, sk.SndNxt, TcpFlags.Fin | TcpFlags.Ack);
         Assert.Equal(1, net.A.Tcp.Mib.OutSegs - outBefore);
         Assert.Equal(TcpState.TimeWait, sk.State);
-        Assert.Equal(net.Sim.Now + TcpProtocol.TimeWaitLength, sk.TimeWaitTimer.Expires);
+        Assert.Equal(net.A.Jiffies.Expiry(net.Sim.Now, TcpProtocol.TimeWaitLength), sk.TimeWaitTimer.Expires); // inet_twsk_reschedule: jiffies + TCP_TIMEWAIT_LEN, on the wheel
         Assert.True(sk.TimeWaitTimer.Expires > firstExpiry);
         // A second one at once is ACKed too: a FIN is never rate-limited (tcp_oow_rate_limited skips it).
         InjectedTcp.ToA(net, sk, sk.RcvNxt - 1u, sk.SndNxt, TcpFlags.Fin | TcpFlags.Ack);
@@ -42,7 +42,7 @@ public class TcpTimeWaitTests
         InjectedTcp.ToA(net, sk, sk.RcvNxt, sk.SndNxt, TcpFlags.Ack);
         Assert.Equal(2, net.A.Tcp.Mib.OutSegs - outBefore);
 
-        net.RunFor(Duration.FromSeconds(61));
+        net.RunFor(Duration.FromSeconds(63)); // TIME-WAIT: 60 s, on the wheel's level 3 (2.048 s granules at HZ=250)
         Assert.Equal(TcpState.Close, sk.State);
     }
 }

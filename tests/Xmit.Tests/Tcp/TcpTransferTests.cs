@@ -75,7 +75,7 @@ public class TcpTransferTests
         Assert.Equal(TcpState.TimeWait, tcpA.State);
         Assert.Single(net.A.Tcp.Sockets);            // only the TIME-WAIT socket is left
         Assert.Empty(net.B.Tcp.Sockets);
-        net.RunFor(Duration.FromSeconds(61));        // TCP_TIMEWAIT_LEN
+        net.RunFor(Duration.FromSeconds(63)); // TCP_TIMEWAIT_LEN, on the wheel's level 3 (2.048 s granules at HZ=250)
         Assert.Empty(net.A.Tcp.Sockets);
         Assert.Equal(0, tcpA.WmemQueued);
     }
@@ -145,7 +145,9 @@ public class TcpTransferTests
     {
         // Everything A sends is lost: the SYN goes at 0, 1, 2, 3, 4, 5 s (tcp_syn_linear_timeouts = 4 keeps the
         // RTO at 1 s for four timeouts, the fifth doubles it), and with tcp_syn_retries = 2 the attempt fails at 7 s
-        // with ETIMEDOUT: the time two backed-off retransmissions from 1 s would take (1 + 2 + 4).
+        // with ETIMEDOUT: the time two backed-off retransmissions from 1 s would take (1 + 2 + 4). At HZ=250 each of these
+        // timers lands on the wheel's level 1 and fires on the next 8-jiffy (32 ms) granule after its expiry: at 1.024,
+        // 2.048, 3.072, 4.096, 5.120 s, and the one that gives up at 7.136 s.
         using var net = new TwoHosts(new LinkConfig { LossRate = 1.0 });
         net.A.Neighbours.AddPermanent(net.DevA, TwoHosts.AddrB, net.DevB.Mac);
         Assert.True(net.A.Sysctls.TrySet("net.ipv4.tcp_syn_retries", "2", out _));
@@ -157,7 +159,9 @@ public class TcpTransferTests
         Assert.Equal(TcpState.SynSent, sk.State);
         Assert.Equal(6, net.A.Tcp.Mib.OutSegs);
         Assert.Equal(5, net.A.Tcp.Mib.Timeouts);
-        net.RunForMs(20);
+        net.RunForMs(145);
+        Assert.Equal(TcpState.SynSent, sk.State);
+        net.RunForMs(2);
         Assert.Equal(TcpState.Close, sk.State);
         Assert.Equal(-(int)Errno.ETIMEDOUT, sa.Connect(fd, new SockAddrIn(TwoHosts.AddrB, 80)));
         sa.Close(fd);

@@ -25,5 +25,7 @@ public sealed class DelayedAck
     internal Duration Ato;
     /// <summary>icsk_ack.lrcvtime: when in-order data last arrived.</summary>
     internal Instant LastReceived;
+    /// <summary>icsk_ack.timeout: the timer's nominal expiry (jiffies + ato, as an instant), before the wheel's rounding.</summary>
+    internal Instant Timeout;
     internal Timer Timer { get; }
 }

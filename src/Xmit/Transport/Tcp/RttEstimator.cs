@@ -76,12 +76,15 @@ public sealed class RttEstimator
         }
     }
 
-    /// <summary>tcp_set_rto(): RTO = srtt + rttvar (with rttvar ≥ TCP_RTO_MIN), at most TCP_RTO_MAX.</summary>
+    /// <summary>
+    /// tcp_set_rto(): RTO = srtt + rttvar (with rttvar ≥ TCP_RTO_MIN), at most TCP_RTO_MAX — in jiffies, rounded up
+    /// (icsk_rto: 200 ms + 42 µs is 204 ms at HZ=250), so backoff doubles whole ticks.
+    /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_set_rto(); include/net/tcp.h __tcp_set_rto()</remarks>
-    internal void SetRto()
+    internal void SetRto(JiffiesClock jiffies)
     {
         if (_srtt8 == 0) return;
-        var rto = Duration.FromMicroseconds((_srtt8 >> 3) + _rttvar4);
+        var rto = jiffies.RoundUp(Duration.FromMicroseconds((_srtt8 >> 3) + _rttvar4));
         Rto = Duration.Min(rto, TcpProtocol.RtoMax);
     }
 

@@ -12,7 +12,7 @@ public sealed partial class TcpProtocol
     /// <summary>
     /// tcp_data_queue(): in-order data joins the receive queue (and pulls in what the out-of-order queue now
     /// continues), a FIN moves the state on; data beyond rcv_nxt waits out of order and is ACKed at once with
-    /// SACK blocks; a duplicate is ACKed at once. Data the window has no room for (a zero window, or beyond its
+    /// SACK blocks; a duplicate schedules an ACK in quick-ACK mode (tcp_ack_snd_check sends it). Data the window has no room for (a zero window, or beyond its
     /// right edge) is dropped and answered with an ACK; data the receive buffer has no room for is dropped
     /// after pruning (tcp_try_rmem_schedule).
     /// </summary>
@@ -25,13 +25,15 @@ public sealed partial class TcpProtocol
         sk.DsackPending = false; // a D-SACK not yet sent describes an older duplicate: this segment's ACK replaces it
         if (endSeq <= sk.RcvNxt)
         {
-            // All old: a retransmission we already have — our ACK was lost or late (DelayedACKLost); the ACK at
-            // once reports the duplicate (D-SACK) so the sender can tell a spurious retransmission.
+            // All old: a retransmission we already have — our ACK was lost or late (DelayedACKLost); the ACK reports
+            // the duplicate (D-SACK) so the sender can tell a spurious retransmission. It is only scheduled, with
+            // quick-ACK mode entered: tcp_ack_snd_check() decides after, and a receiver whose buffer is over half full
+            // leaves quick-ACK mode in __tcp_select_window() there — its D-SACK waits for the delayed-ACK timer.
             Mib.DelayedAckLost++;
             DsackSet(sk, seq, endSeq);
             skb.Free(SkbDropReason.Consumed);
             EnterQuickAck(sk);
-            SendAck(sk);
+            sk.Delack.Pending = true; // inet_csk_schedule_ack()
             return;
         }
         if ((seq > sk.RcvNxt && seq >= sk.RcvNxt + ReceiveWindow(sk)) || (seq <= sk.RcvNxt && ReceiveWindow(sk) == 0 && endSeq - sk.RcvNxt > (fin ? 1u : 0)))
@@ -221,9 +223,11 @@ public sealed partial class TcpProtocol
         }
         else
         {
-            var m = Now - sk.Delack.LastReceived;
-            if (m <= AtoMin / 2) sk.Delack.Ato = sk.Delack.Ato / 2 + AtoMin / 2;
-            else if (m < sk.Delack.Ato) sk.Delack.Ato = Duration.Min(sk.Delack.Ato / 2 + m, sk.Rtt.Rto);
+            // m, ato and the RTO are jiffies: the gap counts the ticks between the two arrivals, halving rounds down.
+            var m = JiffiesClock.Elapsed(sk.Delack.LastReceived, Now);
+            var half = JiffiesClock.RoundDown(sk.Delack.Ato / 2);
+            if (m <= AtoMin / 2) sk.Delack.Ato = half + AtoMin / 2;
+            else if (m < sk.Delack.Ato) sk.Delack.Ato = Duration.Min(half + m, sk.Rtt.Rto);
             else if (m > sk.Rtt.Rto) IncrQuickAck(sk, MaxQuickAcks);
         }
         sk.Delack.LastReceived = Now;
@@ -309,7 +313,7 @@ public sealed partial class TcpProtocol
         sk.State = TcpState.TimeWait;
         _clock.Disarm(sk.RetransmitTimer);
         _clock.Disarm(sk.Delack.Timer);
-        _clock.Arm(sk.TimeWaitTimer, Now + TimeWaitLength);
+        ResetTimer(sk.TimeWaitTimer, TimeWaitLength);
         sk.RaiseStateChange();
     }
 

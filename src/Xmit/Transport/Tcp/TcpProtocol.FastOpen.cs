@@ -161,7 +161,7 @@ public sealed partial class TcpProtocol
         child.DataSegsIn = syn.Payload.Length > 0 ? 1u : 0;
         req.Timeout = InitialRto;
         child.PendingTimer = TcpXmitTimer.Retransmit;
-        _clock.Arm(child.RetransmitTimer, Now + req.Timeout);
+        ResetTimer(child.RetransmitTimer, req.Timeout);
         InitTransfer(child);
         int len = syn.Payload.Length;
         if (len > 0)
@@ -203,7 +203,7 @@ public sealed partial class TcpProtocol
         req.NumTimeout++;
         UpdateRtoStats(sk);
         sk.PendingTimer = TcpXmitTimer.Retransmit;
-        _clock.Arm(sk.RetransmitTimer, Now + ReqskTimeout(req));
+        ResetTimer(sk.RetransmitTimer, ReqskTimeout(req));
     }
 
     /// <summary>

@@ -68,9 +68,10 @@ public sealed partial class TcpProtocol
         U32(info, 32, sk.LostOut);
         U32(info, 36, sk.RetransOut);
         uint now = Jiffies;
-        U32(info, 44, now - ToJiffies(sk.LastSendTime));
-        U32(info, 52, now - ToJiffies(sk.Delack.LastReceived));
-        U32(info, 56, now - ToJiffies(sk.RcvTstamp));
+        // jiffies_to_msecs(now - lsndtime / lrcvtime / rcv_tstamp): stamps in jiffies, whole ticks (4 ms at HZ=250).
+        U32(info, 44, MsecsSince(sk.LastSendTime));
+        U32(info, 52, MsecsSince(sk.Delack.LastReceived));
+        U32(info, 56, MsecsSince(sk.RcvTstamp));
         U32(info, 60, (uint)sk.PmtuCookie);
         U32(info, 64, sk.RcvSsthresh);
         U32(info, 68, (uint)sk.Rtt.SrttUs);
@@ -125,6 +126,9 @@ public sealed partial class TcpProtocol
     private static uint JiffiesToUsecs(Duration d) => (uint)((d.Nanoseconds + 999_999) / 1_000_000 * 1000);
 
     private static uint ToJiffies(Instant t) => (uint)(t.Nanoseconds / 1_000_000);
+
+    /// <summary>The milliseconds from a jiffies stamp to now, as jiffies_to_msecs() of their difference gives them.</summary>
+    private uint MsecsSince(Instant stamp) => (uint)(JiffiesClock.Elapsed(stamp, Now).Nanoseconds / 1_000_000);
 
     private static void U32(Span<byte> b, int at, uint v) => BinaryPrimitives.WriteUInt32LittleEndian(b[at..], v);
 

@@ -148,7 +148,7 @@ public sealed partial class TcpProtocol
                 // A writer waits for the connection: its data will carry the ACK; the timer is the fallback.
                 sk.Delack.Pending = true;
                 EnterQuickAck(sk);
-                _clock.Arm(sk.Delack.Timer, Now + DelackMax);
+                ResetDelackTimer(sk, JiffiesClock.Deadline(Now, DelackMax));
             }
             else SendAck(sk);
         }
@@ -227,7 +227,7 @@ public sealed partial class TcpProtocol
         sk.Retransmits = 0;
         sk.RetransStamp = null;
         sk.Backoff = 0;
-        sk.Rtt.SetRto();
+        sk.Rtt.SetRto(JiffiesClock);
     }
 
     /// <summary>tcp_init_transfer(): cwnd 10 (reset to 1 after a lost SYN is left to tcp_init_cwnd — not modelled), pacing rate.</summary>
@@ -434,11 +434,11 @@ public sealed partial class TcpProtocol
         bool fin = (f & TcpFlags.Fin) != 0;
         if (seq == sk.RcvNxt && len == 0 && !fin)
         {
-            _clock.Arm(sk.TimeWaitTimer, Now + TimeWaitLength); // inet_twsk_reschedule(tw, TCP_TIMEWAIT_LEN)
+            ResetTimer(sk.TimeWaitTimer, TimeWaitLength); // inet_twsk_reschedule(tw, TCP_TIMEWAIT_LEN)
             skb.Free(SkbDropReason.Consumed);
             return;
         }
-        if ((f & TcpFlags.Ack) != 0) _clock.Arm(sk.TimeWaitTimer, Now + TimeWaitLength);
+        if ((f & TcpFlags.Ack) != 0) ResetTimer(sk.TimeWaitTimer, TimeWaitLength);
         if (!OowRateLimited(sk, len > 0 || fin, ref Mib.AckSkippedTimeWait)) SendAck(sk);
         skb.Free(SkbDropReason.Consumed);
     }
@@ -622,7 +622,7 @@ public sealed partial class TcpProtocol
             sk.CongestionOps.PktsAcked(sk, ackedSegs, caRttUs); // pkts_acked: the RTT of the newest data acknowledged
         }
         sk.Backoff = 0;
-        sk.Rtt.SetRto();
+        sk.Rtt.SetRto(JiffiesClock);
         SetXmitTimer(sk);
         return ackedSegs;
     }

@@ -211,7 +211,7 @@ public sealed partial class TcpProtocol
         req.Timer = new Time.Timer(_clock, () => ReqskTimerHandler(req), "tcp-synack");
         listener.SynQueue.Add(req.Tuple, req);
         listener.SynQueueYoung++;
-        _clock.Arm(req.Timer, Now + req.Timeout);
+        ResetTimer(req.Timer, req.Timeout);
     }
 
     /// <summary>
@@ -264,7 +264,7 @@ public sealed partial class TcpProtocol
         if (!expire && (RtxSynAck(listener, req) || req.Acked))
         {
             if (req.NumTimeout++ == 0) listener.SynQueueYoung--;
-            _clock.Arm(req.Timer!, Now + ReqskTimeout(req));
+            ResetTimer(req.Timer!, ReqskTimeout(req));
             return;
         }
         ReqskQueueDrop(listener, req);
@@ -312,7 +312,7 @@ public sealed partial class TcpProtocol
         {
             // A retransmitted SYN: resend the SYN-ACK and restart the timer from now (like a fast retransmit).
             if (!OowRateLimited(ref req.LastOowAck, ref Mib.AckSkippedSynRecv) && RtxSynAck(listener, req) && req.Timer!.IsArmed)
-                _clock.Arm(req.Timer, Now + Duration.Min(req.Timeout * (1L << Math.Min(req.NumTimeout, 20)), RtoMax));
+                ResetTimer(req.Timer, Duration.Min(req.Timeout * (1L << Math.Min(req.NumTimeout, 20)), RtoMax));
             return ReqVerdict.Drop;
         }
         if ((flg & TcpFlags.Ack) != 0 && seg.Ack != req.SntIsn + 1) return ReqVerdict.AsListener;

@@ -6,13 +6,14 @@ namespace Xmit.Transport.Tcp;
 
 public sealed partial class TcpProtocol
 {
-    /// <summary>TCP_TIMEOUT_MIN (2 jiffies at HZ=1000).</summary>
+    /// <summary>TCP_TIMEOUT_MIN_US: 2 ms, added in microseconds before the sum is rounded up to jiffies (Linux 6.6+).</summary>
     private static readonly Duration TimeoutMin = Duration.FromMilliseconds(2);
 
     /// <summary>
     /// tcp_schedule_loss_probe(): with SACK, in the Open state and tcp_early_retrans 3 or 4, arm a tail loss
     /// probe 2·srtt out (plus TCP_RTO_MIN when a single segment is in flight, for the peer's delayed ACK;
-    /// 1 s without an RTT sample), but never later than the RTO would fire.
+    /// 1 s without an RTT sample), but never later than the RTO would fire. The sum is rounded up to jiffies once
+    /// (usecs_to_jiffies of timeout_us): at HZ=250 a short RTT's probe is 1 jiffy out, fired 4-8 ms later.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_schedule_loss_probe(); include/net/tcp.h tcp_rto_delta_us()</remarks>
     private bool ScheduleLossProbe(TcpSock sk, bool advancingRto)
@@ -26,7 +27,7 @@ public sealed partial class TcpProtocol
             : sk.WriteQueue.Peek() is { } head ? head.Cb.SentAt + sk.Rtt.Rto - Now : sk.Rtt.Rto;
         if (rtoDelta > Duration.Zero && rtoDelta < timeout) timeout = rtoDelta;
         sk.PendingTimer = TcpXmitTimer.LossProbe;
-        _clock.Arm(sk.RetransmitTimer, Now + timeout);
+        ResetTimer(sk.RetransmitTimer, timeout);
         return true;
     }
 

@@ -910,7 +910,7 @@ public sealed partial class TcpProtocol
     private void EventDataSent(TcpSock sk)
     {
         if (sk.InFlight == 0) sk.CongestionOps.CwndEvent(sk, TcpCaEvent.TxStart, Jiffies);
-        if (Now - sk.Delack.LastReceived < sk.Delack.Ato) sk.Delack.PingPong = true;
+        if (JiffiesClock.Elapsed(sk.Delack.LastReceived, Now) < sk.Delack.Ato) sk.Delack.PingPong = true; // in jiffies
         sk.LastSendTime = Now;
     }
 
@@ -1020,13 +1020,14 @@ public sealed partial class TcpProtocol
     /// <summary>
     /// tcp_slow_start_after_idle_check() / tcp_cwnd_restart(): nothing in flight and nothing sent for longer than
     /// the RTO — the window halves once per RTO of idleness, down to the initial window, and ssthresh keeps
-    /// three quarters of what cwnd was.
+    /// three quarters of what cwnd was. The idle time is counted in jiffies (tcp_jiffies32 − lsndtime): whole ticks,
+    /// so an idle time of exactly one RTO restarts or not by where in their ticks the last send and now fall.
     /// </summary>
     /// <remarks>Linux: include/net/tcp.h tcp_slow_start_after_idle_check(), tcp_current_ssthresh(); net/ipv4/tcp_output.c tcp_cwnd_restart()</remarks>
     private void SlowStartAfterIdleCheck(TcpSock sk)
     {
         if (Sysctls.TcpSlowStartAfterIdle == 0 || sk.PacketsOut > 0 || sk.State is not (TcpState.Established or TcpState.CloseWait)) return;
-        var delta = Now - sk.LastSendTime;
+        var delta = JiffiesClock.Elapsed(sk.LastSendTime, Now);
         var rto = sk.Rtt.Rto;
         if (delta <= rto) return;
         uint cwnd = sk.SndCwnd;

@@ -29,12 +29,13 @@ public sealed partial class TcpProtocol
     private void ArmProbe0(TcpSock sk, Duration after)
     {
         sk.PendingTimer = TcpXmitTimer.Probe0;
-        _clock.Arm(sk.RetransmitTimer, Now + Duration.Min(after, RtoMax));
+        ResetTimer(sk.RetransmitTimer, Duration.Min(after, RtoMax));
     }
 
     /// <summary>
-    /// tcp_probe_timer(): nothing to probe any more — done; too many probes unanswered (tcp_retries2), or the
-    /// head waited longer than TCP_USER_TIMEOUT — the connection times out; otherwise probe again.
+    /// tcp_probe_timer(): nothing to probe any more — done; too many probes unanswered (tcp_retries2), or
+    /// TCP_USER_TIMEOUT passed since the first probe timer fired (icsk_probes_tstamp) — the connection times out;
+    /// otherwise probe again.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_probe_timer()</remarks>
     private void ProbeTimer(TcpSock sk)
@@ -45,11 +46,12 @@ public sealed partial class TcpProtocol
             sk.ProbeStamp = null;
             return;
         }
-        // tcp_probe_timer(): the head's timestamp (its first transmission attempt, which a qdisc may have
-        // dropped), or now for a head never sent (a closed window).
-        sk.ProbeStamp ??= sk.SendHead.Cb.SentAt != default ? sk.SendHead.Cb.SentAt : Now;
-        if (sk.ProbesOut >= Sysctls.TcpRetries2
-            || sk.UserTimeoutMs > 0 && Now - sk.ProbeStamp.Value > Duration.FromMilliseconds(sk.UserTimeoutMs))
+        // icsk_probes_tstamp: the jiffies of the first probe timer; TCP_USER_TIMEOUT counts from it, in jiffies.
+        bool userTimedOut = false;
+        if (sk.ProbeStamp is not { } stamp) sk.ProbeStamp = Now;
+        else userTimedOut = sk.UserTimeoutMs > 0
+            && JiffiesClock.Elapsed(stamp, Now) >= JiffiesClock.RoundUp(Duration.FromMilliseconds(sk.UserTimeoutMs));
+        if (userTimedOut || sk.ProbesOut >= Sysctls.TcpRetries2)
         {
             sk.Error = sk.Error != Errno.OK ? sk.Error : Errno.ETIMEDOUT;
             Mib.AbortOnTimeout++; // tcp_write_err()
@@ -61,7 +63,8 @@ public sealed partial class TcpProtocol
 
     /// <summary>
     /// tcp_send_probe0(): send a window probe; if something is in flight now the timer's job is over,
-    /// otherwise back off (a probe that local congestion kept back retries at TCP_RESOURCE_PROBE_INTERVAL).
+    /// otherwise back off (a probe that local congestion kept back retries at TCP_RESOURCE_PROBE_INTERVAL), never
+    /// past TCP_USER_TIMEOUT.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_send_probe0()</remarks>
     private void SendProbe0(TcpSock sk)
@@ -75,12 +78,27 @@ public sealed partial class TcpProtocol
             return;
         }
         sk.ProbesOut++;
+        var timeout = ResourceProbeInterval;
         if (err >= 0)
         {
             if (sk.Backoff < Sysctls.TcpRetries2) sk.Backoff++;
-            ArmProbe0(sk, ProbeWhen(sk));
+            timeout = ProbeWhen(sk);
         }
-        else ArmProbe0(sk, ResourceProbeInterval);
+        ArmProbe0(sk, ClampProbe0ToUserTimeout(sk, timeout));
+    }
+
+    /// <summary>
+    /// tcp_clamp_probe0_to_user_timeout(): with TCP_USER_TIMEOUT set and probing under way, the next probe comes no
+    /// later than the timeout's end (in jiffies from icsk_probes_tstamp), but at least TCP_TIMEOUT_MIN (2 jiffies) out.
+    /// </summary>
+    /// <remarks>Linux: net/ipv4/tcp_timer.c tcp_clamp_probe0_to_user_timeout()</remarks>
+    private Duration ClampProbe0ToUserTimeout(TcpSock sk, Duration when)
+    {
+        if (sk.UserTimeoutMs <= 0 || sk.ProbeStamp is not { } stamp) return when;
+        var elapsed = Duration.Max(JiffiesClock.Elapsed(stamp, Now), Duration.Zero);
+        var remaining = JiffiesClock.RoundUp(Duration.FromMilliseconds(sk.UserTimeoutMs)) - elapsed;
+        var timeoutMin = JiffiesClock.Exact ? Duration.FromMilliseconds(2) : JiffiesClock.Tick * 2;
+        return Duration.Min(Duration.Max(remaining, timeoutMin), when);
     }
 
     /// <summary>

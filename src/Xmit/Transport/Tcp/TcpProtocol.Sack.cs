@@ -205,10 +205,9 @@ public sealed partial class TcpProtocol
         }
         if (timeoutUs > 0)
         {
-            // tcp_rack_mark_lost(): the wait, rounded up to jiffies, plus TCP_TIMEOUT_MIN.
+            // tcp_rack_mark_lost(): the wait plus TCP_TIMEOUT_MIN_US, rounded up to jiffies.
             sk.PendingTimer = TcpXmitTimer.ReorderTimeout;
-            long ms = (timeoutUs + 999) / 1000;
-            _clock.Arm(sk.RetransmitTimer, Now + Duration.FromMilliseconds(ms) + TimeoutMin);
+            ResetTimer(sk.RetransmitTimer, Duration.FromMicroseconds(timeoutUs) + TimeoutMin);
         }
         return newlyLost;
     }

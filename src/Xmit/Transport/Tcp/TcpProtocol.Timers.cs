@@ -23,10 +23,10 @@ public sealed partial class TcpProtocol
             return;
         }
         sk.PendingTimer = TcpXmitTimer.Retransmit;
-        var when = Now + sk.Rtt.Rto;
+        var timeout = sk.Rtt.Rto;
         if (wasProbe && sk.WriteQueue.Peek() is { } head && (head.Cb.TcpFlags & TcpFlags.Syn) == 0)
-            when = Instant.Max(head.Cb.SentAt + sk.Rtt.Rto, Now + Duration.FromMicroseconds(1));
-        _clock.Arm(sk.RetransmitTimer, when);
+            timeout = Duration.Max(head.Cb.SentAt + sk.Rtt.Rto - Now, Duration.FromMicroseconds(1)); // usecs_to_jiffies(max(delta_us, 1))
+        ResetTimer(sk.RetransmitTimer, timeout);
     }
 
     /// <summary>
@@ -92,7 +92,7 @@ public sealed partial class TcpProtocol
             sk.Rtt.Backoff();
         }
         sk.PendingTimer = TcpXmitTimer.Retransmit;
-        _clock.Arm(sk.RetransmitTimer, Now + ClampRtoToUserTimeout(sk, sk.Rtt.Rto));
+        ResetTimer(sk.RetransmitTimer, ClampRtoToUserTimeout(sk, sk.Rtt.Rto));
     }
 
     /// <summary>
@@ -352,7 +352,9 @@ public sealed partial class TcpProtocol
 
     /// <summary>
     /// tcp_send_delayed_ack(): ACK later — after ato, capped by the RTT (at least 40 ms) and by 200 ms in
-    /// interactive mode; an ACK already due within a quarter of that goes now.
+    /// interactive mode; an ACK already due within a quarter of that goes now. ato and the timeout are jiffies: the
+    /// timer's nominal expiry is jiffies + ato (kept for the next decision), and the wheel fires it one tick after that
+    /// (40 ms armed mid-tick: 40-44 ms at HZ=250).
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_output.c tcp_send_delayed_ack()</remarks>
     private void SendDelayedAck(TcpSock sk)
@@ -368,17 +370,19 @@ public sealed partial class TcpProtocol
             }
             ato = Duration.Min(ato, max);
         }
-        var timeout = Now + ato;
+        var jiffies = JiffiesClock;
+        ato = jiffies.RoundUp(ato); // usecs_to_jiffies() of the RTT bound; ato itself is kept in jiffies
+        var timeout = jiffies.Deadline(Now, ato);
         if (sk.Delack.Pending && sk.Delack.Timer.IsArmed)
         {
-            if (sk.Delack.Timer.Expires <= Now + ato / 4)
+            if (sk.Delack.Timeout <= jiffies.Deadline(Now, jiffies.RoundDown(ato / 4))) // jiffies + (ato >> 2)
             {
                 SendAck(sk);
                 return;
             }
-            if (timeout > sk.Delack.Timer.Expires) timeout = sk.Delack.Timer.Expires;
+            if (timeout > sk.Delack.Timeout) timeout = sk.Delack.Timeout;
         }
         sk.Delack.Pending = true;
-        _clock.Arm(sk.Delack.Timer, timeout);
+        ResetDelackTimer(sk, timeout);
     }
 }

@@ -148,7 +148,7 @@ public sealed partial class TcpSock : InetSock
     public int Backoff { get; internal set; }
     /// <summary>icsk_probes_out: zero-window probes sent without an answer (tcpi_probes).</summary>
     public int ProbesOut { get; internal set; }
-    /// <summary>The send head's timestamp as tcp_probe_timer() reads it: when the first probe timer found it unsent (what TCP_USER_TIMEOUT counts from while probing).</summary>
+    /// <summary>icsk_probes_tstamp: when the first probe timer found the send head unsent (what TCP_USER_TIMEOUT counts from while probing, in jiffies).</summary>
     internal Instant? ProbeStamp;
     internal int Retransmits;
     /// <summary>icsk_mtup: the MTU probing search (tcp_mtu_probing).</summary>
