@@ -40,7 +40,8 @@ public sealed class UdpFlood
     private readonly Timer _detailSampler;
     private Instant _detailEnd;
     private long _detailLastBusy;
-    private readonly VirtualDelay _appDelay;
+    private readonly Timer _appDelay;
+    private readonly Action _resumeWritable;
     private Instant _end;
     private long _sent, _delivered, _eagain, _epollout, _bytesSent, _sequence;
     private long _lastWireBytes;
@@ -95,7 +96,8 @@ public sealed class UdpFlood
         _payload = new byte[config.Payload];
         _sampler = new Timer(_sim.Scheduler, TakeSample, "sampler");
         _detailSampler = new Timer(_sim.Scheduler, TakeDetailSample, "detail-sampler");
-        _appDelay = new VirtualDelay(_sim.Scheduler, "app");
+        _appDelay = new Timer(_sim.Scheduler, SendLoop, "app");
+        _resumeWritable = ResumeWritable;
     }
 
     public UdpFloodConfig Config => _c;
@@ -122,19 +124,16 @@ public sealed class UdpFlood
         _detailEnd = start + Duration.Min(_c.Duration, DetailWindow);
         _detailLastBusy = _lastWireBytes;
         _detailSampler.Arm(start);
-        Task app = Task.CompletedTask;
-        var kick = new Timer(_sim.Scheduler, () => app = SenderAsync(), "app-start");
+        var kick = new Timer(_sim.Scheduler, SendLoop, "app-start");
         kick.Arm(start);
         var slice = Duration.FromNanoseconds(Math.Max(1, _c.Duration.Nanoseconds / 100));
         for (var t = start; t < _end; t += slice)
         {
             _sim.RunUntil(Instant.Min(t + slice, _end));
             progress?.Invoke((_sim.Now - start).TotalSeconds / _c.Duration.TotalSeconds);
-            if (app.IsFaulted) break;
         }
         _sampler.Disarm();
         _sim.RunFor(Duration.FromMilliseconds(500) + (_c.Propagation + LinkFaultOptions.MaxExtraDelay(_c.Faults)) * 2); // let what is in flight arrive
-        if (app.IsFaulted) app.GetAwaiter().GetResult();
         wall.Stop();
         var report = BuildReport(start, wall.Elapsed.TotalSeconds);
         var kernel = _socket.Kernel;
@@ -149,12 +148,20 @@ public sealed class UdpFlood
     private Instant _sampleStart;
     private long _busyAtStart, _busyAtEnd;
 
-    private async Task SenderAsync()
+    /// <summary>
+    /// The sending application, an epoll loop: sends until EAGAIN, waits for EPOLLOUT, and pays
+    /// <see cref="UdpFloodConfig.SyscallCost"/> of virtual time after each send. It is written as callbacks — the
+    /// "app" timer after a send's cost, the EPOLLOUT wake-up after EAGAIN — rather than as an async method: an await
+    /// per datagram (the state machine's box, its execution context, a value-task source) was ~3 % of a 10 Gbit/s
+    /// flood's time. The events are the same: the awaits' continuations also ran inline when the timer or the
+    /// wake-up fired. The cork position lives in <see cref="_corkPart"/>.
+    /// </summary>
+    private void SendLoop()
     {
         var flags = MsgFlags.None;
-        int part = 0;
         while (_sim.Now < _end)
         {
+            int part = _corkPart;
             bool more = part < _c.Cork - 1;
             if (part == 0) Stamp();
             long wmemBefore = _socket.Kernel.WmemAlloc;
@@ -177,14 +184,18 @@ public sealed class UdpFlood
                     _sent++;
                     _bytesSent += (long)_payload.Length * _c.Cork;
                 }
-                part = more ? part + 1 : 0;
-                _corkPart = part;
+                _corkPart = more ? part + 1 : 0;
             }
             else if (r.WouldBlock)
             {
                 _eagain++;
                 OnEagain();
-                await _socket.WaitWritableAsync();
+                var writable = _socket.WaitWritableAsync().GetAwaiter();
+                if (!writable.IsCompleted)
+                {
+                    writable.UnsafeOnCompleted(_resumeWritable); // runs inline at the wake-up's instant
+                    return;
+                }
                 _epollout++;
                 OnEpollout();
                 continue; // retry at once, as an epoll loop does
@@ -192,11 +203,21 @@ public sealed class UdpFlood
             else
             {
                 _errors[r.Error.ToString()] = _errors.GetValueOrDefault(r.Error.ToString()) + 1;
-                part = 0;
                 _corkPart = 0;
             }
-            await _appDelay.After(_c.SyscallCost);
+            if (_c.SyscallCost != Duration.Zero)
+            {
+                _appDelay.ArmAfter(_c.SyscallCost); // SendLoop again when it fires
+                return;
+            }
         }
+    }
+
+    private void ResumeWritable()
+    {
+        _epollout++;
+        OnEpollout();
+        SendLoop();
     }
 
     private void Stamp()
