@@ -471,15 +471,17 @@ public sealed partial class TcpProtocol
         uint priorPackets = sk.PacketsOut;
         // tcp_sacktag_write_queue() runs before the queue is cleaned, so a D-SACK is judged against the state the
         // duplicate was sent in (tlp_high_seq, snd_una).
-        bool dsackTlp = false, dsack = false;
-        if (sk.SackOk && ack <= sk.SndNxt) dsack = CheckDsack(sk, opt, ack, out dsackTlp);
+        bool dsackTlp = false;
+        uint dsackSegs = sk.SackOk && ack <= sk.SndNxt ? CheckDsack(sk, opt, ack, out dsackTlp) : 0;
+        bool dsack = dsackSegs > 0;
         if (ack < priorUna)
         {
             // An old ACK: its SACK blocks still count (tcp_ack's old_ack path), the rest is ignored; data is processed.
             if (sk.SackOk && opt.SackBlockCount > 0 && sk.PacketsOut > 0)
             {
                 uint sacked = SackTag(sk, opt, dsack, out bool origSacked);
-                SackCongestionState(sk, 0, sacked, RackDetectLoss(sk), new AckEvent(false, false, priorUna, origSacked, dsack, Dubious: true));
+                sk.Delivered += dsackSegs; // tcp_count_delivered(sack_delivered)
+                SackCongestionState(sk, 0, sacked, RackDetectLoss(sk), new AckEvent(false, false, priorUna, origSacked, dsack, Dubious: true, dsackSegs));
             }
             return true;
         }
@@ -521,7 +523,8 @@ public sealed partial class TcpProtocol
             uint newlyLost = sk.PacketsOut > 0 ? RackDetectLoss(sk) : 0;
             bool notDup = acked > 0 || mayUpdateWindow || seg.Payload.Length > 0;
             bool dubious = !notDup || newlySacked > 0 || ece || dsack || sk.CaState != TcpCaState.Open;
-            SackCongestionState(sk, acked, newlySacked, newlyLost, new AckEvent(ece, sk.SndUna > priorUna, priorUna, origAcked || origSacked, dsack, dubious));
+            sk.Delivered += dsackSegs; // tcp_count_delivered(sack_delivered): a spurious retransmission is delivered
+            SackCongestionState(sk, acked, newlySacked, newlyLost, new AckEvent(ece, sk.SndUna > priorUna, priorUna, origAcked || origSacked, dsack, dubious, dsackSegs));
         }
         else
         {

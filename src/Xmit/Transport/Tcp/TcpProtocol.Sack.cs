@@ -97,20 +97,20 @@ public sealed partial class TcpProtocol
     /// segment ending at tlp_high_seq (FLAG_DSACK_TLP), so the original and the probe both arrived.
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_check_dsack(), tcp_dsack_seen()</remarks>
-    private bool CheckDsack(TcpSock sk, in TcpOptions opt, TcpSeq ack, out bool tlpDup)
+    private uint CheckDsack(TcpSock sk, in TcpOptions opt, TcpSeq ack, out bool tlpDup)
     {
         tlpDup = false;
-        if (opt.SackBlockCount == 0) return false;
+        if (opt.SackBlockCount == 0) return 0;
         var (s0, e0) = opt.Sack(0);
         TcpSeq start = new(s0), end = new(e0);
         if (start < ack) Mib.DsackRecv++;
         else if (opt.SackBlockCount > 1)
         {
             var (s1, e1) = opt.Sack(1);
-            if (end > new TcpSeq(e1) || start < new TcpSeq(s1)) return false;
+            if (end > new TcpSeq(e1) || start < new TcpSeq(s1)) return 0;
             Mib.DsackOfoRecv++;
         }
-        else return false;
+        else return 0;
         uint dupSegs = 0;
         if (start < end && end - start <= sk.MaxWindow)
         {
@@ -126,13 +126,13 @@ public sealed partial class TcpProtocol
         if (dupSegs == 0)
         {
             Mib.DsackIgnoredDubious++;
-            return false;
+            return 0;
         }
         Mib.DsackRecvSegs += dupSegs;
         // D-SACK for data already acknowledged: count it against the episode's retransmissions (undo_retrans).
         if (sk.Undo.Marker is { } marker && sk.Undo.Retrans > 0 && end <= sk.SndUna && end > marker)
             sk.Undo.Retrans = Math.Max(0, sk.Undo.Retrans - (int)dupSegs);
-        return true;
+        return dupSegs;
     }
 
     /// <summary>tcp_highest_sack_seq(): the end of the highest SACKed data, or snd_una when none is SACKed.</summary>
@@ -311,7 +311,7 @@ public sealed partial class TcpProtocol
             if (sk.CaState != TcpCaState.Open)
             {
                 // Loss is no cwnd reduction: slow start goes on (tcp_cong_control), then the recovery's sends.
-                if (MayRaiseCwnd(sk, acked, newlySacked)) CongAvoid(sk, acked + newlySacked);
+                if (MayRaiseCwnd(sk, acked, newlySacked)) CongAvoid(sk, acked + newlySacked + ev.DsackSegs);
                 XmitRecovery(sk, what);
                 return;
             }
@@ -319,7 +319,7 @@ public sealed partial class TcpProtocol
         // An ECE without a new loss reduces cwnd once (CWR); with one, Recovery below reduces it anyway.
         if (ece && !(sk.LostOut > 0 && newlyLost > 0)) EcnEcho(sk);
         // CWR goes on (PRR) unless this ACK ends it or RACK found a loss, which starts Recovery instead.
-        if (sk.CaState == TcpCaState.Cwr && !(sk.LostOut > 0 && newlyLost > 0) && CwrAck(sk, acked + newlySacked, unaAdvanced, newlyLost > 0)) return;
+        if (sk.CaState == TcpCaState.Cwr && !(sk.LostOut > 0 && newlyLost > 0) && CwrAck(sk, acked + newlySacked + ev.DsackSegs, unaAdvanced, newlyLost > 0)) return;
         if (sk.CaState == TcpCaState.Recovery)
         {
             // A partial ACK or D-SACKs may show the recovery spurious; a loss still evident starts it again.
@@ -328,7 +328,7 @@ public sealed partial class TcpProtocol
             if (sk.CaState != TcpCaState.Recovery && sk.LostOut > 0) EnterRecovery(sk, ece);
             if (sk.CaState == TcpCaState.Recovery)
             {
-                CwndReduction(sk, acked + newlySacked, unaAdvanced, newlyLost > 0);
+                CwndReduction(sk, acked + newlySacked + ev.DsackSegs, unaAdvanced, newlyLost > 0);
                 if (!hold) RetransmitQueue(sk);
                 return;
             }
@@ -340,7 +340,7 @@ public sealed partial class TcpProtocol
             {
                 if (MtuProbeFailed(sk)) return;
                 EnterRecovery(sk, ece);
-                CwndReduction(sk, acked + newlySacked, unaAdvanced, newlyLost > 0);
+                CwndReduction(sk, acked + newlySacked + ev.DsackSegs, unaAdvanced, newlyLost > 0);
                 RetransmitQueue(sk);
                 return;
             }
@@ -348,7 +348,7 @@ public sealed partial class TcpProtocol
         // tcp_try_to_open()
         RetransStampCleanup(sk);
         if (sk.CaState != TcpCaState.Cwr) TryKeepOpen(sk);
-        if (MayRaiseCwnd(sk, acked, newlySacked)) CongAvoid(sk, acked + newlySacked);
+        if (MayRaiseCwnd(sk, acked, newlySacked)) CongAvoid(sk, acked + newlySacked + ev.DsackSegs);
     }
 
     /// <summary>
@@ -363,6 +363,8 @@ public sealed partial class TcpProtocol
 /// <summary>
 /// What tcp_ack() learnt from an ACK that tcp_fastretrans_alert() decides on (its flags): ECE, snd_una advanced
 /// (from <see cref="PriorUna"/>), never-retransmitted data (S)ACKed (FLAG_ORIG_SACK_ACKED), a D-SACK, and whether
-/// the ACK is dubious (tcp_ack_is_dubious: a duplicate, a SACK, an ECE or a D-SACK).
+/// the ACK is dubious (tcp_ack_is_dubious: a duplicate, a SACK, an ECE or a D-SACK); DsackSegs, the segments a D-SACK
+/// reported delivered twice (tcp_dsack_seen's sack_delivered, "a spurious retransmission is delivered"), which count
+/// with the ACK's acked and SACKed ones wherever Linux uses acked_sacked (cwnd growth, PRR).
 /// </summary>
-internal readonly record struct AckEvent(bool Ece, bool UnaAdvanced, Wire.TcpSeq PriorUna, bool OrigAcked, bool Dsack, bool Dubious);
+internal readonly record struct AckEvent(bool Ece, bool UnaAdvanced, Wire.TcpSeq PriorUna, bool OrigAcked, bool Dsack, bool Dubious, uint DsackSegs = 0);
