@@ -209,31 +209,6 @@ public class SimTcpApplicationTests
         return JsonDocument.Parse(j.ToString()).RootElement.GetProperty("device").Clone();
     }
 
-    [Theory]
-    [InlineData("--app chat", "--app must be one of bulk, rr, stream, not chat")]
-    [InlineData("--request 100", "--request applies to --app rr only")]
-    [InlineData("--app stream --response 5", "--response applies to --app rr only")]
-    [InlineData("--stream-rate 10mbit", "--stream-rate applies to --app stream only")]
-    [InlineData("--app rr --request 0", "--request must be between 1 and")]
-    [InlineData("--app stream --stream-rate fast", "--stream-rate must be a rate")]
-    [InlineData("--app stream -w 1 --stream-rate 1gbit", "come less than 1us apart")]
-    [InlineData("--autocorking 2", "--autocorking must be between 0 and 1, not 2")]
-    [InlineData("--tso maybe", "--tso must be one of on, off, not maybe")]
-    [InlineData("--bql off --bql-limit-max 3000", "--bql-limit-max needs --bql on")]
-    [InlineData("--ring 8", "--ring must be between 32 and 65536, not 8")]
-    [InlineData("--txqueuelen -1", "--txqueuelen must be between 0 and 1000000, not -1")]
-    [InlineData("--tx-frames 0", "--tx-frames must be between 1 and 65536, not 0")]
-    public void Bad_values_fail_with_one_error_line_and_exit_code_2(string args, string message)
-    {
-        var (code, output, err) = CliErrorTests.Run("sim tcp --duration 10ms " + args);
-        Assert.Equal(2, code);
-        Assert.Equal("", output);
-        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Single(lines);
-        Assert.Contains(message, lines[0]);
-        Assert.DoesNotContain("Exception", err);
-    }
-
     /// <summary>Ethernet/IPv4/TCP frames from A (198.18.0.1) to B's port 5001 that carry data.</summary>
     private static bool IsDataFromA(byte[] f)
     {
