@@ -91,17 +91,24 @@ public class XmitEventSourceTests
         Assert.All(events.Events, e => Assert.Equal("kfree_skb", e.Name));
     }
 
-    /// <summary>Bytes allocated on this thread by the last of four runs of <paramref name="round"/> (the others warm up).</summary>
+    /// <summary>
+    /// The fewest bytes allocated on this thread by one of six runs of <paramref name="round"/>, after two that warm up.
+    /// Each run fires every event again, so an allocation per event shows in all of them; the fewest leaves out a
+    /// one-off that does not repeat (6,576 bytes in one run twice in a dozen full suites on a loaded machine, never
+    /// with the test alone — the runtime's tiered recompilation on this thread is the likely source).
+    /// </summary>
     private static long Allocated(Action round)
     {
-        long allocated = 0;
-        for (int i = 0; i < 4; i++)
+        round();
+        round();
+        long fewest = long.MaxValue;
+        for (int i = 0; i < 6; i++)
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
             round();
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
         }
-        return allocated;
+        return fewest;
     }
 
     [Fact]

@@ -490,7 +490,7 @@ public sealed partial class TcpProtocol
         bool windowChanged = false;
         // tcp_may_update_window(): FLAG_WIN_UPDATE, which (with data or an advancing ACK) makes the ACK no duplicate.
         bool mayUpdateWindow = ack > sk.SndUna || seg.Seq > sk.SndWl1 || (seg.Seq == sk.SndWl1 && (nwin > sk.SndWnd || nwin == 0));
-        if (ack > sk.SndUna || seg.Seq > sk.SndWl1 || (seg.Seq == sk.SndWl1 && nwin != sk.SndWnd))
+        if (mayUpdateWindow)
         {
             windowChanged = nwin != sk.SndWnd;
             sk.SndWl1 = seg.Seq;
