@@ -12,9 +12,9 @@ public sealed partial class TcpProtocol
     /// <summary>
     /// tcp_data_queue(): in-order data joins the receive queue (and pulls in what the out-of-order queue now
     /// continues), a FIN moves the state on; data beyond rcv_nxt waits out of order and is ACKed at once with
-    /// SACK blocks; a duplicate schedules an ACK in quick-ACK mode (tcp_ack_snd_check sends it). Data the window has no room for (a zero window, or beyond its
-    /// right edge) is dropped and answered with an ACK; data the receive buffer has no room for is dropped
-    /// after pruning (tcp_try_rmem_schedule).
+    /// SACK blocks; a duplicate schedules an ACK in quick-ACK mode (tcp_ack_snd_check sends it). Data the window
+    /// has no room for (a zero window, or beyond its right edge) is dropped and answered with an ACK; data the
+    /// receive buffer has no room for is dropped after pruning (tcp_try_rmem_schedule).
     /// </summary>
     /// <remarks>Linux: net/ipv4/tcp_input.c tcp_data_queue(), tcp_data_queue_ofo(), tcp_ofo_queue(), tcp_fin(), tcp_event_data_recv()</remarks>
     private void DataQueue(TcpSock sk, SkBuff skb, TcpSeq seq, TcpSeq endSeq, bool fin)
