@@ -70,12 +70,7 @@ public sealed class UdpFlood
         _a = _sim.AddHost("A", new Buffers.SkBuffPool());
         _b = _sim.AddHost("B", new Buffers.SkBuffPool());
         var link = new LinkConfig { RateBitsPerSecond = config.RateBitsPerSecond, Propagation = config.Propagation, LossRate = config.LossRate, Faults = config.Faults };
-        var ring = new RingDriverConfig
-        {
-            RingSize = config.RingSize, WakeThreshold = Math.Min(64, config.RingSize / 2),
-            CoalesceDelay = config.TxUsecs, CoalesceFrames = config.TxFrames, Bql = config.Bql,
-            RxRingSize = config.RxRingSize, RxCoalesceDelay = config.RxUsecs, RxCoalesceFrames = config.RxFrames,
-        };
+        var ring = DeviceKnobs.Ring(new RingDriverConfig { RxRingSize = config.RxRingSize, RxCoalesceDelay = config.RxUsecs, RxCoalesceFrames = config.RxFrames }, config.Device);
         foreach (var h in new[] { _a, _b })
         {
             h.Sysctls.NetdevBudget = config.NetdevBudget;
@@ -84,7 +79,7 @@ public sealed class UdpFlood
         }
         _b.RxSoftirq.PacketCost = config.RxCost;
         _conn = _sim.Connect(_a, AddrA, _b, AddrB, 24, link, ring, config.Mtu, config.TxQueues);
-        new DeviceKnobs { TxQueueLen = config.TxQueueLen, BqlLimitMax = config.BqlLimitMax }.Apply(_conn.DeviceA);
+        config.Device.Apply(_conn.DeviceA);
         _conn.DeviceA.SetRootQdisc(config.Qdisc.Create(_sim.Scheduler, _conn.DeviceA));
         if (pcap is not null) _sim.Capture(_conn.DeviceA, pcap);
 
@@ -371,7 +366,7 @@ public sealed class UdpFlood
             TcQdiscShow = Link.Qdiscs.TcQdiscShow.Lines(dev),
             Qdisc = new QdiscSummary(q.Describe(), q.Stats.Packets, q.Stats.Bytes, q.Stats.Drops, q.Stats.Overlimits, q.Stats.Requeues,
                 _qdiscMaxBytes, _qdiscMaxPackets),
-            Device = new DeviceSummary(dev.Name, _c.RingSize, dev.Stats.TxPackets, dev.Stats.TxBytes, txq.Stops, txq.Wakes, txq.BqlStops,
+            Device = new DeviceSummary(dev.Name, _c.Device.RingSize, dev.Stats.TxPackets, dev.Stats.TxBytes, txq.Stops, txq.Wakes, txq.BqlStops,
                 txq.Dql.Limit, _conn.RingA.Interrupts, _ringMaxBytes, _conn.RingA.Doorbells, _conn.RingA.DoorbellPackets,
                 _conn.RingA.MaxPacketsPerDoorbell, _conn.RingA.MaxBytesPerDoorbell) { IpSLink = dev.Stats.FormatIpSLink() },
             Receiver = ReceiverSummary.Of(_b, _conn.DeviceB, _conn.RingB, _c.RxCost),
@@ -415,5 +410,5 @@ public sealed class UdpFlood
         $"A ({AddrA}) → B ({AddrB}) :{Port}, {(_c.Blocking ? "blocking sends" : "non-blocking sends with epoll")}, " +
         $"{_c.Payload}-byte datagrams{(_c.Cork > 1 ? $" corked ×{_c.Cork}" : "")}, sndbuf {(_c.SndBuf is { } s ? $"{s} (set)" : "default")}; " +
         $"link {Link.Qdiscs.TcUnits.FormatRate(_c.RateBitsPerSecond)}/s, delay {_c.Propagation}, loss {_c.LossRate:0.###}{(_c.Faults.Any ? ", " + LinkFaultOptions.Describe(_c.Faults) : "")}, MTU {_c.Mtu}; " +
-        $"qdisc {_c.Qdisc}, txqueuelen {_c.TxQueueLen}, ring {_c.RingSize}{(_c.Bql ? "" : ", BQL off")}{(_c.BqlLimitMax is { } bqlMax ? $", BQL limit_max {bqlMax}" : "")}{RxDescription()}; {_c.Duration} of virtual time, seed {_c.Seed}";
+        $"qdisc {_c.Qdisc}, txqueuelen {_c.Device.TxQueueLen}, ring {_c.Device.RingSize}{(_c.Device.Bql ? "" : ", BQL off")}{(_c.Device.BqlLimitMax is { } bqlMax ? $", BQL limit_max {bqlMax}" : "")}{RxDescription()}; {_c.Duration} of virtual time, seed {_c.Seed}";
 }

@@ -20,16 +20,9 @@ public sealed record UdpFloodConfig
     public QdiscSpec Qdisc { get; init; } = new("pfifo_fast");
     /// <summary>TX queues of each device (each with its own ring and BQL; mq as the default root above 1).</summary>
     public int TxQueues { get; init; } = 1;
-    public int TxQueueLen { get; init; } = 1000;
     public int Mtu { get; init; } = 1500;
-    public int RingSize { get; init; } = 256;
-    /// <summary>TX interrupt coalescing (ethtool -C tx-usecs / tx-frames): completions per interrupt set how far BQL's
-    /// limit grows, and with it how many packets one bulk dequeue may hand the driver per doorbell.</summary>
-    public Duration TxUsecs { get; init; } = Duration.FromMicroseconds(8);
-    public int TxFrames { get; init; } = 16;
-    /// <summary>Byte queue limits on A's TX queues (on, as drivers do), and BQL's limit_max (null: DQL_MAX_LIMIT).</summary>
-    public bool Bql { get; init; } = true;
-    public long? BqlLimitMax { get; init; }
+    /// <summary>A's device and driver: txqueuelen, TX ring, TX interrupt coalescing, BQL (shared with `xmit sim tcp`).</summary>
+    public DeviceKnobs Device { get; init; } = new();
     /// <summary>B's RX ring (ethtool -G rx): descriptors; a frame arriving when none is free is missed (rx_missed_errors).</summary>
     public int RxRingSize { get; init; } = 256;
     /// <summary>RX interrupt coalescing (ethtool -C rx-usecs / rx-frames); 0 and 1: an interrupt per frame.</summary>
@@ -59,12 +52,8 @@ public sealed record UdpFloodConfig
         if (RateBitsPerSecond <= 0) return "rate must be positive";
         if (Propagation < Time.Duration.Zero) return "delay must not be negative";
         if (LossRate is < 0 or > 1 || double.IsNaN(LossRate)) return "loss must be between 0 and 1";
-        if (TxQueueLen < 0) return "txqueuelen must not be negative";
         if (Mtu is < 576 or > 65535) return "mtu must be 576 to 65535";
-        if (RingSize is < 32 or > 65536) return "ring size must be 32 to 65536 descriptors";
-        if (TxUsecs < Time.Duration.Zero || TxUsecs > Time.Duration.FromSeconds(1)) return "tx-usecs must be 0 to 1s";
-        if (TxFrames is < 1 or > 65536) return "tx-frames must be 1 to 65536";
-        if (new DeviceKnobs { Bql = Bql, BqlLimitMax = BqlLimitMax }.Validate() is { } bql) return bql;
+        if (Device.Validate() is { } device) return device;
         if (RxRingSize is < 1 or > 65536) return "rx ring size must be 1 to 65536 descriptors";
         if (RxUsecs < Time.Duration.Zero || RxUsecs > Time.Duration.FromSeconds(1)) return "rx-usecs must be 0 to 1s";
         if (RxFrames is < 1 or > 65536) return "rx-frames must be 1 to 65536";

@@ -193,9 +193,9 @@ public class SimTcpApplicationTests
     public void Bql_limit_max_caps_the_bytes_in_the_ring_and_bql_off_lets_it_fill()
     {
         // Through the UDP command, whose report has the ring's bytes and BQL's limit (the option is the same one).
-        var capped = Device(new UdpFloodConfig { Duration = Duration.FromMilliseconds(100), BqlLimitMax = 1514 });
+        var capped = Device(new UdpFloodConfig { Duration = Duration.FromMilliseconds(100), Device = new DeviceKnobs { BqlLimitMax = 1514 } });
         var on = Device(new UdpFloodConfig { Duration = Duration.FromMilliseconds(100) });
-        var off = Device(new UdpFloodConfig { Duration = Duration.FromMilliseconds(100), Bql = false });
+        var off = Device(new UdpFloodConfig { Duration = Duration.FromMilliseconds(100), Device = new DeviceKnobs { Bql = false } });
         Assert.InRange(capped.GetProperty("bqlLimit").GetInt64(), 1, 1514);
         Assert.True(capped.GetProperty("ringBytesMax").GetInt64() < on.GetProperty("ringBytesMax").GetInt64(), $"capped {capped}, default {on}");
         Assert.True(off.GetProperty("ringBytesMax").GetInt64() > on.GetProperty("ringBytesMax").GetInt64(), $"off {off}, default {on}");

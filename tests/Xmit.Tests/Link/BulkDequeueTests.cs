@@ -148,7 +148,7 @@ public class BulkDequeueTests
     {
         // 100 Mbit/s with TX interrupts coalesced over up to 1 ms: several completions per interrupt let BQL's limit
         // grow, so the qdisc's backlog leaves in bulks.
-        var bulky = new UdpFlood(new UdpFloodConfig { Duration = Duration.FromMilliseconds(300), TxUsecs = Duration.FromMilliseconds(1), TxFrames = 64 }).Run();
+        var bulky = new UdpFlood(new UdpFloodConfig { Duration = Duration.FromMilliseconds(300), Device = new DeviceKnobs { TxUsecs = Duration.FromMilliseconds(1), TxFrames = 64 } }).Run();
         var d = bulky.Device;
         Assert.Equal(d.TxPackets, d.DoorbellPackets);
         Assert.True(d.Doorbells < d.TxPackets / 2, $"{d.Doorbells} doorbells for {d.TxPackets} packets");
