@@ -25,22 +25,13 @@ public class TcpTbf10MbitRunsTests(ITestOutputHelper output)
 
     private static int FirstRcvbuf(JsonElement run) => run.GetProperty("first_growth").GetProperty("rcvbuf_after").GetInt32();
 
-    private static TcpTbfGsoTests.Steady SteadyOf(JsonElement run)
-    {
-        var m = run.GetProperty("summary").GetProperty("steady_state_medians_t_ge_2s");
-        double D(string f) => m.GetProperty(f).GetDouble();
-        return new TcpTbfGsoTests.Steady(D("qdisc_backlog"), D("A_wmem_alloc"), D("A_sndbuf"), D("A_snd_cwnd"), D("A_rtt_us"));
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var v = values.OrderBy(x => x).ToList();
-        return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
-    }
+    private static TcpTbfGsoTests.Steady SteadyOf(JsonElement run) =>
+        TcpTbfGsoTests.SteadyOf(run.GetProperty("summary").GetProperty("steady_state_medians_t_ge_2s"));
 
     private static TcpTbfGsoTests.Steady MedianOf(IReadOnlyList<TcpTbfGsoTests.Steady> s) => new(
-        Median(s.Select(x => x.Backlog)), Median(s.Select(x => x.WmemAlloc)), Median(s.Select(x => x.SndBuf)),
-        Median(s.Select(x => x.Cwnd)), Median(s.Select(x => x.RttUs)));
+        TcpTbfGsoTests.MedianOf(s.Select(x => x.Backlog)), TcpTbfGsoTests.MedianOf(s.Select(x => x.WmemAlloc)),
+        TcpTbfGsoTests.MedianOf(s.Select(x => x.SndBuf)), TcpTbfGsoTests.MedianOf(s.Select(x => x.Cwnd)),
+        TcpTbfGsoTests.MedianOf(s.Select(x => x.RttUs)));
 
     private static bool SameStep(int linuxRcvbuf, int xmitRcvbuf) => Math.Abs(linuxRcvbuf - xmitRcvbuf) <= 0.10 * xmitRcvbuf;
 

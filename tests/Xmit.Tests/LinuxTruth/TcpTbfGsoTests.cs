@@ -114,13 +114,14 @@ public class TcpTbfGsoTests(ITestOutputHelper output)
         .Where(r => r.GetProperty("gso").GetBoolean() == gso)
         .Select(r => r.GetProperty("summary").GetProperty("steady_state_medians_t_ge_2s"));
 
-    private static Steady SteadyOf(JsonElement m)
+    /// <summary>A Linux run's steady state, from its summary's steady_state_medians_t_ge_2s.</summary>
+    internal static Steady SteadyOf(JsonElement m)
     {
         double D(string f) => m.GetProperty(f).GetDouble();
         return new Steady(D("qdisc_backlog"), D("A_wmem_alloc"), D("A_sndbuf"), D("A_snd_cwnd"), D("A_rtt_us"));
     }
 
-    private static double MedianOf(IEnumerable<double> values)
+    internal static double MedianOf(IEnumerable<double> values)
     {
         var v = values.OrderBy(x => x).ToList();
         return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
