@@ -463,7 +463,7 @@ public sealed partial class TcpProtocol
     /// acknowledged (RTT sample, RTO rearmed), count duplicate ACKs for fast retransmit, grow cwnd, and wake
     /// writers when memory came back.
     /// </summary>
-    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_ack(), tcp_ack_update_window(), tcp_clean_rtx_queue(), tcp_cong_avoid(), tcp_fastretrans_alert()</remarks>
+    /// <remarks>Linux: net/ipv4/tcp_input.c tcp_ack(), tcp_ack_update_window(), tcp_may_update_window(), tcp_clean_rtx_queue(), tcp_cong_avoid(), tcp_fastretrans_alert()</remarks>
     private bool Ack(TcpSock sk, TcpSegment seg, in TcpOptions opt)
     {
         var ack = seg.Ack;
@@ -489,6 +489,8 @@ public sealed partial class TcpProtocol
         uint nwin = (uint)seg.Window << sk.SndWscale;
         bool windowChanged = false;
         // tcp_may_update_window(): FLAG_WIN_UPDATE, which (with data or an advancing ACK) makes the ACK no duplicate.
+        // Without new data acknowledged or a newer sequence, the window may only grow or close (a repeated ACK
+        // announcing less is ignored: tests/scripts/tcp/tcp-window-shrink-same-ack.pkt).
         bool mayUpdateWindow = ack > sk.SndUna || seg.Seq > sk.SndWl1 || (seg.Seq == sk.SndWl1 && (nwin > sk.SndWnd || nwin == 0));
         if (mayUpdateWindow)
         {
